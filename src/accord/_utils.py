@@ -1,0 +1,63 @@
+"""Small helpers shared across modules: random state, segment sums, log-sum-exp."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .errors import InvalidParameterError
+
+RandomState = "int | np.random.Generator | None"
+
+
+def check_random_state(random_state: int | np.random.Generator | None) -> np.random.Generator:
+    """Turn ``random_state`` into a ``np.random.Generator`` once, at fit time.
+
+    ``None`` gives a fixed seed (0), so that results are deterministic unless the user asks otherwise.
+    """
+    if random_state is None:
+        return np.random.default_rng(0)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(int(random_state))
+    raise InvalidParameterError(
+        f"random_state must be an int, a numpy Generator or None, got {type(random_state).__name__}"
+    )
+
+
+def seg_sum(values: np.ndarray | None, keys: np.ndarray, size: int) -> np.ndarray:
+    """Per-key sums: ``out[j] = sum(values[keys == j])`` (counts when ``values`` is None)."""
+    return np.bincount(keys, weights=values, minlength=size).astype(np.float64, copy=False)
+
+
+def log_normalize(log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise softmax of log-scores: returns ``(post, log_Z)`` with ``post = exp(log_u - log_Z)``."""
+    m = log_u.max(axis=1, keepdims=True)
+    e = np.exp(log_u - m)
+    s = e.sum(axis=1, keepdims=True)
+    post = e / s
+    log_z = (np.log(s) + m).ravel()
+    return post, log_z
+
+
+def argmax_lowest(x: np.ndarray) -> np.ndarray:
+    """Row-wise argmax; ties go to the lowest column index (``np.argmax``'s rule)."""
+    return np.asarray(x).argmax(axis=1)
+
+
+def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
+    if not isinstance(value, numbers.Integral) or int(value) < minimum:
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_nonneg_float(name: str, value: object) -> float:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{name} must be a number >= 0, got {value!r}") from None
+    if not np.isfinite(v) or v < 0:
+        raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v

@@ -1,0 +1,256 @@
+"""``Consensus``: the one result type every model returns.
+
+Reports, the CLI and evaluation read a ``Consensus`` and never care which model produced it. It holds the
+posterior over classes for every item and the annotators' confusion matrices, and derives from them:
+
+- ``labels`` and ``proba`` (items x classes);
+- ``item_quality``: label, confidence (posterior of the chosen class), agreement (share of the item's annotators
+  who chose it), number of annotations, entropy of the posterior, and the seed-000 consensus strength
+  (``Strong`` = unanimous, ``Weak`` = a tie for the most votes, ``Moderate`` otherwise);
+- ``annotator_quality``: number of labels, quality score, accuracy against the consensus, expected accuracy from
+  the confusion matrix, worst class;
+- ``annotation_quality``: for each annotation, the posterior probability of the label given;
+- ``history``: one row per iteration of an iterative model.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ._utils import argmax_lowest
+
+if TYPE_CHECKING:
+    from .annotations import Annotations
+
+__all__ = ["Consensus", "STRENGTHS"]
+
+STRENGTHS = ("Strong", "Moderate", "Weak")
+
+
+class Consensus:
+    """Consensus labels, their confidence, and the quality of items, annotators and annotations.
+
+    Parameters
+    ----------
+    annotations : Annotations
+        The data the model was fitted on.
+    proba : ndarray, shape (n_items, n_classes)
+        Posterior (or soft consensus) per item; rows sum to 1.
+    method : str
+        Name of the model that produced it.
+    labels : ndarray of int, optional
+        Consensus class codes; default: ``argmax`` of ``proba``, ties to the lowest class code.
+    confusions : ndarray, shape (n_annotators, n_classes, n_classes), optional
+        ``confusions[a, k, l]`` = P(annotator ``a`` says ``l`` | true class ``k``). Default: the matrix implied by
+        the consensus, i.e. one Dawid-Skene M-step on ``proba`` with 0.5 pseudo-counts per cell.
+    priors : ndarray, shape (n_classes,), optional
+        Class prior; default: the mean of ``proba``.
+    history : pandas.DataFrame, optional
+        One row per iteration (e.g. ``log_likelihood``, ``n_changed``, ``max_delta``).
+    item_scores, annotator_scores, annotation_scores : dict of name -> array, optional
+        Extra columns a model adds to ``item_quality``, ``annotator_quality`` or ``annotation_quality``.
+        ``annotator_scores["quality"]`` replaces the default quality score (the expected accuracy).
+    """
+
+    def __init__(
+        self,
+        annotations: Annotations,
+        proba: np.ndarray,
+        method: str,
+        *,
+        labels: np.ndarray | None = None,
+        confusions: np.ndarray | None = None,
+        priors: np.ndarray | None = None,
+        history: pd.DataFrame | None = None,
+        item_scores: dict[str, np.ndarray] | None = None,
+        annotator_scores: dict[str, np.ndarray] | None = None,
+        annotation_scores: dict[str, np.ndarray] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        proba = np.asarray(proba, dtype=np.float64)
+        if proba.shape != (annotations.n_items, annotations.n_classes):
+            raise ValueError(f"proba has shape {proba.shape}, expected "
+                             f"{(annotations.n_items, annotations.n_classes)}")
+        if not np.isfinite(proba).all():
+            raise FloatingPointError(f"{method} produced non-finite probabilities; please report this as a bug")
+        self.annotations = annotations
+        self.method = method
+        self.proba_array = proba
+        self.label_codes = argmax_lowest(proba) if labels is None else np.asarray(labels, dtype=np.int64)
+        self._confusions = confusions
+        self.priors_array = proba.mean(axis=0) if priors is None else np.asarray(priors, dtype=np.float64)
+        self.history = history if history is not None else pd.DataFrame()
+        self.item_scores = dict(item_scores or {})
+        self.annotator_scores = dict(annotator_scores or {})
+        self.annotation_scores = dict(annotation_scores or {})
+        self.params = dict(params or {})
+
+    def __repr__(self) -> str:
+        ann = self.annotations
+        return (f"Consensus(method={self.method!r}, {ann.n_items} items, {ann.n_annotators} annotators, "
+                f"classes={list(ann.classes)})")
+
+    # ------------------------------------------------------------------ per item
+    @cached_property
+    def classes(self) -> pd.Index:
+        return self.annotations.classes
+
+    @cached_property
+    def labels(self) -> pd.Series:
+        """Consensus label per item, in the user's label values."""
+        return pd.Series(np.asarray(self.classes, dtype=object)[self.label_codes], index=self.annotations.items,
+                         name="label")
+
+    @cached_property
+    def proba(self) -> pd.DataFrame:
+        """Posterior per item (rows) and class (columns); rows sum to 1."""
+        return pd.DataFrame(self.proba_array, index=self.annotations.items, columns=self.classes)
+
+    @cached_property
+    def priors(self) -> pd.Series:
+        return pd.Series(self.priors_array, index=self.classes, name="prior")
+
+    @cached_property
+    def vote_counts(self) -> np.ndarray:
+        return self.annotations.vote_counts()
+
+    @cached_property
+    def item_quality(self) -> pd.DataFrame:
+        """One row per item: label, confidence, agreement, n_annotations, entropy, strength (+ model scores)."""
+        counts = self.vote_counts
+        n = counts.sum(axis=1)
+        rows = np.arange(len(n))
+        chosen = counts[rows, self.label_codes]
+        agreement = np.divide(chosen, n, out=np.zeros_like(n), where=n > 0)
+        confidence = self.proba_array[rows, self.label_codes]
+        p = self.proba_array
+        entropy = -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=1)
+        frame = pd.DataFrame({
+            "label": self.labels.to_numpy(),
+            "confidence": confidence,
+            "agreement": agreement,
+            "n_annotations": n.astype(np.int64),
+            "entropy": entropy,
+            "strength": consensus_strength(counts),
+        }, index=self.annotations.items)
+        for name, values in self.item_scores.items():
+            frame[name] = values
+        return frame
+
+    # ------------------------------------------------------------------ per annotator
+    @cached_property
+    def confusions(self) -> np.ndarray:
+        """``confusions[a, k, l]`` = P(annotator ``a`` says ``l`` | true class ``k``); rows sum to 1."""
+        if self._confusions is not None:
+            return np.asarray(self._confusions, dtype=np.float64)
+        from .models._em import AnnotationMatrix, smoothed_confusions
+
+        counts = AnnotationMatrix(self.annotations).expected_counts(self.proba_array)
+        return smoothed_confusions(counts, alpha=0.5)
+
+    def confusion_matrix(self, annotator: Any) -> pd.DataFrame:
+        """Confusion matrix of one annotator: rows = true class, columns = label given."""
+        pos = self.annotations.annotators.get_indexer([annotator])[0]
+        if pos < 0:
+            raise KeyError(f"unknown annotator {annotator!r}")
+        true_index = pd.Index(self.classes, name="true")
+        given_index = pd.Index(self.classes, name="given")
+        return pd.DataFrame(self.confusions[pos], index=true_index, columns=given_index)
+
+    @cached_property
+    def annotator_quality(self) -> pd.DataFrame:
+        """One row per annotator: n_labels, quality, accuracy, expected_accuracy, worst_class (+ model scores).
+
+        ``accuracy`` is the share of the annotator's labels equal to the consensus label; ``expected_accuracy``
+        is ``sum_k prior[k] * confusion[a, k, k]``; ``worst_class`` is the true class the annotator gets right
+        least often (among the classes their items carry posterior mass on); ``quality`` is the model's quality
+        score, by default the expected accuracy.
+        """
+        ann = self.annotations
+        n_labels = ann.annotator_sizes()
+        agree = (ann.label == self.label_codes[ann.item]).astype(np.float64)
+        hits = np.bincount(ann.annotator, weights=agree, minlength=ann.n_annotators)
+        accuracy = np.divide(hits, n_labels, out=np.zeros_like(hits), where=n_labels > 0)
+        conf = self.confusions
+        diag = np.diagonal(conf, axis1=1, axis2=2)
+        expected = diag @ self.priors_array
+        frame = pd.DataFrame({
+            "n_labels": n_labels.astype(np.int64),
+            "quality": expected,
+            "accuracy": accuracy,
+            "expected_accuracy": expected,
+            "worst_class": self._worst_class(diag),
+        }, index=ann.annotators)
+        for name, values in self.annotator_scores.items():
+            frame[name] = values
+        return frame
+
+    def _worst_class(self, diag: np.ndarray) -> np.ndarray:
+        ann = self.annotations
+        k = ann.n_classes
+        mass = np.stack([np.bincount(ann.annotator, weights=self.proba_array[ann.item, c],
+                                     minlength=ann.n_annotators) for c in range(k)], axis=1)
+        masked = np.where(mass >= 0.5, diag, np.inf)
+        none_seen = ~np.isfinite(masked).any(axis=1)
+        masked[none_seen] = diag[none_seen]
+        return np.asarray(self.classes, dtype=object)[masked.argmin(axis=1)]
+
+    # ------------------------------------------------------------------ per annotation
+    @cached_property
+    def annotation_quality(self) -> pd.DataFrame:
+        """One row per annotation: item, annotator, label, quality (posterior of the given label), agrees."""
+        ann = self.annotations
+        frame = ann.to_frame()
+        frame["quality"] = self.proba_array[ann.item, ann.label]
+        frame["agrees"] = ann.label == self.label_codes[ann.item]
+        for name, values in self.annotation_scores.items():
+            frame[name] = values
+        return frame
+
+    # ------------------------------------------------------------------ outputs
+    def to_frame(self, proba: bool = True) -> pd.DataFrame:
+        """One row per item: ``item`` and the ``item_quality`` columns, then ``proba_<class>`` columns."""
+        frame = self.item_quality.copy()
+        if proba:
+            for c, name in enumerate(self.classes):
+                frame[f"proba_{name}"] = self.proba_array[:, c]
+        frame.index.name = "item"
+        return frame.reset_index()
+
+    def annotators_frame(self) -> pd.DataFrame:
+        frame = self.annotator_quality.copy()
+        frame.index.name = "annotator"
+        return frame.reset_index()
+
+    def to_csv(self, path: str | Path, annotators_path: str | Path | None = None) -> None:
+        """Write the per-item table (and, if asked, the per-annotator table) as CSV."""
+        self.to_frame().to_csv(path, index=False)
+        if annotators_path is not None:
+            self.annotators_frame().to_csv(annotators_path, index=False)
+
+    def to_parquet(self, path: str | Path, annotators_path: str | Path | None = None) -> None:
+        """Write the per-item table (and, if asked, the per-annotator table) as Parquet (needs pyarrow)."""
+        try:
+            self.to_frame().to_parquet(path, index=False)
+            if annotators_path is not None:
+                self.annotators_frame().to_parquet(annotators_path, index=False)
+        except ImportError:
+            from .errors import AccordError
+
+            raise AccordError("writing Parquet needs pyarrow: pip install 'accord[parquet]'") from None
+
+
+def consensus_strength(counts: np.ndarray) -> np.ndarray:
+    """Seed-000 consensus strength from a vote table: ``Strong`` if unanimous, ``Weak`` if two or more classes
+    tie for the most votes, ``Moderate`` otherwise (``None`` for an item with no annotation)."""
+    top = counts.max(axis=1)
+    n = counts.sum(axis=1)
+    n_top = (counts == top[:, None]).sum(axis=1)
+    out = np.where(top == n, "Strong", np.where(n_top > 1, "Weak", "Moderate")).astype(object)
+    out[n == 0] = "None"
+    return out

@@ -1,0 +1,26 @@
+"""Models by short name, for the CLI, benchmarks and ``method=`` arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidParameterError
+from .models import DawidSkene, MajorityVote, OneCoinDawidSkene, Wawa, ZeroBasedSkill
+from .models._base import Aggregator
+
+METHODS: dict[str, type[Aggregator]] = {
+    "mv": MajorityVote,
+    "wawa": Wawa,
+    "zbs": ZeroBasedSkill,
+    "ds": DawidSkene,
+    "onecoin": OneCoinDawidSkene,
+}
+
+
+def make_model(method: str, **params: Any) -> Aggregator:
+    """A model from its short name (``accord.METHODS`` lists them), with the given hyper-parameters."""
+    try:
+        cls = METHODS[method]
+    except KeyError:
+        raise InvalidParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}") from None
+    return cls(**params)
