@@ -63,7 +63,7 @@ def _resolve_column(df: pd.DataFrame, role: str, given: Hashable | None) -> Hash
         if given not in df.columns:
             raise InvalidAnnotationsError(
                 f"the {role} column {given!r} is not in the table; its columns are {_show(df.columns, 20)}. "
-                f"Pass the right name with {role}=..."
+                f"Pass the right name with {role}=... (CLI: --{role}-col)"
             )
         return given
     lower = {str(c).lower(): c for c in df.columns}
