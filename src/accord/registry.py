@@ -7,6 +7,7 @@ from typing import Any
 from .errors import InvalidParameterError
 from .models import DawidSkene, MajorityVote, OneCoinDawidSkene, Wawa, ZeroBasedSkill
 from .models._base import Aggregator
+from .models.bayesian_ds import BayesianDawidSkene
 
 METHODS: dict[str, type[Aggregator]] = {
     "mv": MajorityVote,
@@ -14,6 +15,7 @@ METHODS: dict[str, type[Aggregator]] = {
     "zbs": ZeroBasedSkill,
     "ds": DawidSkene,
     "onecoin": OneCoinDawidSkene,
+    "ibcc": BayesianDawidSkene,
 }
 
 
