@@ -8,6 +8,8 @@ from .errors import InvalidParameterError
 from .models import DawidSkene, MajorityVote, OneCoinDawidSkene, Wawa, ZeroBasedSkill
 from .models._base import Aggregator
 from .models.bayesian_ds import BayesianDawidSkene
+from .models.crowdlab import CrowdLab
+from .models.model_assisted_ds import ModelAssistedDawidSkene
 
 METHODS: dict[str, type[Aggregator]] = {
     "mv": MajorityVote,
@@ -15,6 +17,8 @@ METHODS: dict[str, type[Aggregator]] = {
     "zbs": ZeroBasedSkill,
     "ds": DawidSkene,
     "onecoin": OneCoinDawidSkene,
+    "crowdlab": CrowdLab,
+    "ds_model": ModelAssistedDawidSkene,
     "ibcc": BayesianDawidSkene,
 }
 

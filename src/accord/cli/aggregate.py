@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", "-o", required=True, help="per-item output (.csv, .tsv or .parquet)")
     parser.add_argument("--annotators", default=None, help="per-annotator output file (optional)")
     parser.add_argument("--gold", default=None, help="gold labels (item,label) to report accuracy against")
+    parser.add_argument("--pred-probs", default=None, metavar="PRED.csv",
+                        help="a classifier's out-of-sample predicted probabilities: column item, then one column "
+                             "per class label (for --method crowdlab or ds_model)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     parser.set_defaults(func=run)
 
@@ -36,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     ann = load_annotations(args)
     model = make_model(args.method, **parse_params(args.param))
-    consensus = model.fit(ann).consensus_
+    consensus = fit_model(model, ann, args.pred_probs).consensus_
     write_table(consensus.to_frame(), args.output)
     if args.annotators:
         write_table(consensus.annotators_frame(), args.annotators)
@@ -63,3 +66,21 @@ def summary(consensus) -> str:
     lines.append("")
     lines.append(format_table(aq[["annotator", "n_labels", "quality", "accuracy", "worst_class"]], max_rows=10))
     return "\n".join(lines)
+
+
+def fit_model(model, ann, pred_probs_path):
+    """Fit ``model``, passing the predicted probabilities read from ``pred_probs_path`` to a model that takes them."""
+    from ..errors import InvalidParameterError
+    from ..models.crowdlab import read_pred_probs
+
+    takes = getattr(model, "accepts_pred_probs", False)
+    if pred_probs_path is None:
+        if getattr(model, "requires_pred_probs", False):
+            raise InvalidParameterError(f"{type(model).__name__} needs --pred-probs PRED.csv (a column item, then "
+                                        "one column per class, holding out-of-sample predicted probabilities)")
+        return model.fit(ann)
+    if not takes:
+        users = sorted(n for n, cls in METHODS.items() if getattr(cls, "accepts_pred_probs", False))
+        raise InvalidParameterError(f"{type(model).__name__} does not use --pred-probs; methods that do: "
+                                    f"{', '.join(users)}")
+    return model.fit(ann, pred_probs=read_pred_probs(pred_probs_path, ann))

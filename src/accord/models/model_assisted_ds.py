@@ -1,0 +1,159 @@
+r"""Dawid-Skene with a classifier's predicted probabilities: as each item's prior, or as one more annotator."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._utils import check_nonneg_float
+from ..annotations import Annotations
+from ..errors import InvalidParameterError
+from ._base import as_annotations
+from ._driver import run_em
+from ._em import LOG_EPS, AnnotationMatrix, e_step
+from .crowdlab import check_pred_probs
+from .dawid_skene import DawidSkene, initial_posterior
+
+__all__ = ["ModelAssistedDawidSkene"]
+
+Mode = Literal["prior", "annotator"]
+MODEL_ANNOTATOR = "__model__"
+
+
+def _with_model_annotator(annotations: Annotations, pred_probs: np.ndarray,
+                          weight: float) -> tuple[Annotations, np.ndarray]:
+    """The annotations plus one soft annotator: item ``i`` gets label ``l`` with weight ``weight * p[i, l]``."""
+    n_items, k = pred_probs.shape
+    a = annotations.n_annotators
+    item = np.concatenate([annotations.item, np.repeat(np.arange(n_items), k)])
+    annotator = np.concatenate([annotations.annotator, np.full(n_items * k, a)])
+    label = np.concatenate([annotations.label, np.tile(np.arange(k), n_items)])
+    weights = np.concatenate([np.ones(annotations.n_annotations), weight * pred_probs.ravel()])
+    annotators = annotations.annotators.append(pd.Index([MODEL_ANNOTATOR]))
+    return Annotations(item, annotator, label, annotations.items, annotators, annotations.classes), weights
+
+
+class ModelAssistedDawidSkene(DawidSkene):
+    r"""Dawid-Skene that also uses a classifier's out-of-sample ``pred_probs`` (items x classes).
+
+    Parameters
+    ----------
+    mode : {"prior", "annotator"}, default "prior"
+        ``"prior"``: ``pred_probs[i]`` (raised to ``model_weight``) replaces the shared class prior as item
+        ``i``'s prior. ``"annotator"``: the model is one more annotator with its own confusion matrix, whose
+        "label" for item ``i`` is the soft vote ``pred_probs[i]`` (times ``model_weight``); its confusion matrix is
+        learnt like any annotator's and reported as ``model_confusion_``.
+    model_weight : float, default 1.0
+        How much the model counts: the exponent of the prior, or the weight of the soft vote.
+    alpha, prior_alpha, init, min_iter, max_iter, tol, tie_break, keep_history, random_state
+        As :class:`DawidSkene` (``initial_confusions`` is not supported here).
+
+    Notes
+    -----
+    Prior mode, with ``lambda = model_weight``:
+
+    .. math::
+
+        p(t_i = k \mid \text{labels}) \propto p_{ik}^{\lambda} \prod_{n \in i} \theta_{a_n k l_n}
+
+    (the classifier's ``p(y|x)`` already holds the class prior, so the shared prior ``pi`` is not used).
+    Annotator mode adds a soft annotator ``m``:
+
+    .. math::
+
+        p(t_i = k \mid \cdot) \propto \pi_k \prod_{n \in i} \theta_{a_n k l_n}
+        \prod_l \theta_{m k l}^{\lambda p_{il}},\qquad
+        n_{mkl} = \lambda \sum_i \hat p_{ik}\, p_{il}
+
+    Both are the EM kernel of :mod:`accord.models._em` with an item-level log prior or one extra weighted
+    column block. Compare with :class:`~accord.models.crowdlab.CrowdLab` (a weighted ensemble).
+
+    References
+    ----------
+    A. P. Dawid and A. M. Skene (1979). Maximum likelihood estimation of observer error-rates using the EM
+    algorithm. Applied Statistics 28(1):20-28. V. C. Raykar et al. (2010). Learning from crowds. JMLR 11:1297-1322
+    (a classifier learnt jointly with the annotators' confusions; here the classifier is fixed).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"item": [1, 1, 2, 2], "annotator": list("abab"), "label": list("xxxy")})
+    >>> p = pd.DataFrame({"x": [0.8, 0.2], "y": [0.2, 0.8]}, index=[1, 2])
+    >>> ModelAssistedDawidSkene(mode="prior").fit(df, pred_probs=p).labels_.tolist()
+    ['x', 'y']
+    """
+
+    name = "ds_model"
+    model_name = "ModelAssistedDawidSkene"
+    accepts_pred_probs = True
+    requires_pred_probs = True
+
+    def __init__(self, *, mode: Mode = "prior", model_weight: float = 1.0, alpha: float = 0.5,
+                 prior_alpha: float = 0.0, init: str = "mv", min_iter: int = 1, max_iter: int = 100,
+                 tol: float = 1e-5, tie_break: str = "lowest", keep_history: bool | str = "auto",
+                 random_state: int | np.random.Generator | None = None):
+        super().__init__(alpha=alpha, prior_alpha=prior_alpha, init=init, min_iter=min_iter,  # type: ignore[arg-type]
+                         max_iter=max_iter, tol=tol, tie_break=tie_break, keep_history=keep_history,
+                         random_state=random_state)
+        del self.initial_confusions
+        self.mode = mode
+        self.model_weight = model_weight
+
+    def fit(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,  # type: ignore[override]
+            gold: Any = None) -> ModelAssistedDawidSkene:
+        """Fit from annotations and out-of-sample ``pred_probs`` (a DataFrame by item id, or an array)."""
+        if pred_probs is None:
+            raise InvalidParameterError(f"{type(self).__name__} needs pred_probs (items x classes); for plain "
+                                        "Dawid-Skene use DawidSkene")
+        ann = as_annotations(annotations)
+        self._pred_probs = check_pred_probs(pred_probs, ann)
+        try:
+            return super().fit(ann, gold=gold)  # type: ignore[return-value]
+        finally:
+            del self._pred_probs
+
+    def fit_predict(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,  # type: ignore[override]
+                    gold: Any = None) -> pd.Series:
+        return self.fit(annotations, pred_probs, gold).labels_
+
+    def fit_predict_proba(self, annotations: Annotations | pd.DataFrame,  # type: ignore[override]
+                          pred_probs: Any = None, gold: Any = None) -> pd.DataFrame:
+        return self.fit(annotations, pred_probs, gold).proba_
+
+    def _fit(self, annotations, rng, gold):
+        if self.mode not in ("prior", "annotator"):
+            raise InvalidParameterError(f"mode must be 'prior' or 'annotator', got {self.mode!r}")
+        weight = check_nonneg_float("model_weight", self.model_weight)
+        check_nonneg_float("alpha", self.alpha)
+        check_nonneg_float("prior_alpha", self.prior_alpha)
+        if annotations.n_classes < 2:
+            raise InvalidParameterError(f"{self.model_name} needs at least 2 classes; the data have "
+                                        f"{list(annotations.classes)}. Pass classes=...")
+        p = self._pred_probs
+        if self.mode == "annotator":
+            augmented, weights = _with_model_annotator(annotations, p, weight)
+            matrix = AnnotationMatrix(augmented, weights)
+            item_log_prior = None
+        else:
+            matrix = AnnotationMatrix(annotations)
+            item_log_prior = weight * np.log(p + LOG_EPS)
+
+        def expect(params):
+            log_prior = item_log_prior if item_log_prior is not None else np.log(params[0] + LOG_EPS)
+            return e_step(matrix, log_prior, np.log(params[1] + LOG_EPS))
+
+        post = initial_posterior(annotations, self.init, gold, self.tie_break, rng)
+        result = run_em(post, m_step=lambda post: self._m_step(matrix, post), e_step=expect, objective=lambda params, log_z: float(log_z.sum()),
+                        min_iter=self.min_iter, max_iter=self.max_iter, tol=self.tol, gold=gold,
+                        keep_history=self.keep_history, confusions_of=lambda params: params[1],
+                        model=self.model_name)
+        prior, theta = result.params
+        self.model_confusion_ = None
+        if self.mode == "annotator":
+            self.model_confusion_ = pd.DataFrame(theta[-1], index=pd.Index(annotations.classes, name="true"),
+                                                 columns=pd.Index(annotations.classes, name="given"))
+            theta = theta[:-1]
+            result.params = (prior, theta)
+        return self._finish(annotations, result)
