@@ -13,6 +13,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 
 from ..errors import AccordError
@@ -51,7 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = int(args.func(args) or 0)
+        for message in _unique(str(w.message) for w in caught if not _is_internal(w)):
+            print(f"accord: warning: {message}", file=sys.stderr)
+        return code
     except AccordError as exc:
         print(f"accord: error: {exc}", file=sys.stderr)
         return 1
@@ -61,6 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("accord: interrupted", file=sys.stderr)
         return 130
+
+
+def _is_internal(w: warnings.WarningMessage) -> bool:
+    """Deprecation noise from dependencies is not the user's business."""
+    return issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)) and \
+        "accord" not in (w.filename or "")
+
+
+def _unique(messages) -> list[str]:
+    seen: dict[str, None] = {}
+    for m in messages:
+        seen.setdefault(m, None)
+    return list(seen)
 
 
 if __name__ == "__main__":  # pragma: no cover

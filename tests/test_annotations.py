@@ -1,0 +1,160 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from accord import Annotations, DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
+
+
+def frame(**cols):
+    base = {"item": [1, 1, 2, 2, 3], "annotator": ["a", "b", "a", "c", "b"], "label": ["x", "y", "y", "y", "x"]}
+    base.update(cols)
+    return pd.DataFrame(base)
+
+
+def test_from_frame_encodes_codes_and_indexes():
+    ann = Annotations.from_frame(frame())
+    assert list(ann.items) == [1, 2, 3]
+    assert list(ann.annotators) == ["a", "b", "c"]
+    assert list(ann.classes) == ["x", "y"]
+    assert ann.item.tolist() == [0, 0, 1, 1, 2]
+    assert ann.label.tolist() == [0, 1, 1, 1, 0]
+    assert ann.vote_counts().tolist() == [[1, 1], [0, 2], [1, 0]]
+    assert not ann.item.flags.writeable
+
+
+def test_crowdkit_column_names_and_custom_names():
+    df = frame().rename(columns={"item": "task", "annotator": "worker"})
+    assert Annotations.from_frame(df).n_items == 3
+    df = frame().rename(columns={"label": "answer_given"})
+    ann = Annotations.from_frame(df, label="answer_given")
+    assert ann.n_annotations == 5
+
+
+def test_declared_classes_fix_order_and_keep_unused_class():
+    ann = Annotations.from_frame(frame(), classes=["y", "x", "z"])
+    assert list(ann.classes) == ["y", "x", "z"]
+    assert ann.label.tolist() == [1, 0, 0, 0, 1]
+    assert ann.vote_counts().shape == (3, 3)
+
+
+def test_numeric_strings_sort_numerically_and_match_int_classes():
+    df = frame(label=["10", "2", "2", "10", "1"])
+    assert list(Annotations.from_frame(df).classes) == ["1", "2", "10"]
+    ann = Annotations.from_frame(df, classes=[1, 2, 10])
+    assert ann.label.tolist() == [2, 1, 1, 2, 0]
+
+
+def test_bool_and_int_labels():
+    assert list(Annotations.from_frame(frame(label=[True, False, True, True, False])).classes) == [False, True]
+    assert list(Annotations.from_frame(frame(label=[3, 1, 2, 2, 1])).classes) == [1, 2, 3]
+
+
+def test_unknown_label_against_classes_names_label_and_row():
+    with pytest.raises(InvalidAnnotationsError, match=r"'y'.*not among the declared classes.*row"):
+        Annotations.from_frame(frame(), classes=["x", "z"])
+
+
+def test_wrong_column_names_the_column_and_the_fix():
+    with pytest.raises(InvalidAnnotationsError, match=r"no label column.*columns are.*label="):
+        Annotations.from_frame(frame().rename(columns={"label": "foo"}))
+    with pytest.raises(InvalidAnnotationsError, match=r"'nope' is not in the table"):
+        Annotations.from_frame(frame(), item="nope")
+
+
+def test_nan_label_is_an_error_naming_rows_or_dropped_with_a_note():
+    df = frame(label=["x", None, "y", np.nan, "x"])
+    with pytest.raises(InvalidAnnotationsError, match=r"missing .* rows 1, 3.*missing='drop'"):
+        Annotations.from_frame(df)
+    with pytest.warns(DataQualityWarning, match="dropped 2"):
+        ann = Annotations.from_frame(df, missing="drop")
+    assert ann.n_annotations == 3 and "dropped 2" in ann.report[0]
+
+
+def test_missing_item_id_is_an_error():
+    with pytest.raises(InvalidAnnotationsError, match=r"item column 'item' is missing on row 2"):
+        Annotations.from_frame(frame(item=[1, 1, None, 2, 3]))
+
+
+def test_empty_input_is_an_error():
+    with pytest.raises(InvalidAnnotationsError, match="empty"):
+        Annotations.from_frame(frame().iloc[:0])
+    with pytest.raises(InvalidAnnotationsError, match="DataFrame"):
+        Annotations.from_frame([1, 2, 3])
+
+
+def test_duplicate_policies():
+    df = pd.DataFrame({"item": [1, 1, 1], "annotator": ["a", "a", "b"], "label": ["x", "y", "y"]})
+    with pytest.raises(InvalidAnnotationsError, match=r"\(1, 'a'\).*duplicates="):
+        Annotations.from_frame(df)
+    last = Annotations.from_frame(df, duplicates="keep_last")
+    assert last.n_annotations == 2 and last.classes[last.label[0]] == "y"
+    assert "keeping the last" in last.report[0]
+    first = Annotations.from_frame(df, duplicates="keep_first")
+    assert first.classes[first.label[0]] == "x"
+    assert Annotations.from_frame(df, duplicates="keep_all").n_annotations == 3
+    with pytest.raises(InvalidParameterError):
+        Annotations.from_frame(df, duplicates="whatever")
+
+
+def test_from_wide_with_missing_cells():
+    wide = pd.DataFrame({"a": ["x", None, "y"], "b": [np.nan, "y", pd.NA], "c": ["x", "y", None]},
+                        index=["i1", "i2", "i3"])
+    ann = Annotations.from_wide(wide)
+    assert ann.n_annotations == 5
+    assert list(ann.items) == ["i1", "i2", "i3"]
+    assert ann.vote_counts().tolist() == [[2, 0], [0, 2], [0, 1]]
+    back = ann.to_wide()
+    assert back.loc["i1", "a"] == "x" and pd.isna(back.loc["i1", "b"])
+
+
+def test_from_wide_numpy_and_empty_item():
+    arr = np.array([[0, np.nan], [np.nan, np.nan], [1, 1]])
+    with pytest.raises(InvalidAnnotationsError, match=r"1 item\(s\) have no annotation: 1"):
+        Annotations.from_wide(arr)
+    with pytest.warns(DataQualityWarning):
+        ann = Annotations.from_wide(arr, empty_items="drop")
+    assert list(ann.items) == [0, 2] and ann.n_annotations == 3
+
+
+def test_read_csv_tsv_jsonl_parquet(tmp_path):
+    df = frame(item=["007", "007", "8", "8", "9"])
+    df.to_csv(tmp_path / "a.csv", index=False)
+    df.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
+    df.to_json(tmp_path / "a.jsonl", orient="records", lines=True)
+    df.to_parquet(tmp_path / "a.parquet")
+    for name in ("a.csv", "a.tsv", "a.jsonl", "a.parquet"):
+        ann = Annotations.read(tmp_path / name)
+        assert list(ann.items) == ["007", "8", "9"], name
+        assert ann.n_annotations == 5
+    with pytest.raises(InvalidAnnotationsError, match="unknown file format"):
+        (tmp_path / "a.xyz").write_text("x")
+        Annotations.read(tmp_path / "a.xyz")
+    with pytest.raises(InvalidAnnotationsError, match="no such file"):
+        Annotations.read(tmp_path / "missing.csv")
+
+
+def test_subsample_caps_per_item_and_is_deterministic():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"item": np.repeat(np.arange(50), 8), "annotator": np.tile(np.arange(8), 50),
+                       "label": rng.integers(0, 3, 400)})
+    ann = Annotations.from_frame(df)
+    sub = ann.subsample(3, random_state=5)
+    assert sub.item_sizes().max() == 3 and sub.item_sizes().min() == 3
+    assert np.array_equal(sub.label, ann.subsample(3, random_state=5).label)
+    assert sub.n_items == ann.n_items and list(sub.classes) == list(ann.classes)
+    assert ann.subsample(100, random_state=0).n_annotations == 400
+
+
+def test_to_frame_round_trip():
+    df = frame()
+    back = Annotations.from_frame(df).to_frame()
+    pd.testing.assert_frame_equal(back, df[["item", "annotator", "label"]], check_dtype=False)
+
+
+def test_encode_gold_warns_on_unknown_item_and_errors_on_unknown_label():
+    ann = Annotations.from_frame(frame())
+    with pytest.warns(DataQualityWarning, match="1 gold item"):
+        items, labels = ann.encode_gold(pd.Series({1: "x", 99: "y"}))
+    assert items.tolist() == [0] and labels.tolist() == [0]
+    with pytest.raises(InvalidAnnotationsError, match="'q'"):
+        ann.encode_gold({1: "q"})
