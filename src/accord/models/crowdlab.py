@@ -432,15 +432,22 @@ def worst_class(annotations: Annotations, labels: np.ndarray, consensus_quality:
     return np.asarray(ann.classes, dtype=object)[cand.argmax(axis=1)]
 
 
+def _looks_in_sample(pred_probs: np.ndarray, labels: np.ndarray) -> bool:
+    """A model that is right about the consensus everywhere *and* near-certain (mean top probability > 0.95) on
+    more than 20 items has most likely seen those labels in training."""
+    return (len(labels) > 20 and bool(np.array_equal(pred_probs.argmax(axis=1), labels))
+            and float(pred_probs.max(axis=1).mean()) > 0.95)
+
+
 def _warn_odd(annotations: Annotations, stats: CrowdLabStats, pred_probs: np.ndarray | None) -> None:
     if stats.baseline_error <= EPS_CLIP:
         warnings.warn("every multi-annotated item has the same consensus class, so CROWDLAB's weights "
                       "(relative to always predicting that class) are degenerate; treat its scores with care",
                       DataQualityWarning, stacklevel=4)
-    if pred_probs is not None and np.array_equal(pred_probs.argmax(axis=1), stats.labels) and len(stats.labels) > 20:
-        warnings.warn("the model's predicted class equals the consensus on every item, as in-sample predictions "
-                      "do; CROWDLAB needs out-of-sample pred_probs (e.g. sklearn's cross_val_predict)",
-                      DataQualityWarning, stacklevel=4)
+    if pred_probs is not None and _looks_in_sample(pred_probs, stats.labels):
+        warnings.warn("the model agrees with the consensus on every item with near-certain probabilities, as "
+                      "in-sample predictions do; CROWDLAB needs out-of-sample pred_probs (e.g. sklearn's "
+                      "cross_val_predict)", DataQualityWarning, stacklevel=4)
     present = np.unique(annotations.label)
     lost = np.setdiff1d(present, np.unique(stats.labels))
     if len(lost):
