@@ -32,6 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pred-probs", default=None, metavar="PRED.csv",
                         help="a classifier's out-of-sample predicted probabilities: column item, then one column "
                              "per class label (for --method crowdlab or ds_model)")
+    parser.add_argument("--soft", action="store_true",
+                        help="write soft labels (per-item class distributions, method 'soft') instead")
+    parser.add_argument("--soft-from", default="votes", choices=["votes", "weighted", "posterior"],
+                        help="with --soft: vote fractions (default), votes weighted by the method's annotator "
+                             "quality, or the method's posterior")
+    parser.add_argument("--smoothing", type=float, default=0.0,
+                        help="with --soft: pseudo-count added to every class (default 0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     parser.set_defaults(func=run)
 
@@ -40,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
     ann = load_annotations(args)
     model = make_model(args.method, **parse_params(args.param))
     consensus = fit_model(model, ann, args.pred_probs).consensus_
+    if getattr(args, "soft", None):
+        from ..soft import soft_consensus
+
+        consensus = soft_consensus(ann, args.soft_from, consensus, args.smoothing)
     write_table(consensus.to_frame(), args.output)
     if args.annotators:
         write_table(consensus.annotators_frame(), args.annotators)
