@@ -116,10 +116,9 @@ def annotations_for_width(width: float, p: float = 0.5, *, z: float = Z95) -> in
     try:
         w = float(width)
     except (TypeError, ValueError):
-        raise InvalidParameterError(f"width must be a number in (0, 1], got {width!r}") from None
-    if not (np.isfinite(w) and 0 < w <= 1):
-        raise InvalidParameterError(f"width must be in (0, 1] (it is the width of an interval of a share), got "
-                                    f"{width!r}")
+        raise InvalidParameterError(f"width must be a number > 0, got {width!r}") from None
+    if not (np.isfinite(w) and w > 0):
+        raise InvalidParameterError(f"width must be a number > 0 (e.g. 0.62), got {width!r}")
     p = _check_fraction("p", p)
     exact = 4 * z * z * p * (1 - p) / (w * w)
     return max(1, math.ceil(exact - 1e-9))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..datasets import read_gold
 from ..qualification import METRICS, keep_annotators, qualify
@@ -49,5 +48,5 @@ def run(args: argparse.Namespace) -> int:
         write_table(kept.to_frame(), args.keep)
         print(f"kept {kept.n_annotations} of {ann.n_annotations} annotations; wrote {args.keep}")
     if args.output:
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {args.output}")
     return 0
