@@ -66,23 +66,24 @@ def run_em(
     gi, gl = gold if gold is not None else (None, None)
     history: list[dict[str, Any]] = []
     converged, params, log_z, it = False, None, np.zeros(len(post)), 0
+    labels = post.argmax(axis=1)
     for it in range(1, max_iter + 1):
         params = m_step(post)
         new_post, log_z = e_step(params)
         clamp(new_post, gi, gl)
         delta = float(np.abs(new_post - post).max()) if post.size else 0.0
-        labels = post.argmax(axis=1)
+        new_labels = new_post.argmax(axis=1)
         record = {
             "iteration": it,
             "log_likelihood": float(log_z.sum()),
             "objective": float(objective(params, log_z)),
             "max_delta": delta,
-            "n_changed": int((new_post.argmax(axis=1) != labels).sum()),
+            "n_changed": int((new_labels != labels).sum()),
         }
         if full:
             record.update(labels=labels, confusions=confusions_of(params), posteriors=post)
         history.append(record)
-        post = new_post
+        post, labels = new_post, new_labels
         if it >= min_iter and delta < tol:
             converged = True
             break

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from .._utils import log_normalize
+from .._utils import column_sums, log_normalize
 
 if TYPE_CHECKING:
     from ..annotations import Annotations
@@ -45,7 +45,6 @@ class AnnotationMatrix:
         shape = (self.n_items, self.n_annotators * k)
         self.M = sp.csr_matrix((data, (annotations.item, cols)), shape=shape)
         self.M.sum_duplicates()
-        self.MT = self.M.T.tocsr()
 
     def log_scores(self, log_theta: np.ndarray) -> np.ndarray:
         """``sum_{n in i} log_theta[a_n, k, l_n]`` for every item ``i`` and class ``k`` (items x K)."""
@@ -56,7 +55,7 @@ class AnnotationMatrix:
     def expected_counts(self, post: np.ndarray) -> np.ndarray:
         """``counts[a, k, l] = sum_{n: a_n = a, l_n = l} post[i_n, k]`` (annotators x K x K)."""
         a, k = self.n_annotators, self.n_classes
-        flat = np.asarray(self.MT @ post)  # (a, l) x k
+        flat = np.asarray(self.M.T @ post)  # (a, l) x k; the CSC view of M.T beats a materialised transpose
         return flat.reshape(a, k, k).transpose(0, 2, 1)
 
 
@@ -76,7 +75,7 @@ def class_priors(post: np.ndarray, beta: float = 0.0) -> np.ndarray:
     """``prior[k] = (sum_i post[i,k] + beta) / (n_items + K * beta)``: mean posterior, optionally smoothed by a
     symmetric Dirichlet pseudo-count ``beta``."""
     k = post.shape[1]
-    return (post.sum(axis=0) + beta) / (post.shape[0] + k * beta)
+    return (column_sums(post) + beta) / (post.shape[0] + k * beta)
 
 
 def e_step(matrix: AnnotationMatrix, log_prior: np.ndarray, log_theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
