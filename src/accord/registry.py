@@ -8,6 +8,8 @@ from .errors import InvalidParameterError
 from .models import DawidSkene, MajorityVote, OneCoinDawidSkene, Wawa, ZeroBasedSkill
 from .models._base import Aggregator
 from .models.bayesian_ds import BayesianDawidSkene
+from .models.kos import KOS
+from .models.mmsr import MMSR
 from .models.crowdlab import CrowdLab
 from .models.model_assisted_ds import ModelAssistedDawidSkene
 
@@ -20,6 +22,8 @@ METHODS: dict[str, type[Aggregator]] = {
     "crowdlab": CrowdLab,
     "ds_model": ModelAssistedDawidSkene,
     "ibcc": BayesianDawidSkene,
+    "kos": KOS,
+    "mmsr": MMSR,
 }
 
 
