@@ -29,9 +29,16 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
                        help="what to do with repeated (item, annotator) pairs (default: error)")
     group.add_argument("--missing", default="error", choices=["error", "drop"],
                        help="what to do with rows without a label (default: error)")
+    group.add_argument("--from", dest="source_format", default=None, metavar="TOOL",
+                       help="the file is an annotation tool's export: label_studio, sagemaker, mturk, toloka, "
+                            "prodigy, or auto (then --label-col / --item-col name the answer / item field)")
 
 
 def load_annotations(args: argparse.Namespace) -> Annotations:
+    if getattr(args, "source_format", None):
+        from ._import import load_export
+
+        return load_export(args)
     classes = args.classes.split(",") if args.classes else None
     if args.wide:
         return Annotations.read(args.annotations, format=args.format, layout="wide", classes=classes)

@@ -13,6 +13,9 @@ EXAMPLES = """examples:
   accord aggregate annotations.csv --method ds --output consensus.csv --annotators annotators.csv
   accord aggregate labels.tsv --item-col task --annotator-col worker -o out.parquet
   accord aggregate labels.csv --method ds -p alpha=1.0 -p max_iter=200 -o out.csv
+  accord aggregate project-1-export.json --from label_studio -o consensus.csv
+  accord aggregate Batch_123_batch_results.csv --from mturk --label-col sentiment.label -o out.csv
+  accord aggregate assignments.tsv --from toloka -o out.csv    (GOLDEN:* columns give gold accuracy)
 """
 
 
@@ -59,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         if args.gold:
             gold = read_gold(args.gold)
             print(f"accuracy on {len(gold)} gold items: {accuracy(consensus.labels, gold):.4f}")
+        elif len(getattr(args, "imported_gold", ())):
+            gold = args.imported_gold
+            print(f"accuracy on the export's {len(gold)} gold items: {accuracy(consensus.labels, gold):.4f}")
         print(f"wrote {args.output}" + (f" and {args.annotators}" if args.annotators else ""))
     return 0
 

@@ -1,0 +1,118 @@
+"""A small progress bar for long work: on stderr, only when stderr is a terminal, silent when asked.
+
+>>> with Progress(3, "fitting", enabled=False) as bar:   # enabled=False: draws nothing
+...     for _ in range(3):
+...         bar.advance()
+>>> bar.done
+3
+
+Whether a bar is drawn: ``enabled=True/False`` decides; by default it is drawn when the stream is a TTY, unless
+the environment variable ``ACCORD_PROGRESS`` is ``0`` (never) or ``1`` (always, e.g. to see it through a pipe).
+Redraws are throttled to ten per second, so calling :meth:`Progress.advance` often costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import IO, TypeVar
+
+__all__ = ["Progress", "progress_enabled", "track"]
+
+T = TypeVar("T")
+_WIDTH = 24
+_MIN_INTERVAL = 0.1
+
+
+def progress_enabled(stream: IO[str] | None = None, quiet: bool = False) -> bool:
+    """Default rule: not quiet, and ``ACCORD_PROGRESS=1`` or (stream is a TTY and ``ACCORD_PROGRESS`` is not 0)."""
+    if quiet:
+        return False
+    setting = os.environ.get("ACCORD_PROGRESS", "").strip()
+    if setting in ("0", "1"):
+        return setting == "1"
+    stream = stream if stream is not None else sys.stderr
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed stream
+        return False
+
+
+class Progress:
+    """A one-line bar: ``label [#########.........] 3/8 step-name 0:04``.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps.
+    label : str
+        What the work is.
+    enabled : bool, optional
+        Draw or not; default :func:`progress_enabled` on ``stream``.
+    stream : file, optional
+        Default ``sys.stderr``.
+    """
+
+    def __init__(self, total: int, label: str = "", *, enabled: bool | None = None,
+                 stream: IO[str] | None = None) -> None:
+        self.total = max(int(total), 1)
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = progress_enabled(self.stream) if enabled is None else bool(enabled)
+        self.done = 0
+        self.step = ""
+        self._start = time.monotonic()
+        self._last_draw = 0.0
+        self._drawn = False
+
+    def __enter__(self) -> Progress:
+        self._draw(force=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def advance(self, n: int = 1, step: str | None = None) -> None:
+        """Mark ``n`` more steps done; ``step`` names what is running now."""
+        self.done = min(self.done + n, self.total)
+        if step is not None:
+            self.step = step
+        self._draw()
+
+    def set_step(self, step: str) -> None:
+        """Name the step that is running now, without advancing."""
+        self.step = step
+        self._draw(force=True)
+
+    def close(self) -> None:
+        """Erase the bar (so that later output starts on a clean line)."""
+        if self.enabled and self._drawn:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self._drawn = False
+
+    def _draw(self, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_draw < _MIN_INTERVAL and self.done < self.total:
+            return
+        self._last_draw = now
+        filled = int(_WIDTH * self.done / self.total)
+        elapsed = int(now - self._start)
+        line = (f"{self.label} [{'#' * filled}{'.' * (_WIDTH - filled)}] {self.done}/{self.total} "
+                f"{self.step[:40]} {elapsed // 60}:{elapsed % 60:02d}")
+        self.stream.write("\r\x1b[2K" + line)
+        self.stream.flush()
+        self._drawn = True
+
+
+def track(iterable: Iterable[T], total: int, label: str = "", *, enabled: bool | None = None) -> Iterator[T]:
+    """Iterate over ``iterable`` while drawing a bar of ``total`` steps."""
+    with Progress(total, label, enabled=enabled) as bar:
+        for value in iterable:
+            yield value
+            bar.advance()
