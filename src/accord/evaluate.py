@@ -1,13 +1,20 @@
-"""Metrics of a consensus against gold labels: accuracy, macro-F1, log loss, calibration error."""
+"""Metrics of a consensus against gold labels (accuracy, macro-F1, log loss, calibration error) and redundancy
+curves (accuracy as the number of labels per item is capped)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import InvalidAnnotationsError
+from .errors import InvalidAnnotationsError, InvalidParameterError
 
-__all__ = ["accuracy", "macro_f1", "align_gold"]
+if TYPE_CHECKING:
+    from .annotations import Annotations
+
+__all__ = ["accuracy", "macro_f1", "align_gold", "log_loss", "expected_calibration_error", "redundancy_curve"]
 
 
 def align_gold(labels: pd.Series, gold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -46,3 +53,161 @@ def macro_f1(labels: pd.Series, gold: pd.Series) -> float:
         fn = np.sum((p != c) & (t == c))
         scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
     return float(np.mean(scores))
+
+
+# ---------------------------------------------------------------------- calibration of a posterior on gold items
+def _gold_rows(proba: pd.DataFrame, gold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(p, y)``: the posterior rows of the gold items and the column of each gold label in ``proba``.
+
+    Items and labels are matched as given, then as text. A gold label that is not a column of ``proba`` is an
+    error (it names the label)."""
+    rows = proba.index.get_indexer(gold.index)
+    if (rows < 0).all():
+        rows = pd.Index(proba.index.map(str)).get_indexer(gold.index.map(str))
+    ok = rows >= 0
+    if not ok.any():
+        raise InvalidAnnotationsError("no gold item matches an item of the consensus; check the item ids")
+    labels = gold.to_numpy()[ok]
+    cols = proba.columns.get_indexer(labels)
+    if (cols < 0).any():
+        as_text = pd.Index(proba.columns.map(str))
+        cols = np.where(cols < 0, as_text.get_indexer(pd.Index(labels).map(str)), cols)
+    if (cols < 0).any():
+        bad = pd.unique(labels[cols < 0])
+        raise InvalidAnnotationsError(f"gold label(s) {list(bad)[:5]} are not classes of the consensus "
+                                      f"({list(proba.columns)[:10]})")
+    return proba.to_numpy(dtype=np.float64)[rows[ok]], cols
+
+
+def log_loss(proba: pd.DataFrame, gold: pd.Series, eps: float = 1e-15) -> float:
+    r"""Mean negative log-likelihood of the gold labels under the posterior, over the gold items.
+
+    :math:`\mathrm{NLL} = -\frac{1}{|G|} \sum_{i \in G} \log \max(p_{i, g_i}, \varepsilon)`; the floor ``eps``
+    keeps one confident miss (or a hard 0/1 posterior) finite. Lower is better; a uniform posterior over ``K``
+    classes scores ``log K``.
+
+    Examples
+    --------
+    >>> proba = pd.DataFrame({"x": [0.8, 0.4], "y": [0.2, 0.6]}, index=[1, 2])
+    >>> round(log_loss(proba, pd.Series({1: "x", 2: "x"})), 4)
+    0.5697
+    """
+    p, y = _gold_rows(proba, gold)
+    return float(-np.mean(np.log(np.maximum(p[np.arange(len(y)), y], eps))))
+
+
+def expected_calibration_error(proba: pd.DataFrame, gold: pd.Series, n_bins: int = 10) -> float:
+    r"""Expected calibration error of the top-class confidence, over the gold items.
+
+    Items are put into ``n_bins`` equal-width bins by their confidence :math:`c_i = \max_k p_{ik}` (the top bin
+    is closed); :math:`\mathrm{ECE} = \sum_b \frac{n_b}{n} \,|\mathrm{acc}_b - \bar c_b|`, with ``acc_b`` the
+    share of items in bin ``b`` whose top class (ties to the lowest class) is the gold label. 0 is perfectly
+    calibrated.
+
+    References
+    ----------
+    M. P. Naeini, G. F. Cooper and M. Hauskrecht (2015). Obtaining well calibrated probabilities using Bayesian
+    binning. AAAI 2015. C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger (2017). On calibration of modern neural
+    networks. ICML 2017.
+
+    Examples
+    --------
+    >>> proba = pd.DataFrame({"x": [0.9, 0.9, 0.6], "y": [0.1, 0.1, 0.4]}, index=[1, 2, 3])
+    >>> round(expected_calibration_error(proba, pd.Series({1: "x", 2: "y", 3: "x"})), 4)
+    0.4
+    """
+    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise InvalidParameterError(f"n_bins must be an integer >= 1, got {n_bins!r}")
+    p, y = _gold_rows(proba, gold)
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == y).astype(np.float64)
+    bins = np.minimum((conf * n_bins).astype(np.int64), n_bins - 1)
+    n = np.bincount(bins, minlength=n_bins)
+    gap = np.abs(np.bincount(bins, weights=correct, minlength=n_bins) -
+                 np.bincount(bins, weights=conf, minlength=n_bins))
+    return float(gap.sum() / len(y))
+
+
+# ---------------------------------------------------------------------- redundancy curves
+def _model_factory(model: Any) -> Callable[[], Any]:
+    """A zero-argument callable returning a fresh, unfitted model, from a method name, a model or a callable."""
+    if isinstance(model, str):
+        from .registry import make_model
+
+        make_model(model)  # fail early on an unknown name
+        return lambda: make_model(model)
+    if hasattr(model, "fit") and hasattr(model, "get_params"):
+        return lambda: type(model)(**model.get_params())
+    if callable(model):
+        return model
+    raise InvalidParameterError(f"model must be a method name, a model or a callable returning one; got "
+                                f"{type(model).__name__}")
+
+
+def _check_levels(levels: Sequence[int | str | None]) -> list[int | None]:
+    out: list[int | None] = []
+    for level in levels:
+        if level is None or (isinstance(level, str) and level.lower() == "all"):
+            out.append(None)
+        elif isinstance(level, (int, np.integer)) and level >= 1:
+            out.append(int(level))
+        else:
+            raise InvalidParameterError(f"redundancy levels must be integers >= 1 or 'all', got {level!r}")
+    return out
+
+
+def redundancy_curve(
+    model: Any,
+    annotations: Annotations,
+    gold: pd.Series,
+    levels: Sequence[int | str | None] = (1, 2, 3, 5, 10, "all"),
+    repeats: int = 10,
+    random_state: int | np.random.Generator | None = None,
+    metric: Callable[[pd.Series, pd.Series], float] | None = None,
+) -> pd.DataFrame:
+    """Accuracy (or ``metric``) as the number of labels per item is capped, as in seed 004's Table 2.
+
+    For every level ``r``, ``repeats`` times: keep at most ``r`` labels per item, chosen uniformly at random
+    (:meth:`Annotations.subsample`), fit a fresh model, score its labels on the gold items. ``"all"`` (or None)
+    uses every label and is fitted once.
+
+    Parameters
+    ----------
+    model : str, model or callable
+        A method name (``accord.METHODS``), a model whose parameters are copied for every fit, or a callable
+        returning a fresh model.
+    annotations : Annotations
+    gold : Series
+        Gold label by item id.
+    levels : sequence of int or "all"
+    repeats : int, default 10
+    random_state : int, Generator or None
+        Draws the subsamples (the models keep their own ``random_state``).
+    metric : callable (labels, gold) -> float, default :func:`accuracy`
+
+    Returns
+    -------
+    DataFrame
+        One row per level: ``redundancy`` (the cap, or "all"), ``labels_per_item`` (mean over items that have
+        labels), ``mean``, ``sem`` (standard error of the mean over repeats; 0 with one repeat), ``repeats``.
+    """
+    from ._utils import check_positive_int, check_random_state
+
+    factory = _model_factory(model)
+    repeats = check_positive_int("repeats", repeats)
+    rng = check_random_state(random_state)
+    score = accuracy if metric is None else metric
+    rows = []
+    for level in _check_levels(levels):
+        n_runs = 1 if level is None else repeats
+        values, sizes = [], []
+        for _ in range(n_runs):
+            sub = annotations if level is None else annotations.subsample(level, rng)
+            item_sizes = sub.item_sizes()
+            sizes.append(float(item_sizes[item_sizes > 0].mean()))
+            values.append(score(factory().fit(sub).labels_, gold))
+        arr = np.asarray(values)
+        sem = float(arr.std(ddof=1) / np.sqrt(len(arr))) if len(arr) > 1 else 0.0
+        rows.append({"redundancy": "all" if level is None else level, "labels_per_item": float(np.mean(sizes)),
+                     "mean": float(arr.mean()), "sem": sem, "repeats": n_runs})
+    return pd.DataFrame(rows, columns=["redundancy", "labels_per_item", "mean", "sem", "repeats"])

@@ -89,10 +89,20 @@ class KOS(Aggregator):
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"), "label": list("xxyyyy")})
-    >>> KOS().fit_predict(df).tolist()
-    ['x', 'y']
+    100 items, 5 labels each from 20 annotators who are right 80% of the time:
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.integers(0, 2, size=100)
+    >>> item = np.repeat(np.arange(100), 5)
+    >>> annotator = np.concatenate([rng.choice(20, 5, replace=False) for _ in range(100)])
+    >>> label = np.where(rng.random(500) < 0.8, truth[item], 1 - truth[item])
+    >>> kos = KOS().fit(pd.DataFrame({"item": item, "annotator": annotator, "label": label}))
+    >>> float(np.mean(kos.labels_.to_numpy() == truth))
+    0.94
+
+    On tiny graphs the messages can oscillate (the iteration matrix has complex leading eigenvalues), so the
+    labels then depend on ``n_iter``; KOS is meant for large, randomly assigned item-annotator graphs.
     """
 
     name = "kos"
