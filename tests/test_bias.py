@@ -36,9 +36,9 @@ def brute_force(rows, delta: float) -> np.ndarray:
         p /= p.sum()
         out = 0.0
         for _, _, label, prop in rows:
-            l = code[label]
-            accept = delta if (prop is not None and code[prop] == l) else 0.0
-            out -= np.log(accept + (1 - delta) * p[l] if prop is not None else p[l])
+            k = code[label]
+            accept = delta if (prop is not None and code[prop] == k) else 0.0
+            out -= np.log(accept + (1 - delta) * p[k] if prop is not None else p[k])
         return out
 
     best = min((minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12,
@@ -48,7 +48,7 @@ def brute_force(rows, delta: float) -> np.ndarray:
     return p / p.sum()
 
 
-# ---------------------------------------------------------------------------------------------- reading
+# ---------------------------------------------------------------------------------------------------- reading
 def test_proposal_codes_from_extra_columns():
     rows = [("i", "a", "x", None), ("i", "b", "x", "y"), ("i", "c", "y", "y"), ("j", "a", "z", "")]
     ann = frame(rows)
@@ -78,7 +78,7 @@ def test_proposal_reading_errors():
         proposal_codes(ann)
 
 
-# ---------------------------------------------------------------------------------------------- delta
+# ------------------------------------------------------------------------------------------------------ delta
 def test_offset_by_hand():
     rows = [("i", f"u{j}", lab, None) for j, lab in enumerate("xxyy")]  # P_without(x) = 0.5
     rows += [("i", f"p{j}", lab, "x") for j, lab in enumerate("xxxy")]  # P_with(x) = 0.75
@@ -119,10 +119,11 @@ def test_negative_raw_offset_is_clipped_with_a_warning():
         assert estimate_offset(frame(rows)).delta == 0.0
 
 
-# ---------------------------------------------------------------------------------------------- correction
+# ------------------------------------------------------------------------------------------------- correction
 def test_zero_offset_gives_vote_fractions():
     rows = [("i", "a", "x", None), ("i", "b", "y", "y"), ("i", "c", "y", "y"), ("j", "a", "z", "x")]
-    np.testing.assert_allclose(correct_bias(frame(rows), 0.0).proba_array, soft_labels(frame(rows)).proba_array)
+    plain = soft_labels(frame(rows)).proba_array
+    np.testing.assert_allclose(correct_bias(frame(rows), 0.0).proba_array, plain)
 
 
 def test_proposal_only_item_matches_the_closed_form_and_the_authors_code():
@@ -157,7 +158,8 @@ def test_several_proposals_on_one_item_by_em():
     np.testing.assert_allclose(result.proba_array[0], brute_force(rows[:8], 0.25), atol=1e-5)
     np.testing.assert_allclose(result.proba_array[1], [0.0, 1.0, 0.0])
     assert result.item_quality.loc["i", "n_with_proposal"] == 6
-    assert result.item_quality.loc["i", "proposal"] == "x" and pd.isna(result.item_quality.loc["j", "proposal"])
+    assert result.item_quality.loc["i", "proposal"] == "x"
+    assert pd.isna(result.item_quality.loc["j", "proposal"])
     assert result.method == "bias_corrected" and result.params["delta"] == 0.25
 
 
@@ -193,7 +195,7 @@ def test_cleverlabel_correction_errors():
         cleverlabel_correction(np.ones((1, 3)), [0], 0.995, denominator=0.99)
 
 
-# ---------------------------------------------------------------------------------------------- simulation
+# ------------------------------------------------------------------------------------------------- simulation
 def test_simulation_follows_the_model():
     truth = np.array([[0.0, 1.0], [0.5, 0.5]])
     ann = simulate_proposal_annotations(truth, n_without=3, n_with=200, delta=1.0, proposal=[0, 0],

@@ -19,7 +19,7 @@ def small() -> Annotations:
     return Annotations.from_frame(pd.DataFrame(rows, columns=["item", "annotator", "label"]))
 
 
-# ---------------------------------------------------------------------------------------------- estimation
+# ------------------------------------------------------------------------------------------------- estimation
 def test_transition_mean_by_hand():
     c = estimate_transition(small())
     # x: i1 + half of the tied i2 = [1.0, 0.5] / 1.5; y: half of i2 + i3 = [0.25, 1.25] / 1.5
@@ -43,7 +43,8 @@ def test_transition_gold_and_identity_row_for_unused_class():
 def test_transition_from_distributions_matches_annotations():
     soft = soft_labels(small())
     np.testing.assert_allclose(estimate_transition(soft).to_numpy(), estimate_transition(small()).to_numpy())
-    np.testing.assert_allclose(estimate_transition(soft.proba).to_numpy(), estimate_transition(small()).to_numpy())
+    np.testing.assert_allclose(estimate_transition(soft.proba).to_numpy(),
+                               estimate_transition(small()).to_numpy())
 
 
 def test_transition_errors():
@@ -55,7 +56,7 @@ def test_transition_errors():
         estimate_transition(small(), method="gold")
 
 
-# ---------------------------------------------------------------------------------------------- blending
+# --------------------------------------------------------------------------------------------------- blending
 C = np.array([[0.9, 0.1], [0.2, 0.8]])
 
 
@@ -116,7 +117,7 @@ def test_blend_errors(kwargs, match):
         blend(np.array([[0.5, 0.5], [0.1, 0.9]]), transition, **args)
 
 
-# ---------------------------------------------------------------------------------------------- real data
+# -------------------------------------------------------------------------------------------------- real data
 @pytest.mark.parametrize("name", ["dog", "sentiment", "bluebirds", "temp"])
 @pytest.mark.parametrize("per_item", [3, 5])
 def test_blending_lowers_kl_to_all_annotations(data_dir, name, per_item):

@@ -20,7 +20,7 @@ from accord.planning import (
 )
 
 
-# ---------------------------------------------------------------------------------------------- the paper's numbers
+# ---------------------------------------------------------------------------------------- the paper's numbers
 def test_wald_widths_of_appendix_b3():
     assert interval_width(10, 0.5) == pytest.approx(0.62, abs=0.005)
     assert interval_width(50, 0.5) == pytest.approx(0.28, abs=0.005)
@@ -45,7 +45,8 @@ def test_unanimous_bound_of_appendix_b3():
 
 
 def test_workload_of_appendix_d():
-    # 3,761 vertebrae, A_cons = 10, A^cons = 50, p_c = 0.5, with and without proposals, 2,500 a/h, 5 annotators
+    # 3,761 vertebrae, A_cons = 10, A^cons = 50, p_c = 0.5, with and without proposals, 2,500 a/h,
+    # 5 annotators
     w = workload(3761, p_consensus=0.5, a_cons=10, a_total=50, per_hour=2500, n_annotators=5, n_conditions=2)
     assert w.annotations == pytest.approx(225_660)
     assert w.annotations == pytest.approx(225_000, rel=0.01)
@@ -60,7 +61,7 @@ def test_workload_formula_of_appendix_b2():
     assert workload(10_000, p_consensus=0.0, per_hour=1000).hours == pytest.approx(500.0)
 
 
-# ---------------------------------------------------------------------------------------------- intervals
+# -------------------------------------------------------------------------------------------------- intervals
 def test_proportion_intervals_by_hand():
     low, high = proportion_interval(8, 10, method="wald")
     half = 1.96 * np.sqrt(0.8 * 0.2 / 10)
@@ -72,7 +73,7 @@ def test_proportion_intervals_by_hand():
     assert high[1] == pytest.approx(1.0) and low[1] == pytest.approx(0.5655, abs=1e-4)
 
 
-# ---------------------------------------------------------------------------------------------- adaptive stopping
+# ------------------------------------------------------------------------------------------ adaptive stopping
 def adaptive_data() -> Annotations:
     rows = [("easy", f"a{j}", "x") for j in range(8)]
     rows += [("hard", f"a{j}", "x" if j % 2 else "y") for j in range(8)]
@@ -141,7 +142,7 @@ def test_planning_errors(call, match):
         call()
 
 
-# ---------------------------------------------------------------------------------------------- CLI
+# -------------------------------------------------------------------------------------------------------- CLI
 def test_cli_plan_width(capsys):
     assert main(["plan", "--width", "0.62", "--p", "0.5"]) == 0
     out = capsys.readouterr().out

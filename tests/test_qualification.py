@@ -103,7 +103,8 @@ def test_cli_qualify(tmp_path, capsys):
     annotations().to_frame().to_csv(src, index=False)
     pd.DataFrame({"item": list(GOLD), "label": list(GOLD.values())}).to_csv(gold, index=False)
     out, keep = tmp_path / "scores.csv", tmp_path / "kept.csv"
-    code = main(["qualify", str(src), "--gold", str(gold), "--mu", "0.6", "-o", str(out), "--keep", str(keep)])
+    code = main(["qualify", str(src), "--gold", str(gold), "--mu", "0.6", "-o", str(out),
+                 "--keep", str(keep)])
     assert code == 0
     captured = capsys.readouterr()
     assert "2 of 4 annotators pass" in captured.out

@@ -1,4 +1,4 @@
-"""Soft labels, KL divergence and the Figure-4 dataset statistics: hand-computed cases, invariants, errors, CLI."""
+"""Soft labels, KL divergence and the Figure-4 dataset statistics: hand-computed cases, errors, CLI."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def small() -> Annotations:
     return Annotations.from_frame(pd.DataFrame(rows, columns=["item", "annotator", "label"]))
 
 
-# ---------------------------------------------------------------------------------------------- soft labels
+# ------------------------------------------------------------------------------------------------ soft labels
 def test_vote_fractions_by_hand():
     soft = soft_labels(small())
     assert isinstance(soft, Consensus) and soft.method == "soft"
@@ -103,7 +103,7 @@ def test_soft_consensus_errors():
         soft_consensus(small(), "weighted", None)
 
 
-# ---------------------------------------------------------------------------------------------- KL
+# --------------------------------------------------------------------------------------------------------- KL
 def test_kl_by_hand():
     p = np.array([[0.5, 0.5], [0.2, 0.8]])
     q = np.array([[0.25, 0.75], [0.2, 0.8]])
@@ -158,7 +158,7 @@ def test_kl_errors_on_labels():
         kl_divergence(p, p, eps=0.7)
 
 
-# ---------------------------------------------------------------------------------------------- Figure 4
+# --------------------------------------------------------------------------------------------------- Figure 4
 def test_dataset_statistics_by_hand():
     rows = [(f"i{i}", f"a{j}", lab) for i, labs in enumerate(["xxxxxxxxxxxxxxxxxxxx", "xxxxxxxxxxxxxxxxxxxy",
                                                               "xxxxxxxxxxxxxxxxxyyy", "yyyy", "xy"])
@@ -183,7 +183,7 @@ def test_dataset_statistics_on_real_data(data_dir):
     assert 0.25 <= stats.largest_class_share < 0.5
 
 
-# ---------------------------------------------------------------------------------------------- CLI
+# -------------------------------------------------------------------------------------------------------- CLI
 def test_cli_aggregate_soft(tmp_path, capsys):
     src = tmp_path / "ann.csv"
     small().to_frame().to_csv(src, index=False)
@@ -193,7 +193,8 @@ def test_cli_aggregate_soft(tmp_path, capsys):
     np.testing.assert_allclose(frame[["proba_x", "proba_y", "proba_z"]].to_numpy(),
                                soft_labels(small()).proba_array)
     assert {"ci_low", "ci_high"} <= set(frame.columns)
-    assert main(["aggregate", str(src), "--method", "mv", "--soft", "--smoothing", "1", "-o", str(out), "-q"]) == 0
+    args = ["aggregate", str(src), "--method", "mv", "--soft", "--smoothing", "1", "-o", str(out), "-q"]
+    assert main(args) == 0
     assert pd.read_csv(out).set_index("item").loc["i3", "proba_z"] == pytest.approx(2 / 4)
     assert main(["aggregate", str(src), "--soft", "--soft-from", "weighted", "-o", str(out)]) == 0
     assert "soft:" in capsys.readouterr().out

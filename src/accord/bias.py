@@ -1,15 +1,16 @@
 r"""Proposal-bias correction: undo the pull of a model proposal on annotators' choices.
 
 When an annotator is shown a proposed class (a network's prediction), they pick it more often than they would
-have otherwise (the default effect). CleverLabel (Schmarje et al. 2023) simulates that acceptance and inverts it.
-The annotations say which proposal was shown in two optional per-annotation columns (``Annotations.extra``):
-``proposal`` (the class proposed; missing = no proposal) and, optionally, ``proposal_shown`` (a boolean).
+have otherwise (the default effect). CleverLabel (Schmarje et al. 2023) simulates that acceptance and inverts
+it. The annotations say which proposal was shown in two optional per-annotation columns
+(``Annotations.extra``): ``proposal`` (the class proposed; missing = no proposal) and, optionally,
+``proposal_shown`` (a boolean).
 
 Model
 -----
 Item ``i`` has an unbiased class distribution ``P_i`` (what annotators would answer without a proposal). An
-annotation made without a proposal is a draw from ``P_i``. An annotation made with proposal ``rho`` accepts the
-proposal outright with probability ``delta`` (the dataset *offset*), and otherwise is a draw from ``P_i``:
+annotation made without a proposal is a draw from ``P_i``. An annotation made with proposal ``rho`` accepts
+the proposal outright with probability ``delta`` (the dataset *offset*), and otherwise is a draw from ``P_i``:
 
 .. math::  P_{obs}(l \mid \rho) = \delta \, 1[l = \rho] + (1 - \delta) \, P_i(l)
 
@@ -35,27 +36,28 @@ reference sheet, averaged with weights ``n_with_i (1 - P_without_i(rho))`` so th
 Correcting
 ----------
 Given ``delta``, the corrected ``P_i`` maximises the likelihood of all the item's annotations. With counts
-``a_k`` without proposal, ``b_k`` with proposal ``rho``, ``R = sum_{k != rho} (a_k + b_k)``, ``N = sum_k (a_k +
-b_k)``, the share ``x = P_i(rho)`` maximises ``a_rho log x + b_rho log(delta + (1 - delta) x) + R log(1 - x)``:
-the non-negative root of
+``a_k`` without proposal, ``b_k`` with proposal ``rho``, ``R = sum_{k != rho} (a_k + b_k)``, ``N = sum_k (a_k
++ b_k)``, the share ``x = P_i(rho)`` maximises ``a_rho log x + b_rho log(delta + (1 - delta) x) + R log(1 -
+x)``: the non-negative root of
 
 .. math::  (1 - \delta) N x^2 - [a_\rho (1 - 2\delta) + b_\rho (1 - \delta) - R \delta] x - a_\rho \delta = 0
 
 and ``P_i(k) = (1 - x) (a_k + b_k) / R`` for ``k != rho``. Without annotations free of proposals (``a = 0``)
 this is ``x = max(0, (b_rho / N - delta) / (1 - delta))``, the authors' inversion (their code divides by
-``0.99 - delta``; see :func:`cleverlabel_correction`). Items shown several different proposals are solved by EM:
-an annotation agreeing with its proposal was accepted with responsibility
-``delta / (delta + (1 - delta) P_i(rho_n))``, and ``P_i`` is the vote of the rest, weighted by one minus that.
+``0.99 - delta``; see :func:`cleverlabel_correction`). Items shown several different proposals are solved by
+EM: an annotation agreeing with its proposal was accepted with responsibility ``delta / (delta + (1 - delta)
+P_i(rho_n))``, and ``P_i`` is the vote of the rest, weighted by one minus that.
 
 Pitfalls: with few annotations, ``P_obs(rho) < delta`` sets ``P(rho)`` to 0 (blending afterwards restores some
-mass; CleverLabel = this correction followed by :func:`accord.blending.blend`). The model assumes acceptance does
-not depend on the item; estimate ``delta`` per annotator when they differ.
+mass; CleverLabel = this correction followed by :func:`accord.blending.blend`). The model assumes acceptance
+does not depend on the item; estimate ``delta`` per annotator when they differ.
 
 References
 ----------
 L. Schmarje, V. Grossmann, T. Michels, J. Nazarenus, M. Santarossa, C. Zelenka, R. Koch. Label Smarter, Not
 Harder: CleverLabel for Faster Annotation of Ambiguous Image Classification with Higher Quality.
-arXiv:2305.12811, 2023. L. Schmarje et al. Annotating Ambiguous Images. TMLR 2024 (seed 002), Figure 4 and D.1.
+arXiv:2305.12811, 2023. L. Schmarje et al. Annotating Ambiguous Images. TMLR 2024 (seed 002), Figure 4 and
+D.1.
 """
 
 from __future__ import annotations
@@ -72,8 +74,16 @@ from .annotations import Annotations
 from .consensus import Consensus
 from .errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 
-__all__ = ["proposal_codes", "estimate_offset", "OffsetEstimate", "correct_bias", "cleverlabel_correction",
-           "simulate_proposal_annotations", "PROPOSAL", "SHOWN"]
+__all__ = [
+    "PROPOSAL",
+    "SHOWN",
+    "OffsetEstimate",
+    "cleverlabel_correction",
+    "correct_bias",
+    "estimate_offset",
+    "proposal_codes",
+    "simulate_proposal_annotations",
+]
 
 PROPOSAL = "proposal"
 SHOWN = "proposal_shown"
@@ -81,8 +91,9 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
 
-# ---------------------------------------------------------------------------------------------- reading proposals
-def proposal_codes(annotations: Annotations, *, proposal: str = PROPOSAL, shown: str | None = None) -> np.ndarray:
+# ------------------------------------------------------------------------------------------ reading proposals
+def proposal_codes(annotations: Annotations, *, proposal: str = PROPOSAL,
+                   shown: str | None = None) -> np.ndarray:
     """Class code of the proposal shown with each annotation, ``-1`` where none was shown.
 
     ``proposal`` names the extra column with the proposed class (missing = no proposal); ``shown`` optionally
@@ -102,8 +113,8 @@ def proposal_codes(annotations: Annotations, *, proposal: str = PROPOSAL, shown:
     use = flags & ~missing
     if (flags & missing).any():
         rows = np.flatnonzero(flags & missing)[:5].tolist()
-        raise InvalidAnnotationsError(f"a proposal was shown but the {proposal!r} column is empty on annotation "
-                                      f"row(s) {rows}; fill in the class that was proposed")
+        raise InvalidAnnotationsError(f"a proposal was shown but the {proposal!r} column is empty on "
+                                      f"annotation row(s) {rows}; fill in the class that was proposed")
     if use.any():
         codes[use] = annotations.encode_labels(values.to_numpy()[use])
     return codes
@@ -127,7 +138,7 @@ def _shown_flags(extra: pd.DataFrame, shown: str | None, default: np.ndarray) ->
     return text.isin(_TRUE).to_numpy()
 
 
-# ---------------------------------------------------------------------------------------------- the offset delta
+# ------------------------------------------------------------------------------------------- the offset delta
 @dataclass(frozen=True)
 class OffsetEstimate:
     """Estimated dataset offset ``delta``: the estimate (clipped to [0, 1)), its standard error, and how many
@@ -186,8 +197,8 @@ def estimate_offset(annotations: Annotations, *, proposal: str = PROPOSAL, shown
 def _offset_estimate(r: np.ndarray, d: np.ndarray, n: int, n_items: int) -> OffsetEstimate:
     den = d.sum()
     if den <= 0:
-        raise InvalidAnnotationsError("delta cannot be estimated: on every item with both kinds of annotation, "
-                                      "all annotators without a proposal chose the proposed class")
+        raise InvalidAnnotationsError("delta cannot be estimated: on every item with both kinds of "
+                                      "annotation, all annotators without a proposal chose the proposal")
     raw = r.sum() / den
     se = float(np.sqrt(np.sum((r - raw * d) ** 2)) / den)
     if raw < 0 or raw >= 1:
@@ -209,7 +220,7 @@ def _offset_by_annotator(annotations: Annotations, r: np.ndarray, d: np.ndarray,
     return pd.DataFrame({"delta": delta, "se": se, "n_annotations": n}, index=annotations.annotators)
 
 
-# ---------------------------------------------------------------------------------------------- correction
+# ------------------------------------------------------------------------------------------------- correction
 def correct_bias(annotations: Annotations, delta: float | OffsetEstimate | None = None, *,
                  proposal: str = PROPOSAL, shown: str | None = None, smoothing: float = 0.0,
                  max_iter: int = 1000, tol: float = 1e-10) -> Consensus:
@@ -224,8 +235,9 @@ def correct_bias(annotations: Annotations, delta: float | OffsetEstimate | None 
         Column names, see :func:`proposal_codes`.
     smoothing : float >= 0, default 0
         ``beta`` pseudo-annotations per class added to the annotations without proposal (the maximum a
-        posteriori estimate under a Dirichlet(1 + beta) prior). It keeps a class that the inversion would set to
-        0 slightly alive, which matters for KL divergence; compare with ``soft_labels(..., smoothing=beta)``.
+        posteriori estimate under a Dirichlet(1 + beta) prior). It keeps a class that the inversion would set
+        to 0 slightly alive, which matters for KL divergence; compare with ``soft_labels(...,
+        smoothing=beta)``.
     max_iter, tol : EM settings for items shown several different proposals.
 
     Returns
@@ -238,8 +250,8 @@ def correct_bias(annotations: Annotations, delta: float | OffsetEstimate | None 
         delta = estimate_offset(annotations, proposal=proposal, shown=shown)
     d = float(delta.delta if isinstance(delta, OffsetEstimate) else delta)
     if not (np.isfinite(d) and 0 <= d < 1):
-        raise InvalidParameterError(f"delta must be in [0, 1) (1 would mean proposals are always accepted and "
-                                    f"carry no information), got {delta!r}")
+        raise InvalidParameterError(f"delta must be in [0, 1) (1 would mean proposals are always accepted "
+                                    f"and carry no information), got {delta!r}")
     from .soft import _check_smoothing
 
     beta = _check_smoothing(smoothing)
@@ -305,7 +317,8 @@ def _em_mixed(annotations: Annotations, rho: np.ndarray, proba: np.ndarray, mixe
     for _ in range(max_iter):
         p_rho = proba[item, label]
         accepted = np.where(candidate, delta / np.maximum(delta + (1 - delta) * p_rho, 1e-300), 0.0)
-        counts = np.bincount(key, weights=1.0 - accepted, minlength=annotations.n_items * k).reshape(-1, k) + beta
+        counts = np.bincount(key, weights=1.0 - accepted, minlength=annotations.n_items * k)
+        counts = counts.reshape(-1, k) + beta
         totals = counts.sum(axis=1, keepdims=True)
         new = np.divide(counts, totals, out=proba.copy(), where=totals > 0)
         change = np.abs(new[mixed] - proba[mixed]).max()
@@ -315,7 +328,8 @@ def _em_mixed(annotations: Annotations, rho: np.ndarray, proba: np.ndarray, mixe
     return proba
 
 
-def cleverlabel_correction(counts: Any, proposal: Any, delta: float, *, denominator: float = 1.0) -> np.ndarray:
+def cleverlabel_correction(counts: Any, proposal: Any, delta: float, *,
+                           denominator: float = 1.0) -> np.ndarray:
     """The authors' closed-form inversion for items annotated only with a proposal (``Emprime/dcic``).
 
     ``P(rho) = clip((n_rho / N - delta) / (denominator - delta), 0, 1)`` and the other classes share
@@ -327,7 +341,8 @@ def cleverlabel_correction(counts: Any, proposal: Any, delta: float, *, denomina
     if c.ndim != 2 or rho.shape != (len(c),) or (rho < 0).any() or (rho >= c.shape[1]).any():
         raise InvalidParameterError("counts must be items x classes and proposal one class code per item")
     if not (0 <= delta < denominator):
-        raise InvalidParameterError(f"need 0 <= delta < denominator, got delta={delta}, denominator={denominator}")
+        raise InvalidParameterError(f"need 0 <= delta < denominator, got delta={delta}, "
+                                    f"denominator={denominator}")
     rows = np.arange(len(c))
     n = c.sum(axis=1)
     p_rho = np.clip((np.divide(c[rows, rho], n, out=np.zeros_like(n), where=n > 0) - delta)
@@ -337,17 +352,17 @@ def cleverlabel_correction(counts: Any, proposal: Any, delta: float, *, denomina
     return out
 
 
-# ---------------------------------------------------------------------------------------------- simulation
+# ------------------------------------------------------------------------------------------------- simulation
 def simulate_proposal_annotations(true_proba: Any, *, n_without: int, n_with: int, delta: float,
                                   proposal: Any = None, classes: Any = None,
                                   random_state: int | np.random.Generator | None = None) -> Annotations:
     """Draw annotations from known distributions under the acceptance model (for tests and planning).
 
-    Each item gets ``n_without`` annotations drawn from its distribution and ``n_with`` made with its proposal:
-    accepted with probability ``delta``, otherwise drawn from the distribution. ``proposal`` gives one class
-    code per item; by default it is drawn from the item's own distribution (a calibrated proposal network).
-    Annotation ``j`` of every item is made by annotator ``"a{j}"``. The result carries the extra columns
-    ``proposal`` and ``proposal_shown``.
+    Each item gets ``n_without`` annotations drawn from its distribution and ``n_with`` made with its
+    proposal: accepted with probability ``delta``, otherwise drawn from the distribution. ``proposal`` gives
+    one class code per item; by default it is drawn from the item's own distribution (a calibrated proposal
+    network). Annotation ``j`` of every item is made by annotator ``"a{j}"``. The result carries the extra
+    columns ``proposal`` and ``proposal_shown``.
     """
     p = np.asarray(true_proba, dtype=np.float64)
     from .soft import _check_rows

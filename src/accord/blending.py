@@ -2,41 +2,41 @@
 
 Notes
 -----
-Class blending (CB) is the first half of CleverLabel (Schmarje et al. 2023) and is recommended by seed 002 even
-without proposals. ``c`` is a fixed ``K x K`` row-stochastic *class transition matrix*: row ``k`` is the typical
-annotation distribution of an item whose main class is ``k`` (a car is confused with a truck more often than with
-a dog). With ``k*_i = argmax_k p[i,k]`` the blended label is
+Class blending (CB) is the first half of CleverLabel (Schmarje et al. 2023) and is recommended by seed 002
+even without proposals. ``c`` is a fixed ``K x K`` row-stochastic *class transition matrix*: row ``k`` is the
+typical annotation distribution of an item whose main class is ``k`` (a car is confused with a truck more
+often than with a dog). With ``k*_i = argmax_k p[i,k]`` the blended label is
 
 ``blend[i,:] = mu * p[i,:] + (1 - mu) * c[k*_i, :]``
 
 (the authors' code: ``Emprime/dcic``, ``src/algorithms/vps.py``; their default ``mu = 0.75``). Variants:
 
 - ``"blend"``: the formula with the given ``mu`` (default 0.75);
-- ``"balanced"``: ``mu = 0.5``, equal weight to the item's own annotations and to the class row. Seed 002 names
-  a "balanced" blending without defining it; this is our reading;
+- ``"balanced"``: ``mu = 0.5``, equal weight to the item's own annotations and to the class row. Seed 002
+  names a "balanced" blending without defining it; this is our reading;
 - ``"only"``: ``mu = 0``, the item's distribution is replaced by its main class's row ("only blends");
 - ``"shrink"`` [ours]: ``mu_i = n_i / (n_i + s)`` with ``n_i`` the item's number of annotations. This is the
-  posterior mean under a Dirichlet prior of strength ``s`` centred on ``c[k*_i]``: blending fades as annotations
-  accumulate, as the paper observes it should (no benefit above about 50 annotations).
+  posterior mean under a Dirichlet prior of strength ``s`` centred on ``c[k*_i]``: blending fades as
+  annotations accumulate, as the paper observes it should (no benefit above about 50 annotations).
 
 A tie for the main class averages the tied classes' rows (deterministic and symmetric). An item with no
-annotation uses ``empty_anchor`` when given (the authors use the proposal shown) and is otherwise tied on every
-class.
+annotation uses ``empty_anchor`` when given (the authors use the proposal shown) and is otherwise tied on
+every class.
 
 ``c`` is estimated by :func:`estimate_transition`:
 
 - ``"mean"`` (the reference-sheet rule): ``c[k,:]`` = mean of ``p[i,:]`` over items whose main class is ``k``;
-- ``"loo"`` [ours]: ``c[k,l]`` = share of annotations with label ``l`` among the annotations whose item's *other*
-  annotations have main class ``k``. With few annotations per item the "mean" rule is biased toward the
-  diagonal (an item's main class is chosen by the same votes that are averaged); leaving the annotation out
-  removes that bias;
+- ``"loo"`` [ours]: ``c[k,l]`` = share of annotations with label ``l`` among the annotations whose item's
+  *other* annotations have main class ``k``. With few annotations per item the "mean" rule is biased toward
+  the diagonal (an item's main class is chosen by the same votes that are averaged); leaving the annotation
+  out removes that bias;
 - ``"gold"``: ``c[k,:]`` = mean of ``p[i,:]`` over items whose gold class is ``k``.
 
 References
 ----------
 L. Schmarje, V. Grossmann, T. Michels, J. Nazarenus, M. Santarossa, C. Zelenka, R. Koch. Label Smarter, Not
-Harder: CleverLabel for Faster Annotation of Ambiguous Image Classification with Higher Quality. arXiv:2305.12811,
-2023. L. Schmarje et al. Annotating Ambiguous Images. TMLR 2024 (seed 002), Table 1.
+Harder: CleverLabel for Faster Annotation of Ambiguous Image Classification with Higher Quality.
+arXiv:2305.12811, 2023. L. Schmarje et al. Annotating Ambiguous Images. TMLR 2024 (seed 002), Table 1.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from .consensus import Consensus
 from .errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 from .soft import _consensus_of, as_distribution, soft_labels
 
-__all__ = ["estimate_transition", "blend", "class_blending", "VARIANTS"]
+__all__ = ["VARIANTS", "blend", "class_blending", "estimate_transition"]
 
 VARIANTS = ("blend", "balanced", "only", "shrink")
 _TIE_ATOL = 1e-12
@@ -66,7 +66,7 @@ def _tie_membership(scores: np.ndarray) -> np.ndarray:
     return np.divide(tied, n, out=np.zeros(scores.shape), where=n > 0)
 
 
-# ---------------------------------------------------------------------------------------------- estimation
+# ------------------------------------------------------------------------------------------------- estimation
 def estimate_transition(data: Any, *, method: str = "mean", gold: Any = None) -> pd.DataFrame:
     """The class transition matrix ``c`` (rows: main class, columns: label), estimated from the data.
 
@@ -124,7 +124,7 @@ def _gold_membership(gold: Any, ann: Annotations | None, items: pd.Index | None,
         rows, labels = ann.encode_gold(gold)
     else:
         if items is None or classes is None:
-            raise InvalidParameterError("method='gold' needs labelled distributions (a DataFrame or Consensus)")
+            raise InvalidParameterError("method='gold' needs labelled distributions (DataFrame or Consensus)")
         series = gold if isinstance(gold, pd.Series) else pd.Series(gold)
         rows = items.get_indexer(series.index)
         labels = pd.Index(classes).get_indexer(series.to_numpy())
@@ -157,13 +157,14 @@ def _normalise_rows(mass: np.ndarray, classes: Any) -> pd.DataFrame:
     empty = totals.ravel() <= 0
     names = list(classes) if classes is not None else list(range(k))
     if empty.any():
-        warnings.warn(f"class(es) {[names[i] for i in np.flatnonzero(empty)][:5]} are never the main class of an "
-                      "item; their transition row is set to the identity", DataQualityWarning, stacklevel=3)
+        unused = [names[i] for i in np.flatnonzero(empty)][:5]
+        warnings.warn(f"class(es) {unused} are never the main class of an item; their transition row is set "
+                      "to the identity", DataQualityWarning, stacklevel=3)
     c = np.divide(mass, totals, out=np.eye(k), where=~empty[:, None])
     return pd.DataFrame(c, index=pd.Index(names, name="main"), columns=pd.Index(names, name="label"))
 
 
-# ---------------------------------------------------------------------------------------------- blending
+# --------------------------------------------------------------------------------------------------- blending
 def blend(p: Any, transition: Any = None, *, variant: str = "blend", mu: float = 0.75, strength: float = 2.0,
           n_annotations: Any = None, empty_anchor: Any = None) -> Any:
     """Blend per-item distributions with the rows of a class transition matrix.
@@ -214,11 +215,12 @@ def _check_transition(transition: Any, classes: Any, k: int) -> np.ndarray:
         try:
             transition = transition.loc[list(classes), list(classes)]
         except KeyError:
-            raise InvalidParameterError(f"the transition matrix's rows/columns {list(transition.index)} do not "
-                                        f"match the classes {list(classes)}") from None
+            raise InvalidParameterError(f"the transition matrix's rows/columns {list(transition.index)} do "
+                                        f"not match the classes {list(classes)}") from None
     c = np.asarray(transition, dtype=np.float64)
     if c.shape != (k, k):
-        raise InvalidParameterError(f"the transition matrix must be {k} x {k} (classes x classes), got {c.shape}")
+        raise InvalidParameterError(f"the transition matrix must be {k} x {k} (classes x classes), "
+                                    f"got {c.shape}")
     if not np.isfinite(c).all() or (c < 0).any() or (np.abs(c.sum(axis=1) - 1) > 1e-6).any():
         raise InvalidParameterError("the transition matrix must be non-negative with rows that sum to 1")
     return c
@@ -228,7 +230,8 @@ def _annotation_counts(consensus: Consensus | None, n_annotations: Any, n_items:
     if n_annotations is not None:
         n = np.asarray(n_annotations, dtype=np.float64).ravel()
         if n.shape != (n_items,) or (n < 0).any():
-            raise InvalidParameterError(f"n_annotations must give a count >= 0 for each of the {n_items} items")
+            raise InvalidParameterError(f"n_annotations must give a count >= 0 for each of the {n_items} "
+                                        "items")
         return n
     if consensus is not None:
         return consensus.annotations.item_sizes().astype(np.float64)

@@ -5,33 +5,33 @@ Notes
 All formulas are from appendix B of Schmarje et al., "Annotating Ambiguous Images".
 
 **Confidence of a soft-label entry** (B.3, eq. 1). For one class ``k`` of one item, each of ``A`` annotations
-says ``k`` or not; with the true share ``p_k`` the Wald 95% interval is
-``p_k +- Z * sqrt(p_k (1 - p_k) / A)`` with ``Z = 1.96``. Its width ``W`` gives the annotations needed (eq. 2):
+says ``k`` or not; with the true share ``p_k`` the Wald 95% interval is ``p_k +- Z * sqrt(p_k (1 - p_k) / A)``
+with ``Z = 1.96``. Its width ``W`` gives the annotations needed (eq. 2):
 
 ``A = 4 Z^2 p_k (1 - p_k) / W^2``,
 
-largest at ``p = 0.5``: ``W ~ 0.62`` for ``A = 10`` and ``W ~ 0.28`` for ``A = 50``. The Wald interval is poor for
-small ``A`` and ``p`` near 0 or 1; for a unanimous item the paper quotes the rule ``((0.25)^(1/A), 1)`` from
-Lyman (1993): lower ends 0.63, 0.87 and 0.97 for ``A = 3, 10, 50``. :func:`proportion_interval` also offers the
-Wilson interval, which behaves well at the edges [ours].
+largest at ``p = 0.5``: ``W ~ 0.62`` for ``A = 10`` and ``W ~ 0.28`` for ``A = 50``. The Wald interval is poor
+for small ``A`` and ``p`` near 0 or 1; for a unanimous item the paper quotes the rule ``((0.25)^(1/A), 1)``
+from Lyman (1993): lower ends 0.63, 0.87 and 0.97 for ``A = 3, 10, 50``. :func:`proportion_interval` also
+offers the Wilson interval, which behaves well at the edges [ours].
 
-**Workload** (B.2). With ``N`` items, a share ``p_c`` of items reaching consensus early, ``A_cons`` annotations
-for those and ``A^cons`` for the others, and ``a/h`` annotations per hour:
+**Workload** (B.2). With ``N`` items, a share ``p_c`` of items reaching consensus early, ``A_cons``
+annotations for those and ``A^cons`` for the others, and ``a/h`` annotations per hour:
 
 ``A_N = N (p_c A_cons + (1 - p_c) A^cons) / (a/h)`` hours,
 
 times the number of conditions (e.g. 2 when every item is annotated with and without proposals), shared among
 the annotators.
 
-**Adaptive stopping** (A.4). Annotate each item ``A_cons`` times; stop if those annotations agree, else continue
-to ``A^cons``. :func:`simulate_adaptive` replays this on real data by drawing each item's annotations in a
-random order.
+**Adaptive stopping** (A.4). Annotate each item ``A_cons`` times; stop if those annotations agree, else
+continue to ``A^cons``. :func:`simulate_adaptive` replays this on real data by drawing each item's annotations
+in a random order.
 
 References
 ----------
 L. Schmarje et al. Annotating Ambiguous Images: General Annotation Strategy for High-Quality Data with
-Real-World Biomedical Validation. TMLR 2024. R. L. Ott (Lyman). An Introduction to Statistical Methods and Data
-Analysis, 1993.
+Real-World Biomedical Validation. TMLR 2024. R. L. Ott (Lyman). An Introduction to Statistical Methods and
+Data Analysis, 1993.
 """
 
 from __future__ import annotations
@@ -47,13 +47,23 @@ from ._utils import check_random_state
 from .annotations import Annotations
 from .errors import InvalidParameterError
 
-__all__ = ["Z95", "proportion_interval", "interval_width", "annotations_for_width", "unanimous_lower_bound",
-           "Workload", "workload", "AdaptiveSample", "adaptive_sample", "simulate_adaptive"]
+__all__ = [
+    "Z95",
+    "AdaptiveSample",
+    "Workload",
+    "adaptive_sample",
+    "annotations_for_width",
+    "interval_width",
+    "proportion_interval",
+    "simulate_adaptive",
+    "unanimous_lower_bound",
+    "workload",
+]
 
 Z95 = 1.96
 
 
-# ---------------------------------------------------------------------------------------------- intervals
+# -------------------------------------------------------------------------------------------------- intervals
 def _check_fraction(name: str, value: float, *, open_low: bool = False, open_high: bool = False) -> float:
     try:
         v = float(value)
@@ -96,9 +106,10 @@ def proportion_interval(successes: Any, n: Any, *, method: str = "wilson",
 
 
 def interval_width(n_annotations: int, p: float = 0.5, *, z: float = Z95) -> float:
-    """Width ``W = 2 z sqrt(p (1 - p) / A)`` of the Wald interval after ``A`` annotations (0.62 for A = 10)."""
+    """Width ``W = 2 z sqrt(p (1 - p) / A)`` of the Wald interval after ``A`` annotations (0.62 at A = 10)."""
     if not isinstance(n_annotations, (int, np.integer)) or n_annotations < 1:
-        raise InvalidParameterError(f"the number of annotations must be an integer >= 1, got {n_annotations!r}")
+        raise InvalidParameterError(f"the number of annotations must be an integer >= 1, "
+                                    f"got {n_annotations!r}")
     p = _check_fraction("p", p)
     return float(2 * z * math.sqrt(p * (1 - p) / n_annotations))
 
@@ -131,12 +142,13 @@ def unanimous_lower_bound(n_annotations: int, *, base: float = 0.25) -> float:
     ``base = 0.05``.
     """
     if not isinstance(n_annotations, (int, np.integer)) or n_annotations < 1:
-        raise InvalidParameterError(f"the number of annotations must be an integer >= 1, got {n_annotations!r}")
+        raise InvalidParameterError(f"the number of annotations must be an integer >= 1, "
+                                    f"got {n_annotations!r}")
     base = _check_fraction("base", base, open_low=True, open_high=True)
     return float(base ** (1.0 / n_annotations))
 
 
-# ---------------------------------------------------------------------------------------------- workload
+# --------------------------------------------------------------------------------------------------- workload
 @dataclass(frozen=True)
 class Workload:
     """Expected annotations and hours of a campaign (appendix B.2)."""
@@ -191,7 +203,7 @@ def workload(n_items: int, *, p_consensus: float, a_cons: int = 10, a_total: int
     return Workload(int(n_items), float(total), float(hours), float(hours / n_annotators), float(per_item))
 
 
-# ---------------------------------------------------------------------------------------------- adaptive stopping
+# ------------------------------------------------------------------------------------------ adaptive stopping
 @dataclass(frozen=True)
 class AdaptiveSample:
     """The annotations an adaptive campaign would have collected.
@@ -201,8 +213,8 @@ class AdaptiveSample:
     annotations : Annotations
         The collected subset (same item, annotator and class indexes as the input).
     fixed : Annotations
-        What always collecting ``a_total`` per item would have given (the same random order, so ``annotations``
-        is a subset of it).
+        What always collecting ``a_total`` per item would have given (the same random order, so
+        ``annotations`` is a subset of it).
     stopped_early : ndarray of bool, shape (n_items,)
         Items whose first ``a_cons`` annotations agreed.
     """
@@ -253,9 +265,10 @@ def simulate_adaptive(annotations: Annotations, *, a_cons: int, a_total: int | N
                       random_state: int | np.random.Generator | None = None) -> pd.DataFrame:
     """Adaptive stopping against always collecting ``a_total``: annotations saved, accuracy and KL lost.
 
-    For each repeat (a new random order), reports the annotations collected adaptively and with the fixed rule,
-    the share saved, the share of items stopped early, the mean KL divergence of each rule's soft labels to the
-    soft labels from *all* annotations, and, when ``gold`` is given, the majority-vote accuracy of each rule.
+    For each repeat (a new random order), reports the annotations collected adaptively and with the fixed
+    rule, the share saved, the share of items stopped early, the mean KL divergence of each rule's soft labels
+    to the soft labels from *all* annotations, and, when ``gold`` is given, the majority-vote accuracy of each
+    rule.
 
     Returns
     -------

@@ -32,7 +32,7 @@ import pandas as pd
 from .annotations import Annotations
 from .errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 
-__all__ = ["qualify", "passing_annotators", "keep_annotators", "METRICS"]
+__all__ = ["METRICS", "keep_annotators", "passing_annotators", "qualify"]
 
 METRICS = ("both", "macro_accuracy", "macro_f1", "accuracy")
 
@@ -65,7 +65,8 @@ def _scores(m: np.ndarray) -> dict[str, np.ndarray]:
     return {
         "n_gold": n.astype(np.int64),
         "accuracy": np.divide(hits.sum(axis=1), n, out=nan.copy(), where=n > 0),
-        "macro_accuracy": np.divide(recall.sum(axis=1), n_classes_seen, out=nan.copy(), where=n_classes_seen > 0),
+        "macro_accuracy": np.divide(recall.sum(axis=1), n_classes_seen, out=nan.copy(),
+                                    where=n_classes_seen > 0),
         "macro_f1": np.divide(f1.sum(axis=1), n_classes_seen, out=nan.copy(), where=n_classes_seen > 0),
         "classes_seen": n_classes_seen.astype(np.int64),
     }
@@ -90,8 +91,8 @@ def qualify(annotations: Annotations | pd.DataFrame, gold: Any, *, mu: float = 0
     Returns
     -------
     DataFrame indexed by annotator: ``n_gold``, ``classes_seen``, ``accuracy``, ``macro_accuracy``,
-    ``macro_f1``, ``passes``; sorted as ``annotations.annotators``. Scores are NaN for an annotator with no gold
-    item.
+    ``macro_f1``, ``passes``; sorted as ``annotations.annotators``. Scores are NaN for an annotator with no
+    gold item.
 
     Examples
     --------

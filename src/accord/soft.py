@@ -13,10 +13,10 @@ Soft vote (section 12.1 of ALGORITHMS.md): ``c[i,k] = sum_{n: item[n]=i, label[n
 
 ``soft[i,k] = (c[i,k] + beta) / (sum_k' c[i,k'] + K * beta)``
 
-with annotator weights ``w`` (1 by default) and additive smoothing ``beta`` (0 by default). A model's posterior
-(e.g. Dawid-Skene's) is a different object: belief about one hidden true class, which tends to 0/1 as the number
-of annotations grows even for a truly ambiguous item. :func:`soft_labels` accepts it, but says so in
-``params["source"]``.
+with annotator weights ``w`` (1 by default) and additive smoothing ``beta`` (0 by default). A model's
+posterior (e.g. Dawid-Skene's) is a different object: belief about one hidden true class, which tends to 0/1
+as the number of annotations grows even for a truly ambiguous item. :func:`soft_labels` accepts it, but says
+so in ``params["source"]``.
 
 KL divergence follows the authors' benchmark code (``Emprime/dcic``): both distributions are clipped to
 ``[eps, 1 - eps]`` (``eps = 1e-5``) and *not* renormalised, then ``KL(p || q) = sum_k p_k log(p_k / q_k)``.
@@ -43,8 +43,16 @@ from .errors import InvalidAnnotationsError, InvalidParameterError
 if TYPE_CHECKING:
     from .models._base import Aggregator
 
-__all__ = ["soft_labels", "soft_consensus", "SOFT_SOURCES", "kl_divergence", "mean_kl_divergence", "dataset_statistics", "DatasetStatistics",
-           "KL_EPS"]
+__all__ = [
+    "KL_EPS",
+    "SOFT_SOURCES",
+    "DatasetStatistics",
+    "dataset_statistics",
+    "kl_divergence",
+    "mean_kl_divergence",
+    "soft_consensus",
+    "soft_labels",
+]
 
 KL_EPS = 1e-5
 _ROW_TOL = 1e-6
@@ -71,8 +79,8 @@ def as_distribution(obj: Any, name: str = "p") -> tuple[np.ndarray, pd.Index | N
         try:
             arr = np.asarray(obj, dtype=np.float64)
         except (TypeError, ValueError):
-            raise InvalidAnnotationsError(f"{name} must be a Consensus, a DataFrame (items x classes) or a 2-D "
-                                          f"array of probabilities; got {type(obj).__name__}") from None
+            raise InvalidAnnotationsError(f"{name} must be a Consensus, a DataFrame (items x classes) or a "
+                                          f"2-D array of probabilities; got {type(obj).__name__}") from None
         index = columns = None
     _check_rows(arr, name)
     return arr, index, columns
@@ -93,11 +101,11 @@ def _check_rows(arr: np.ndarray, name: str) -> None:
         rows = np.flatnonzero(off)[:5].tolist()
         raise InvalidAnnotationsError(
             f"the rows of {name} must sum to 1, but row(s) {rows} sum to "
-            f"{np.round(arr.sum(axis=1)[off][:5], 6).tolist()}; divide each row by its sum (vote counts are not "
-            "probabilities)")
+            f"{np.round(arr.sum(axis=1)[off][:5], 6).tolist()}; divide each row by its sum (vote counts are "
+            "not probabilities)")
 
 
-# ---------------------------------------------------------------------------------------------- soft labels
+# ------------------------------------------------------------------------------------------------ soft labels
 def soft_labels(
     data: Annotations | pd.DataFrame | Consensus | Aggregator,
     *,
@@ -113,8 +121,8 @@ def soft_labels(
         about a single true class, not the ambiguity distribution, and ``params["source"]`` says so.
     weights : None, array, Series, Consensus or fitted model
         Annotator weights for the vote: an array aligned with ``annotations.annotators``, a Series indexed by
-        annotator id, or a Consensus / fitted model whose ``annotator_quality["quality"]`` is used. Weights must
-        be >= 0. An item whose annotators all weigh 0 falls back to the unweighted vote.
+        annotator id, or a Consensus / fitted model whose ``annotator_quality["quality"]`` is used. Weights
+        must be >= 0. An item whose annotators all weigh 0 falls back to the unweighted vote.
     smoothing : float, default 0
         Additive (Dirichlet) pseudo-count ``beta`` per class: ``(c + beta) / (n + K * beta)``.
 
@@ -197,7 +205,7 @@ def _weighted_counts(ann: Annotations, weights: Any) -> np.ndarray:
 
 
 def annotator_weights(ann: Annotations, weights: Any) -> np.ndarray:
-    """Weights aligned with ``ann.annotators`` from an array, a Series by annotator id, or a Consensus/model."""
+    """Weights aligned with ``ann.annotators``, from an array, a Series by annotator id or a Consensus."""
     consensus = _consensus_of(weights)
     if consensus is not None:
         weights = consensus.annotator_quality["quality"]
@@ -205,8 +213,8 @@ def annotator_weights(ann: Annotations, weights: Any) -> np.ndarray:
         pos = weights.index.get_indexer(ann.annotators)
         if (pos < 0).any():
             missing = ann.annotators[pos < 0][:5].tolist()
-            raise InvalidParameterError(f"weights has no value for annotator(s) {missing}; give every annotator "
-                                        "a weight")
+            raise InvalidParameterError(f"weights has no value for annotator(s) {missing}; give every "
+                                        "annotator a weight")
         w = weights.to_numpy(dtype=np.float64)[pos]
     else:
         w = np.asarray(weights, dtype=np.float64).ravel()
@@ -285,7 +293,7 @@ def mean_kl_divergence(p: Any, q: Any, *, eps: float = KL_EPS) -> float:
     return float(np.mean(np.asarray(kl_divergence(p, q, eps=eps))))
 
 
-# ---------------------------------------------------------------------------------------------- Figure 4
+# --------------------------------------------------------------------------------------------------- Figure 4
 @dataclass(frozen=True)
 class DatasetStatistics:
     """The dataset description of the paper's Figure 4 (without the proposal offset and speed-up).

@@ -11,15 +11,15 @@ EXAMPLES = """examples:
   accord plan --width 0.62 --p 0.5            # annotations per item for a 95% interval 0.62 wide: 10
   accord plan --annotations 50                # interval width after 50 annotations
   accord plan --items 3761 --p-consensus 0.5 --a-cons 10 --a-total 50 --per-hour 2500 \\
-              --annotators 5 --conditions 2   # appendix D of Schmarje et al.: ~225,000 annotations, ~18 h each
+              --annotators 5 --conditions 2   # appendix D: ~225,000 annotations, ~18 h each
 """
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "plan", help="annotations needed for a confidence width, and the workload in annotator-hours",
-        description="Planning formulas of Schmarje et al., appendix B: the Wald 95% interval of a class share "
-                    "(eq. 2), the bound for unanimous items, and the expected workload.",
+        description="Planning formulas of Schmarje et al., appendix B: the Wald 95% interval of a class "
+                    "share (eq. 2), the bound for unanimous items, and the expected workload.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--width", type=float, default=None, help="target width W of the 95%% interval")
     parser.add_argument("--p", type=float, default=0.5, help="class share p (default 0.5, the worst case)")
@@ -41,13 +41,15 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameterError("say what to plan: --width W, --annotations A or --items N (see --help)")
     if args.width is not None:
         needed = annotations_for_width(args.width, args.p)
-        print(f"annotations per item: {needed}  (Wald 95% interval of width {args.width:g} at p = {args.p:g}, "
-              f"Z = {Z95})")
-        print(f"  a unanimous item after {needed} annotations: interval ({unanimous_lower_bound(needed):.2f}, 1)")
+        print(f"annotations per item: {needed}  (Wald 95% interval of width {args.width:g} at "
+              f"p = {args.p:g}, Z = {Z95})")
+        bound = unanimous_lower_bound(needed)
+        print(f"  a unanimous item after {needed} annotations: interval ({bound:.2f}, 1)")
     if args.annotations is not None:
         width = interval_width(args.annotations, args.p)
-        print(f"interval width after {args.annotations} annotations at p = {args.p:g}: {width:.3f}; unanimous "
-              f"item: ({unanimous_lower_bound(args.annotations):.2f}, 1)")
+        bound = unanimous_lower_bound(args.annotations)
+        print(f"interval width after {args.annotations} annotations at p = {args.p:g}: {width:.3f}; "
+              f"unanimous item: ({bound:.2f}, 1)")
     if args.items is not None:
         w = workload(args.items, p_consensus=args.p_consensus, a_cons=args.a_cons, a_total=args.a_total,
                      per_hour=args.per_hour, n_annotators=args.annotators, n_conditions=args.conditions)
