@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--soft", action="store_true",
                         help="write soft labels (per-item class distributions, method 'soft') instead")
     parser.add_argument("--soft-from", default="votes", choices=["votes", "weighted", "posterior"],
-                        help="with --soft: vote fractions (default), votes weighted by the method's annotator "
-                             "quality, or the method's posterior")
+                        help="with --soft: vote fractions (default), votes weighted by the method's "
+                             "annotator quality, or the method's posterior")
     parser.add_argument("--smoothing", type=float, default=0.0,
                         help="with --soft: pseudo-count added to every class (default 0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
