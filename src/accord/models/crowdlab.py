@@ -241,6 +241,21 @@ def best_temperature(annotations: Annotations, pred_probs: np.ndarray) -> float:
     return float(fine[int(np.argmin([loss(t) for t in fine]))])
 
 
+def resolve_temperature(calibrate: Any, annotations: Annotations, pred_probs: np.ndarray) -> float:
+    """``calibrate``: True -> :func:`best_temperature`; False/None -> 1; a number > 0 -> that temperature."""
+    if calibrate is True:
+        return best_temperature(annotations, pred_probs)
+    if calibrate is False or calibrate is None:
+        return 1.0
+    try:
+        t = float(calibrate)
+    except (TypeError, ValueError):
+        t = -1.0
+    if not np.isfinite(t) or t <= 0:
+        raise InvalidParameterError(f"calibrate must be True, False or a temperature > 0, got {calibrate!r}")
+    return t
+
+
 # ====================================================================== majority vote with cleanlab's tie rules
 def _keep_best(tied: np.ndarray, score: np.ndarray, largest: bool) -> np.ndarray:
     """Narrow each row's tied set to the classes with the best ``score`` (exact ties survive)."""
@@ -472,8 +487,9 @@ class CrowdLab(Aggregator):
     quality : {"crowdlab", "agreement"}, default "crowdlab"
         ``"agreement"`` scores items by the share of annotators who agree with the consensus and annotators by
         their agreement with it, ignoring the model.
-    calibrate : bool, default False
-        Temperature-scale ``pred_probs`` first to best match the annotators' vote shares (``temperature_``).
+    calibrate : bool or float, default False
+        Temperature-scale ``pred_probs`` first to best match the annotators' vote shares (``temperature_``, see
+        :func:`best_temperature`); a number is used as the temperature.
     random_state : int, Generator or None
         Used only for the last-resort random tie-break of the majority vote.
 
@@ -576,8 +592,8 @@ class CrowdLab(Aggregator):
             raise InvalidParameterError(f"CrowdLab needs at least 2 classes; the data have "
                                         f"{list(annotations.classes)}. Pass classes=...")
         p = self._pred_probs
-        self.temperature_ = best_temperature(annotations, p) if self.calibrate else 1.0
-        if self.calibrate:
+        self.temperature_ = resolve_temperature(self.calibrate, annotations, p)
+        if self.temperature_ != 1.0:
             p = temperature_scale(p, self.temperature_)
         counts = annotations.vote_counts()
         mv = cleanlab_majority_vote(annotations, p, rng, counts)
