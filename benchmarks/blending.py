@@ -1,4 +1,4 @@
-"""Class blending on real data: soft labels from A annotations per item, KL to the all-annotations distribution.
+"""Class blending on real data: soft labels from A annotations per item, KL to the all-annotations labels.
 
 Usage:
     python benchmarks/blending.py [--data ../shared/data] [--datasets dog,wsd,...] [--per-item 3,5]
@@ -10,8 +10,8 @@ soft label from them alone: plain vote fractions, additive smoothing (0.5), and 
 transition matrix c estimated from the same subsample (never from the reference): the authors' rule
 (mu = 0.75) with c from class means ("mean") or leave-one-out ("loo"), "balanced" (mu = 0.5), "only" (mu = 0)
 and "shrink" (mu = A / (A + 2)). Cells are the mean KL(reference || estimate) over items and repeats, with the
-authors' clipping (1e-5). With ``--heldout`` the reference is instead the distribution of the annotations *not*
-drawn, so that estimate and reference share no annotation.
+authors' clipping (1e-5). With ``--heldout`` the reference is instead the distribution of the annotations
+*not* drawn, so that estimate and reference share no annotation.
 
 Prints a Markdown table.
 """
@@ -61,7 +61,8 @@ def heldout_reference(ann, sub) -> np.ndarray:
     return counts / counts.sum(axis=1, keepdims=True)
 
 
-def run_dataset(folder: Path, per_item: list[int], repeats: int, min_labels: int, heldout: bool) -> list[dict]:
+def run_dataset(folder: Path, per_item: list[int], repeats: int, min_labels: int,
+                heldout: bool) -> list[dict]:
     data = load_dataset(folder)
     ann = data.annotations
     keep = ann.items[ann.item_sizes() >= min_labels]
@@ -101,7 +102,8 @@ def to_markdown(frame: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--datasets", default=DEFAULT_SETS)
     parser.add_argument("--per-item", default="3,5")
@@ -130,8 +132,8 @@ def main() -> None:
         blended = part[["blend .75 loo-c", "balanced loo-c", "shrink s=2 loo-c"]]
         wins = (blended.max(axis=1) < part["plain"]).sum()
         beat_smooth = (part["shrink s=2 loo-c"] < part["smooth 0.5"]).sum()
-        print(f"\nA = {a}: all three blends below plain on {wins} of {len(part)} datasets; shrink below smoothing on "
-              f"{beat_smooth} of {len(part)}; mean over datasets: "
+        print(f"\nA = {a}: all three blends below plain on {wins} of {len(part)} datasets; shrink below "
+              f"smoothing on {beat_smooth} of {len(part)}; mean over datasets: "
               + ", ".join(f"{c} {part[c].mean():.4f}" for c in COLUMNS))
     print(f"\n({time.perf_counter() - start:.1f} s)")
 
