@@ -20,10 +20,20 @@ from accord.agreement import (
 from accord.errors import DataQualityWarning, InvalidAnnotationsError
 
 # Fleiss (1971) as reproduced on Wikipedia: 10 subjects, 14 raters, 5 categories; kappa = 0.210.
-FLEISS_TABLE = np.array([
-    [0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-    [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7],
-])
+FLEISS_TABLE = np.array(
+    [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
+)
 
 # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", nominal example with missing values:
 # 4 observers, 12 units; alpha = 0.743.
@@ -36,7 +46,12 @@ KRIPP_ROWS = {
 
 
 def kripp_annotations() -> Annotations:
-    rows = [(f"u{u + 1}", who, v) for who, values in KRIPP_ROWS.items() for u, v in enumerate(values) if v is not None]
+    rows = [
+        (f"u{u + 1}", who, v)
+        for who, values in KRIPP_ROWS.items()
+        for u, v in enumerate(values)
+        if v is not None
+    ]
     return Annotations.from_frame(pd.DataFrame(rows, columns=["item", "annotator", "label"]))
 
 
@@ -69,7 +84,7 @@ def test_unequal_raters_fleiss_by_hand():
     counts = np.array([[2, 0], [1, 2], [2, 2], [1, 0]])
     p_i = np.array([1.0, (0 + 2) / 6, (2 + 2) / 12])
     p = np.array([5, 4]) / 9
-    expected = (p_i.mean() - np.sum(p ** 2)) / (1 - np.sum(p ** 2))
+    expected = (p_i.mean() - np.sum(p**2)) / (1 - np.sum(p**2))
     assert fleiss_kappa(counts) == pytest.approx(expected)
 
 

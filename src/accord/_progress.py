@@ -6,9 +6,10 @@
 >>> bar.done
 3
 
-Whether a bar is drawn: ``enabled=True/False`` decides; by default it is drawn when the stream is a TTY, unless
-the environment variable ``ACCORD_PROGRESS`` is ``0`` (never) or ``1`` (always, e.g. to see it through a pipe).
-Redraws are throttled to ten per second, so calling :meth:`Progress.advance` often costs almost nothing.
+Whether a bar is drawn: ``enabled=True/False`` decides; by default it is drawn when the stream is a TTY,
+unless the environment variable ``ACCORD_PROGRESS`` is ``0`` (never) or ``1`` (always, e.g. to see it through
+a pipe). Redraws are throttled to ten per second, so calling :meth:`Progress.advance` often costs almost
+nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _MIN_INTERVAL = 0.1
 
 
 def progress_enabled(stream: IO[str] | None = None, quiet: bool = False) -> bool:
-    """Default rule: not quiet, and ``ACCORD_PROGRESS=1`` or (stream is a TTY and ``ACCORD_PROGRESS`` is not 0)."""
+    """Default rule: not quiet, and ``ACCORD_PROGRESS=1`` or (a TTY stream and ``ACCORD_PROGRESS`` not 0)."""
     if quiet:
         return False
     setting = os.environ.get("ACCORD_PROGRESS", "").strip()
@@ -56,8 +57,9 @@ class Progress:
         Default ``sys.stderr``.
     """
 
-    def __init__(self, total: int, label: str = "", *, enabled: bool | None = None,
-                 stream: IO[str] | None = None) -> None:
+    def __init__(
+        self, total: int, label: str = "", *, enabled: bool | None = None, stream: IO[str] | None = None
+    ) -> None:
         self.total = max(int(total), 1)
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
@@ -103,8 +105,10 @@ class Progress:
         self._last_draw = now
         filled = int(_WIDTH * self.done / self.total)
         elapsed = int(now - self._start)
-        line = (f"{self.label} [{'#' * filled}{'.' * (_WIDTH - filled)}] {self.done}/{self.total} "
-                f"{self.step[:40]} {elapsed // 60}:{elapsed % 60:02d}")
+        line = (
+            f"{self.label} [{'#' * filled}{'.' * (_WIDTH - filled)}] {self.done}/{self.total} "
+            f"{self.step[:40]} {elapsed // 60}:{elapsed % 60:02d}"
+        )
         self.stream.write("\r\x1b[2K" + line)
         self.stream.flush()
         self._drawn = True

@@ -1,9 +1,9 @@
 """Chance-corrected agreement between annotators: Fleiss' kappa and Krippendorff's alpha (nominal).
 
-Both statistics are computed from the items x classes vote table ``n[i, k]`` (how many annotators gave item ``i``
-the label ``k``), so they cost one ``np.bincount`` over the annotations plus O(items x classes). Missing
-annotations are simply absent; items with fewer than two annotations carry no information about agreement and are
-left out of both statistics (and counted in :func:`agreement_summary`).
+Both statistics are computed from the items x classes vote table ``n[i, k]`` (how many annotators gave item
+``i`` the label ``k``), so they cost one ``np.bincount`` over the annotations plus O(items x classes). Missing
+annotations are simply absent; items with fewer than two annotations carry no information about agreement and
+are left out of both statistics (and counted in :func:`agreement_summary`).
 
 >>> import numpy as np
 >>> counts = np.array([[3, 0], [0, 3], [2, 1]])     # three items, three annotators each, two classes
@@ -25,7 +25,7 @@ from .errors import DataQualityWarning, InvalidAnnotationsError
 if TYPE_CHECKING:
     from .annotations import Annotations
 
-__all__ = ["fleiss_kappa", "krippendorff_alpha", "observed_agreement", "agreement_summary", "vote_table"]
+__all__ = ["agreement_summary", "fleiss_kappa", "krippendorff_alpha", "observed_agreement", "vote_table"]
 
 
 def vote_table(data: Annotations | np.ndarray) -> np.ndarray:
@@ -34,8 +34,9 @@ def vote_table(data: Annotations | np.ndarray) -> np.ndarray:
         return np.asarray(data.vote_counts(), dtype=np.float64)
     counts = np.asarray(data, dtype=np.float64)
     if counts.ndim != 2:
-        raise InvalidAnnotationsError(f"expected Annotations or an items x classes count table, got an array of "
-                                      f"shape {counts.shape}")
+        raise InvalidAnnotationsError(
+            f"expected Annotations or an items x classes count table, got an array of shape {counts.shape}"
+        )
     if counts.size and (not np.isfinite(counts).all() or (counts < 0).any()):
         raise InvalidAnnotationsError("the count table must hold finite, non-negative counts")
     return counts
@@ -54,7 +55,9 @@ def _undefined(name: str, why: str) -> float:
 
 
 def observed_agreement(data: Annotations | np.ndarray) -> float:
-    """Mean over items of the share of agreeing annotator pairs, ``P_i = sum_k n_ik (n_ik - 1) / (n_i (n_i - 1))``.
+    """Mean over items of the share of agreeing annotator pairs.
+
+    ``P_i = sum_k n_ik (n_ik - 1) / (n_i (n_i - 1))``.
 
     Items with fewer than two annotations are left out. NaN (with a warning) when no item has two annotations.
     """
@@ -79,8 +82,8 @@ def fleiss_kappa(data: Annotations | np.ndarray) -> float:
     Returns
     -------
     float
-        ``(P_bar - P_e) / (1 - P_e)``; NaN with a :class:`DataQualityWarning` when it is undefined (no item with two
-        annotations, or every annotation has the same class so that ``P_e = 1``).
+        ``(P_bar - P_e) / (1 - P_e)``; NaN with a :class:`DataQualityWarning` when it is undefined (no item
+        with two annotations, or every annotation has the same class so that ``P_e = 1``).
 
     Notes
     -----
@@ -94,10 +97,10 @@ def fleiss_kappa(data: Annotations | np.ndarray) -> float:
         P_e = \sum_k p_k^2,\quad
         \kappa = \frac{\bar P - \bar P_e}{1 - P_e}.
 
-    With the same number of annotators on every item this is exactly Fleiss (1971). With unequal numbers it is the
-    usual generalisation: each item's pairwise agreement is computed with its own ``n_i`` and items are averaged
-    with equal weight, while the class proportions ``p_k`` pool all annotations (so items with more annotations
-    weigh more in ``P_e``). Items with a single annotation are ignored.
+    With the same number of annotators on every item this is exactly Fleiss (1971). With unequal numbers it
+    is the usual generalisation: each item's pairwise agreement is computed with its own ``n_i`` and items
+    are averaged with equal weight, while the class proportions ``p_k`` pool all annotations (so items with
+    more annotations weigh more in ``P_e``). Items with a single annotation are ignored.
 
     References
     ----------
@@ -138,13 +141,13 @@ def krippendorff_alpha(data: Annotations | np.ndarray) -> float:
     Returns
     -------
     float
-        ``1 - D_o / D_e``; NaN with a :class:`DataQualityWarning` when it is undefined (fewer than two pairable
-        values, or every pairable value has the same class).
+        ``1 - D_o / D_e``; NaN with a :class:`DataQualityWarning` when it is undefined (fewer than two
+        pairable values, or every pairable value has the same class).
 
     Notes
     -----
-    With the coincidence matrix ``o`` (:func:`coincidences`), ``n_c = sum_k o[c, k]`` and ``n = sum_c n_c`` (the
-    number of pairable values, i.e. annotations on items with at least two annotations):
+    With the coincidence matrix ``o`` (:func:`coincidences`), ``n_c = sum_k o[c, k]`` and ``n = sum_c n_c``
+    (the number of pairable values, i.e. annotations on items with at least two annotations):
 
     .. math::
 
@@ -155,8 +158,8 @@ def krippendorff_alpha(data: Annotations | np.ndarray) -> float:
     References
     ----------
     K. Krippendorff (2011). Computing Krippendorff's alpha-reliability. University of Pennsylvania, Annenberg
-    School for Communication, Departmental Papers 43. K. Krippendorff (2004). Content Analysis: An Introduction to
-    Its Methodology, 2nd ed., ch. 11. Sage.
+    School for Communication, Departmental Papers 43. K. Krippendorff (2004). Content Analysis: An
+    Introduction to Its Methodology, 2nd ed., ch. 11. Sage.
     """
     o = coincidences(data)
     n_c = o.sum(axis=1)
@@ -178,9 +181,12 @@ def agreement_summary(data: Annotations | np.ndarray) -> dict[str, Any]:
     counts = vote_table(data)
     sizes = counts.sum(axis=1)
     used = int(np.sum(sizes >= 2))
-    out: dict[str, Any] = {"n_items": int(len(sizes)), "n_items_used": used, "notes": []}
-    for name, func in (("fleiss_kappa", fleiss_kappa), ("krippendorff_alpha", krippendorff_alpha),
-                       ("observed_agreement", observed_agreement)):
+    out: dict[str, Any] = {"n_items": len(sizes), "n_items_used": used, "notes": []}
+    for name, func in (
+        ("fleiss_kappa", fleiss_kappa),
+        ("krippendorff_alpha", krippendorff_alpha),
+        ("observed_agreement", observed_agreement),
+    ):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataQualityWarning)
             value = func(counts)

@@ -19,32 +19,63 @@ EXAMPLES = """examples:
   accord report export.json --from label_studio -o report.html
   accord report assignments.tsv --from toloka -o report.html     (GOLDEN:* columns are used as gold)
 
-The HTML file has no scripts and no links: open it offline, mail it, print it. Sections: summary and labels per
-item, agreement (Fleiss' kappa, Krippendorff's alpha), confidence, annotator quality and confusion matrices, raw
-labels vs consensus, EM convergence, and with gold: accuracy, macro-F1 and error vs labels per item.
+The HTML file has no scripts and no links: open it offline, mail it, print it. Sections: summary and labels
+per item, agreement (Fleiss' kappa, Krippendorff's alpha), confidence, annotator quality and confusion
+matrices, raw labels vs consensus, EM convergence, and with gold: accuracy, macro-F1 and error vs labels per
+item.
 """
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "report", help="an HTML (or JSON) report with plots: agreement, annotators, confidence, convergence",
+        "report",
+        help="an HTML (or JSON) report with plots: agreement, annotators, confidence, convergence",
         description="Fit a truth-inference model and write a self-contained report (inline CSS and SVG).",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, conflict_handler="resolve")
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        conflict_handler="resolve",
+    )
     add_input_arguments(parser)
-    parser.add_argument("--input-format", dest="format", default=None,
-                        help="file format of ANNOTATIONS if the suffix does not say (csv, tsv, parquet, jsonl)")
-    parser.add_argument("--method", "-m", default="ds", choices=sorted(METHODS),
-                        help="truth-inference method (default: ds = Dawid-Skene)")
-    parser.add_argument("--param", "-p", action="append", metavar="KEY=VALUE",
-                        help="a hyper-parameter of the method, e.g. -p alpha=1.0 (repeatable)")
+    parser.add_argument(
+        "--input-format",
+        dest="format",
+        default=None,
+        help="file format of ANNOTATIONS if the suffix does not say (csv, tsv, parquet, jsonl)",
+    )
+    parser.add_argument(
+        "--method",
+        "-m",
+        default="ds",
+        choices=sorted(METHODS),
+        help="truth-inference method (default: ds = Dawid-Skene)",
+    )
+    parser.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a hyper-parameter of the method, e.g. -p alpha=1.0 (repeatable)",
+    )
     parser.add_argument("--gold", default=None, help="gold labels (item,label) to evaluate against")
-    parser.add_argument("--format", dest="report_format", choices=["html", "json"], default=None,
-                        help="report format (default: from the --output suffix, else html)")
-    parser.add_argument("--output", "-o", default=None, help="where to write (default: report.html / report.json)")
+    parser.add_argument(
+        "--format",
+        dest="report_format",
+        choices=["html", "json"],
+        default=None,
+        help="report format (default: from the --output suffix, else html)",
+    )
+    parser.add_argument(
+        "--output", "-o", default=None, help="where to write (default: report.html / report.json)"
+    )
     parser.add_argument("--title", default=None, help="the report's title")
-    parser.add_argument("--review", type=int, default=20, metavar="N", help="items to list for review (default 20)")
-    parser.add_argument("--no-curves", action="store_true",
-                        help="skip the error-vs-labels-per-item curves (with gold they refit models many times)")
+    parser.add_argument(
+        "--review", type=int, default=20, metavar="N", help="items to list for review (default 20)"
+    )
+    parser.add_argument(
+        "--no-curves",
+        action="store_true",
+        help="skip the error-vs-labels-per-item curves (with gold they refit models many times)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="random subsamples per point of those curves")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the subsampling (default 0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
@@ -66,9 +97,18 @@ def run(args: argparse.Namespace) -> int:
     if gold is not None and len(gold) == 0:
         gold = None
     path, fmt = _output(args)
-    data = build_report(ann, method=args.method, params=parse_params(args.param), gold=gold, n_review=args.review,
-                        redundancy=not args.no_curves, redundancy_repeats=args.repeats, random_state=args.seed,
-                        title=args.title, progress=progress_enabled(sys.stderr, quiet=args.quiet))
+    data = build_report(
+        ann,
+        method=args.method,
+        params=parse_params(args.param),
+        gold=gold,
+        n_review=args.review,
+        redundancy=not args.no_curves,
+        redundancy_repeats=args.repeats,
+        random_state=args.seed,
+        title=args.title,
+        progress=progress_enabled(sys.stderr, quiet=args.quiet),
+    )
     write_report(data, path, fmt)
     if not args.quiet:
         print(summary_line(data))
@@ -81,10 +121,14 @@ def summary_line(data) -> str:
     s, a = data.summary, data.agreement
     kappa = "n/a" if a.get("fleiss_kappa") is None else f"{a['fleiss_kappa']:.3f}"
     alpha = "n/a" if a.get("krippendorff_alpha") is None else f"{a['krippendorff_alpha']:.3f}"
-    line = (f"{data.method}: {s['n_items']:,} items, {s['n_annotators']:,} annotators, {s['n_annotations']:,} "
-            f"annotations; Fleiss' kappa {kappa}, Krippendorff's alpha {alpha}; mean confidence "
-            f"{data.confidence['mean']:.3f}")
+    line = (
+        f"{data.method}: {s['n_items']:,} items, {s['n_annotators']:,} annotators, {s['n_annotations']:,} "
+        f"annotations; Fleiss' kappa {kappa}, Krippendorff's alpha {alpha}; mean confidence "
+        f"{data.confidence['mean']:.3f}"
+    )
     if data.gold is not None:
-        line += (f"\naccuracy on {data.gold['n_gold']:,} gold items: {data.gold['accuracy']:.4f} "
-                 f"(majority vote {data.gold['mv_accuracy']:.4f})")
+        line += (
+            f"\naccuracy on {data.gold['n_gold']:,} gold items: {data.gold['accuracy']:.4f} "
+            f"(majority vote {data.gold['mv_accuracy']:.4f})"
+        )
     return line

@@ -32,8 +32,18 @@ from ..errors import InvalidAnnotationsError, InvalidParameterError
 from . import label_studio, mturk, prodigy, sagemaker, toloka
 from ._base import Imported
 
-__all__ = ["FORMATS", "Imported", "read", "detect_format", "canonical_format", "from_label_studio",
-           "from_sagemaker", "from_mturk", "from_toloka", "from_prodigy"]
+__all__ = [
+    "FORMATS",
+    "Imported",
+    "canonical_format",
+    "detect_format",
+    "from_label_studio",
+    "from_mturk",
+    "from_prodigy",
+    "from_sagemaker",
+    "from_toloka",
+    "read",
+]
 
 FORMATS: dict[str, Callable[..., Imported]] = {
     "label_studio": label_studio.read,
@@ -42,9 +52,17 @@ FORMATS: dict[str, Callable[..., Imported]] = {
     "toloka": toloka.read,
     "prodigy": prodigy.read,
 }
-_ALIASES = {"labelstudio": "label_studio", "label-studio": "label_studio", "ls": "label_studio",
-            "json_min": "label_studio", "ground_truth": "sagemaker", "groundtruth": "sagemaker",
-            "sagemaker_ground_truth": "sagemaker", "mechanical_turk": "mturk", "amt": "mturk"}
+_ALIASES = {
+    "labelstudio": "label_studio",
+    "label-studio": "label_studio",
+    "ls": "label_studio",
+    "json_min": "label_studio",
+    "ground_truth": "sagemaker",
+    "groundtruth": "sagemaker",
+    "sagemaker_ground_truth": "sagemaker",
+    "mechanical_turk": "mturk",
+    "amt": "mturk",
+}
 
 
 def canonical_format(fmt: str) -> str:
@@ -52,7 +70,9 @@ def canonical_format(fmt: str) -> str:
     key = fmt.strip().lower().replace(" ", "_")
     key = _ALIASES.get(key, key)
     if key not in FORMATS:
-        raise InvalidParameterError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)} (or 'auto')")
+        raise InvalidParameterError(
+            f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)} (or 'auto')"
+        )
     return key
 
 
@@ -77,8 +97,12 @@ def detect_format(path: str | Path) -> str:
         return "toloka"
     if "WorkerId" in head and ("HITId" in head or "Answer." in head):
         return "mturk"
-    if suffix in (".jsonl", ".ndjson") or (suffix == ".json" and head.lstrip().startswith("{") and
-                                          head.rstrip().endswith("}") and '"answers"' not in head):
+    if suffix in (".jsonl", ".ndjson") or (
+        suffix == ".json"
+        and head.lstrip().startswith("{")
+        and head.rstrip().endswith("}")
+        and '"answers"' not in head
+    ):
         try:
             obj = json.loads(head)
         except json.JSONDecodeError:
@@ -94,8 +118,9 @@ def detect_format(path: str | Path) -> str:
             return "sagemaker"
         if '"annotations"' in text or '"completions"' in text or '"annotator"' in text:
             return "label_studio"
-    raise InvalidAnnotationsError(f"cannot tell which tool exported {p}; pass format= one of {', '.join(FORMATS)} "
-                                  "(CLI: --from FORMAT)")
+    raise InvalidAnnotationsError(
+        f"cannot tell which tool exported {p}; pass format= one of {', '.join(FORMATS)} (CLI: --from FORMAT)"
+    )
 
 
 def read(path: str | Path, format: str | None = None, **options: Any) -> Imported:

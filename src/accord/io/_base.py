@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -15,12 +16,13 @@ import pandas as pd
 from ..annotations import Annotations
 from ..errors import DataQualityWarning, InvalidAnnotationsError
 
-__all__ = ["Imported", "Collector", "load_json", "iter_jsonl", "read_text_table", "text"]
+__all__ = ["Collector", "Imported", "iter_jsonl", "load_json", "read_text_table", "text"]
 
 
 @dataclass
 class Imported:
-    """What an importer returns: the annotations, gold labels when the format carries them, and what was skipped.
+    """What an importer returns: the annotations, gold labels when the format carries them, and what was
+    skipped.
 
     ``skipped`` maps a reason to how many records it dropped; the same lines are in ``annotations.report``.
     Unpacks as ``annotations, gold = imported``.
@@ -42,7 +44,7 @@ def text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, float):
-        if value != value:  # NaN
+        if math.isnan(value):
             return None
         if value.is_integer():
             return str(int(value))
@@ -95,7 +97,10 @@ class Collector:
     def build(self, classes: Sequence[Any] | None = None, duplicates: str = "error") -> Imported:
         """The ``Imported`` result; warns (``DataQualityWarning``) once when anything was skipped."""
         if not self.items:
-            why = "; ".join(f"{n} {r}" for r, n in self.skipped.most_common()) or "the export holds no annotation"
+            why = (
+                "; ".join(f"{n} {r}" for r, n in self.skipped.most_common())
+                or "the export holds no annotation"
+            )
             raise InvalidAnnotationsError(f"{self.source}: no usable {self.fmt} annotation ({why})")
         frame = pd.DataFrame({"item": self.items, "annotator": self.annotators, "label": self.labels})
         ann = Annotations.from_frame(frame, classes=classes, duplicates=duplicates)  # type: ignore[arg-type]
@@ -103,12 +108,17 @@ class Collector:
         lines += [f"{self.fmt}: {note}" for note in self.notes]
         if self.skipped:
             total = sum(self.skipped.values())
-            warnings.warn(f"{self.source}: skipped {total} {self.fmt} record(s) ("
-                          + "; ".join(f"{n} {r}" for r, n in self.skipped.most_common()) + ")",
-                          DataQualityWarning, stacklevel=4)
+            warnings.warn(
+                f"{self.source}: skipped {total} {self.fmt} record(s) ("
+                + "; ".join(f"{n} {r}" for r, n in self.skipped.most_common())
+                + ")",
+                DataQualityWarning,
+                stacklevel=4,
+            )
         report = lines + ann.report
-        ann = Annotations(ann.item, ann.annotator, ann.label, ann.items, ann.annotators, ann.classes, ann.extra,
-                          report)
+        ann = Annotations(
+            ann.item, ann.annotator, ann.label, ann.items, ann.annotators, ann.classes, ann.extra, report
+        )
         gold = pd.Series(self.gold, dtype=object, name="gold")
         gold.index.name = "item"
         return Imported(ann, gold, self.fmt, self.source, dict(self.skipped))
@@ -130,8 +140,10 @@ def load_json(path: str | Path, fmt: str) -> Any:
         with p.open(encoding="utf-8-sig") as fh:
             return json.load(fh)
     except json.JSONDecodeError as exc:
-        raise InvalidAnnotationsError(f"{p} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
-                                      f"is it really a {fmt} export?") from None
+        raise InvalidAnnotationsError(
+            f"{p} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            f"is it really a {fmt} export?"
+        ) from None
     except UnicodeDecodeError:
         raise InvalidAnnotationsError(f"{p} is not UTF-8 text; is it really a {fmt} export?") from None
 
@@ -147,11 +159,14 @@ def iter_jsonl(path: str | Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise InvalidAnnotationsError(f"{p}, line {lineno}: not valid JSON ({exc.msg}); a {fmt} file has "
-                                                  "one JSON object per line") from None
+                    raise InvalidAnnotationsError(
+                        f"{p}, line {lineno}: not valid JSON ({exc.msg}); a {fmt} file has "
+                        "one JSON object per line"
+                    ) from None
                 if not isinstance(obj, dict):
-                    raise InvalidAnnotationsError(f"{p}, line {lineno}: expected a JSON object, got "
-                                                  f"{type(obj).__name__}")
+                    raise InvalidAnnotationsError(
+                        f"{p}, line {lineno}: expected a JSON object, got {type(obj).__name__}"
+                    )
                 yield lineno, obj
     except UnicodeDecodeError:
         raise InvalidAnnotationsError(f"{p} is not UTF-8 text; is it really a {fmt} export?") from None
@@ -161,19 +176,33 @@ def read_text_table(path: str | Path, sep: str, fmt: str) -> pd.DataFrame:
     """A CSV/TSV with every cell as text and empty cells as ``None``-like NaN; errors name the file."""
     p = _check_file(path)
     try:
-        frame = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""], quoting=0,
-                            skip_blank_lines=True, encoding="utf-8-sig")
+        frame = pd.read_csv(
+            p,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            quoting=0,
+            skip_blank_lines=True,
+            encoding="utf-8-sig",
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidAnnotationsError(f"could not read {p} as a {fmt} table: {str(exc).splitlines()[0]}") from None
+        raise InvalidAnnotationsError(
+            f"could not read {p} as a {fmt} table: {str(exc).splitlines()[0]}"
+        ) from None
     except pd.errors.EmptyDataError:
         raise InvalidAnnotationsError(f"{p} is empty") from None
     return frame
 
 
-def require_columns(frame: pd.DataFrame, columns: Sequence[str], source: str, fmt: str, hint: str = "") -> None:
+def require_columns(
+    frame: pd.DataFrame, columns: Sequence[str], source: str, fmt: str, hint: str = ""
+) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         shown = ", ".join(repr(c) for c in list(frame.columns)[:12])
-        raise InvalidAnnotationsError(f"{source}: no column {', '.join(repr(c) for c in missing)} — not a {fmt} "
-                                      f"export? Its columns are {shown}{'...' if len(frame.columns) > 12 else ''}"
-                                      + (f". {hint}" if hint else ""))
+        raise InvalidAnnotationsError(
+            f"{source}: no column {', '.join(repr(c) for c in missing)} — not a {fmt} "
+            f"export? Its columns are {shown}{'...' if len(frame.columns) > 12 else ''}"
+            + (f". {hint}" if hint else "")
+        )

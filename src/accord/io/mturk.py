@@ -2,12 +2,12 @@
 
 One row per assignment: ``HITId``, ``AssignmentId``, ``WorkerId``, ``AssignmentStatus`` (Submitted, Approved,
 Rejected), ``Input.<variable>`` (what the HIT showed) and ``Answer.<field>`` (what the worker answered). A
-crowd-HTML classifier answers in one column such as ``Answer.sentiment.label``; a group of radio buttons gives one
-column per option (``Answer.sentiment.positive``, ``Answer.sentiment.negative``, ... holding ``true``/``false``),
-which is read as one answer: the option that is ``true``.
+crowd-HTML classifier answers in one column such as ``Answer.sentiment.label``; a group of radio buttons
+gives one column per option (``Answer.sentiment.positive``, ``Answer.sentiment.negative``, ... holding
+``true``/``false``), which is read as one answer: the option that is ``true``.
 
-The item is the ``HITId`` unless ``item=`` names an ``Input.*`` column (useful when the same input was posted in
-several HITs). Rejected assignments are skipped unless ``keep_rejected=True``.
+The item is the ``HITId`` unless ``item=`` names an ``Input.*`` column (useful when the same input was posted
+in several HITs). Rejected assignments are skipped unless ``keep_rejected=True``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ def _column(frame: pd.DataFrame, name: str, prefix: str, source: str, role: str)
     for candidate in (name, f"{prefix}{name}"):
         if candidate in frame.columns:
             return candidate
-    raise InvalidAnnotationsError(f"{source}: no {role} column {name!r} (nor {prefix}{name!r}); the "
-                                  f"{prefix}* columns are {[c for c in frame.columns if c.startswith(prefix)]}")
+    raise InvalidAnnotationsError(
+        f"{source}: no {role} column {name!r} (nor {prefix}{name!r}); the "
+        f"{prefix}* columns are {[c for c in frame.columns if c.startswith(prefix)]}"
+    )
 
 
 def _is_boolean(series: pd.Series) -> bool:
@@ -52,7 +54,7 @@ def answer_candidates(frame: pd.DataFrame) -> dict[str, list[str]]:
             groups.setdefault(c.rsplit(".", 1)[0], []).append(c)
     out = {c: [c] for c in answers if not any(c in cols for cols in groups.values())}
     out.update({g: cols for g, cols in groups.items() if len(cols) > 1})
-    for g, cols in groups.items():
+    for cols in groups.values():
         if len(cols) == 1:
             out[cols[0]] = cols
     return out
@@ -61,15 +63,24 @@ def answer_candidates(frame: pd.DataFrame) -> dict[str, list[str]]:
 def _labels(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     if len(columns) == 1:
         return frame[columns[0]]
-    on = np.column_stack([frame[c].fillna("").str.strip().str.lower().isin(_TRUE).to_numpy() for c in columns])
+    on = np.column_stack(
+        [frame[c].fillna("").str.strip().str.lower().isin(_TRUE).to_numpy() for c in columns]
+    )
     names = np.array([c.rsplit(".", 1)[1] for c in columns], dtype=object)
     picked = np.where(on.sum(axis=1) == 1, names[on.argmax(axis=1)], None)
     return pd.Series(np.where(on.sum(axis=1) > 1, "<several>", picked), index=frame.index)
 
 
-def read(source: str | Path | pd.DataFrame, *, item: str | None = None, label: str | None = None,
-         gold: str | None = None, keep_rejected: bool = False, classes: Sequence[Any] | None = None,
-         duplicates: str = "error") -> Imported:
+def read(
+    source: str | Path | pd.DataFrame,
+    *,
+    item: str | None = None,
+    label: str | None = None,
+    gold: str | None = None,
+    keep_rejected: bool = False,
+    classes: Sequence[Any] | None = None,
+    duplicates: str = "error",
+) -> Imported:
     """Read an MTurk batch-results CSV (a path, or the table as a DataFrame of text).
 
     Parameters
@@ -86,22 +97,38 @@ def read(source: str | Path | pd.DataFrame, *, item: str | None = None, label: s
     classes, duplicates : passed to :meth:`Annotations.from_frame`.
     """
     name = str(source) if not isinstance(source, pd.DataFrame) else "MTurk table"
-    frame = source.astype(object).where(source.notna(), None) if isinstance(source, pd.DataFrame) else \
-        read_text_table(source, ",", FMT)
-    require_columns(frame, ["WorkerId"], name, FMT, "An MTurk batch-results CSV has WorkerId, HITId, Input.* and "
-                    "Answer.* columns")
+    frame = (
+        source.astype(object).where(source.notna(), None)
+        if isinstance(source, pd.DataFrame)
+        else read_text_table(source, ",", FMT)
+    )
+    require_columns(
+        frame,
+        ["WorkerId"],
+        name,
+        FMT,
+        "An MTurk batch-results CSV has WorkerId, HITId, Input.* and Answer.* columns",
+    )
     item_col = _column(frame, item, "Input.", name, "item") if item else "HITId"
     require_columns(frame, [item_col], name, FMT, "Pass item='Input.<column>' to name the item column")
     candidates = answer_candidates(frame)
     if label is not None:
         key = next((k for k in (label, f"Answer.{label}") if k in candidates), None)
         if key is None:
-            raise InvalidAnnotationsError(f"{name}: no answer {label!r}; the answers are {sorted(candidates)}")
+            raise InvalidAnnotationsError(
+                f"{name}: no answer {label!r}; the answers are {sorted(candidates)}"
+            )
     elif len(candidates) == 1:
         key = next(iter(candidates))
     else:
-        raise InvalidAnnotationsError(f"{name}: " + ("no Answer.* column" if not candidates else
-                                      f"several answers {sorted(candidates)}; pass label=... (CLI: --field)"))
+        raise InvalidAnnotationsError(
+            f"{name}: "
+            + (
+                "no Answer.* column"
+                if not candidates
+                else f"several answers {sorted(candidates)}; pass label=... (CLI: --field)"
+            )
+        )
     out = Collector(FMT, name)
     labels = _labels(frame, candidates[key])
     status = frame["AssignmentStatus"].fillna("").str.strip() if "AssignmentStatus" in frame else None
@@ -113,8 +140,9 @@ def read(source: str | Path | pd.DataFrame, *, item: str | None = None, label: s
     several = (labels == "<several>").to_numpy()
     out.skip("several options ticked in one radio group", int((several & keep).sum()))
     keep &= ~several
-    for i, a, lab in zip(frame[item_col].to_numpy()[keep], frame["WorkerId"].to_numpy()[keep],
-                         labels.to_numpy()[keep]):
+    for i, a, lab in zip(
+        frame[item_col].to_numpy()[keep], frame["WorkerId"].to_numpy()[keep], labels.to_numpy()[keep]
+    ):
         out.add(i, a, lab)
     if gold is not None:
         gold_col = _column(frame, gold, "Input.", name, "gold")

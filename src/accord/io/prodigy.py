@@ -1,17 +1,17 @@
 """Prodigy datasets exported as JSON Lines (``prodigy db-out dataset > annotations.jsonl``).
 
 Each line is one answered task: the input (``text``, ``image``, ...), ``_input_hash`` / ``_task_hash``, the
-``answer`` (``accept``, ``reject`` or ``ignore``), who answered (``_annotator_id``, or ``_session_id`` in older
-versions), and the annotation itself:
+``answer`` (``accept``, ``reject`` or ``ignore``), who answered (``_annotator_id``, or ``_session_id`` in
+older versions), and the annotation itself:
 
-- choice tasks (``options`` with ``id``/``text``; the selected ids in ``accept``): the label is the one selected
-  option id. Rejected or ignored tasks, none or several selected options are skipped.
-- binary tasks (a ``label`` and no ``options``, e.g. ``textcat.teach``): the label is the answer, ``accept`` or
-  ``reject`` (``ignore`` is skipped); when the file asks about several labels, each (input, label) pair is an item
-  named ``<input>::<label>``.
+- choice tasks (``options`` with ``id``/``text``; the selected ids in ``accept``): the label is the one
+  selected option id. Rejected or ignored tasks, none or several selected options are skipped.
+- binary tasks (a ``label`` and no ``options``, e.g. ``textcat.teach``): the label is the answer, ``accept``
+  or ``reject`` (``ignore`` is skipped); when the file asks about several labels, each (input, label) pair is
+  an item named ``<input>::<label>``.
 
-The item is the ``_input_hash`` (so the same text shown to several annotators is one item), or ``item=`` another
-key.
+The item is the ``_input_hash`` (so the same text shown to several annotators is one item), or ``item=``
+another key.
 """
 
 from __future__ import annotations
@@ -54,8 +54,13 @@ def _choice_label(rec: dict[str, Any], out: Collector) -> str | None:
     return text(accepted[0])
 
 
-def read(source: str | Path | list[dict[str, Any]], *, item: str = "_input_hash",
-         classes: Sequence[Any] | None = None, duplicates: str = "error") -> Imported:
+def read(
+    source: str | Path | list[dict[str, Any]],
+    *,
+    item: str = "_input_hash",
+    classes: Sequence[Any] | None = None,
+    duplicates: str = "error",
+) -> Imported:
     """Read a Prodigy JSONL export (a path, or the parsed records).
 
     Parameters
@@ -69,11 +74,14 @@ def read(source: str | Path | list[dict[str, Any]], *, item: str = "_input_hash"
     if not records:
         raise InvalidAnnotationsError(f"{name} is empty")
     if not any("answer" in r for r in records):
-        raise InvalidAnnotationsError(f"{name} is not a Prodigy export: no record has an 'answer' (accept / reject "
-                                      "/ ignore)")
+        raise InvalidAnnotationsError(
+            f"{name} is not a Prodigy export: no record has an 'answer' (accept / reject / ignore)"
+        )
     if not any(_annotator(r) for r in records):
-        raise InvalidAnnotationsError(f"{name}: no record says who annotated it (_annotator_id or _session_id); "
-                                      "export with named sessions (e.g. ?session=alice) to aggregate annotators")
+        raise InvalidAnnotationsError(
+            f"{name}: no record says who annotated it (_annotator_id or _session_id); "
+            "export with named sessions (e.g. ?session=alice) to aggregate annotators"
+        )
     out = Collector(FMT, name)
     binary_labels = {text(r.get("label")) for r in records if "options" not in r and "accept" not in r}
     binary_labels.discard(None)

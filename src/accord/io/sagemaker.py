@@ -3,17 +3,18 @@
 Worker responses (one file per data object and iteration, under
 ``<job>/annotations/worker-response/iteration-N/<object index>/<time>.json``)::
 
-    {"answers": [{"workerId": "private.us-east-1.abc", "answerContent": {"crowd-image-classifier": {"label": "Dog"}},
-                  "submissionTime": "...", "workerMetadata": {...}}, ...]}
+    {"answers": [{"workerId": "private.us-east-1.abc", "answerContent": {"crowd-image-classifier": {"label":
+                  "Dog"}}, "submissionTime": "...", "workerMetadata": {...}}, ...]}
 
 The item is the data object's index (the folder name), replaced by the object's ``source-ref`` (or ``source``)
 when the job's output manifest (``<job>/manifests/output/output.manifest``) is found next to the responses.
 
-Output manifest (JSON Lines, one data object per line): every label attribute ``A`` has a sibling ``A-metadata``.
-With the per-worker answers kept (``A: {"annotationsFromAllWorkers": [{"workerId", "annotationData": {"content":
-"<JSON text>"}}]}``, as custom jobs write them) each worker is an annotator. Otherwise the manifest holds only the
-consolidated label (``A-metadata.class-name``); then each label attribute (each labeling job) is one annotator,
-which is how several chained jobs over the same objects can be compared.
+Output manifest (JSON Lines, one data object per line): every label attribute ``A`` has a sibling
+``A-metadata``. With the per-worker answers kept (``A: {"annotationsFromAllWorkers": [{"workerId",
+"annotationData": {"content": "<JSON text>"}}]}``, as custom jobs write them) each worker is an annotator.
+Otherwise the manifest holds only the consolidated label (``A-metadata.class-name``); then each label
+attribute (each labeling job) is one annotator, which is how several chained jobs over the same objects can
+be compared.
 """
 
 from __future__ import annotations
@@ -31,8 +32,14 @@ __all__ = ["read"]
 FMT = "SageMaker Ground Truth"
 
 
-def read(source: str | Path, *, field: str | None = None, label_attribute: str | None = None,
-         classes: Sequence[Any] | None = None, duplicates: str = "error") -> Imported:
+def read(
+    source: str | Path,
+    *,
+    field: str | None = None,
+    label_attribute: str | None = None,
+    classes: Sequence[Any] | None = None,
+    duplicates: str = "error",
+) -> Imported:
     """Read worker responses (a job folder, a ``worker-response`` folder or one response file) or an output
     manifest (``.manifest`` / ``.jsonl``).
 
@@ -40,8 +47,8 @@ def read(source: str | Path, *, field: str | None = None, label_attribute: str |
     ----------
     source : path
     field : str, optional
-        The key inside ``answerContent`` that holds ``{"label": ...}`` (e.g. ``"crowd-image-classifier"``), when a
-        response has several.
+        The key inside ``answerContent`` that holds ``{"label": ...}`` (e.g. ``"crowd-image-classifier"``),
+        when a response has several.
     label_attribute : str, optional
         The manifest's label attribute to read, when it has several (default: all of them).
     classes, duplicates : passed to :meth:`Annotations.from_frame`.
@@ -61,7 +68,7 @@ def read(source: str | Path, *, field: str | None = None, label_attribute: str |
 
 # ------------------------------------------------------------------------------------------- worker responses
 def answer_label(content: Any, field: str | None, where: str) -> tuple[str | None, str | None]:
-    """(label, skip reason) from an ``answerContent`` dict: ``{field: {"label": x}}`` (or ``{"labels": [x]}``)."""
+    """(label, skip reason) from ``answerContent``: ``{field: {"label": x}}`` (or ``"labels": [x]``)."""
     if isinstance(content, str):
         try:
             content = json.loads(content)
@@ -74,10 +81,14 @@ def answer_label(content: Any, field: str | None, where: str) -> tuple[str | Non
             return None, f"answer without the field {field!r}"
         candidates = {field: content[field]}
     else:
-        candidates = {k: v for k, v in content.items() if isinstance(v, dict) and ("label" in v or "labels" in v)}
+        candidates = {
+            k: v for k, v in content.items() if isinstance(v, dict) and ("label" in v or "labels" in v)
+        }
         if len(candidates) > 1:
-            raise InvalidAnnotationsError(f"{where}: the answers have several labelled fields {sorted(candidates)}; "
-                                          "pass field=... (CLI: --field) to choose one")
+            raise InvalidAnnotationsError(
+                f"{where}: the answers have several labelled fields {sorted(candidates)}; "
+                "pass field=... (CLI: --field) to choose one"
+            )
         if not candidates:
             return None, "answer without a 'label'"
     value = next(iter(candidates.values()))
@@ -85,7 +96,10 @@ def answer_label(content: Any, field: str | None, where: str) -> tuple[str | Non
         value = value.get("label", value.get("labels"))
     if isinstance(value, list):
         if len(value) != 1:
-            return None, "answer with several labels (multi-label is not supported)" if value else "empty answer"
+            return (
+                None,
+                "answer with several labels (multi-label is not supported)" if value else "empty answer",
+            )
         value = value[0]
     if isinstance(value, (dict, list)):
         return None, "answer whose label is not a class"
@@ -97,8 +111,9 @@ def _read_response(path: Path, item: str, out: Collector, field: str | None) -> 
     data = load_json(path, FMT)
     answers = data.get("answers") if isinstance(data, dict) else None
     if not isinstance(answers, list):
-        raise InvalidAnnotationsError(f"{path} is not a Ground Truth worker response: expected an object with an "
-                                      "'answers' list")
+        raise InvalidAnnotationsError(
+            f"{path} is not a Ground Truth worker response: expected an object with an 'answers' list"
+        )
     for answer in answers:
         if not isinstance(answer, dict):
             out.skip("answer that is not a JSON object")
@@ -112,8 +127,10 @@ def _read_response(path: Path, item: str, out: Collector, field: str | None) -> 
 
 def _manifest_sources(folder: Path) -> list[str] | None:
     """Item ids (source-ref or source) by data-object index, from the job's output manifest if present."""
-    for candidate in (folder / "manifests" / "output" / "output.manifest",
-                      folder.parent.parent / "manifests" / "output" / "output.manifest"):
+    for candidate in (
+        folder / "manifests" / "output" / "output.manifest",
+        folder.parent.parent / "manifests" / "output" / "output.manifest",
+    ):
         if candidate.is_file():
             ids = []
             for _, obj in iter_jsonl(candidate, FMT):
@@ -129,8 +146,10 @@ def _read_folder(folder: Path, out: Collector, field: str | None) -> None:
         if manifest.is_file():
             _read_manifest(manifest, out, field, None)
             return
-        raise InvalidAnnotationsError(f"{folder}: no worker-response JSON files (annotations/worker-response/"
-                                      "iteration-N/<index>/*.json) and no manifests/output/output.manifest")
+        raise InvalidAnnotationsError(
+            f"{folder}: no worker-response JSON files (annotations/worker-response/"
+            "iteration-N/<index>/*.json) and no manifests/output/output.manifest"
+        )
     job = next((p for p in [folder, *folder.parents] if (p / "manifests").is_dir()), folder)
     sources = _manifest_sources(job)
     for path in files:
@@ -139,8 +158,10 @@ def _read_folder(folder: Path, out: Collector, field: str | None) -> None:
         if sources is not None and index.isdigit() and int(index) < len(sources):
             item = sources[int(index)]
         _read_response(path, item, out, field)
-    out.notes.append(f"{len(files)} worker-response file(s); items named by "
-                     + ("the output manifest's source-ref" if sources is not None else "data-object index"))
+    out.notes.append(
+        f"{len(files)} worker-response file(s); items named by "
+        + ("the output manifest's source-ref" if sources is not None else "data-object index")
+    )
 
 
 # ------------------------------------------------------------------------------------------- output manifest
@@ -164,7 +185,11 @@ def _read_manifest(path: Path, out: Collector, field: str | None, label_attribut
             if isinstance(value, dict) and isinstance(value.get("annotationsFromAllWorkers"), list):
                 per_worker += 1
                 for worker in value["annotationsFromAllWorkers"]:
-                    content = (worker.get("annotationData") or {}).get("content") if isinstance(worker, dict) else None
+                    content = (
+                        (worker.get("annotationData") or {}).get("content")
+                        if isinstance(worker, dict)
+                        else None
+                    )
                     label, why = answer_label(content, field, f"{path}, line {lineno}")
                     if label is None:
                         out.skip(why or "no label")
@@ -178,6 +203,8 @@ def _read_manifest(path: Path, out: Collector, field: str | None, label_attribut
     if n_lines == 0:
         raise InvalidAnnotationsError(f"{path} is empty")
     if consolidated:
-        out.notes.append(f"{consolidated} consolidated label(s): each label attribute (labeling job) is one annotator")
+        out.notes.append(
+            f"{consolidated} consolidated label(s): each label attribute (labeling job) is one annotator"
+        )
     if per_worker:
         out.notes.append(f"per-worker answers of {per_worker} object(s)")

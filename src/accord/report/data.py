@@ -1,8 +1,9 @@
 """The data stage of the report: plain numbers, no HTML.
 
-:func:`build_report` fits a model (or takes a fitted one) and returns a :class:`ReportData` whose fields are plain
-JSON-ready Python values (dicts, lists, floats, strings). The HTML renderer (:mod:`accord.report.render`) and the
-JSON writer only read it, so every number in the report can be tested here without a browser.
+:func:`build_report` fits a model (or takes a fitted one) and returns a :class:`ReportData` whose fields are
+plain JSON-ready Python values (dicts, lists, floats, strings). The HTML renderer
+(:mod:`accord.report.render`) and the JSON writer only read it, so every number in the report can be tested
+here without a browser.
 
 Sections (field names of :class:`ReportData`):
 
@@ -10,7 +11,8 @@ Sections (field names of :class:`ReportData`):
 - ``labels_per_item``: histogram of the number of annotations per item;
 - ``agreement``: Fleiss' kappa, Krippendorff's alpha and observed agreement (:mod:`accord.agreement`);
 - ``confidence``: histogram of the consensus confidence (posterior of the chosen class);
-- ``annotators``: one row per annotator (quality, accuracy against the consensus and, with gold, against gold);
+- ``annotators``: one row per annotator (quality, accuracy against the consensus and, with gold, against
+  gold);
 - ``confusions``: each annotator's estimated confusion matrix (the most active ones);
 - ``raw_vs_consensus``: how the raw annotations are distributed for each consensus class (seed 003's picture);
 - ``convergence``: per EM iteration the log-likelihood and, with gold, the accuracy of the labels entering it
@@ -100,7 +102,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-# ---------------------------------------------------------------------------------------------------- entry point
+# ---------------------------------------------------------------------------------------------------- entry p
 def build_report(
     annotations: Annotations,
     *,
@@ -122,7 +124,8 @@ def build_report(
     annotations : Annotations
     method : str or Aggregator, default "ds"
         A short name from ``accord.METHODS`` (built with ``params``), a model instance, or an already fitted
-        model (its fit is reused, e.g. ``DawidSkene(min_iter=8, max_iter=12, tol=1e-6)`` for seed 000's table).
+        model (its fit is reused, e.g. ``DawidSkene(min_iter=8, max_iter=12, tol=1e-6)`` for seed 000's
+        table).
     gold : Series (item -> label), dict or DataFrame, optional
         Known labels, used only to evaluate (never given to the model).
     n_review : int, default 20
@@ -176,25 +179,40 @@ def build_report(
         )
         bar.advance(step="gold evaluation")
         if gold_codes is not None:
-            data.gold = gold_section(annotations, consensus, gold_codes, method, params, redundancy,
-                                     redundancy_repeats, max_curve_items, rng, bar)
+            data.gold = gold_section(
+                annotations,
+                consensus,
+                gold_codes,
+                method,
+                params,
+                redundancy,
+                redundancy_repeats,
+                max_curve_items,
+                rng,
+                bar,
+            )
             bar.advance()
         bar.advance(step="done")
     return data
 
 
-def _fit(annotations: Annotations, method: str | Aggregator, params: dict[str, Any] | None,
-         notes: list[str]) -> tuple[Aggregator, Consensus]:
+def _fit(
+    annotations: Annotations, method: str | Aggregator, params: dict[str, Any] | None, notes: list[str]
+) -> tuple[Aggregator, Consensus]:
     if isinstance(method, Aggregator):
         model = method
         if "consensus_" in model.__dict__ and getattr(model, "annotations_", None) is annotations:
             return model, model.consensus_
         if params:
-            raise InvalidParameterError("params go with a method name; set them on the model instance instead")
+            raise InvalidParameterError(
+                "params go with a method name; set them on the model instance instead"
+            )
     elif isinstance(method, str):
         model = make_model(method, **(params or {}))
     else:
-        raise InvalidParameterError(f"method must be a name from accord.METHODS or a model, got {type(method).__name__}")
+        raise InvalidParameterError(
+            f"method must be a name from accord.METHODS or a model, got {type(method).__name__}"
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(annotations)
@@ -211,7 +229,9 @@ def _messages(caught: list[warnings.WarningMessage]) -> list[str]:
     return out
 
 
-def _encode_gold(annotations: Annotations, gold: Any, notes: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+def _encode_gold(
+    annotations: Annotations, gold: Any, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray] | None:
     if gold is None:
         return None
     with warnings.catch_warnings(record=True) as caught:
@@ -224,7 +244,7 @@ def _encode_gold(annotations: Annotations, gold: Any, notes: list[str]) -> tuple
     return items, labels
 
 
-# ---------------------------------------------------------------------------------------------------- sections
+# ---------------------------------------------------------------------------------------------------- section
 def _names(index: pd.Index) -> list[str]:
     return [str(c) for c in index]
 
@@ -252,8 +272,8 @@ def summary_section(annotations: Annotations, consensus: Consensus) -> dict[str,
 
 
 def size_histogram(sizes: np.ndarray, max_bins: int = 30) -> list[dict[str, Any]]:
-    """Histogram of annotations per item: ``[{"lo", "hi", "label", "count"}]``, one bar per size when sizes are
-    few, otherwise about ``max_bins`` ranges of equal width."""
+    """Histogram of annotations per item: ``[{"lo", "hi", "label", "count"}]``, one bar per size when sizes
+    are few, otherwise about ``max_bins`` ranges of equal width."""
     if len(sizes) == 0:
         return []
     counts = np.bincount(sizes)
@@ -263,7 +283,7 @@ def size_histogram(sizes: np.ndarray, max_bins: int = 30) -> list[dict[str, Any]
     for lo in range(lo_size, hi_size + 1, width):
         hi = min(lo + width - 1, hi_size)
         label = str(lo) if lo == hi else f"{lo}-{hi}"
-        out.append({"lo": lo, "hi": hi, "label": label, "count": int(counts[lo:hi + 1].sum())})
+        out.append({"lo": lo, "hi": hi, "label": label, "count": int(counts[lo : hi + 1].sum())})
     return out
 
 
@@ -287,7 +307,9 @@ def confidence_section(consensus: Consensus, bins: int = CONFIDENCE_BINS) -> dic
     }
 
 
-def _gold_hits(annotations: Annotations, gold_codes: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _gold_hits(
+    annotations: Annotations, gold_codes: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """Per annotation: whether its item has gold, and whether the label equals it."""
     gold_of_item = np.full(annotations.n_items, -1, dtype=np.int64)
     gold_of_item[gold_codes[0]] = gold_codes[1]
@@ -295,19 +317,24 @@ def _gold_hits(annotations: Annotations, gold_codes: tuple[np.ndarray, np.ndarra
     return g >= 0, annotations.label == g
 
 
-def annotator_rows(consensus: Consensus, gold_codes: tuple[np.ndarray, np.ndarray] | None) -> list[dict[str, Any]]:
+def annotator_rows(
+    consensus: Consensus, gold_codes: tuple[np.ndarray, np.ndarray] | None
+) -> list[dict[str, Any]]:
     """One row per annotator, best quality first: n_labels, quality, accuracy against the consensus,
-    expected accuracy, worst class and, with gold, the number of gold items labelled and the accuracy on them."""
+    expected accuracy, worst class and, with gold, the number of gold items labelled and the accuracy on
+    them."""
     frame = consensus.annotator_quality
     ann = consensus.annotations
-    table = pd.DataFrame({
-        "annotator": [str(a) for a in ann.annotators],
-        "n_labels": frame["n_labels"].to_numpy(),
-        "quality": frame["quality"].to_numpy(dtype=float),
-        "accuracy": frame["accuracy"].to_numpy(dtype=float),
-        "expected_accuracy": frame["expected_accuracy"].to_numpy(dtype=float),
-        "worst_class": [str(c) for c in frame["worst_class"]],
-    })
+    table = pd.DataFrame(
+        {
+            "annotator": [str(a) for a in ann.annotators],
+            "n_labels": frame["n_labels"].to_numpy(),
+            "quality": frame["quality"].to_numpy(dtype=float),
+            "accuracy": frame["accuracy"].to_numpy(dtype=float),
+            "expected_accuracy": frame["expected_accuracy"].to_numpy(dtype=float),
+            "worst_class": [str(c) for c in frame["worst_class"]],
+        }
+    )
     if gold_codes is not None:
         on_gold, right = _gold_hits(ann, gold_codes)
         n_gold = np.bincount(ann.annotator, weights=on_gold, minlength=ann.n_annotators)
@@ -324,15 +351,19 @@ def confusion_section(consensus: Consensus, max_annotators: int = MAX_CONFUSIONS
     sizes = ann.annotator_sizes()
     order = np.lexsort((np.arange(len(sizes)), -sizes))[:max_annotators]
     conf = consensus.confusions
-    return [{"annotator": str(ann.annotators[a]), "n_labels": int(sizes[a]), "matrix": conf[a].tolist()}
-            for a in order]
+    return [
+        {"annotator": str(ann.annotators[a]), "n_labels": int(sizes[a]), "matrix": conf[a].tolist()}
+        for a in order
+    ]
 
 
-def cross_table(annotations: Annotations, reference: np.ndarray, items: np.ndarray | None = None) -> dict[str, Any]:
+def cross_table(
+    annotations: Annotations, reference: np.ndarray, items: np.ndarray | None = None
+) -> dict[str, Any]:
     """Counts and row shares of the raw labels (columns) for each reference class of their item (rows).
 
-    ``reference`` holds a class code per item (the consensus, or gold with -1 where unknown); ``items`` limits the
-    table to those item codes.
+    ``reference`` holds a class code per item (the consensus, or gold with -1 where unknown); ``items``
+    limits the table to those item codes.
     """
     k = annotations.n_classes
     ref = np.asarray(reference, dtype=np.int64)[annotations.item]
@@ -354,10 +385,11 @@ def _accuracy(pred: np.ndarray, gold_codes: tuple[np.ndarray, np.ndarray]) -> fl
     return float(np.mean(np.asarray(pred)[gold_codes[0]] == gold_codes[1]))
 
 
-def convergence_section(model: Aggregator, consensus: Consensus,
-                        gold_codes: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
-    """Per EM iteration: log-likelihood (per annotation too) and, with gold and kept labels, the accuracy of the
-    labels entering the iteration (iteration 1 = the starting majority vote)."""
+def convergence_section(
+    model: Aggregator, consensus: Consensus, gold_codes: tuple[np.ndarray, np.ndarray] | None
+) -> dict[str, Any]:
+    """Per EM iteration: log-likelihood (per annotation too) and, with gold and kept labels, the accuracy of
+    the labels entering the iteration (iteration 1 = the starting majority vote)."""
     hist = consensus.history
     if hist is None or len(hist) == 0 or "log_likelihood" not in hist:
         return {"iterative": False, "iterations": [], "log_likelihood": [], "accuracy": None}
@@ -381,8 +413,9 @@ def convergence_section(model: Aggregator, consensus: Consensus,
     return out
 
 
-def review_section(consensus: Consensus, n: int,
-                   gold_codes: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict[str, Any]]:
+def review_section(
+    consensus: Consensus, n: int, gold_codes: tuple[np.ndarray, np.ndarray] | None = None
+) -> list[dict[str, Any]]:
     """The ``n`` items with the lowest confidence (ties: more annotations first), with their votes."""
     ann = consensus.annotations
     p = consensus.proba_array
@@ -402,8 +435,13 @@ def review_section(consensus: Consensus, n: int,
     rows = []
     for i in candidates:
         votes = {classes[c]: int(counts[i, c]) for c in np.flatnonzero(counts[i])}
-        row = {"item": str(ann.items[i]), "label": classes[consensus.label_codes[i]], "confidence": float(conf[i]),
-               "n_annotations": int(sizes[i]), "votes": votes}
+        row = {
+            "item": str(ann.items[i]),
+            "label": classes[consensus.label_codes[i]],
+            "confidence": float(conf[i]),
+            "n_annotations": int(sizes[i]),
+            "votes": votes,
+        }
         if gold_of_item is not None:
             row["gold"] = classes[gold_of_item[i]] if gold_of_item[i] >= 0 else None
         rows.append(row)
@@ -421,9 +459,18 @@ def _macro_f1(pred: np.ndarray, true: np.ndarray) -> float:
     return float(np.mean(scores))
 
 
-def gold_section(annotations: Annotations, consensus: Consensus, gold_codes: tuple[np.ndarray, np.ndarray],
-                 method: str | Aggregator, params: dict[str, Any] | None, redundancy: bool, repeats: int,
-                 max_curve_items: int, rng: np.random.Generator, bar: Progress | None = None) -> dict[str, Any]:
+def gold_section(
+    annotations: Annotations,
+    consensus: Consensus,
+    gold_codes: tuple[np.ndarray, np.ndarray],
+    method: str | Aggregator,
+    params: dict[str, Any] | None,
+    redundancy: bool,
+    repeats: int,
+    max_curve_items: int,
+    rng: np.random.Generator,
+    bar: Progress | None = None,
+) -> dict[str, Any]:
     """Accuracy and macro-F1 of the consensus and of majority vote on the gold items, confusions against gold
     (raw annotations, majority vote, the model) and the redundancy curves."""
     items, truth = gold_codes
@@ -434,7 +481,7 @@ def gold_section(annotations: Annotations, consensus: Consensus, gold_codes: tup
     gold_of_item[items] = truth
     k = annotations.n_classes
     out: dict[str, Any] = {
-        "n_gold": int(len(items)),
+        "n_gold": len(items),
         "accuracy": _accuracy(consensus.label_codes, gold_codes),
         "macro_f1": _macro_f1(consensus.label_codes[items], truth),
         "mv_accuracy": _accuracy(mv, gold_codes),
@@ -447,9 +494,16 @@ def gold_section(annotations: Annotations, consensus: Consensus, gold_codes: tup
     }
     if redundancy:
         curve_method = method if isinstance(method, str) else getattr(method, "name", "ds")
-        out["redundancy"] = redundancy_curve(annotations, gold_codes, extra_method=curve_method,
-                                             extra_params=params if isinstance(method, str) else None,
-                                             repeats=repeats, max_items=max_curve_items, rng=rng, bar=bar)
+        out["redundancy"] = redundancy_curve(
+            annotations,
+            gold_codes,
+            extra_method=curve_method,
+            extra_params=params if isinstance(method, str) else None,
+            repeats=repeats,
+            max_items=max_curve_items,
+            rng=rng,
+            bar=bar,
+        )
     return out
 
 
@@ -458,8 +512,12 @@ def _label_confusion(pred: np.ndarray, truth: np.ndarray, k: int) -> dict[str, A
     return {"counts": counts.tolist(), "shares": _row_shares(counts).tolist()}
 
 
-def _curve_subset(annotations: Annotations, gold_codes: tuple[np.ndarray, np.ndarray], max_items: int,
-                  rng: np.random.Generator) -> tuple[Annotations, tuple[np.ndarray, np.ndarray]]:
+def _curve_subset(
+    annotations: Annotations,
+    gold_codes: tuple[np.ndarray, np.ndarray],
+    max_items: int,
+    rng: np.random.Generator,
+) -> tuple[Annotations, tuple[np.ndarray, np.ndarray]]:
     """At most ``max_items`` items: every gold item first (up to the cap), then others at random."""
     if annotations.n_items <= max_items:
         return annotations, gold_codes
@@ -478,8 +536,9 @@ def _curve_subset(annotations: Annotations, gold_codes: tuple[np.ndarray, np.nda
     return sub, (new_code[items[keep]], truth[keep])
 
 
-def _curve_models(extra_method: str | None, extra_params: dict[str, Any] | None,
-                  rng: np.random.Generator) -> dict[str, Any]:
+def _curve_models(
+    extra_method: str | None, extra_params: dict[str, Any] | None, rng: np.random.Generator
+) -> dict[str, Any]:
     models: dict[str, Any] = {
         "majority vote": lambda: MajorityVote(tie_break="random", random_state=rng),
         "Dawid-Skene": lambda: DawidSkene(max_iter=50, tol=1e-4),
@@ -489,17 +548,28 @@ def _curve_models(extra_method: str | None, extra_params: dict[str, Any] | None,
     return models
 
 
-def redundancy_curve(annotations: Annotations, gold_codes: tuple[np.ndarray, np.ndarray], *,
-                     extra_method: str | None = None, extra_params: dict[str, Any] | None = None,
-                     repeats: int = 3, max_items: int = 20_000, max_k: int = MAX_CURVE_K,
-                     rng: np.random.Generator | None = None, bar: Progress | None = None) -> dict[str, Any] | None:
+def redundancy_curve(
+    annotations: Annotations,
+    gold_codes: tuple[np.ndarray, np.ndarray],
+    *,
+    extra_method: str | None = None,
+    extra_params: dict[str, Any] | None = None,
+    repeats: int = 3,
+    max_items: int = 20_000,
+    max_k: int = MAX_CURVE_K,
+    rng: np.random.Generator | None = None,
+    bar: Progress | None = None,
+) -> dict[str, Any] | None:
     """Error on the gold items of a single annotator, majority vote (random ties) and Dawid-Skene (and the
     report's method, if another) when every item keeps at most ``k`` of its annotations, chosen at random.
 
-    ``k`` runs from 1 to the 90th percentile of the gold items' sizes (at most ``max_k``); each point is the mean
-    over ``repeats`` subsamples (``std`` gives their spread). Items with fewer than ``k`` annotations keep all of
-    theirs. The models are refitted on every subsample, over all (or ``max_items``) items, and scored on gold.
-    Returns ``None`` when the gold items have a single annotation each.
+    ``k`` runs from 1 to the 90th percentile of the gold items' sizes (at most ``max_k``); each point is the
+    mean over ``repeats`` subsamples (``std`` gives their spread). Items with fewer than ``k`` annotations
+    keep all of theirs. The models are refitted on every subsample, over all (or ``max_items``) items, and
+    scored on gold. At ``k = 1`` there is nothing to aggregate, so every method returns the item's one label
+    (as in seed 003's figure; a Dawid-Skene fit on one label per item is not identifiable and collapses to
+    the prior). The single annotator line is that ``k = 1`` error. Returns ``None`` when the gold items have
+    a single annotation each.
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     ann, gold = _curve_subset(annotations, gold_codes, max_items, rng)
@@ -509,14 +579,22 @@ def redundancy_curve(annotations: Annotations, gold_codes: tuple[np.ndarray, np.
         return None
     ks = list(range(1, top + 1))
     models = _curve_models(extra_method, extra_params, rng)
-    errors = {"single annotator": np.zeros((repeats, len(ks)))} | {m: np.zeros((repeats, len(ks))) for m in models}
+    errors = {"single annotator": np.zeros((repeats, len(ks)))} | {
+        m: np.zeros((repeats, len(ks))) for m in models
+    }
     for r in range(repeats):
-        single = 1.0 - _accuracy(_one_label_per_item(ann, rng), gold)
-        errors["single annotator"][r, :] = single
         for j, k in enumerate(ks):
             if bar is not None:
                 bar.set_step(f"redundancy k={k} ({r + 1}/{repeats})")
             sub = ann.subsample(k, rng)
+            if k == 1:
+                one = np.full(ann.n_items, -1, dtype=np.int64)
+                one[sub.item] = sub.label
+                err = 1.0 - _accuracy(one, gold)
+                for name in models:
+                    errors[name][r, j] = err
+                errors["single annotator"][r, :] = err
+                continue
             for name, make in models.items():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -524,16 +602,11 @@ def redundancy_curve(annotations: Annotations, gold_codes: tuple[np.ndarray, np.
                 errors[name][r, j] = 1.0 - _accuracy(pred, gold)
     return {
         "k": ks,
-        "series": {name: {"error": e.mean(axis=0).tolist(), "std": e.std(axis=0).tolist()} for name, e in errors.items()},
+        "series": {
+            name: {"error": e.mean(axis=0).tolist(), "std": e.std(axis=0).tolist()}
+            for name, e in errors.items()
+        },
         "repeats": repeats,
         "n_items": ann.n_items,
-        "n_gold": int(len(gold[0])),
+        "n_gold": len(gold[0]),
     }
-
-
-def _one_label_per_item(annotations: Annotations, rng: np.random.Generator) -> np.ndarray:
-    """One annotation per item chosen at random: its label (-1 for an item without annotations)."""
-    order = rng.permutation(annotations.n_annotations)
-    out = np.full(annotations.n_items, -1, dtype=np.int64)
-    out[annotations.item[order]] = annotations.label[order]
-    return out
