@@ -59,6 +59,21 @@ class _DawidSkeneBase(Aggregator):
 
     model_name = "DawidSkene"
 
+    def __init__(self, *, alpha: float = 0.5, prior_alpha: float = 0.0, init: Init = "mv",
+                 initial_confusions: Any = None, min_iter: int = 1, max_iter: int = 100, tol: float = 1e-5,
+                 tie_break: str = "lowest", keep_history: bool | str = "auto",
+                 random_state: int | np.random.Generator | None = None):
+        self.alpha = alpha
+        self.prior_alpha = prior_alpha
+        self.init = init
+        self.initial_confusions = initial_confusions
+        self.min_iter = min_iter
+        self.max_iter = max_iter
+        self.tol = tol
+        self.tie_break = tie_break
+        self.keep_history = keep_history
+        self.random_state = random_state
+
     def _m_step(self, matrix: AnnotationMatrix, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
@@ -176,17 +191,10 @@ class DawidSkene(_DawidSkeneBase):
                  init: Init = "mv", initial_confusions: Any = None, min_iter: int = 1, max_iter: int = 100,
                  tol: float = 1e-5, tie_break: str = "lowest", keep_history: bool | str = "auto",
                  random_state: int | np.random.Generator | None = None):
-        self.alpha = alpha
+        super().__init__(alpha=alpha, prior_alpha=prior_alpha, init=init, initial_confusions=initial_confusions,
+                         min_iter=min_iter, max_iter=max_iter, tol=tol, tie_break=tie_break,
+                         keep_history=keep_history, random_state=random_state)
         self.diag_alpha = diag_alpha
-        self.prior_alpha = prior_alpha
-        self.init = init
-        self.initial_confusions = initial_confusions
-        self.min_iter = min_iter
-        self.max_iter = max_iter
-        self.tol = tol
-        self.tie_break = tie_break
-        self.keep_history = keep_history
-        self.random_state = random_state
 
     def _m_step(self, matrix, post):
         counts = matrix.expected_counts(post)
@@ -218,21 +226,6 @@ class OneCoinDawidSkene(_DawidSkeneBase):
 
     name = "onecoin"
     model_name = "OneCoinDawidSkene"
-
-    def __init__(self, *, alpha: float = 0.5, prior_alpha: float = 0.0, init: Init = "mv",
-                 initial_confusions: Any = None, min_iter: int = 1, max_iter: int = 100, tol: float = 1e-5,
-                 tie_break: str = "lowest", keep_history: bool | str = "auto",
-                 random_state: int | np.random.Generator | None = None):
-        self.alpha = alpha
-        self.prior_alpha = prior_alpha
-        self.init = init
-        self.initial_confusions = initial_confusions
-        self.min_iter = min_iter
-        self.max_iter = max_iter
-        self.tol = tol
-        self.tie_break = tie_break
-        self.keep_history = keep_history
-        self.random_state = random_state
 
     def _m_step(self, matrix, post):
         counts = matrix.expected_counts(post)
