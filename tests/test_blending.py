@@ -47,6 +47,12 @@ def test_transition_from_distributions_matches_annotations():
                                estimate_transition(small()).to_numpy())
 
 
+def test_items_without_annotations_are_ignored():
+    ann = small()
+    fewer = ann.take(ann.item != 1)  # i2 (the tied item) keeps its place but has no annotation
+    np.testing.assert_allclose(estimate_transition(fewer).to_numpy(), [[0.75, 0.25], [0.0, 1.0]])
+
+
 def test_transition_errors():
     with pytest.raises(InvalidParameterError, match="method"):
         estimate_transition(small(), method="median")

@@ -95,6 +95,8 @@ def estimate_transition(data: Any, *, method: str = "mean", gold: Any = None) ->
         proba, items, classes = _distribution_of(data, ann)
         member = _tie_membership(proba) if method == "mean" else _gold_membership(gold, ann, items, classes,
                                                                                   proba.shape)
+        if ann is not None:  # an item left without annotations (e.g. after a filter) says nothing about c
+            member[ann.item_sizes() == 0] = 0.0
         mass = member.T @ proba
     return _normalise_rows(mass, classes)
 
