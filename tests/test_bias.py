@@ -11,12 +11,14 @@ from scipy.optimize import minimize
 from accord import Annotations, DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 from accord.bias import (
     OffsetEstimate,
+    cleverlabel,
     cleverlabel_correction,
     correct_bias,
     estimate_offset,
     proposal_codes,
     simulate_proposal_annotations,
 )
+from accord.blending import class_blending
 from accord.soft import mean_kl_divergence, soft_labels
 
 CLASSES = ["x", "y", "z"]
@@ -179,6 +181,33 @@ def test_correction_recovers_true_distributions_better_than_the_raw_vote():
     assert kl_corrected < 0.8 * kl_raw
     l1 = np.abs(corrected.proba_array - truth).sum(axis=1).mean()
     assert l1 < np.abs(raw.proba_array - truth).sum(axis=1).mean()
+
+
+def test_cleverlabel_beats_blending_alone_and_the_raw_vote():
+    """Correction then blending (c from the annotations without proposal): lowest KL to the truth."""
+    rng = np.random.default_rng(2)
+    truth = rng.dirichlet(np.full(4, 0.5), size=500)
+    ann = simulate_proposal_annotations(truth, n_without=5, n_with=15, delta=0.3,
+                                        proposal=rng.integers(0, 4, 500), random_state=rng)
+    result = cleverlabel(ann)
+    assert result.method == "bias_corrected+blend"
+    kl_clever = mean_kl_divergence(truth, result)
+    kl_blend = mean_kl_divergence(truth, class_blending(ann, method="loo"))
+    kl_raw = mean_kl_divergence(truth, soft_labels(ann))
+    assert kl_clever < 0.8 * kl_blend < 0.8 * kl_raw
+
+
+def test_cleverlabel_with_a_given_transition_matrix():
+    rows = [("i", "a", "x", "x"), ("i", "b", "x", "x"), ("j", "a", "y", "y"), ("j", "b", "z", "y")]
+    ann = frame(rows)
+    empty = ann.take(ann.item == 0)  # j keeps its place, without annotations
+    c = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+    out = cleverlabel(empty, 0.2, transition=c, variant="only")
+    np.testing.assert_allclose(out.proba_array[0], c[0])
+    np.testing.assert_allclose(out.proba_array[1], c.mean(axis=0))  # nothing known: all classes tied
+    mixed = cleverlabel(ann, 0.2, transition=c, mu=0.5).proba_array[1]
+    corrected = correct_bias(ann, 0.2).proba_array[1]  # y 0.375, z 0.625: the main class becomes z
+    np.testing.assert_allclose(mixed, 0.5 * corrected + 0.5 * c[2])
 
 
 @pytest.mark.parametrize("delta, match", [(1.0, "in \\[0, 1\\)"), (-0.1, "in \\[0, 1\\)"), (np.nan, "in")])

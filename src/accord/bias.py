@@ -78,6 +78,7 @@ __all__ = [
     "PROPOSAL",
     "SHOWN",
     "OffsetEstimate",
+    "cleverlabel",
     "cleverlabel_correction",
     "correct_bias",
     "estimate_offset",
@@ -350,6 +351,27 @@ def cleverlabel_correction(counts: Any, proposal: Any, delta: float, *,
     out = c / np.maximum(1.0, n - c[rows, rho])[:, None] * (1 - p_rho)[:, None]
     out[rows, rho] = p_rho
     return out
+
+
+def cleverlabel(annotations: Annotations, delta: float | OffsetEstimate | None = None, *,
+                transition: Any = None, variant: str = "blend", mu: float = 0.75, strength: float = 2.0,
+                proposal: str = PROPOSAL, shown: str | None = None) -> Consensus:
+    """CleverLabel: :func:`correct_bias`, then class blending (:func:`accord.blending.blend`), in that order.
+
+    ``transition`` defaults to ``c`` estimated leave-one-out from the annotations made *without* a proposal
+    when there are any (seed 002: estimate ``c`` from unbiased data), else from the corrected distributions.
+    An item left without annotations is tied on every class and gets the mean row of ``c``.
+    """
+    from .blending import blend, estimate_transition
+
+    corrected = correct_bias(annotations, delta, proposal=proposal, shown=shown)
+    if transition is None:
+        rho = proposal_codes(annotations, proposal=proposal, shown=shown)
+        plain = annotations.take(rho < 0)
+        unbiased = plain.n_annotations > 0 and (plain.item_sizes() > 1).any()
+        transition = (estimate_transition(plain, method="loo") if unbiased
+                      else estimate_transition(corrected, method="mean"))
+    return blend(corrected, transition, variant=variant, mu=mu, strength=strength)
 
 
 # ------------------------------------------------------------------------------------------------- simulation
