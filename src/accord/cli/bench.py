@@ -1,0 +1,87 @@
+"""``accord bench``: accuracy, calibration, speed and redundancy curves of every model on a folder of datasets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..bench import DEFAULT_PEERS, run_bench, to_markdown
+from ..errors import InvalidParameterError
+
+EXAMPLES = """examples:
+  accord bench ../shared/data --output bench.md
+  accord bench ../shared/data --methods mv,ds,ibcc,auto --redundancy 1,2,3,5,10,all --repeats 10 -o bench.md
+  accord bench ../shared/data --methods ds --redundancy none --peers -o bench.md
+
+Writes bench.md (Markdown tables) and, beside it, bench.csv (one row per dataset and method) and
+bench_redundancy.csv (one row per dataset, method and redundancy level).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="benchmark the models on a folder of datasets with gold labels",
+        description="Fit every method on every dataset folder (annotations.csv, gold.csv, meta.json) and score "
+                    "the consensus on the gold items: accuracy, macro-F1, log loss, calibration error, fit "
+                    "seconds, and accuracy as the number of labels per item is capped.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("datasets_dir", help="a folder of dataset folders (or one dataset folder)")
+    parser.add_argument("--methods", "-m", default=None,
+                        help="comma-separated method names (default: every method that needs only annotations)")
+    parser.add_argument("--datasets", default=None, help="comma-separated dataset folder names (default: all)")
+    parser.add_argument("--redundancy", default="1,2,3,5,10,all",
+                        help="caps on labels per item for the redundancy curves, e.g. 1,2,3,5,10,all; "
+                             "'none' for no curves (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="random subsamples per redundancy level (default: %(default)s)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also run crowd-kit's methods when crowd-kit is installed (main table only)")
+    parser.add_argument("--peer-methods", default=",".join(DEFAULT_PEERS),
+                        help="crowd-kit classes to run with --peers (default: %(default)s)")
+    parser.add_argument("--peer-timeout", type=float, default=300.0,
+                        help="seconds allowed to each peer fit (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--output", "-o", required=True, help="Markdown output; the CSVs go beside it")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    parser.set_defaults(func=run)
+
+
+def parse_levels(text: str) -> list[int | str]:
+    """``"1,2,3,all"`` -> ``[1, 2, 3, "all"]``; ``"none"`` or ``""`` -> ``[]``."""
+    if text.strip().lower() in ("", "none", "off"):
+        return []
+    levels: list[int | str] = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if part == "all":
+            levels.append("all")
+            continue
+        try:
+            value = int(part)
+        except ValueError:
+            raise InvalidParameterError(f"--redundancy expects integers >= 1 or 'all', got {part!r}") from None
+        if value < 1:
+            raise InvalidParameterError(f"--redundancy levels must be >= 1, got {value}")
+        levels.append(value)
+    return levels
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.repeats < 1:
+        raise InvalidParameterError(f"--repeats must be >= 1, got {args.repeats}")
+    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    result = run_bench(args.datasets_dir, _names(args.methods), redundancy=parse_levels(args.redundancy),
+                       repeats=args.repeats, peers=args.peers, peer_methods=_names(args.peer_methods) or [],
+                       peer_timeout=args.peer_timeout, random_state=args.seed, datasets=_names(args.datasets),
+                       log=log)
+    out = Path(args.output)
+    out.write_text(to_markdown(result) + "\n")
+    written = result.to_csv(out.with_suffix(".csv"))
+    if not args.quiet:
+        print(f"wrote {out}, " + ", ".join(str(p) for p in written), file=sys.stderr)
+    return 0
