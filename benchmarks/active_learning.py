@@ -13,9 +13,9 @@ label for ``batch x n_items`` distinct items, chosen by
 
 the bought label being the next unused real annotation of that item (items whose annotations are used up cannot
 be chosen). Ties within a strategy are broken by one random number per item and round, the same for every
-strategy (common random numbers). After every round the consensus (``--aggregator``, default majority vote, ties to the lowest class) is scored against gold. All
-strategies share the starting labels and the annotation order of each seed; the table shows the mean over seeds.
-A last line says whether ActiveLab is at or above both baselines at every round.
+strategy (common random numbers). After every round the consensus (``--aggregator``, default majority vote,
+ties to the lowest class) is scored against gold. All strategies share the starting labels and the annotation
+order of each seed; the table shows the mean over seeds. A last line says whether ActiveLab is at or above both baselines at every round.
 
 Majority vote is the default judge because it is meaningful at one to three labels per item; Dawid-Skene
 (``--aggregator ds``) is not: fitted on one label per item it lands near chance (sp_amt 0.50, sentiment 0.51,
@@ -113,7 +113,7 @@ def simulate(ann: Annotations, gold: pd.Series, strategy: str, batch: int, round
 def run_dataset(folder: Path, args: argparse.Namespace) -> tuple[pd.DataFrame, bool]:
     data = load_dataset(folder, duplicates="keep_last")
     ann = data.annotations
-    batch = max(1, int(round(args.batch * ann.n_items)))
+    batch = max(1, round(args.batch * ann.n_items))
     table = {"labels/item": [1 + r * batch / ann.n_items for r in range(args.rounds + 1)]}
     for strategy in STRATEGIES:
         runs = [simulate(ann, data.gold, strategy, batch, args.rounds, args.aggregator, seed)

@@ -11,9 +11,9 @@ from accord.datasets import load_dataset
 
 pytest.importorskip("sklearn")
 
-from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.linear_model import LogisticRegression
 
-from accord.loop import cross_val_pred_probs, model_loop, split_features  # noqa: E402
+from accord.loop import cross_val_pred_probs, model_loop, split_features
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from .models.crowdlab import _match_index, cleanlab_majority_vote
 from .models.majority import vote_shares
 from .registry import make_model
 
-__all__ = ["LoopResult", "model_loop", "cross_val_pred_probs", "split_features"]
+__all__ = ["LoopResult", "cross_val_pred_probs", "model_loop", "split_features"]
 
 
 def _sklearn() -> Any:

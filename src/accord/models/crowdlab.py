@@ -24,8 +24,16 @@ from ..consensus import Consensus
 from ..errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 from ._base import Aggregator, as_annotations
 
-__all__ = ["CrowdLab", "CrowdLabStats", "check_pred_probs", "read_pred_probs", "crowdlab_stats",
-           "cleanlab_majority_vote", "best_temperature", "temperature_scale"]
+__all__ = [
+    "CrowdLab",
+    "CrowdLabStats",
+    "best_temperature",
+    "check_pred_probs",
+    "cleanlab_majority_vote",
+    "crowdlab_stats",
+    "read_pred_probs",
+    "temperature_scale",
+]
 
 EPS_CLIP = 1e-6          # floor of every weight (cleanlab's CLIPPING_LOWER_BOUND)
 SMALL_CONST = 1e-30      # floor of a probability before taking its log (temperature search)
