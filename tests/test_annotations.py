@@ -158,3 +158,9 @@ def test_encode_gold_warns_on_unknown_item_and_errors_on_unknown_label():
     assert items.tolist() == [0] and labels.tolist() == [0]
     with pytest.raises(InvalidAnnotationsError, match="'q'"):
         ann.encode_gold({1: "q"})
+
+
+def test_missing_label_in_object_column_of_numbers():
+    df = frame(label=pd.Series([1, None, 2.5, 1, 2.5], dtype=object))
+    with pytest.raises(InvalidAnnotationsError, match="row 1"):
+        Annotations.from_frame(df)

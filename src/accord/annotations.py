@@ -206,7 +206,7 @@ class Annotations:
         table: pd.DataFrame, label_col: Hashable, index: pd.Index, missing: str
     ) -> tuple[pd.DataFrame, list[str]]:
         lab = table["label"]
-        bad = lab.isna().to_numpy()
+        bad = lab.isna().to_numpy().copy()  # pandas may hand back a read-only view
         if lab.dtype == object:
             bad |= lab.map(lambda v: isinstance(v, str) and v.strip() == "").to_numpy(dtype=bool)
         if not bad.any():

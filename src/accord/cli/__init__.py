@@ -64,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"accord: error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `accord aggregate ... | head`: the reader left, which is not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("accord: interrupted", file=sys.stderr)
         return 130
