@@ -47,7 +47,7 @@ class ModelAssistedDawidSkene(DawidSkene):
         learnt like any annotator's and reported as ``model_confusion_``.
     model_weight : float, default 1.0
         How much the model counts: the exponent of the prior, or the weight of the soft vote.
-    alpha, prior_alpha, init, min_iter, max_iter, tol, tie_break, keep_history, random_state
+    alpha, diag_alpha, prior_alpha, init, min_iter, max_iter, tol, tie_break, keep_history, random_state
         As :class:`DawidSkene` (``initial_confusions`` is not supported here).
 
     Notes
@@ -91,12 +91,12 @@ class ModelAssistedDawidSkene(DawidSkene):
     requires_pred_probs = True
 
     def __init__(self, *, mode: Mode = "prior", model_weight: float = 1.0, alpha: float = 0.5,
-                 prior_alpha: float = 0.0, init: str = "mv", min_iter: int = 1, max_iter: int = 100,
-                 tol: float = 1e-5, tie_break: str = "lowest", keep_history: bool | str = "auto",
-                 random_state: int | np.random.Generator | None = None):
-        super().__init__(alpha=alpha, prior_alpha=prior_alpha, init=init, min_iter=min_iter,  # type: ignore[arg-type]
-                         max_iter=max_iter, tol=tol, tie_break=tie_break, keep_history=keep_history,
-                         random_state=random_state)
+                 diag_alpha: float = 0.0, prior_alpha: float = 0.0, init: str = "mv", min_iter: int = 1,
+                 max_iter: int = 100, tol: float = 1e-5, tie_break: str = "lowest",
+                 keep_history: bool | str = "auto", random_state: int | np.random.Generator | None = None):
+        super().__init__(alpha=alpha, diag_alpha=diag_alpha, prior_alpha=prior_alpha,
+                         init=init, min_iter=min_iter, max_iter=max_iter, tol=tol,  # type: ignore[arg-type]
+                         tie_break=tie_break, keep_history=keep_history, random_state=random_state)
         del self.initial_confusions
         self.mode = mode
         self.model_weight = model_weight
