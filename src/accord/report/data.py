@@ -47,7 +47,7 @@ __all__ = ["FORMAT_VERSION", "ReportData", "build_report", "redundancy_curve"]
 
 FORMAT_VERSION = 1
 MAX_CONFUSIONS = 24
-CONFIDENCE_BINS = 20
+CONFIDENCE_BIN_WIDTH = 0.05
 MAX_CURVE_K = 10
 
 
@@ -287,16 +287,18 @@ def size_histogram(sizes: np.ndarray, max_bins: int = 30) -> list[dict[str, Any]
     return out
 
 
-def confidence_section(consensus: Consensus, bins: int = CONFIDENCE_BINS) -> dict[str, Any]:
+def confidence_section(consensus: Consensus, width: float = CONFIDENCE_BIN_WIDTH) -> dict[str, Any]:
     """Histogram of the confidence (posterior of the consensus class), with summary figures.
 
-    The bins cover ``[lo, 1]`` where ``lo`` is ``1 / n_classes`` rounded down to 0.05: a consensus label
-    can never have less than ``1 / n_classes`` of the posterior (it is the largest of ``n_classes`` shares).
+    Bins of ``width`` cover ``[lo, 1]``, where ``lo`` is ``1 / n_classes`` rounded down to a multiple of
+    ``width``: a consensus label never has less than ``1 / n_classes`` of the posterior (it is the largest of
+    ``n_classes`` shares). The last bin includes 1.
     """
     p = consensus.proba_array
     conf = p[np.arange(len(p)), consensus.label_codes]
-    lo = np.floor(20.0 / max(p.shape[1], 1)) / 20.0
-    counts, edges = np.histogram(conf, bins=bins, range=(lo, 1.0))
+    n_bins = int(round(1.0 / width))
+    first = int(np.floor(n_bins / max(p.shape[1], 1) + 1e-9))
+    counts, edges = np.histogram(conf, bins=n_bins - first, range=(first * width, 1.0))
     return {
         "edges": edges.tolist(),
         "counts": counts.tolist(),

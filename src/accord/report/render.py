@@ -369,10 +369,10 @@ def _gold(d: ReportData) -> str:
         )
         body += _figure(
             chart,
-            f"Each point: mean over {r['repeats']} random subsamples keeping at most k labels per "
-            f"item ({r['n_items']:,} items, {r['n_gold']:,} with gold); bars: one standard "
-            "deviation. Models are refitted on every subsample; at k = 1 there is nothing to "
-            "aggregate, so every method returns the item's one label.",
+            f"Each point: mean over {r['repeats']} random subsample{'s' if r['repeats'] != 1 else ''} "
+            f"keeping at most k labels per item ({r['n_items']:,} items, {r['n_gold']:,} with gold); "
+            "bars: one standard deviation. Models are refitted on every subsample; at k = 1 there is "
+            "nothing to aggregate, so every method returns the item's one label.",
         )
     return body
 

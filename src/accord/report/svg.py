@@ -339,7 +339,7 @@ def heatmap(
     top = (22 if title else 4) + (14 if col_title else 0) + col_label_h
     width = label_w + n_cols * cell + 8
     height = top + n_rows * cell + 6
-    show = (n_cols <= 10) if show_values is None else show_values
+    show = (n_cols <= 10 and cell >= 24) if show_values is None else show_values
     parts = [_open(width, height, title or "heat map")]
     if title:
         parts.append(_text(2, 14, title, size=12, weight="600"))
