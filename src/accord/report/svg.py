@@ -337,7 +337,9 @@ def heatmap(
     rotate = any(6.2 * len(s) > cell - 2 for s in short_cols)
     col_label_h = 10 + 5.4 * max([len(s) for s in short_cols] + [2]) if rotate else 18
     top = (22 if title else 4) + (14 if col_title else 0) + col_label_h
-    width = label_w + n_cols * cell + 8
+    # A label rotated by -60 degrees from the last column's middle reaches cos(60) x its length to the right.
+    overhang = 3 + 0.5 * 6.2 * len(short_cols[-1]) - cell / 2 if rotate and short_cols else 0.0
+    width = label_w + n_cols * cell + 8 + max(0.0, overhang)
     height = top + n_rows * cell + 6
     show = (n_cols <= 10 and cell >= 24) if show_values is None else show_values
     parts = [_open(width, height, title or "heat map")]
