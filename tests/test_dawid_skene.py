@@ -164,3 +164,13 @@ def test_degenerate_fit_is_flagged():
     tiny = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2, 3, 3], "annotator": list("abcabcab"), "label": list("xxyyyyxy")})
     with pytest.warns(DataQualityWarning, match="contradicts the unanimous annotators"):
         DawidSkene().fit(tiny)
+
+
+def test_single_label_items_are_flagged():
+    from accord import DataQualityWarning
+
+    df, _ = noisy_data(seed=9, perfect=False)
+    one = df.groupby("item").head(1)
+    with pytest.warns(DataQualityWarning, match="single annotation"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # it drifts, which is the point of the warning
+        DawidSkene().fit(one)

@@ -86,6 +86,7 @@ class _DawidSkeneBase(Aggregator):
         if annotations.n_classes < 2:
             raise InvalidParameterError(f"{self.model_name} needs at least 2 classes; the data have "
                                         f"{annotations.n_classes} ({list(annotations.classes)}). Pass classes=...")
+        warn_if_unidentifiable(annotations, self.model_name)
         matrix = AnnotationMatrix(annotations)
         post = initial_posterior(annotations, self.init, gold, self.tie_break, rng)
         if self.initial_confusions is not None:
@@ -270,6 +271,23 @@ def warn_if_degenerate(annotations: Annotations, labels: np.ndarray, model: str)
             f"{model} contradicts the unanimous annotators on {int(overruled.sum())} of {int(unanimous.sum())} "
             f"items ({share:.0%}); the fit is probably degenerate (too little data per annotator, or a "
             "label-switched solution). Try MajorityVote, DawidSkene(diag_alpha=1.0), or gold labels in fit(gold=...)",
+            DataQualityWarning, stacklevel=4)
+
+
+# Above this share of single-annotation items, annotator error cannot be told apart from item truth.
+SINGLE_LABEL_SHARE = 0.5
+
+
+def warn_if_unidentifiable(annotations: Annotations, model: str) -> None:
+    """Warn when most items have one annotation: the likelihood is then (nearly) flat in each annotator's
+    confusion matrix, EM drifts from the majority-vote start, and accuracy can fall to chance (sp_amt with one
+    label per item: majority vote 0.906, Dawid-Skene 0.51)."""
+    sizes = annotations.item_sizes()
+    share = float(np.mean(sizes == 1)) if len(sizes) else 0.0
+    if share > SINGLE_LABEL_SHARE:
+        warnings.warn(
+            f"{share:.0%} of items have a single annotation: {model} cannot learn annotator quality from them and "
+            "may drift away from the labels given. Use MajorityVote until items have two or more labels",
             DataQualityWarning, stacklevel=4)
 
 
