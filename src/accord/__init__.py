@@ -3,9 +3,17 @@
 >>> from accord import Annotations, DawidSkene
 >>> ann = Annotations.read("annotations.csv")          # doctest: +SKIP
 >>> consensus = DawidSkene().fit(ann).consensus_      # doctest: +SKIP
+
+The public API is re-exported here; the modules hold one idea each: ``annotations`` (input), ``models``
+(truth inference), ``consensus`` (result), ``soft`` / ``blending`` / ``bias`` (ambiguous data), ``qualification``,
+``planning``, ``active`` (what to label next), ``loop`` (a classifier in the loop), ``evaluate``, ``agreement``,
+``io`` (importers), ``report`` (HTML report).
 """
 
+from .active import active_learning_scores, next_batch
 from .annotations import Annotations
+from .bias import cleverlabel, correct_bias, estimate_offset
+from .blending import blend, class_blending, estimate_transition
 from .consensus import Consensus
 from .errors import (
     AccordError,
@@ -15,26 +23,72 @@ from .errors import (
     InvalidParameterError,
     NotFittedError,
 )
-from .models import DawidSkene, MajorityVote, OneCoinDawidSkene, Wawa, ZeroBasedSkill, posterior
+from .loop import model_loop
+from .models import (
+    KOS,
+    MMSR,
+    BayesianDawidSkene,
+    CrowdLab,
+    DawidSkene,
+    MajorityVote,
+    ModelAssistedDawidSkene,
+    OneCoinDawidSkene,
+    Wawa,
+    ZeroBasedSkill,
+    check_pred_probs,
+    posterior,
+    read_pred_probs,
+)
+from .planning import adaptive_sample, annotations_for_width, interval_width, simulate_adaptive, workload
+from .qualification import keep_annotators, passing_annotators, qualify
 from .registry import METHODS, make_model
+from .soft import dataset_statistics, kl_divergence, mean_kl_divergence, soft_labels
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "KOS",
+    "METHODS",
+    "MMSR",
     "AccordError",
     "Annotations",
+    "BayesianDawidSkene",
     "Consensus",
     "ConvergenceWarning",
+    "CrowdLab",
     "DataQualityWarning",
     "DawidSkene",
     "InvalidAnnotationsError",
     "InvalidParameterError",
-    "METHODS",
     "MajorityVote",
+    "ModelAssistedDawidSkene",
     "NotFittedError",
     "OneCoinDawidSkene",
     "Wawa",
     "ZeroBasedSkill",
+    "active_learning_scores",
+    "adaptive_sample",
+    "annotations_for_width",
+    "blend",
+    "check_pred_probs",
+    "class_blending",
+    "cleverlabel",
+    "correct_bias",
+    "dataset_statistics",
+    "estimate_offset",
+    "estimate_transition",
+    "interval_width",
+    "keep_annotators",
+    "kl_divergence",
     "make_model",
+    "mean_kl_divergence",
+    "model_loop",
+    "next_batch",
+    "passing_annotators",
     "posterior",
+    "qualify",
+    "read_pred_probs",
+    "simulate_adaptive",
+    "soft_labels",
+    "workload",
 ]
