@@ -10,7 +10,9 @@ The public API is re-exported here; the modules hold one idea each: ``annotation
 ``io`` (importers), ``report`` (HTML report).
 """
 
+from . import io
 from .active import active_learning_scores, next_batch
+from .agreement import agreement_summary, fleiss_kappa, krippendorff_alpha
 from .annotations import Annotations
 from .bias import cleverlabel, correct_bias, estimate_offset
 from .blending import blend, class_blending, estimate_transition
@@ -42,6 +44,7 @@ from .models import (
 from .planning import adaptive_sample, annotations_for_width, interval_width, simulate_adaptive, workload
 from .qualification import keep_annotators, passing_annotators, qualify
 from .registry import METHODS, make_model
+from .report import build_report, render_html, write_report
 from .soft import dataset_statistics, kl_divergence, mean_kl_divergence, soft_labels
 
 __version__ = "0.1.0"
@@ -68,8 +71,10 @@ __all__ = [
     "ZeroBasedSkill",
     "active_learning_scores",
     "adaptive_sample",
+    "agreement_summary",
     "annotations_for_width",
     "blend",
+    "build_report",
     "check_pred_probs",
     "class_blending",
     "cleverlabel",
@@ -77,9 +82,12 @@ __all__ = [
     "dataset_statistics",
     "estimate_offset",
     "estimate_transition",
+    "fleiss_kappa",
     "interval_width",
+    "io",
     "keep_annotators",
     "kl_divergence",
+    "krippendorff_alpha",
     "make_model",
     "mean_kl_divergence",
     "model_loop",
@@ -88,7 +96,9 @@ __all__ = [
     "posterior",
     "qualify",
     "read_pred_probs",
+    "render_html",
     "simulate_adaptive",
     "soft_labels",
     "workload",
+    "write_report",
 ]

@@ -378,6 +378,42 @@ class Annotations:
             raise InvalidParameterError(f"layout must be 'long' or 'wide', got {layout!r}")
         return cls.from_frame(frame, **kwargs)
 
+    # ------------------------------------------------------------------ annotation-tool exports
+    @classmethod
+    def from_label_studio(cls, path: Any, **options: Any) -> Annotations:
+        """From a Label Studio JSON or JSON_MIN export (choices); see :func:`accord.io.label_studio.read`."""
+        from .io import from_label_studio
+
+        return from_label_studio(path, **options)
+
+    @classmethod
+    def from_sagemaker(cls, path: Any, **options: Any) -> Annotations:
+        """From SageMaker Ground Truth worker responses or an output manifest; see :mod:`accord.io.sagemaker`."""
+        from .io import from_sagemaker
+
+        return from_sagemaker(path, **options)
+
+    @classmethod
+    def from_mturk(cls, path: Any, **options: Any) -> Annotations:
+        """From an Amazon MTurk batch-results CSV; see :func:`accord.io.mturk.read`."""
+        from .io import from_mturk
+
+        return from_mturk(path, **options)
+
+    @classmethod
+    def from_toloka(cls, path: Any, **options: Any) -> Annotations:
+        """From a Toloka assignments TSV; see :func:`accord.io.toloka.read`."""
+        from .io import from_toloka
+
+        return from_toloka(path, **options)
+
+    @classmethod
+    def from_prodigy(cls, path: Any, **options: Any) -> Annotations:
+        """From a Prodigy JSONL export; see :func:`accord.io.prodigy.read`."""
+        from .io import from_prodigy
+
+        return from_prodigy(path, **options)
+
     # ------------------------------------------------------------------ sizes
     @property
     def n_items(self) -> int:

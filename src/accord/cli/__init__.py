@@ -24,6 +24,9 @@ EPILOG = """examples:
   accord demo
   accord aggregate annotations.csv --method ds --output consensus.csv --annotators annotators.csv
   accord aggregate export.csv --item-col task --annotator-col worker --label-col answer -o out.csv
+  accord aggregate export.json --from label_studio -o consensus.csv
+  accord report annotations.csv --gold gold.csv --output report.html
+  accord bench ../shared/data --output bench.md
 """
 
 
