@@ -10,6 +10,7 @@ from .models._base import Aggregator
 from .models.bayesian_ds import BayesianDawidSkene
 from .models.kos import KOS
 from .models.mmsr import MMSR
+from .models.auto import Auto
 from .models.crowdlab import CrowdLab
 from .models.model_assisted_ds import ModelAssistedDawidSkene
 
@@ -24,6 +25,7 @@ METHODS: dict[str, type[Aggregator]] = {
     "ibcc": BayesianDawidSkene,
     "kos": KOS,
     "mmsr": MMSR,
+    "auto": Auto,
 }
 
 

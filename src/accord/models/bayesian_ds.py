@@ -118,6 +118,8 @@ class BayesianDawidSkene(Aggregator):
         Posterior-mean confusion matrices ``E[theta[a,k,l]] = alpha[a,k,l] / sum_l alpha[a,k,l]``.
     alpha_ : ndarray (annotators x K x K)
         Posterior Dirichlet parameters of the confusion rows.
+    nu_ : ndarray (K,)
+        Posterior Dirichlet parameters of the class proportions.
     priors_ : Series
         Posterior-mean class proportions ``nu / sum(nu)``.
     elbo_ : float
@@ -224,6 +226,7 @@ class BayesianDawidSkene(Aggregator):
         state: VBState = result.params
         theta = state.confusions
         self.alpha_ = state.alpha
+        self.nu_ = state.nu
         self.confusions_ = theta
         self.priors_ = pd.Series(state.priors, index=annotations.classes, name="prior")
         self.n_iter_ = result.n_iter

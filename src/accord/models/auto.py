@@ -1,0 +1,392 @@
+"""``method="auto"``: choose among the truth-inference models without gold labels.
+
+Hide a random tenth of the annotations (never an item's or an annotator's last one), fit every candidate on the
+rest, and let the hidden labels judge: by default the chance-corrected agreement (Cohen's kappa) between each
+candidate's consensus and the labels it never saw; optionally the held-out predictive log-likelihood of those
+labels (ALGORITHMS.md section 14) or a stacking of the posteriors. Because neither score can see a label-permuted
+or collapsed solution (both are invariant to permuting the classes), a guard first sets aside any candidate whose
+labels agree with majority vote no better than chance.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from .._utils import check_positive_int
+from ..annotations import Annotations
+from ..consensus import Consensus
+from ..errors import AccordError, ConvergenceWarning, DataQualityWarning, InvalidParameterError
+from ._base import Aggregator
+from .majority import break_ties
+
+__all__ = ["Auto", "holdout_splits", "heldout_likelihood", "kappa_with", "DEFAULT_CANDIDATES"]
+
+#: Candidates tried by default, when present in ``accord.METHODS`` (models that need only annotations).
+DEFAULT_CANDIDATES = ("mv", "ds", "onecoin", "ibcc", "glad", "mace", "mmce", "mmsr", "wawa")
+LOG_FLOOR = 1e-12
+
+
+# ---------------------------------------------------------------------- hiding annotations
+def _canonical_order(annotations: Annotations) -> np.ndarray:
+    """Annotation positions sorted by (item id, annotator id) as text: the same pairs in the same order whatever
+    the row order of the input."""
+    item_rank = np.argsort(np.argsort(annotations.items.astype(str), kind="stable"), kind="stable")
+    ann_rank = np.argsort(np.argsort(annotations.annotators.astype(str), kind="stable"), kind="stable")
+    return np.lexsort((ann_rank[annotations.annotator], item_rank[annotations.item]))
+
+
+def holdout_splits(annotations: Annotations, fraction: float, n_splits: int,
+                   rng: np.random.Generator) -> list[np.ndarray]:
+    """``n_splits`` disjoint random sets of annotation positions to hide, each about ``fraction`` of all.
+
+    One annotation of every item and one of every annotator (chosen at random) is never hidden, so every item
+    and annotator keeps at least one visible label in every split. The draw is made on the annotations sorted by
+    (item id, annotator id), so the same seed hides the same (item, annotator) pairs whatever the row order.
+    Fewer splits are returned when the data run out of hideable annotations.
+    """
+    n = annotations.n_annotations
+    order = _canonical_order(annotations)[rng.permutation(n)]
+    anchor = np.zeros(n, dtype=bool)
+    for codes in (annotations.item, annotations.annotator):
+        _, first = np.unique(codes[order], return_index=True)
+        anchor[order[first]] = True
+    hideable = order[~anchor[order]]
+    size = max(int(round(fraction * n)), 1)
+    return [hideable[j * size:(j + 1) * size] for j in range(n_splits) if len(hideable[j * size:(j + 1) * size])]
+
+
+def label_likelihood(model: Aggregator, item: np.ndarray, annotator: np.ndarray,
+                     label: np.ndarray) -> np.ndarray:
+    """``P(label[n] | true class k)`` for each annotation ``n`` under a fitted model (annotations x K).
+
+    A model may define ``label_likelihood(item, annotator, label)`` itself (for item-dependent noise); GLAD-style
+    models with ``abilities_`` and ``difficulties_`` use ``sigmoid(ability / difficulty)`` on the diagonal and the
+    rest spread evenly; every other model uses its confusion matrices ``consensus_.confusions[a, :, label]``.
+    """
+    own = getattr(model, "label_likelihood", None)
+    if callable(own):
+        return np.asarray(own(item, annotator, label), dtype=np.float64)
+    consensus = model.consensus_
+    k = consensus.proba_array.shape[1]
+    if hasattr(model, "abilities_") and hasattr(model, "difficulties_") and k > 1:
+        right = expit(model.abilities_.to_numpy()[annotator] / model.difficulties_.to_numpy()[item])
+        hit = np.arange(k)[None, :] == label[:, None]
+        return np.where(hit, right[:, None], ((1.0 - right) / (k - 1))[:, None])
+    return consensus.confusions[annotator, :, label]
+
+
+def heldout_likelihood(model: Aggregator, annotations: Annotations, hidden: np.ndarray) -> np.ndarray:
+    """Predictive probability of every hidden annotation under ``model`` fitted on the visible ones:
+    ``p[n] = sum_k post_visible[item[n], k] * P(label[n] | k, annotator[n])``."""
+    item, annotator, label = annotations.item[hidden], annotations.annotator[hidden], annotations.label[hidden]
+    post = model.consensus_.proba_array[item]
+    return np.sum(post * label_likelihood(model, item, annotator, label), axis=1)
+
+
+def kappa_with(labels: np.ndarray, reference: np.ndarray, k: int) -> float:
+    """Cohen's kappa between two labellings of the same items (1 = identical, 0 = chance, < 0 = worse)."""
+    if len(labels) == 0:
+        return 1.0
+    agree = float(np.mean(labels == reference))
+    chance = float(np.dot(np.bincount(labels, minlength=k), np.bincount(reference, minlength=k))) / len(labels) ** 2
+    return 1.0 if chance >= 1.0 else (agree - chance) / (1.0 - chance)
+
+
+def stacking_weights(p: np.ndarray, max_iter: int = 1000, tol: float = 1e-10) -> np.ndarray:
+    """Weights on the simplex maximising ``sum_n log sum_m w_m p[n, m]`` (the held-out log score of the mixture of
+    the candidates' predictive distributions; Yao et al. 2018), by the EM fixed point ``w_m <- mean_n
+    w_m p[n,m] / sum_m' w_m' p[n,m']``, which never decreases the score."""
+    m = p.shape[1]
+    w = np.full(m, 1.0 / m)
+    p = np.maximum(p, LOG_FLOOR)
+    for _ in range(max_iter):
+        mix = p @ w
+        new = (p * w[None, :] / mix[:, None]).mean(axis=0)
+        if np.abs(new - w).max() < tol:
+            return new
+        w = new
+    return w
+
+
+def _applicable(name: str, annotations: Annotations) -> bool:
+    from ..registry import METHODS
+
+    cls = METHODS.get(name)
+    if cls is None or cls is Auto:
+        return False
+    return "pred_probs" not in inspect.signature(cls.fit).parameters
+
+
+class Auto(Aggregator):
+    r"""Choose the truth-inference model for the data at hand, without gold labels.
+
+    Every candidate is fitted on the full data and, ``n_splits`` times, on the data with a random ``holdout``
+    share of the annotations hidden (one label of every item and of every annotator always stays visible).
+    The hidden labels, which the fits never saw, then judge the candidates:
+
+    - ``criterion="kappa"`` (default): Cohen's kappa between each candidate's consensus (fitted without them) and
+      the hidden labels, i.e. how much better than chance the consensus agrees with labels it did not see. Under
+      the assumption every model here makes (labels are independent given the true class) a hidden label is a
+      noisy but unbiased judge of the consensus, and the chance correction stops a consensus from scoring by
+      copying the annotators' overall label frequencies. The candidate with the highest kappa is kept (ties: the
+      higher held-out log-likelihood).
+    - ``criterion="loglik"``: the mean log predictive probability of the hidden labels under each candidate
+      (ALGORITHMS.md section 14). It measures how well a model predicts *annotations*, so it favours models that
+      describe annotator habits (full confusion matrices) even where their consensus is less accurate.
+    - ``criterion="stack"``: the posteriors are averaged with the stacking weights that maximise the held-out log
+      score of the mixture of the candidates' predictive distributions (Yao et al. 2018).
+
+    Both scores are invariant to permuting the classes, so a label-switched or collapsed fit is caught by a
+    separate guard: a candidate whose consensus has Cohen's kappa with majority vote below ``min_kappa`` is not
+    chosen (unless every candidate is below it).
+
+    Parameters
+    ----------
+    candidates : sequence of str, optional
+        Method names from ``accord.METHODS``; default :data:`DEFAULT_CANDIDATES` that are registered. Candidates
+        that do not apply to the data (a binary-only model on three classes, a model that needs ``pred_probs``)
+        are left out with a note.
+    criterion : {"kappa", "loglik", "stack"}, default "kappa"
+    holdout : float, default 0.1
+        Share of the annotations hidden in each split.
+    n_splits : int, default 3
+        Number of disjoint hidden sets.
+    min_kappa : float, default 0.2
+        Guard against collapsed or label-switched solutions (kappa with majority vote on the full data).
+    random_state : int, Generator or None
+        Draws the hidden sets and seeds every candidate.
+
+    Attributes
+    ----------
+    chosen_ : str
+        The chosen method (``"stack"`` with ``criterion="stack"``).
+    reason_ : str
+        One sentence saying why.
+    scores_ : DataFrame
+        One row per candidate: ``heldout_kappa``, ``heldout_loglik`` (mean log predictive probability of a hidden
+        label), ``se_loglik`` (standard error of its paired difference with the best log-likelihood),
+        ``kappa_mv`` and ``degenerate`` (the guard), ``weight`` (1 for the chosen one, or the stacking weight),
+        ``seconds`` (all fits of the candidate), ``note``.
+    models_ : dict of str -> fitted model
+        The candidates fitted on all the data.
+    labels_, proba_, consensus_
+        Those of the chosen candidate; ``consensus_.method`` is ``"Auto(<name>)"`` and ``consensus_.params``
+        holds ``chosen``, ``reason`` and the score table.
+
+    Notes
+    -----
+    With ``H`` the hidden annotations, :math:`\hat y_i` the consensus fitted without them and :math:`p_k`,
+    :math:`q_k` the shares of class ``k`` among :math:`\hat y_{i_n}` and among the hidden labels :math:`l_n`:
+
+    .. math::
+
+        \kappa = \frac{a - c}{1 - c},\quad a = \frac{1}{|H|} \sum_{n \in H} [\hat y_{i_n} = l_n],\quad
+        c = \sum_k p_k q_k;\qquad
+        S = \frac{1}{|H|} \sum_{n \in H} \log \sum_k p^{(-)}_{i_n k}\, P(l_n \mid t = k, a_n)
+
+    averaged over the splits. On the 26 public classification datasets (``accord bench``) the kappa rule chose
+    better than the log-likelihood rule, which mostly picks full-confusion models (see the benchmark notes).
+
+    References
+    ----------
+    J. Cohen (1960). A coefficient of agreement for nominal scales. Educational and Psychological Measurement
+    20(1):37-46.
+    Y. Yao, A. Vehtari, D. Simpson and A. Gelman (2018). Using stacking to average Bayesian predictive
+    distributions. Bayesian Analysis 13(3):917-1007. doi:10.1214/17-BA1091
+
+    Examples
+    --------
+    >>> from accord.datasets import load_demo
+    >>> auto = Auto(candidates=["mv", "ds"]).fit(load_demo().annotations)
+    >>> auto.chosen_
+    'ds'
+    """
+
+    name = "auto"
+
+    def __init__(self, *, candidates: Sequence[str] | None = None, criterion: str = "kappa",
+                 holdout: float = 0.1, n_splits: int = 3, min_kappa: float = 0.2,
+                 random_state: int | np.random.Generator | None = None):
+        self.candidates = candidates
+        self.criterion = criterion
+        self.holdout = holdout
+        self.n_splits = n_splits
+        self.min_kappa = min_kappa
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ checks
+    def _check(self) -> tuple[float, int]:
+        if self.criterion not in ("kappa", "loglik", "stack"):
+            raise InvalidParameterError(f"criterion must be 'kappa', 'loglik' or 'stack', got {self.criterion!r}")
+        try:
+            holdout = float(self.holdout)
+        except (TypeError, ValueError):
+            holdout = float("nan")
+        if not 0.0 < holdout < 0.5:
+            raise InvalidParameterError(f"holdout must lie in (0, 0.5), got {self.holdout!r}")
+        return holdout, check_positive_int("n_splits", self.n_splits)
+
+    def _candidate_names(self) -> list[str]:
+        from ..registry import METHODS
+
+        if self.candidates is None:
+            return [m for m in DEFAULT_CANDIDATES if m in METHODS]
+        names = [self.candidates] if isinstance(self.candidates, str) else list(self.candidates)
+        unknown = [m for m in names if m not in METHODS or m == "auto"]
+        if unknown or not names:
+            raise InvalidParameterError(f"unknown or invalid candidate(s) {unknown or names}; choose among "
+                                        f"{', '.join(m for m in METHODS if m != 'auto')}")
+        return names
+
+    # ------------------------------------------------------------------ fitting
+    @staticmethod
+    def _fit_one(name: str, seed: int, annotations: Annotations, gold: pd.Series | None = None) -> Aggregator:
+        from ..registry import METHODS, make_model
+
+        takes_seed = "random_state" in inspect.signature(METHODS[name]).parameters
+        model = make_model(name, **({"random_state": seed} if takes_seed else {}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", DataQualityWarning)
+            model.fit(annotations, gold=gold)
+        return model
+
+    def _fit_candidates(self, names: list[str], annotations: Annotations, seed: int, gold: pd.Series | None
+                        ) -> tuple[dict[str, Aggregator], dict[str, float], dict[str, str]]:
+        models, seconds, notes = {}, {}, {}
+        for name in names:
+            if not _applicable(name, annotations):
+                notes[name] = "needs more than annotations (e.g. pred_probs)"
+                continue
+            start = time.perf_counter()
+            try:
+                models[name] = self._fit_one(name, seed, annotations, gold)
+            except AccordError as exc:
+                notes[name] = f"not applicable: {exc}"
+                continue
+            seconds[name] = time.perf_counter() - start
+        if not models:
+            raise InvalidParameterError(f"no candidate applies to these data: {notes}")
+        return models, seconds, notes
+
+    def _heldout(self, names: list[str], annotations: Annotations, splits: list[np.ndarray], seed: int,
+                 seconds: dict[str, float]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+        """Predictive probability of every hidden label, and the mean held-out kappa, per candidate."""
+        probs: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        kappas: dict[str, list[float]] = {name: [] for name in names}
+        k = annotations.n_classes
+        for hidden in splits:
+            keep = np.ones(annotations.n_annotations, dtype=bool)
+            keep[hidden] = False
+            visible = annotations.take(keep)
+            truth_proxy = annotations.label[hidden]
+            for name in names:
+                start = time.perf_counter()
+                model = self._fit_one(name, seed, visible)
+                probs[name].append(heldout_likelihood(model, annotations, hidden))
+                predicted = model.consensus_.label_codes[annotations.item[hidden]]
+                kappas[name].append(kappa_with(predicted, truth_proxy, k))
+                seconds[name] += time.perf_counter() - start
+        return ({name: np.concatenate(parts) for name, parts in probs.items()},
+                {name: float(np.mean(values)) for name, values in kappas.items()})
+
+    def _fit(self, annotations, rng, gold):
+        holdout, n_splits = self._check()
+        names = self._candidate_names()
+        seed = int(rng.integers(2**31 - 1))
+        gold_series = None
+        if gold is not None:
+            gold_series = pd.Series(np.asarray(annotations.classes, dtype=object)[gold[1]],
+                                    index=annotations.items[gold[0]])
+        models, seconds, notes = self._fit_candidates(names, annotations, seed, gold_series)
+        fitted = list(models)
+        splits = holdout_splits(annotations, holdout, n_splits, rng)
+        if splits:
+            probs, heldout_kappa = self._heldout(fitted, annotations, splits, seed, seconds)
+        else:  # nothing can be hidden (every item and annotator has a single label): no evidence either way
+            probs = {name: np.ones(1) for name in fitted}
+            heldout_kappa = {name: 0.0 for name in fitted}
+        mv = break_ties(annotations.vote_counts(), "lowest", rng)
+        guard = {name: kappa_with(models[name].consensus_.label_codes, mv, annotations.n_classes)
+                 for name in fitted}
+        table = self._score_table(fitted, probs, heldout_kappa, guard, seconds, notes)
+        return self._decide(annotations, models, probs, table, sum(len(h) for h in splits))
+
+    # ------------------------------------------------------------------ deciding
+    def _score_table(self, names: list[str], probs: dict[str, np.ndarray], heldout_kappa: dict[str, float],
+                     guard: dict[str, float], seconds: dict[str, float], notes: dict[str, str]) -> pd.DataFrame:
+        logs = {name: np.log(np.maximum(probs[name], LOG_FLOOR)) for name in names}
+        best = max(names, key=lambda name: logs[name].mean())
+        rows = []
+        for name in names:
+            diff = logs[name] - logs[best]
+            se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+            rows.append({"method": name, "heldout_kappa": heldout_kappa[name],
+                         "heldout_loglik": float(logs[name].mean()), "se_loglik": se, "kappa_mv": guard[name],
+                         "degenerate": bool(guard[name] < self.min_kappa), "weight": 0.0,
+                         "seconds": seconds.get(name, float("nan")), "note": ""})
+        for name, note in notes.items():
+            rows.append({"method": name, "heldout_kappa": float("nan"), "heldout_loglik": float("nan"),
+                         "se_loglik": float("nan"), "kappa_mv": float("nan"), "degenerate": False, "weight": 0.0,
+                         "seconds": float("nan"), "note": note})
+        return pd.DataFrame(rows).set_index("method")
+
+    def _decide(self, annotations: Annotations, models: dict[str, Aggregator], probs: dict[str, np.ndarray],
+                table: pd.DataFrame, n_hidden: int) -> Consensus:
+        fitted = table[table["note"] == ""]
+        usable = fitted[~fitted["degenerate"]].index.tolist() or fitted.index.tolist()
+        dropped = fitted.index[fitted["degenerate"]].tolist()
+        if self.criterion == "stack" and len(usable) > 1:
+            consensus = self._stack(annotations, models, probs, table, usable, n_hidden)
+        else:
+            keys = ["heldout_kappa", "heldout_loglik"] if self.criterion == "kappa" else ["heldout_loglik"]
+            ranked = table.loc[usable].sort_values(keys, ascending=False)
+            consensus = self._select(annotations, models, table, ranked, keys[0], n_hidden)
+        if dropped:
+            self.reason_ += (f"; not chosen as collapsed or label-switched (kappa with majority vote < "
+                             f"{self.min_kappa}): {', '.join(dropped)}")
+            consensus.params["reason"] = self.reason_
+        self.scores_ = table
+        self.models_ = models
+        return consensus
+
+    def _select(self, annotations: Annotations, models: dict[str, Aggregator], table: pd.DataFrame,
+                ranked: pd.DataFrame, key: str, n_hidden: int) -> Consensus:
+        best = str(ranked.index[0])
+        table.loc[best, "weight"] = 1.0
+        what = "kappa with" if key == "heldout_kappa" else "mean log-likelihood of"
+        reason = f"{best} has the best held-out {what} {n_hidden} hidden labels ({ranked.loc[best, key]:.4f}"
+        if len(ranked) > 1:
+            runner = str(ranked.index[1])
+            reason += f"; next {runner} {ranked.loc[runner, key]:.4f}"
+        reason += ")"
+        self.chosen_, self.reason_ = best, reason
+        source = models[best].consensus_
+        return Consensus(annotations, source.proba_array, f"Auto({best})", labels=source.label_codes,
+                         confusions=source.confusions, priors=source.priors_array, history=source.history,
+                         item_scores=source.item_scores, annotator_scores=source.annotator_scores,
+                         annotation_scores=source.annotation_scores, params=self._params(best, reason, table))
+
+    def _stack(self, annotations: Annotations, models: dict[str, Aggregator], probs: dict[str, np.ndarray],
+               table: pd.DataFrame, usable: list[str], n_hidden: int) -> Consensus:
+        weights = stacking_weights(np.stack([probs[name] for name in usable], axis=1))
+        table.loc[usable, "weight"] = weights
+        proba = sum(w * models[name].consensus_.proba_array for w, name in zip(weights, usable))
+        proba = proba / proba.sum(axis=1, keepdims=True)
+        shown = ", ".join(f"{name} {w:.2f}" for w, name in sorted(zip(weights, usable), reverse=True) if w >= 0.005)
+        reason = f"posteriors stacked with weights {shown} (held-out log score of {n_hidden} hidden labels)"
+        self.chosen_, self.reason_ = "stack", reason
+        return Consensus(annotations, proba, "Auto(stack)", params=self._params("stack", reason, table))
+
+    def _params(self, chosen: str, reason: str, table: pd.DataFrame) -> dict[str, Any]:
+        params = self.get_params()
+        params.update(chosen=chosen, reason=reason, scores=table.reset_index().to_dict(orient="records"))
+        return params
