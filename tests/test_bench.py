@@ -1,0 +1,103 @@
+"""``accord bench`` on a tiny fixture folder made for these tests (tests/fixtures/bench_datasets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from accord import MajorityVote
+from accord.bench import dataset_folders, run_bench, to_markdown
+from accord.cli import main
+from accord.cli.bench import parse_levels
+from accord.datasets import load_dataset
+from accord.errors import InvalidParameterError
+from accord.evaluate import accuracy, log_loss
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bench_datasets"
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run_bench(FIXTURES, ["mv", "ds", "kos"], redundancy=[1, 3, "all"], repeats=3, random_state=0)
+
+
+def test_main_table(result):
+    main = result.main
+    assert set(main["dataset"]) == {"tiny_binary", "tiny_ternary"}
+    assert main.groupby("dataset").size().to_dict() == {"tiny_binary": 3, "tiny_ternary": 3}
+    binary = main.set_index(["dataset", "method"]).loc["tiny_binary"]
+    data = load_dataset(FIXTURES / "tiny_binary")
+    mv = MajorityVote().fit(data.annotations)
+    assert binary.loc["mv", "accuracy"] == pytest.approx(accuracy(mv.labels_, data.gold))
+    assert binary.loc["mv", "nll"] == pytest.approx(log_loss(mv.proba_, data.gold))
+    assert binary.loc["mv", "n_gold"] == 40 and binary.loc["mv", "n_annotations"] == 200
+    assert (main["seconds"].dropna() >= 0).all()
+    # KOS does not apply to three classes: a note, not numbers, not a crash
+    kos = main.set_index(["dataset", "method"]).loc[("tiny_ternary", "kos")]
+    assert np.isnan(kos["accuracy"]) and "binary" in kos["note"]
+
+
+def test_skipped_with_reasons(result):
+    reasons = dict(result.skipped)
+    assert "continuous" in reasons["tiny_rating"]
+    assert "gold" in reasons["no_gold"]
+
+
+def test_redundancy_rows(result):
+    red = result.redundancy
+    rows = red[(red["dataset"] == "tiny_binary") & (red["method"] == "mv")]
+    assert rows["redundancy"].astype(str).tolist() == ["1", "3", "all"]
+    assert rows["repeats"].tolist() == [3, 3, 1]
+    assert rows["labels_per_item"].tolist() == [1.0, 3.0, 5.0]
+    # the "all" level is the main-table accuracy
+    main = result.main.set_index(["dataset", "method"])
+    assert rows["mean"].iloc[-1] == pytest.approx(main.loc[("tiny_binary", "mv"), "accuracy"])
+    assert "kos" not in set(red[red["dataset"] == "tiny_ternary"]["method"])
+
+
+def test_markdown_and_csv(result, tmp_path):
+    text = to_markdown(result)
+    assert "## Accuracy" in text and "## Log loss" in text and "## Expected calibration error" in text
+    assert "| dataset | mv | ds | kos |" in text
+    assert "mean (n)" in text and "r=1" in text and "tiny_rating" in text
+    paths = result.to_csv(tmp_path / "bench.csv")
+    assert [p.name for p in paths] == ["bench.csv", "bench_redundancy.csv"]
+    back = pd.read_csv(paths[0])
+    assert list(back.columns)[:2] == ["dataset", "method"] and len(back) == 6
+
+
+def test_cli(tmp_path, capsys):
+    out = tmp_path / "b.md"
+    code = main(["bench", str(FIXTURES), "--methods", "mv,ibcc", "--redundancy", "2,all", "--repeats", "2",
+                 "--output", str(out), "--quiet"])
+    assert code == 0
+    assert out.exists() and (tmp_path / "b.csv").exists() and (tmp_path / "b_redundancy.csv").exists()
+    assert "ibcc" in out.read_text()
+    assert main(["bench", str(FIXTURES), "--methods", "nope", "-o", str(out), "-q"]) == 1
+    assert "unknown method" in capsys.readouterr().err
+
+
+def test_peers_missing_or_present_never_crash(tmp_path):
+    res = run_bench(FIXTURES, ["mv"], redundancy=None, peers=True, peer_methods=["MajorityVote"],
+                    datasets=["tiny_binary"])
+    peer_rows = res.main[res.main["method"].str.startswith("ck:")]
+    skipped = dict(res.skipped)
+    assert len(peer_rows) == 1 or "crowd-kit" in skipped
+
+
+def test_parse_levels_and_folders(tmp_path):
+    assert parse_levels("1,2, all") == [1, 2, "all"]
+    assert parse_levels("none") == []
+    with pytest.raises(InvalidParameterError):
+        parse_levels("0")
+    with pytest.raises(InvalidParameterError):
+        parse_levels("x")
+    with pytest.raises(InvalidParameterError, match="not a folder"):
+        dataset_folders(tmp_path / "missing")
+    with pytest.raises(InvalidParameterError, match="no dataset folder"):
+        dataset_folders(tmp_path)
+    assert dataset_folders(FIXTURES / "tiny_binary") == [FIXTURES / "tiny_binary"]
+    assert [p.name for p in dataset_folders(FIXTURES)] == ["no_gold", "tiny_binary", "tiny_rating", "tiny_ternary"]
