@@ -1,0 +1,316 @@
+"""MACE: every annotation is either the truth (the annotator knows) or spam from the annotator's own strategy.
+
+The model is a Dawid-Skene model whose confusion matrix is ``th * I + (1 - th) * xi``, so the E-step is the
+shared sparse kernel of :mod:`accord.models._em`, and the expected counts of the M-step reduce to one gather of
+``post[item, label]`` and two ``bincount`` passes. Both fitting schemes of the reference implementation are here:
+EM with additive smoothing, and variational Bayes (its default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.special import digamma
+
+from .._utils import check_nonneg_float, check_positive_int, log_normalize
+from ..annotations import Annotations
+from ..consensus import Consensus
+from ..errors import InvalidParameterError
+from ._base import Aggregator
+from ._em import AnnotationMatrix, clamp
+from .glad import class_prior_setting, learned_log_prior
+
+__all__ = ["MACE"]
+
+Method = Literal["vb", "em"]
+
+
+@dataclass
+class MaceParams:
+    """Log-probabilities of spamming and knowing (``A``) and of each annotator's spam strategy (``A x K``).
+
+    In variational Bayes they are the sub-normalised ``exp(E[log .])`` values; they are used as they are.
+    """
+
+    log_spam: np.ndarray
+    log_know: np.ndarray
+    log_xi: np.ndarray
+
+    def log_confusions(self) -> np.ndarray:
+        """``log theta[a, k, l] = log(spam[a] * xi[a, l] + know[a] * 1[l == k])`` (annotators x K x K)."""
+        a, k = self.log_xi.shape
+        spam_part = self.log_spam[:, None] + self.log_xi  # A x K, over l
+        out = np.repeat(spam_part[:, None, :], k, axis=1)
+        diag = np.logaddexp(spam_part, self.log_know[:, None])
+        idx = np.arange(k)
+        out[:, idx, idx] = diag
+        return out
+
+    def competence(self) -> np.ndarray:
+        """``P(knows) / (P(knows) + P(spams))``: the reference tool's competence (normalised under VB)."""
+        return np.exp(self.log_know - np.logaddexp(self.log_know, self.log_spam))
+
+
+@dataclass(frozen=True)
+class MaceData:
+    """Annotation arrays and the sparse design matrix, built once per fit."""
+
+    matrix: AnnotationMatrix
+    item: np.ndarray
+    annot: np.ndarray
+    label: np.ndarray
+    key_al: np.ndarray
+    n_per_annotator: np.ndarray
+
+    @classmethod
+    def of(cls, ann: Annotations) -> MaceData:
+        annot = ann.annotator.astype(np.int64)
+        label = ann.label.astype(np.int64)
+        key = annot * ann.n_classes + label
+        return cls(AnnotationMatrix(ann), ann.item.astype(np.int64), annot, label, key,
+                   np.bincount(annot, minlength=ann.n_annotators).astype(np.float64))
+
+
+def e_step(data: MaceData, params: MaceParams, log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior ``post[i, k]`` and per-item log evidence, with ``P(l | k) = spam * xi[l] + know * 1[l = k]``."""
+    return log_normalize(data.matrix.log_scores(params.log_confusions()) + log_prior)
+
+
+def expected_counts(data: MaceData, params: MaceParams, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected number of "knows" per annotator (A) and of spam labels per annotator and label (A x K).
+
+    An annotation can be a "knows" only if the truth is its own label, so
+    ``P(knows | data)[n] = post[i, l] * know[a] / (spam[a] * xi[a, l] + know[a])`` and
+    ``P(spam | data)[n] = 1 - P(knows | data)[n]``.
+    """
+    a, k = params.log_xi.shape
+    log_f_diag = np.logaddexp(params.log_spam[:, None] + params.log_xi, params.log_know[:, None])  # A x K
+    ratio = np.exp(params.log_know[:, None] - log_f_diag).ravel()
+    knows = post[data.item, data.label] * ratio[data.key_al]
+    e_know = np.bincount(data.annot, weights=knows, minlength=a)
+    spam = np.bincount(data.key_al, weights=1.0 - knows, minlength=a * k).reshape(a, k)
+    return e_know, spam
+
+
+def em_m_step(e_know: np.ndarray, spam: np.ndarray, n: np.ndarray, smoothing: float) -> MaceParams:
+    """``know = (E_know + s) / (N_a + 2s)``; ``xi[a, l] = (S[a, l] + s) / (sum_l S[a, l] + K s)``."""
+    k = spam.shape[1]
+    with np.errstate(divide="ignore"):
+        log_den = np.log(n + 2 * smoothing)
+        log_know = np.log(e_know + smoothing) - log_den
+        log_spam = np.log(np.clip(n - e_know, 0.0, None) + smoothing) - log_den
+        log_xi = np.log(spam + smoothing) - np.log(spam.sum(axis=1, keepdims=True) + k * smoothing)
+    return _finite(MaceParams(log_spam, log_know, log_xi), k)
+
+
+def vb_m_step(e_know: np.ndarray, spam: np.ndarray, n: np.ndarray, a_spam: float, b_know: float,
+              strategy_prior: float) -> MaceParams:
+    """Mean-field update: ``log know = digamma(E_know + b) - digamma(N_a + a + b)``, and likewise for spam
+    and for ``xi`` under a symmetric Dirichlet(``strategy_prior``). Left sub-normalised, as in the reference."""
+    k = spam.shape[1]
+    log_den = digamma(n + a_spam + b_know)
+    log_know = digamma(e_know + b_know) - log_den
+    log_spam = digamma(np.clip(n - e_know, 0.0, None) + a_spam) - log_den
+    log_xi = digamma(spam + strategy_prior) - digamma(spam.sum(axis=1, keepdims=True) + k * strategy_prior)
+    return MaceParams(log_spam, log_know, log_xi)
+
+
+def _finite(params: MaceParams, k: int) -> MaceParams:
+    """EM without smoothing: an annotator with no label gets know = spam = 1/2 and uniform ``xi``."""
+    for name, fill in (("log_spam", np.log(0.5)), ("log_know", np.log(0.5)), ("log_xi", -np.log(k))):
+        value = getattr(params, name)
+        value[np.isnan(value)] = fill
+    return params
+
+
+def random_params(rng: np.random.Generator, a: int, k: int, noise: float) -> MaceParams:
+    """Reference initialisation: every entry ``1 + noise * U(0, 1)``, then normalised."""
+    sk = 1.0 + noise * rng.random((a, 2))
+    xi = 1.0 + noise * rng.random((a, k))
+    log_sk = np.log(sk / sk.sum(axis=1, keepdims=True))
+    return MaceParams(log_sk[:, 0], log_sk[:, 1], np.log(xi / xi.sum(axis=1, keepdims=True)))
+
+
+def log_map_penalty(params: MaceParams, smoothing: float) -> float:
+    """Log density (up to a constant) of the Beta(s+1, s+1) and Dirichlet(s+1) priors that EM with additive
+    smoothing ``s`` maximises against: EM never decreases ``log-likelihood + this``."""
+    return smoothing * float(params.log_spam.sum() + params.log_know.sum() + params.log_xi.sum())
+
+
+class MACE(Aggregator):
+    r"""MACE (Multi-Annotator Competence Estimation): annotators who know, and annotators who spam.
+
+    Parameters
+    ----------
+    method : {"vb", "em"}, default "vb"
+        Variational Bayes with Beta and Dirichlet priors (the reference default), or EM with additive smoothing.
+    n_restarts : int, default 10
+        Random starts; the one with the highest log marginal likelihood is kept.
+    n_iter : int, default 50
+        EM / VB iterations per start (the reference runs a fixed number).
+    tol : float, default 0.0
+        Stop a start early once no posterior moves by more than ``tol`` (0: always run ``n_iter``).
+    smoothing : float, optional
+        EM only: pseudo-count added before normalising; default ``0.01 / K`` (the reference's).
+    alpha, beta : float, default 0.5
+        VB only: Beta prior parameters paired with the spam and the "knows" counts.
+    strategy_prior : float, default 10.0
+        VB only: symmetric Dirichlet prior on each annotator's spam strategy ``xi``.
+    default_noise : float, default 0.5
+        Initial values are ``1 + default_noise * U(0, 1)``, normalised.
+    class_prior : {"uniform", "learn"} or array of shape (K,), default "uniform"
+        Prior over the true class: fixed uniform (the reference), re-estimated in every M-step as the mean
+        posterior (``"learn"``, as in Dawid-Skene), or fixed to the given probabilities (in class order).
+    random_state : int, Generator or None
+        The starts are drawn one after the other from one generator, so every start differs.
+
+    Attributes
+    ----------
+    labels_, proba_, consensus_
+    competence_ : Series
+        ``P(knows)`` per annotator (under VB, ``know / (know + spam)``); also the annotators' quality score.
+    spamming_ : DataFrame
+        Columns ``spam`` and ``know``: the fitted probabilities (sub-normalised under VB, as in the reference).
+    strategies_ : DataFrame
+        Annotators x classes: each annotator's spam distribution ``xi`` (rows normalised).
+    log_likelihood_ : float
+        Log marginal likelihood of the kept start; ``restart_log_likelihoods_`` lists every start's.
+    n_iter_, converged_ (the kept start's last posterior change was at most ``max(tol, 1e-4)``; MACE runs a
+    fixed schedule, so no ConvergenceWarning), history_ (DataFrame of the kept start: iteration,
+    log_likelihood, objective, max_delta, n_changed).
+
+    Notes
+    -----
+    Generative model (Hovy et al. 2013), with a fixed uniform prior over the truth:
+
+    .. math::
+
+        t_i \sim \mathrm{Uniform}(K),\quad S_n \sim \mathrm{Bernoulli}(1 - \theta_{a_n}),\quad
+        l_n = t_{i_n} \text{ if } S_n = 0,\quad l_n \sim \mathrm{Cat}(\xi_{a_n}) \text{ if } S_n = 1,
+
+    so ``P(l | t = k) = (1 - th[a]) xi[a, l] + th[a] 1[l = k]``. E-step: the Dawid-Skene posterior with that
+    confusion matrix, in log space. Expected counts: ``P(knows)[n] = post[i, l] th / f[a, l]`` with
+    ``f[a, l] = (1 - th) xi[a, l] + th``, and ``P(spam)[n] = 1 - P(knows)[n]``. EM M-step:
+    ``th = (E_know + s) / (N_a + 2 s)``, ``xi[a, l] = (S[a, l] + s) / (S[a] + K s)``, which never decreases the
+    log-likelihood plus ``s`` times the log of every parameter (``history_["objective"]``). VB M-step:
+    ``know = exp(psi(E_know + beta) - psi(N_a + alpha + beta))``, ``spam`` likewise with ``alpha``,
+    ``xi = exp(psi(S + 10) - psi(S_a + 10 K))``, used unnormalised. Gold items are clamped after every E-step.
+
+    References
+    ----------
+    D. Hovy, T. Berg-Kirkpatrick, A. Vaswani and E. Hovy (2013). Learning whom to trust with MACE. Proceedings of
+    NAACL-HLT 2013, 1120-1130.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from accord.models.mace import MACE
+    >>> df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"), "label": list("xxyyyy")})
+    >>> MACE(random_state=0).fit_predict(df).tolist()
+    ['x', 'y']
+    """
+
+    name = "mace"
+    model_name = "MACE"
+
+    def __init__(self, *, method: Method = "vb", n_restarts: int = 10, n_iter: int = 50, tol: float = 0.0,
+                 smoothing: float | None = None, alpha: float = 0.5, beta: float = 0.5,
+                 strategy_prior: float = 10.0, default_noise: float = 0.5, class_prior: Any = "uniform",
+                 random_state: int | np.random.Generator | None = None):
+        self.method = method
+        self.n_restarts = n_restarts
+        self.n_iter = n_iter
+        self.tol = tol
+        self.smoothing = smoothing
+        self.alpha = alpha
+        self.beta = beta
+        self.strategy_prior = strategy_prior
+        self.default_noise = default_noise
+        self.class_prior = class_prior
+        self.random_state = random_state
+
+    def _check(self, ann: Annotations) -> float:
+        if self.method not in ("vb", "em"):
+            raise InvalidParameterError(f"method must be 'vb' or 'em', got {self.method!r}")
+        check_positive_int("n_restarts", self.n_restarts)
+        check_positive_int("n_iter", self.n_iter)
+        for name in ("tol", "default_noise"):
+            check_nonneg_float(name, getattr(self, name))
+        for name in ("alpha", "beta", "strategy_prior"):
+            if check_nonneg_float(name, getattr(self, name)) <= 0:
+                raise InvalidParameterError(f"{name} must be > 0 (a Beta/Dirichlet prior parameter)")
+        if ann.n_classes < 2:
+            raise InvalidParameterError(f"MACE needs at least 2 classes; the data have {ann.n_classes} "
+                                        f"({list(ann.classes)}). Pass classes=... when building the Annotations")
+        s = 0.01 / ann.n_classes if self.smoothing is None else self.smoothing
+        return check_nonneg_float("smoothing", s)
+
+    def _m_step(self, data: MaceData, params: MaceParams, post: np.ndarray, smoothing: float) -> MaceParams:
+        e_know, spam = expected_counts(data, params, post)
+        if self.method == "em":
+            return em_m_step(e_know, spam, data.n_per_annotator, smoothing)
+        return vb_m_step(e_know, spam, data.n_per_annotator, float(self.alpha), float(self.beta),
+                         float(self.strategy_prior))
+
+    def _run(self, data, params, log_prior, gold, smoothing):
+        """One start: E-step, then ``n_iter`` x (M-step, E-step). Returns params, posterior, log_z, history."""
+        learn = isinstance(self.class_prior, str) and self.class_prior == "learn"
+        post, log_z = e_step(data, params, log_prior)
+        clamp(post, *gold)
+        history = []
+        for it in range(1, self.n_iter + 1):
+            params = self._m_step(data, params, post, smoothing)
+            if learn:
+                log_prior = learned_log_prior(post)
+            new_post, log_z = e_step(data, params, log_prior)
+            clamp(new_post, *gold)
+            ll = float(log_z.sum())
+            delta = float(np.abs(new_post - post).max()) if post.size else 0.0
+            history.append({"iteration": it, "log_likelihood": ll,
+                            "objective": ll + (log_map_penalty(params, smoothing) if self.method == "em" else 0.0),
+                            "max_delta": delta,
+                            "n_changed": int((new_post.argmax(axis=1) != post.argmax(axis=1)).sum())})
+            post = new_post
+            if delta < self.tol:
+                break
+        return params, post, log_z, history, log_prior
+
+    def _fit(self, annotations, rng, gold):
+        smoothing = self._check(annotations)
+        data = MaceData.of(annotations)
+        k = annotations.n_classes
+        log_prior, _ = class_prior_setting(self.class_prior, annotations)
+        gold = gold if gold is not None else (None, None)
+        best, lls = None, []
+        for _ in range(self.n_restarts):
+            start = random_params(rng, annotations.n_annotators, k, float(self.default_noise))
+            run = self._run(data, start, log_prior, gold, smoothing)
+            lls.append(float(run[2].sum()))
+            if best is None or lls[-1] > best_ll:
+                best, best_ll = run, lls[-1]
+        self.restart_log_likelihoods_ = np.array(lls)
+        return self._finish(annotations, *best)
+
+    def _finish(self, ann, params, post, log_z, history, log_prior) -> Consensus:
+        competence = params.competence()
+        xi = np.exp(params.log_xi)
+        xi = xi / xi.sum(axis=1, keepdims=True)
+        k = ann.n_classes
+        confusions = (1.0 - competence)[:, None, None] * xi[:, None, :] + competence[:, None, None] * np.eye(k)
+        self.competence_ = pd.Series(competence, index=ann.annotators, name="competence")
+        self.spamming_ = pd.DataFrame({"spam": np.exp(params.log_spam), "know": np.exp(params.log_know)},
+                                      index=ann.annotators)
+        self.strategies_ = pd.DataFrame(xi, index=ann.annotators, columns=ann.classes)
+        self.log_likelihood_ = float(log_z.sum())
+        self.priors_ = pd.Series(np.exp(log_prior), index=ann.classes, name="prior")
+        self.n_iter_ = len(history)
+        self.history_ = pd.DataFrame(history, columns=["iteration", "log_likelihood", "objective", "max_delta",
+                                                       "n_changed"])
+        last = history[-1]["max_delta"] if history else 0.0
+        self.converged_ = bool(last <= max(float(self.tol), 1e-4))
+        return Consensus(ann, post, self.model_name, confusions=confusions, priors=np.exp(log_prior),
+                         history=self.history_, params=self.get_params(),
+                         annotator_scores={"quality": competence, "competence": competence})

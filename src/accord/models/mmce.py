@@ -1,0 +1,363 @@
+"""MMCE: regularised minimax conditional entropy (Zhou et al.), categorical variant, as the VLDB'17 benchmark
+runs it: soft majority-vote start, uniform class prior, block M-steps on the annotator and the item parameters,
+stop when no posterior moves by more than ``tol``.
+
+Layout: the parameters are kept label-major and member-last, ``sig_t[l, k, a] = sigma[a, k, l]`` and
+``tau_t[l, k, i] = tau[i, k, l]``, so that the log-partition ``logsumexp_l`` over the ``K x K x n_annotations``
+score tensor is an element-wise reduction over ``K`` contiguous slabs, a member's scores are spread over its
+annotations by ``np.repeat`` and summed back by ``np.add.reduceat`` (annotations sorted by member). Each block
+(annotators, then items) is optimised jointly over all its members by L-BFGS on rescaled variables (one
+diagonal scale per (class, member), from a bound on the curvature), with the other block's scores gathered once
+per M-step. Cost per evaluation: O(n_annotations x K^2); memory: a few ``K^2 x n_annotations`` tensors, kept
+in float32 when they are large (``precision="auto"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._utils import check_nonneg_float, check_positive_int, log_normalize
+from ..annotations import Annotations
+from ..consensus import Consensus
+from ..errors import InvalidParameterError
+from ._base import Aggregator
+from ._driver import run_em
+from ._em import AnnotationMatrix, clamp
+from ._lbfgs import minimize_lbfgs, vdot
+from .majority import vote_shares
+
+__all__ = ["MMCE", "default_lambdas"]
+
+# precision="auto" switches the per-annotation tensors to float32 above this many cells (n_annotations x K^2).
+FLOAT32_ABOVE = 4_000_000
+
+
+def observed_classes(ann: Annotations) -> np.ndarray:
+    """Mask of the classes that at least one annotation names."""
+    return np.bincount(ann.label, minlength=ann.n_classes) > 0
+
+
+def uniform_log_prior(ann: Annotations) -> np.ndarray:
+    """The benchmark's fixed prior, uniform over the classes that occur (it only sees those); a declared class
+    nobody chose gets prior 0, since its emission parameters would otherwise stay uniform and win split items."""
+    seen = observed_classes(ann)
+    return np.where(seen, -np.log(max(int(seen.sum()), 1)), -np.inf)
+
+
+def default_lambdas(ann: Annotations) -> tuple[float, float]:
+    """The benchmark's penalties: ``lambda_w = K^2 / 4`` and ``lambda_t = lambda_w * mean items per annotator /
+    mean annotators per item`` (= ``lambda_w * n_items / n_annotators`` when every item and annotator is used),
+    with ``K`` the number of classes that occur."""
+    lam_w = 0.25 * max(int(observed_classes(ann).sum()), 2) ** 2
+    per_annotator = ann.annotator_sizes()
+    per_item = ann.item_sizes()
+    ratio = per_annotator[per_annotator > 0].mean() / per_item[per_item > 0].mean()
+    return lam_w, lam_w * float(ratio)
+
+
+def log_partition(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``logsumexp`` over the first axis of a ``K x K x n`` tensor, in place: on return ``scores`` holds
+    ``exp(scores - max)`` and the function returns ``(log Z, Z)`` with ``Z`` the sum over the first axis."""
+    m = scores.max(axis=0)
+    scores -= m
+    np.exp(scores, out=scores)
+    z = scores.sum(axis=0)
+    return np.log(z) + m, z
+
+
+def wsum(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum(a * b)`` accumulated in float64 whatever the dtype of the operands."""
+    return float(np.multiply(a, b).sum(dtype=np.float64))
+
+
+@dataclass
+class Block:
+    """One block of the M-step (annotators or items) with the other block's scores fixed.
+
+    Annotations are sorted by member: ``sizes`` is the number of annotations of each member, ``starts`` the
+    first annotation of each member that has any (``members``). ``fixed`` holds the other block's scores per
+    annotation (``K x K x n``, label-major), ``weights[k, n] = mu[i_n, k]``, ``counts[l, k, m] = sum_{n in m,
+    l_n = l} mu[i_n, k]`` the linear term, ``lam`` the L2 penalty and ``scale`` the diagonal change of variables
+    per (class, member). The big tensors are in ``fixed.dtype`` (float32 for large data); sums are float64.
+    """
+
+    sizes: np.ndarray
+    starts: np.ndarray
+    members: np.ndarray
+    fixed: np.ndarray
+    weights: np.ndarray
+    counts: np.ndarray
+    lam: float
+    scale: np.ndarray
+
+    def objective(self, u: np.ndarray) -> tuple[float, np.ndarray]:
+        """Minus the block's part of ``F`` and its gradient, in the rescaled variables ``u``."""
+        theta = u.reshape(self.counts.shape) * self.scale
+        scores = np.repeat(theta.astype(self.fixed.dtype), self.sizes, axis=2)
+        scores += self.fixed
+        log_z, z = log_partition(scores)
+        value = wsum(self.counts, theta) - wsum(self.weights, log_z) - 0.5 * self.lam * wsum(theta, theta)
+        scores *= (self.weights / z)[None]
+        expected = np.zeros(theta.shape)
+        if len(self.starts):
+            expected[:, :, self.members] = np.add.reduceat(scores, self.starts, axis=2)
+        grad = self.counts - expected - self.lam * theta
+        return -value, -(grad * self.scale).ravel()
+
+
+@dataclass(frozen=True)
+class MmceData:
+    """Annotation arrays, the two sort orders and the vote table, built once per fit."""
+
+    item: np.ndarray
+    annot: np.ndarray
+    label: np.ndarray
+    votes: np.ndarray
+    matrix: AnnotationMatrix
+    by_annotator: np.ndarray
+    by_item: np.ndarray
+    n_items: int
+    n_annotators: int
+    n_classes: int
+    dtype: type
+
+    @classmethod
+    def of(cls, ann: Annotations, dtype: type = np.float64) -> MmceData:
+        annot = ann.annotator.astype(np.int64)
+        item = ann.item.astype(np.int64)
+        return cls(item, annot, ann.label.astype(np.int64), ann.vote_counts(), AnnotationMatrix(ann),
+                   np.argsort(annot, kind="stable"), np.argsort(item, kind="stable"),
+                   ann.n_items, ann.n_annotators, ann.n_classes, dtype)
+
+
+def _segments(sorted_ids: np.ndarray, n_members: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-member run lengths of a sorted id array, and the start and id of every non-empty run."""
+    sizes = np.bincount(sorted_ids, minlength=n_members)
+    members = np.flatnonzero(sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[members] if n_members else sizes
+    return sizes, starts, members
+
+
+def make_block(data: MmceData, post: np.ndarray, own_ids: np.ndarray, order: np.ndarray, other: np.ndarray,
+               other_ids: np.ndarray, counts: np.ndarray, lam: float, n_members: int) -> Block:
+    """Prepare one block: sort the annotations by member, gather the other block's scores and the weights."""
+    sizes, starts, members = _segments(own_ids[order], n_members)
+    fixed = np.take(other.astype(data.dtype), other_ids[order], axis=2)
+    weights = np.ascontiguousarray(post[data.item[order]].T, dtype=data.dtype)
+    mass = np.zeros((data.n_classes, n_members))
+    if len(starts):
+        mass[:, members] = np.add.reduceat(weights, starts, axis=1)
+    scale = 1.0 / np.sqrt(0.5 * mass + lam)
+    return Block(sizes, starts, members, fixed, weights, counts, lam, scale[None])
+
+
+def annotator_counts(data: MmceData, post: np.ndarray) -> np.ndarray:
+    """``C[l, k, a] = sum_{n: a_n = a, l_n = l} mu[i_n, k]`` (label-major Dawid-Skene expected counts)."""
+    return np.ascontiguousarray(data.matrix.expected_counts(post).transpose(2, 1, 0))
+
+
+def item_counts(data: MmceData, post: np.ndarray) -> np.ndarray:
+    """``C[l, k, i] = mu[i, k] * votes[i, l]`` (label-major)."""
+    return data.votes.T[:, None, :] * post.T[None, :, :]
+
+
+def m_step(data: MmceData, post: np.ndarray, sig_t: np.ndarray, tau_t: np.ndarray, lam_w: float, lam_t: float,
+           max_iter: int, gtol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Annotator block then item block, each by L-BFGS from the current values (never decreases ``F``)."""
+    blk = make_block(data, post, data.annot, data.by_annotator, tau_t, data.item, annotator_counts(data, post),
+                     lam_w, data.n_annotators)
+    noise = 1e-6 if data.dtype == np.float32 else 0.0
+    res = minimize_lbfgs(blk.objective, (sig_t / blk.scale).ravel(), max_iter=max_iter, gtol=gtol, rel_noise=noise)
+    sig_t = res.x.reshape(sig_t.shape) * blk.scale
+    blk = make_block(data, post, data.item, data.by_item, sig_t, data.annot, item_counts(data, post),
+                     lam_t, data.n_items)
+    res = minimize_lbfgs(blk.objective, (tau_t / blk.scale).ravel(), max_iter=max_iter, gtol=gtol, rel_noise=noise)
+    return sig_t, res.x.reshape(tau_t.shape) * blk.scale
+
+
+def e_step(data: MmceData, sig_t: np.ndarray, tau_t: np.ndarray,
+           log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log mu[i, k] = log prior[k] + sum_{n in i} (sigma[a,k,l] + tau[i,k,l] - log Z[n, k])``; normalised."""
+    order = data.by_item
+    sizes, starts, members = _segments(data.item[order], data.n_items)
+    scores = np.repeat(tau_t.astype(data.dtype), sizes, axis=2)
+    scores += np.take(sig_t.astype(data.dtype), data.annot[order], axis=2)
+    observed = scores[data.label[order], :, np.arange(len(order))].T  # K x n
+    log_z, _ = log_partition(scores)
+    log_u = np.zeros((data.n_classes, data.n_items))
+    if len(starts):
+        log_u[:, members] = np.add.reduceat((observed - log_z).astype(np.float64), starts, axis=1)
+    return log_normalize(log_u.T + log_prior)
+
+
+def confusions_at_average_item(sig_t: np.ndarray) -> np.ndarray:
+    """``softmax_l(sigma[a, k, :])``: each annotator's confusion matrix at an item with ``tau = 0``."""
+    sigma = sig_t.transpose(2, 1, 0)
+    e = np.exp(sigma - sigma.max(axis=2, keepdims=True))
+    return e / e.sum(axis=2, keepdims=True)
+
+
+class MMCE(Aggregator):
+    r"""Regularised minimax conditional entropy (categorical), as run by the VLDB'17 truth-inference benchmark.
+
+    Parameters
+    ----------
+    lambda_annotator : float, optional
+        L2 penalty on the annotator parameters ``sigma``; default ``K^2 / 4`` (the benchmark's).
+    lambda_item : float, optional
+        L2 penalty on the item parameters ``tau``; default ``lambda_annotator * mean items per annotator / mean
+        annotators per item`` (the benchmark's).
+    max_iter : int, default 50
+    tol : float, default 5e-3
+        Stop once no posterior moves by more than ``tol`` in an iteration (the benchmark's test and value).
+        The class prior is fixed and uniform over the classes that occur (the benchmark only sees those).
+    m_step_max_iter : int, default 25
+        L-BFGS iterations per block and M-step.
+    m_step_tol : float, default 1e-3
+        Gradient tolerance of the M-step blocks.
+    precision : {"auto", "float64", "float32"}, default "auto"
+        Float type of the per-annotation ``K x K`` score tensors (parameters and every sum stay float64).
+        ``"auto"``: float32 when there are more than 4 million cells (n_annotations x K^2), which halves memory
+        and time; posteriors then differ from float64 by about 1e-6.
+    keep_history : bool or "auto", default "auto"
+        As :class:`DawidSkene`.
+    random_state : int, Generator or None
+        Unused (the fit is deterministic); accepted for a uniform interface.
+
+    Attributes
+    ----------
+    labels_, proba_, consensus_
+    sigma_ : ndarray (n_annotators, K, K)
+        Annotator parameters ``sigma[a, k, l]``; ``confusions_`` is ``softmax_l(sigma)``, the confusion matrix at
+        an item with ``tau = 0``.
+    tau_ : ndarray (n_items, K, K)
+        Item parameters (how confusable each item is). Rows are defined up to a constant; the penalty picks the
+        one with the smallest norm.
+    lambdas_ : (lambda_annotator, lambda_item) used.
+    n_iter_, converged_, log_likelihood_, objective_ (penalised log-likelihood), history_.
+
+    Notes
+    -----
+    The maximum-entropy label distribution under per-annotator and per-item moment constraints is
+
+    .. math::
+
+        P(l_n = l \mid t_{i_n} = k) = \frac{\exp(\sigma_{a_n k l} + \tau_{i_n k l})}
+                                         {\sum_{l'} \exp(\sigma_{a_n k l'} + \tau_{i_n k l'})},
+
+    and relaxing the constraints with quadratic slack turns the minimax problem into maximising, alternately
+    over the posterior ``mu`` and the parameters,
+
+    .. math::
+
+        F = \sum_n \sum_k \mu_{i_n k}\,\bigl(\sigma_{a_n k l_n} + \tau_{i_n k l_n} - \log Z_{n k}\bigr)
+            - \tfrac{\lambda_w}{2}\sum_a \lVert\sigma_a\rVert^2 - \tfrac{\lambda_t}{2}\sum_i \lVert\tau_i\rVert^2,
+
+    i.e. MAP-EM for the model above with a uniform class prior. Gradients:
+    ``dF/dsigma[a,k,l] = sum_{n in a} mu[i_n,k] (1[l_n = l] - p[n,k,l]) - lambda_w sigma[a,k,l]`` and the same
+    for ``tau`` over the annotations of an item. Start: ``mu`` = vote shares, ``sigma = tau = 0``. Each
+    iteration: L-BFGS on all ``sigma`` (``tau`` fixed), then on all ``tau``, then the E-step
+    ``log mu[i,k] = -log K + sum_{n in i} log P(l_n | k)``. ``history_["objective"]`` is the penalised
+    marginal log-likelihood, which the iterations never decrease.
+
+    References
+    ----------
+    D. Zhou, J. C. Platt, S. Basu and Y. Mao (2012). Learning from the wisdom of crowds by minimax entropy.
+    NIPS 25.
+    D. Zhou, Q. Liu, J. C. Platt, C. Meek and N. B. Shah (2015). Regularized minimax conditional entropy for
+    crowdsourcing. arXiv:1503.07240.
+    Y. Zheng, G. Li, Y. Li, C. Shan and R. Cheng (2017). Truth inference in crowdsourcing: is the problem
+    solved? PVLDB 10(5):541-552.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from accord.models.mmce import MMCE
+    >>> df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"), "label": list("xxyyyy")})
+    >>> MMCE().fit_predict(df).tolist()
+    ['x', 'y']
+    """
+
+    name = "mmce"
+    model_name = "MMCE"
+
+    def __init__(self, *, lambda_annotator: float | None = None, lambda_item: float | None = None,
+                 max_iter: int = 50, tol: float = 5e-3, m_step_max_iter: int = 25, m_step_tol: float = 1e-3,
+                 precision: str = "auto", keep_history: bool | str = "auto",
+                 random_state: int | np.random.Generator | None = None):
+        self.lambda_annotator = lambda_annotator
+        self.lambda_item = lambda_item
+        self.max_iter = max_iter
+        self.tol = tol
+        self.m_step_max_iter = m_step_max_iter
+        self.m_step_tol = m_step_tol
+        self.precision = precision
+        self.keep_history = keep_history
+        self.random_state = random_state
+
+    def _lambdas(self, ann: Annotations) -> tuple[float, float]:
+        lam_w, lam_t = default_lambdas(ann)
+        if self.lambda_annotator is not None:
+            lam_w = check_nonneg_float("lambda_annotator", self.lambda_annotator)
+            if self.lambda_item is None:
+                lam_t = lam_w * lam_t / default_lambdas(ann)[0]
+        if self.lambda_item is not None:
+            lam_t = check_nonneg_float("lambda_item", self.lambda_item)
+        if lam_w <= 0 or lam_t <= 0:
+            raise InvalidParameterError("lambda_annotator and lambda_item must be > 0: without a penalty an "
+                                        "annotator who always agrees sends sigma to infinity")
+        return lam_w, lam_t
+
+    def _dtype(self, ann: Annotations) -> type:
+        if self.precision not in ("auto", "float64", "float32"):
+            raise InvalidParameterError(f"precision must be 'auto', 'float64' or 'float32', got {self.precision!r}")
+        if self.precision == "auto":
+            return np.float32 if ann.n_annotations * ann.n_classes ** 2 > FLOAT32_ABOVE else np.float64
+        return np.float32 if self.precision == "float32" else np.float64
+
+    def _fit(self, annotations, rng, gold):
+        if annotations.n_classes < 2:
+            raise InvalidParameterError(f"MMCE needs at least 2 classes; the data have {annotations.n_classes} "
+                                        f"({list(annotations.classes)}). Pass classes=... when building them")
+        check_positive_int("m_step_max_iter", self.m_step_max_iter)
+        gtol = check_nonneg_float("m_step_tol", self.m_step_tol)
+        lam_w, lam_t = self._lambdas(annotations)
+        data = MmceData.of(annotations, self._dtype(annotations))
+        k = data.n_classes
+        state = {"sig": np.zeros((k, k, data.n_annotators)), "tau": np.zeros((k, k, data.n_items))}
+
+        def m(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            state["sig"], state["tau"] = m_step(data, post, state["sig"], state["tau"], lam_w, lam_t,
+                                                self.m_step_max_iter, gtol)
+            return state["sig"], state["tau"]
+
+        def penalised(params: tuple[np.ndarray, np.ndarray], log_z: np.ndarray) -> float:
+            sig, tau = params
+            return float(log_z.sum()) - 0.5 * (lam_w * vdot(sig.ravel(), sig.ravel())
+                                               + lam_t * vdot(tau.ravel(), tau.ravel()))
+
+        log_prior = uniform_log_prior(annotations)
+        post = clamp(vote_shares(annotations.vote_counts()), *(gold if gold is not None else (None, None)))
+        result = run_em(post, m_step=m, e_step=lambda p: e_step(data, *p, log_prior), objective=penalised,
+                        min_iter=1, max_iter=self.max_iter, tol=self.tol, gold=gold,
+                        keep_history=self.keep_history, confusions_of=lambda p: confusions_at_average_item(p[0]),
+                        model=self.model_name)
+        return self._finish(annotations, result, (lam_w, lam_t), penalised, np.exp(log_prior))
+
+    def _finish(self, ann, result, lambdas, penalised, prior) -> Consensus:
+        sig_t, tau_t = result.params
+        self.sigma_ = sig_t.transpose(2, 1, 0).copy()
+        self.tau_ = tau_t.transpose(2, 1, 0).copy()
+        self.confusions_ = confusions_at_average_item(sig_t)
+        self.lambdas_ = lambdas
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self.log_likelihood_ = float(result.log_z.sum())
+        self.objective_ = penalised(result.params, result.log_z)
+        self.history_ = result.history
+        return Consensus(ann, result.post, self.model_name, confusions=self.confusions_,
+                         priors=prior, history=result.history_frame(),
+                         params=self.get_params())
+
