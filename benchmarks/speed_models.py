@@ -37,16 +37,16 @@ def _early_blas_threads() -> None:
 
 _early_blas_threads()
 
-import time  # noqa: E402
-import warnings  # noqa: E402
+import time
+import warnings
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from accord.errors import ConvergenceWarning  # noqa: E402
-from accord.models.glad import GLAD  # noqa: E402
-from accord.models.mace import MACE  # noqa: E402
-from accord.models.mmce import MMCE  # noqa: E402
+from accord.errors import ConvergenceWarning
+from accord.models.glad import GLAD
+from accord.models.mace import MACE
+from accord.models.mmce import MMCE
 
 OURS = {"glad": GLAD, "mace": MACE, "mmce": MMCE}
 
@@ -106,7 +106,7 @@ def time_ours(name: str, frame: pd.DataFrame, truth: np.ndarray) -> tuple[float,
 
 
 def time_peer(name: str, frame: pd.DataFrame, truth: np.ndarray) -> tuple[float, float]:
-    from crowdkit import aggregation as ck  # noqa: PLC0415 - optional peer
+    from crowdkit import aggregation as ck
 
     cls = {"glad": ck.GLAD, "mace": ck.MACE}[name]
     df = frame.rename(columns={"item": "task", "annotator": "worker"})
@@ -121,7 +121,7 @@ def time_peer(name: str, frame: pd.DataFrame, truth: np.ndarray) -> tuple[float,
 
 def peers_available() -> str | None:
     try:
-        import crowdkit  # noqa: F401, PLC0415
+        import crowdkit  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - any import failure means "no peer column"
         return f"crowd-kit not importable ({type(exc).__name__}: {exc}); peer columns skipped"
     return None

@@ -13,6 +13,9 @@ from .models.mmsr import MMSR
 from .models.auto import Auto
 from .models.crowdlab import CrowdLab
 from .models.model_assisted_ds import ModelAssistedDawidSkene
+from .models.glad import GLAD
+from .models.mace import MACE
+from .models.mmce import MMCE
 
 METHODS: dict[str, type[Aggregator]] = {
     "mv": MajorityVote,
@@ -25,6 +28,9 @@ METHODS: dict[str, type[Aggregator]] = {
     "ibcc": BayesianDawidSkene,
     "kos": KOS,
     "mmsr": MMSR,
+    "glad": GLAD,
+    "mace": MACE,
+    "mmce": MMCE,
     "auto": Auto,
 }
 

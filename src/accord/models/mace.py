@@ -41,7 +41,7 @@ class MaceParams:
 
     def log_confusions(self) -> np.ndarray:
         """``log theta[a, k, l] = log(spam[a] * xi[a, l] + know[a] * 1[l == k])`` (annotators x K x K)."""
-        a, k = self.log_xi.shape
+        k = self.log_xi.shape[1]
         spam_part = self.log_spam[:, None] + self.log_xi  # A x K, over l
         out = np.repeat(spam_part[:, None, :], k, axis=1)
         diag = np.logaddexp(spam_part, self.log_know[:, None])
@@ -289,8 +289,8 @@ class MACE(Aggregator):
             start = random_params(rng, annotations.n_annotators, k, float(self.default_noise))
             run = self._run(data, start, log_prior, gold, smoothing)
             lls.append(float(run[2].sum()))
-            if best is None or lls[-1] > best_ll:
-                best, best_ll = run, lls[-1]
+            if best is None or lls[-1] > max(lls[:-1]):  # the first start with the highest likelihood is kept
+                best = run
         self.restart_log_likelihoods_ = np.array(lls)
         return self._finish(annotations, *best)
 
