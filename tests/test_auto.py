@@ -95,13 +95,13 @@ def test_label_likelihood_uses_confusions_or_item_difficulty():
 
 def test_chooses_and_explains():
     ann, truth = _biased()
-    auto = Auto(candidates=["mv", "ds", "onecoin"]).fit(ann)
+    auto = Auto(candidates=["mv", "ds", "onecoin"], criterion="kappa").fit(ann)
     assert auto.chosen_ == "ds"
     assert auto.consensus_.method == "Auto(ds)"
     assert auto.consensus_.params["chosen"] == "ds" and "hidden labels" in auto.reason_
     table = auto.scores_
     assert list(table.index) == ["mv", "ds", "onecoin"]
-    assert table.loc["ds", "weight"] == 1.0 and table["weight"].sum() == 1.0
+    assert table.loc["ds", "weight"] == 1.0 and auto.weights_.sum() == 1.0
     assert table.loc["ds", "heldout_kappa"] == table["heldout_kappa"].max()
     assert {"heldout_loglik", "se_loglik", "kappa_mv", "degenerate", "seconds", "note"} <= set(table.columns)
     # the chosen model's output, unchanged

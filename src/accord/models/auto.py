@@ -130,23 +130,23 @@ class Auto(Aggregator):
 
     Every candidate is fitted on the full data and, ``n_splits`` times, on the data with a random ``holdout``
     share of the annotations hidden (one label of every item and of every annotator always stays visible).
-    The hidden labels, which the fits never saw, then judge the candidates:
+    The hidden labels, which those fits never saw, then judge the candidates:
 
-    - ``criterion="kappa"`` (default): Cohen's kappa between each candidate's consensus (fitted without them) and
-      the hidden labels, i.e. how much better than chance the consensus agrees with labels it did not see. Under
-      the assumption every model here makes (labels are independent given the true class) a hidden label is a
-      noisy but unbiased judge of the consensus, and the chance correction stops a consensus from scoring by
-      copying the annotators' overall label frequencies. The candidate with the highest kappa is kept (ties: the
-      higher held-out log-likelihood).
-    - ``criterion="loglik"``: the mean log predictive probability of the hidden labels under each candidate
-      (ALGORITHMS.md section 14). It measures how well a model predicts *annotations*, so it favours models that
-      describe annotator habits (full confusion matrices) even where their consensus is less accurate.
-    - ``criterion="stack"``: the posteriors are averaged with the stacking weights that maximise the held-out log
-      score of the mixture of the candidates' predictive distributions (Yao et al. 2018).
+    - ``criterion="stack"`` (default): the candidates' posteriors are averaged with the stacking weights that
+      maximise the held-out log score of the mixture of their predictive distributions (Yao et al. 2018).
+      Complementary models share the weight; a model that adds nothing gets none.
+    - ``criterion="loglik"``: keep the candidate with the best mean log predictive probability of the hidden
+      labels (ALGORITHMS.md section 14). It measures how well a model predicts *annotations*, so it favours models
+      that describe annotator habits (full confusion matrices) even where their consensus is less accurate.
+    - ``criterion="kappa"``: keep the candidate whose consensus (fitted without them) agrees best with the hidden
+      labels, chance-corrected (Cohen's kappa; ties: the higher log-likelihood). Hidden labels are noisy judges of
+      the consensus; with class-dependent annotator bias they favour a consensus that shares the bias.
 
+    On the 26 public classification datasets the three rules land within a point of each other (about 0.83 mean
+    accuracy, against 0.8295 for Dawid-Skene alone); stacking was the most stable across random hidden sets.
     Both scores are invariant to permuting the classes, so a label-switched or collapsed fit is caught by a
-    separate guard: a candidate whose consensus has Cohen's kappa with majority vote below ``min_kappa`` is not
-    chosen (unless every candidate is below it).
+    separate guard: a candidate whose consensus has Cohen's kappa with majority vote below ``min_kappa`` is
+    neither chosen nor stacked (unless every candidate is below it).
 
     Parameters
     ----------
@@ -154,7 +154,7 @@ class Auto(Aggregator):
         Method names from ``accord.METHODS``; default :data:`DEFAULT_CANDIDATES` that are registered. Candidates
         that do not apply to the data (a binary-only model on three classes, a model that needs ``pred_probs``)
         are left out with a note.
-    criterion : {"kappa", "loglik", "stack"}, default "kappa"
+    criterion : {"stack", "loglik", "kappa"}, default "stack"
     holdout : float, default 0.1
         Share of the annotations hidden in each split.
     n_splits : int, default 3
@@ -167,7 +167,9 @@ class Auto(Aggregator):
     Attributes
     ----------
     chosen_ : str
-        The chosen method (``"stack"`` with ``criterion="stack"``).
+        The chosen method, or ``"stack"``.
+    weights_ : Series
+        The weight of each candidate in the result (stacking weights, or 1 for the chosen one).
     reason_ : str
         One sentence saying why.
     scores_ : DataFrame
@@ -178,8 +180,8 @@ class Auto(Aggregator):
     models_ : dict of str -> fitted model
         The candidates fitted on all the data.
     labels_, proba_, consensus_
-        Those of the chosen candidate; ``consensus_.method`` is ``"Auto(<name>)"`` and ``consensus_.params``
-        holds ``chosen``, ``reason`` and the score table.
+        The stacked posterior (``consensus_.method`` ``"Auto(stack)"``), or those of the chosen candidate
+        (``"Auto(<name>)"``); ``consensus_.params`` holds ``chosen``, ``reason`` and the score table.
 
     Notes
     -----
@@ -192,8 +194,9 @@ class Auto(Aggregator):
         c = \sum_k p_k q_k;\qquad
         S = \frac{1}{|H|} \sum_{n \in H} \log \sum_k p^{(-)}_{i_n k}\, P(l_n \mid t = k, a_n)
 
-    averaged over the splits. On the 26 public classification datasets (``accord bench``) the kappa rule chose
-    better than the log-likelihood rule, which mostly picks full-confusion models (see the benchmark notes).
+    averaged over the splits. Stacking weights :math:`w` maximise
+    :math:`\sum_{n \in H} \log \sum_m w_m \hat p^{(m)}_n` on the simplex and the result is
+    :math:`\sum_m w_m p^{(m)}_{ik}` with each candidate's full-data posterior.
 
     References
     ----------
@@ -205,14 +208,16 @@ class Auto(Aggregator):
     Examples
     --------
     >>> from accord.datasets import load_demo
-    >>> auto = Auto(candidates=["mv", "ds"]).fit(load_demo().annotations)
-    >>> auto.chosen_
+    >>> ann = load_demo().annotations
+    >>> Auto(candidates=["mv", "ds", "onecoin"], criterion="loglik").fit(ann).chosen_
     'ds'
+    >>> Auto(candidates=["mv", "ds", "onecoin"]).fit(ann).weights_.round(2).to_dict()
+    {'mv': 0.04, 'ds': 0.96, 'onecoin': 0.0}
     """
 
     name = "auto"
 
-    def __init__(self, *, candidates: Sequence[str] | None = None, criterion: str = "kappa",
+    def __init__(self, *, candidates: Sequence[str] | None = None, criterion: str = "stack",
                  holdout: float = 0.1, n_splits: int = 3, min_kappa: float = 0.2,
                  random_state: int | np.random.Generator | None = None):
         self.candidates = candidates
@@ -356,6 +361,7 @@ class Auto(Aggregator):
             consensus.params["reason"] = self.reason_
         self.scores_ = table
         self.models_ = models
+        self.weights_ = table["weight"].rename("weight")
         return consensus
 
     def _select(self, annotations: Annotations, models: dict[str, Aggregator], table: pd.DataFrame,
