@@ -76,6 +76,11 @@ def test_cli(tmp_path, capsys):
     assert code == 0
     assert out.exists() and (tmp_path / "b.csv").exists() and (tmp_path / "b_redundancy.csv").exists()
     assert "ibcc" in out.read_text()
+    red = pd.read_csv(tmp_path / "b_redundancy.csv")
+    assert set(red["method"]) == {"mv", "ibcc"}
+    assert main(["bench", str(FIXTURES), "--methods", "mv,ibcc", "--redundancy", "2", "--repeats", "2",
+                 "--redundancy-methods", "mv", "--output", str(out), "--quiet"]) == 0
+    assert set(pd.read_csv(tmp_path / "b_redundancy.csv")["method"]) == {"mv"}
     assert main(["bench", str(FIXTURES), "--methods", "nope", "-o", str(out), "-q"]) == 1
     assert "unknown method" in capsys.readouterr().err
 

@@ -222,6 +222,7 @@ def run_bench(
     *,
     redundancy: Sequence[int | str] | None = (1, 2, 3, 5, 10, "all"),
     repeats: int = 10,
+    redundancy_methods: Sequence[str] | None = None,
     peers: bool = False,
     peer_methods: Sequence[str] = DEFAULT_PEERS,
     peer_timeout: float = 300.0,
@@ -243,6 +244,8 @@ def run_bench(
         Caps on labels per item for the redundancy curves; None or empty for none.
     repeats : int, default 10
         Subsamples per redundancy level (mean and standard error over them).
+    redundancy_methods : sequence of str, optional
+        The methods that get redundancy curves (default: all of ``methods``); slow methods can be left out.
     peers : bool, default False
         Also run crowd-kit's ``peer_methods`` (main table only), each in a child process limited to
         ``peer_timeout`` seconds.
@@ -288,7 +291,7 @@ def run_bench(
                 continue
             main_rows.append(row)
             say(f"{data.name} {method}: accuracy {row['accuracy']:.4f} in {row['seconds']:.2f} s")
-            if levels:
+            if levels and (redundancy_methods is None or method in redundancy_methods):
                 curve = _curve(method, data.annotations, data.gold, levels, repeats, random_state)
                 curve.insert(0, "method", method)
                 curve.insert(0, "dataset", data.name)
@@ -306,6 +309,7 @@ def run_bench(
     red = pd.concat(red_rows, ignore_index=True) if red_rows else pd.DataFrame(columns=REDUNDANCY_COLUMNS)
     settings = {"format_version": FORMAT_VERSION, "root": str(root), "methods": names,
                 "redundancy": [str(x) for x in levels], "repeats": repeats, "random_state": random_state,
+                "redundancy_methods": list(redundancy_methods) if redundancy_methods is not None else names,
                 "peers": list(peer_methods) if peers else []}
     return BenchResult(main, red.reindex(columns=REDUNDANCY_COLUMNS), skipped, settings)
 

@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "'none' for no curves (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=10,
                         help="random subsamples per redundancy level (default: %(default)s)")
+    parser.add_argument("--redundancy-methods", default=None,
+                        help="comma-separated methods that get redundancy curves (default: all of --methods)")
     parser.add_argument("--peers", action="store_true",
                         help="also run crowd-kit's methods when crowd-kit is installed (main table only)")
     parser.add_argument("--peer-methods", default=",".join(DEFAULT_PEERS),
@@ -76,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameterError(f"--repeats must be >= 1, got {args.repeats}")
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     result = run_bench(args.datasets_dir, _names(args.methods), redundancy=parse_levels(args.redundancy),
-                       repeats=args.repeats, peers=args.peers, peer_methods=_names(args.peer_methods) or [],
+                       repeats=args.repeats, redundancy_methods=_names(args.redundancy_methods),
+                       peers=args.peers, peer_methods=_names(args.peer_methods) or [],
                        peer_timeout=args.peer_timeout, random_state=args.seed, datasets=_names(args.datasets),
                        log=log)
     out = Path(args.output)
