@@ -136,8 +136,15 @@ def _takes_random_state(method: str) -> bool:
 
 
 def _note(model: Any) -> str:
+    """What ``auto`` chose: the model, or the stacking weights of at least 0.05."""
     chosen = getattr(model, "chosen_", None)
-    return f"chose {chosen}" if chosen else ""
+    if not chosen:
+        return ""
+    weights = getattr(model, "weights_", None)
+    if chosen == "stack" and weights is not None:
+        shown = weights[weights >= 0.05].sort_values(ascending=False)
+        return "stack: " + ", ".join(f"{name} {w:.2f}" for name, w in shown.items())
+    return f"chose {chosen}"
 
 
 def needs_extra_inputs(method: str) -> bool:
