@@ -147,7 +147,7 @@ class GLAD(Aggregator):
     max_iter : int, default 100
     tol : float, default 1e-5
         Stop when the log-posterior gains less than ``tol`` per annotation in an iteration.
-    m_step_max_iter : int, default 25
+    m_step_max_iter : int, default 10
         L-BFGS iterations per M-step (a partial M-step is enough for EM to increase the objective).
     m_step_tol : float, default 1e-4
         Gradient tolerance of the M-step (largest component of the projected gradient).
