@@ -193,3 +193,11 @@ def test_real_data_not_worse_than_majority_vote(data_dir):
         auto = Auto().fit(data.annotations)
         mv = auto.models_["mv"]
         assert accuracy(auto.labels_, data.gold) > accuracy(mv.labels_, data.gold) + 0.1, auto.reason_
+
+
+def test_no_hideable_label_means_no_evidence():
+    frame = pd.DataFrame({"item": [1, 2, 3, 4], "annotator": list("abab"), "label": list("xyxy")})
+    auto = Auto(candidates=["mv", "ds"]).fit(frame)
+    assert "no evidence" in auto.reason_ and auto.weights_.tolist() == [0.5, 0.5]
+    assert auto.labels_.tolist() == ["x", "y", "x", "y"]
+    assert Auto(candidates=["mv", "ds"], criterion="loglik").fit(frame).chosen_ == "mv"

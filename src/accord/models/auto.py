@@ -357,10 +357,14 @@ class Auto(Aggregator):
             keys = ["heldout_kappa", "heldout_loglik"] if self.criterion == "kappa" else ["heldout_loglik"]
             ranked = table.loc[usable].sort_values(keys, ascending=False)
             consensus = self._select(annotations, models, table, ranked, keys[0], n_hidden)
+        if n_hidden == 0:
+            self.reason_ = ("no annotation could be hidden (every item or annotator has a single label), so there "
+                            "is no evidence: " + ("posteriors averaged with equal weights" if self.chosen_ == "stack"
+                                                  else f"kept the first candidate, {self.chosen_}"))
         if dropped:
             self.reason_ += (f"; not chosen as collapsed or label-switched (kappa with majority vote < "
                              f"{self.min_kappa}): {', '.join(dropped)}")
-            consensus.params["reason"] = self.reason_
+        consensus.params["reason"] = self.reason_
         self.scores_ = table
         self.models_ = models
         self.weights_ = table["weight"].rename("weight")
