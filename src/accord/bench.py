@@ -28,7 +28,7 @@ from .datasets import load_dataset
 from .errors import AccordError, InvalidParameterError
 from .evaluate import accuracy, expected_calibration_error, log_loss, macro_f1, redundancy_curve
 
-__all__ = ["BenchResult", "run_bench", "to_markdown", "dataset_folders", "DEFAULT_PEERS", "FORMAT_VERSION"]
+__all__ = ["DEFAULT_PEERS", "FORMAT_VERSION", "BenchResult", "dataset_folders", "run_bench", "to_markdown"]
 
 FORMAT_VERSION = 1
 DEFAULT_PEERS = ("MajorityVote", "DawidSkene", "OneCoinDawidSkene", "GLAD", "MACE", "KOS", "MMSR", "Wawa")
@@ -111,7 +111,7 @@ def _scores(labels: pd.Series, proba: pd.DataFrame | None, gold: pd.Series) -> d
 
 def _sizes(name: str, ann: Annotations, gold: pd.Series) -> dict[str, Any]:
     return {"dataset": name, "n_items": ann.n_items, "n_annotators": ann.n_annotators,
-            "n_annotations": ann.n_annotations, "n_classes": ann.n_classes, "n_gold": int(len(gold))}
+            "n_annotations": ann.n_annotations, "n_classes": ann.n_classes, "n_gold": len(gold)}
 
 
 def _fit_accord(method: str, ann: Annotations, gold: pd.Series, seed: int) -> dict[str, Any]:
@@ -384,11 +384,11 @@ def to_markdown(result: BenchResult) -> str:
     """The benchmark as one Markdown document: accuracy (best per dataset in bold, mean row), macro-F1, NLL,
     ECE and fit seconds per dataset and method, the redundancy curves, notes and skipped datasets."""
     s = result.settings
+    peers = f"; crowd-kit peers: {', '.join(s['peers'])}" if s.get("peers") else ""
     out = ["# accord bench", "",
-           f"Datasets under `{s.get('root')}`; methods: {', '.join(s.get('methods', []))}"
-           + (f"; crowd-kit peers: {', '.join(s['peers'])}" if s.get("peers") else "") + ".",
-           f"Scores on the gold items of each dataset; seed {s.get('random_state')}. "
-           f"Format version {s.get('format_version')}.", ""]
+           f"Datasets under `{s.get('root')}`; methods: {', '.join(s.get('methods', []))}{peers}.",
+           (f"Scores on the gold items of each dataset; seed {s.get('random_state')}. "
+            f"Format version {s.get('format_version')}."), ""]
     sections = [("Accuracy", "accuracy", 4, "max"), ("Macro-F1", "macro_f1", 4, "max"),
                 ("Log loss (NLL) of the posterior", "nll", 3, "min"),
                 ("Expected calibration error (10 bins)", "ece", 3, "min"), ("Fit seconds", "seconds", 2, None)]
@@ -398,8 +398,9 @@ def to_markdown(result: BenchResult) -> str:
         out += [f"## {title}", ""] + _markdown_matrix(_pivot(result.main, column), digits, True, best) + [""]
     red = _redundancy_lines(result.redundancy)
     if red:
-        out += ["## Accuracy vs labels per item (mean ± s.e. over "
-                f"{s.get('repeats')} subsamples; r = cap on labels per item)", ""] + red + [""]
+        title = (f"## Accuracy vs labels per item (mean ± s.e. over {s.get('repeats')} subsamples; "
+                 "r = cap on labels per item)")
+        out += [title, ""] + red + [""]
     notes = result.main[result.main["note"].fillna("").astype(str) != ""] if not result.main.empty else None
     if notes is not None and len(notes):
         out += ["## Notes", ""] + [f"- {r.dataset} / {r.method}: {r.note}" for r in notes.itertuples()] + [""]

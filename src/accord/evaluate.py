@@ -15,7 +15,7 @@ from .errors import ConvergenceWarning, DataQualityWarning, InvalidAnnotationsEr
 if TYPE_CHECKING:
     from .annotations import Annotations
 
-__all__ = ["accuracy", "macro_f1", "align_gold", "log_loss", "expected_calibration_error", "redundancy_curve"]
+__all__ = ["accuracy", "align_gold", "expected_calibration_error", "log_loss", "macro_f1", "redundancy_curve"]
 
 
 def align_gold(labels: pd.Series, gold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +123,6 @@ def expected_calibration_error(proba: pd.DataFrame, gold: pd.Series, n_bins: int
     conf = p.max(axis=1)
     correct = (p.argmax(axis=1) == y).astype(np.float64)
     bins = np.minimum((conf * n_bins).astype(np.int64), n_bins - 1)
-    n = np.bincount(bins, minlength=n_bins)
     gap = np.abs(np.bincount(bins, weights=correct, minlength=n_bins) -
                  np.bincount(bins, weights=conf, minlength=n_bins))
     return float(gap.sum() / len(y))

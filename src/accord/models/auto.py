@@ -27,7 +27,7 @@ from ..errors import AccordError, ConvergenceWarning, DataQualityWarning, Invali
 from ._base import Aggregator
 from .majority import break_ties
 
-__all__ = ["Auto", "holdout_splits", "heldout_likelihood", "kappa_with", "DEFAULT_CANDIDATES"]
+__all__ = ["DEFAULT_CANDIDATES", "Auto", "heldout_likelihood", "holdout_splits", "kappa_with", "stacking_weights"]
 
 #: Candidates tried by default, when present in ``accord.METHODS``. MMCE is left out for its cost (about 100 s a
 #: fit at 150,000 annotations when this was measured) and because adding it did not change the stacked accuracy on
@@ -61,7 +61,7 @@ def holdout_splits(annotations: Annotations, fraction: float, n_splits: int,
         _, first = np.unique(codes[order], return_index=True)
         anchor[order[first]] = True
     hideable = order[~anchor[order]]
-    size = max(int(round(fraction * n)), 1)
+    size = max(round(fraction * n), 1)
     return [hideable[j * size:(j + 1) * size] for j in range(n_splits) if len(hideable[j * size:(j + 1) * size])]
 
 
