@@ -26,6 +26,7 @@ from .dawid_skene import one_coin_confusions
 
 __all__ = ["GLAD"]
 
+
 @dataclass(frozen=True)
 class GladData:
     """The annotation arrays GLAD needs, as int64, with the precomputed vote key ``item * K + label``."""

@@ -1,8 +1,8 @@
 """MACE: every annotation is either the truth (the annotator knows) or spam from the annotator's own strategy.
 
 The model is a Dawid-Skene model whose confusion matrix is ``th * I + (1 - th) * xi``, so the E-step is the
-shared sparse kernel of :mod:`accord.models._em`, and the expected counts of the M-step reduce to one gather of
-``post[item, label]`` and two ``bincount`` passes. Both fitting schemes of the reference implementation are here:
+sparse product of the shared kernel (:mod:`accord.models._em`) with an ``(annotators * K) x K`` log table, and
+the expected counts of the M-step reduce to one gather of ``post[item, label]`` and one ``bincount``. Both fitting schemes of the reference implementation are here:
 EM with additive smoothing, and variational Bayes (its default).
 """
 
@@ -39,15 +39,15 @@ class MaceParams:
     log_know: np.ndarray
     log_xi: np.ndarray
 
-    def log_confusions(self) -> np.ndarray:
-        """``log theta[a, k, l] = log(spam[a] * xi[a, l] + know[a] * 1[l == k])`` (annotators x K x K)."""
+    def log_table(self) -> np.ndarray:
+        """``T[(a, l), k] = log(spam[a] xi[a, l] + know[a] 1[l == k])``, rows ordered like the columns of the
+        design matrix (``annotator * K + label``), so that ``M @ T`` is the E-step sum (``(A * K) x K``)."""
         k = self.log_xi.shape[1]
-        spam_part = self.log_spam[:, None] + self.log_xi  # A x K, over l
-        out = np.repeat(spam_part[:, None, :], k, axis=1)
-        diag = np.logaddexp(spam_part, self.log_know[:, None])
-        idx = np.arange(k)
-        out[:, idx, idx] = diag
-        return out
+        spam_part = (self.log_spam[:, None] + self.log_xi).ravel()
+        table = np.repeat(spam_part[:, None], k, axis=1)
+        rows = np.arange(len(spam_part))
+        table[rows, rows % k] = np.logaddexp(spam_part, np.repeat(self.log_know, k))
+        return table
 
     def competence(self) -> np.ndarray:
         """``P(knows) / (P(knows) + P(spams))``: the reference tool's competence (normalised under VB)."""
@@ -59,24 +59,28 @@ class MaceData:
     """Annotation arrays and the sparse design matrix, built once per fit."""
 
     matrix: AnnotationMatrix
-    item: np.ndarray
-    annot: np.ndarray
-    label: np.ndarray
+    key_il: np.ndarray
     key_al: np.ndarray
-    n_per_annotator: np.ndarray
+    n_per_label: np.ndarray
 
     @classmethod
     def of(cls, ann: Annotations) -> MaceData:
-        annot = ann.annotator.astype(np.int64)
+        k = ann.n_classes
         label = ann.label.astype(np.int64)
-        key = annot * ann.n_classes + label
-        return cls(AnnotationMatrix(ann), ann.item.astype(np.int64), annot, label, key,
-                   np.bincount(annot, minlength=ann.n_annotators).astype(np.float64))
+        key_al = ann.annotator.astype(np.int64) * k + label
+        n_al = np.bincount(key_al, minlength=ann.n_annotators * k).astype(np.float64).reshape(-1, k)
+        return cls(AnnotationMatrix(ann), ann.item.astype(np.int64) * k + label, key_al, n_al)
+
+    @property
+    def n_per_annotator(self) -> np.ndarray:
+        return self.n_per_label.sum(axis=1)
 
 
 def e_step(data: MaceData, params: MaceParams, log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Posterior ``post[i, k]`` and per-item log evidence, with ``P(l | k) = spam * xi[l] + know * 1[l = k]``."""
-    return log_normalize(data.matrix.log_scores(params.log_confusions()) + log_prior)
+    log_u = np.asarray(data.matrix.M @ params.log_table())
+    log_u += log_prior
+    return log_normalize(log_u)
 
 
 def expected_counts(data: MaceData, params: MaceParams, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,15 +88,16 @@ def expected_counts(data: MaceData, params: MaceParams, post: np.ndarray) -> tup
 
     An annotation can be a "knows" only if the truth is its own label, so
     ``P(knows | data)[n] = post[i, l] * know[a] / (spam[a] * xi[a, l] + know[a])`` and
-    ``P(spam | data)[n] = 1 - P(knows | data)[n]``.
+    ``P(spam | data)[n] = 1 - P(knows | data)[n]``. Both depend on the annotation only through its
+    (annotator, label) and ``post[i, l]``, so one gather and one ``bincount`` give them:
+    ``knows[a, l] = know[a] / f[a, l] * sum_{n in (a, l)} post[i_n, l]``, ``spam[a, l] = N[a, l] - knows[a, l]``.
     """
     a, k = params.log_xi.shape
     log_f_diag = np.logaddexp(params.log_spam[:, None] + params.log_xi, params.log_know[:, None])  # A x K
-    ratio = np.exp(params.log_know[:, None] - log_f_diag).ravel()
-    knows = post[data.item, data.label] * ratio[data.key_al]
-    e_know = np.bincount(data.annot, weights=knows, minlength=a)
-    spam = np.bincount(data.key_al, weights=1.0 - knows, minlength=a * k).reshape(a, k)
-    return e_know, spam
+    ratio = np.exp(params.log_know[:, None] - log_f_diag)
+    mass = np.bincount(data.key_al, weights=post.ravel()[data.key_il], minlength=a * k).reshape(a, k)
+    knows = ratio * mass
+    return knows.sum(axis=1), data.n_per_label - knows
 
 
 def em_m_step(e_know: np.ndarray, spam: np.ndarray, n: np.ndarray, smoothing: float) -> MaceParams:
@@ -260,6 +265,7 @@ class MACE(Aggregator):
         learn = isinstance(self.class_prior, str) and self.class_prior == "learn"
         post, log_z = e_step(data, params, log_prior)
         clamp(post, *gold)
+        labels = post.argmax(axis=1)
         history = []
         for it in range(1, self.n_iter + 1):
             params = self._m_step(data, params, post, smoothing)
@@ -269,11 +275,11 @@ class MACE(Aggregator):
             clamp(new_post, *gold)
             ll = float(log_z.sum())
             delta = float(np.abs(new_post - post).max()) if post.size else 0.0
+            new_labels = new_post.argmax(axis=1)
             history.append({"iteration": it, "log_likelihood": ll,
                             "objective": ll + (log_map_penalty(params, smoothing) if self.method == "em" else 0.0),
-                            "max_delta": delta,
-                            "n_changed": int((new_post.argmax(axis=1) != post.argmax(axis=1)).sum())})
-            post = new_post
+                            "max_delta": delta, "n_changed": int(np.count_nonzero(new_labels != labels))})
+            post, labels = new_post, new_labels
             if delta < self.tol:
                 break
         return params, post, log_z, history, log_prior
