@@ -2,15 +2,15 @@
 
 Usage:
     python benchmarks/models_accuracy.py [--data ../shared/data] [--methods glad,mace,mmce,mace:learn]
-    /work/venv-peers/bin/python benchmarks/models_accuracy.py --crowdkit-fixed     # + crowd-kit MACE, index fixed
+    /work/venv-peers/bin/python benchmarks/models_accuracy.py --crowdkit-fixed   # + crowd-kit MACE, fixed
 
-The crowd-kit figures come from ../shared/ANCHORS.md (crowd-kit 1.4.2, default parameters), so no peer needs to
-run. ``--crowdkit-fixed`` also runs crowd-kit's MACE live with its strategy-matrix indexing corrected (it fills
-the matrix from a groupby, annotators and labels sorted, but reads it by factorize codes, in order of
-appearance), to show that the corrected crowd-kit gives our figures; it is slow (minutes per dataset) and skips
-the four largest sets unless ``--all``. A method ``name:learn`` is the model with ``class_prior="learn"``.
-Numeric rating tasks (wordsim, affect_*) are skipped. Prints a Markdown table and, per model, how many datasets
-it beats, ties (within 0.5 point) or trails crowd-kit's figure.
+The crowd-kit figures come from ../shared/ANCHORS.md (crowd-kit 1.4.2, default parameters), so no peer needs
+to run. ``--crowdkit-fixed`` also runs crowd-kit's MACE live with its strategy-matrix indexing corrected (it
+fills the matrix from a groupby, annotators and labels sorted, but reads it by factorize codes, in order of
+appearance), to show that the corrected crowd-kit gives our figures; it is slow (minutes per dataset) and
+skips the four largest sets unless ``--all``. A method ``name:learn`` is the model with
+``class_prior="learn"``. Numeric rating tasks (wordsim, affect_*) are skipped. Prints a Markdown table and,
+per model, how many datasets it beats, ties (within 0.5 point) or trails crowd-kit's figure.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def classification_datasets(root: Path) -> list[Path]:
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
         skip = folder.name == "wordsim" or folder.name.startswith("affect_")
-        if not skip and meta.get("task_type", "classification") == "classification" and (folder / "gold.csv").exists():
+        kind = meta.get("task_type", "classification")
+        if not skip and kind == "classification" and (folder / "gold.csv").exists():
             out.append(folder)
     return out
 
@@ -69,15 +70,17 @@ def crowdkit_mace_fixed():
 
     class FixedMACE(MACE):
         def _e_step(self, annotation, task_names, worker_names, label_names, tasks, workers, labels):
-            ll, marginals, strategy, knowing = super()._e_step(annotation, task_names, worker_names, label_names,
-                                                               tasks, workers, labels)
-            return ll, marginals, strategy.reindex(index=worker_names, columns=label_names).fillna(0.0), knowing
+            ll, marginals, strategy, knowing = super()._e_step(annotation, task_names, worker_names,
+                                                               label_names, tasks, workers, labels)
+            strategy = strategy.reindex(index=worker_names, columns=label_names).fillna(0.0)
+            return ll, marginals, strategy, knowing
 
     return FixedMACE
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--anchors", type=Path, default=ROOT / "ANCHORS.md")
     parser.add_argument("--methods", default="glad,mace,mmce,mace:learn")
@@ -95,7 +98,8 @@ def main() -> None:
             seconds, labels = run_method(spec, data.annotations)
             row[spec], row[f"{spec} s"] = accuracy(labels, data.gold), seconds
         for col in sorted(set(PEER_COLUMN.values())):
-            row[col] = anchors.loc[data.name, col] if data.name in anchors.index and col in anchors else np.nan
+            known = data.name in anchors.index and col in anchors
+            row[col] = anchors.loc[data.name, col] if known else np.nan
         if fixed is not None and (args.all or data.name not in LARGE):
             frame = data.annotations.to_frame().rename(columns={"item": "task", "annotator": "worker"})
             with warnings.catch_warnings():
@@ -116,8 +120,9 @@ def main() -> None:
             continue
         diff = (table[spec] - table[peer]).drop("mean").dropna()
         print(f"{spec} vs crowd-kit {peer[3:]}: better on {(diff > 0.005).sum()}, tie (within 0.5 pt) on "
-              f"{(diff.abs() <= 0.005).sum()}, worse on {(diff < -0.005).sum()} of {len(diff)}; mean over those "
-              f"{table.loc[diff.index, spec].mean():.4f} vs {table.loc[diff.index, peer].mean():.4f}; "
+              f"{(diff.abs() <= 0.005).sum()}, worse on {(diff < -0.005).sum()} of {len(diff)}; "
+              f"mean over those {table.loc[diff.index, spec].mean():.4f} vs "
+              f"{table.loc[diff.index, peer].mean():.4f}; "
               f"total fit time {table[f'{spec} s'].sum():.1f} s")
 
 

@@ -2,8 +2,8 @@
 
 Usage (crowd-kit lives in the peers' environment, which also has accord installed):
 
-    /work/venv-peers/bin/python benchmarks/speed_models.py                       # 10^4, 10^5 vs crowd-kit; 10^6
-    python benchmarks/speed_models.py --sizes 1e4 --big none --skip-peers       # a quick run
+    /work/venv-peers/bin/python benchmarks/speed_models.py       # 10^4, 10^5 vs crowd-kit, then 10^6
+    python benchmarks/speed_models.py --sizes 1e4 --big none --skip-peers   # a quick run
 
 Data: ``n`` annotations, 1000 annotators (fewer when ``n`` is small), 5 labels per item, 20% spammers (answer
 from a fixed random distribution whatever the truth), the others with random confusion matrices of accuracy
@@ -76,7 +76,8 @@ def synthetic(n_annotations: int, k: int, *, n_annotators: int = 1000, per_item:
     return frame, truth
 
 
-def _distinct_annotators(rng: np.random.Generator, n_items: int, per_item: int, n_annotators: int) -> np.ndarray:
+def _distinct_annotators(rng: np.random.Generator, n_items: int, per_item: int,
+                         n_annotators: int) -> np.ndarray:
     """``per_item`` distinct annotators per item, vectorised: a random start and distinct random offsets."""
     start = rng.integers(0, n_annotators, size=n_items)
     offsets = _distinct_offsets(rng, n_items, per_item, n_annotators)
@@ -85,7 +86,7 @@ def _distinct_annotators(rng: np.random.Generator, n_items: int, per_item: int, 
 
 
 def _distinct_offsets(rng: np.random.Generator, n_items: int, per_item: int, n_annotators: int) -> np.ndarray:
-    """``per_item - 1`` distinct offsets in ``1..n_annotators-1`` per row, by redrawing the rows with repeats."""
+    """``per_item - 1`` distinct offsets in ``1..n_annotators-1`` per row (rows with repeats redrawn)."""
     out = rng.integers(1, n_annotators, size=(n_items, per_item - 1))
     while True:
         s = np.sort(out, axis=1)
@@ -168,14 +169,15 @@ def _sizes(text: str) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1e4,1e5", help="sizes compared with crowd-kit ('none' to skip)")
     parser.add_argument("--k", type=int, default=2, help="classes in the crowd-kit comparison (default 2)")
-    parser.add_argument("--big", default="1e6", help="size at which every accord model is timed ('none': skip)")
+    parser.add_argument("--big", default="1e6", help="size at which every model is timed ('none': skip)")
     parser.add_argument("--big-k", type=int, default=5)
     parser.add_argument("--models", default="glad,mace,mmce")
     parser.add_argument("--skip-peers", action="store_true")
-    parser.add_argument("--blas-threads", default="1", help="BLAS threads (set before NumPy loads; default 1)")
+    parser.add_argument("--blas-threads", default="1", help="BLAS threads, set before NumPy loads")
     args = parser.parse_args()
     out = []
     if _sizes(args.sizes):

@@ -23,7 +23,8 @@ def one_coin(n_items=60, accuracies=(0.95, 0.75, 0.7, 0.65, 0.6, 0.6), k=2, per_
     truth = rng.integers(0, k, size=n_items)
     rows = []
     for i in range(n_items):
-        who = range(len(accuracies)) if per_item is None else rng.choice(len(accuracies), per_item, replace=False)
+        n = len(accuracies)
+        who = range(n) if per_item is None else rng.choice(n, per_item, replace=False)
         for a in who:
             wrong = rng.choice([c for c in range(k) if c != truth[i]])
             rows.append((i, f"a{a}", truth[i] if rng.random() < accuracies[a] else wrong))
@@ -62,7 +63,8 @@ def test_q_matches_its_definition():
     q = np.sum(p * log_sig + (1 - p) * (log_1m_sig - np.log(2)))
     q -= 0.5 * np.sum((alpha - 1) ** 2) + 0.5 * np.sum((b - 1) ** 2)
     assert -neg_q(np.concatenate([alpha, b]), data, p, PRIOR)[0] == pytest.approx(q, rel=1e-12)
-    expected = -0.5 * (np.sum((alpha - 1) ** 2) + np.sum((b - 1) ** 2)) - 0.5 * np.log(2 * np.pi) * (len(alpha) + len(b))
+    expected = -0.5 * (np.sum((alpha - 1) ** 2) + np.sum((b - 1) ** 2))
+    expected -= 0.5 * np.log(2 * np.pi) * (len(alpha) + len(b))
     assert log_prior_density(alpha, b, PRIOR) == pytest.approx(expected, rel=1e-12)
 
 

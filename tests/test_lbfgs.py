@@ -1,4 +1,4 @@
-"""The NumPy L-BFGS used by the gradient M-steps: minima found, every step decreasing, bad trial points rejected."""
+"""The NumPy L-BFGS of the M-steps: minima found, steps always decreasing, bad trial points rejected."""
 
 from __future__ import annotations
 

@@ -26,7 +26,9 @@ def spam_data(n_items=60, k=3, seed=0, per_item=None):
                    "fair": truth[i] if rng.random() < 0.65 else rng.integers(0, k),
                    "always0": 0,
                    "random": rng.integers(0, k)}
-        names = list(answers) if per_item is None else list(rng.choice(list(answers), per_item, replace=False))
+        names = list(answers)
+        if per_item is not None:
+            names = list(rng.choice(names, per_item, replace=False))
         rows += [(i, a, int(answers[a])) for a in names]
     return pd.DataFrame(rows, columns=["item", "annotator", "label"]), truth
 
@@ -111,7 +113,7 @@ def test_seeds_restarts_and_determinism():
     a, b = MACE(random_state=7).fit(frame), MACE(random_state=7).fit(frame)
     pd.testing.assert_frame_equal(a.proba_, b.proba_)
     assert len(np.unique(np.round(a.restart_log_likelihoods_, 8))) > 1  # every start is a different draw
-    one = MACE(n_restarts=1, random_state=7).fit(frame)  # the same first start, so more starts are never worse
+    one = MACE(n_restarts=1, random_state=7).fit(frame)  # the same first start: more starts are never worse
     assert a.log_likelihood_ >= one.log_likelihood_
     assert a.log_likelihood_ == pytest.approx(a.restart_log_likelihoods_.max())
 
@@ -158,11 +160,11 @@ def test_accuracy_on_real_datasets(data_dir, name, ours, crowdkit):
 
 def test_crowdkit_difference_is_its_indexing(data_dir):
     """crowd-kit 1.4.2 fills its strategy matrix from a groupby (annotators and labels sorted) but reads it by
-    factorize codes (order of appearance), so annotators get other annotators' spam strategies. With that fixed,
-    crowd-kit gives 0.89 on slr_use_of_tech, as we do, instead of its 0.91 (and ours on zencrowd_us, bluebirds,
-    sentiment, ...: measured with its code patched, see benchmarks/models_accuracy.py --crowdkit-fixed). The
-    scrambled strategies act like uninformative ones: with uniform strategies forced by a huge Dirichlet prior
-    (a one-coin model) our MACE gets 0.90 here."""
+    factorize codes (order of appearance), so annotators get other annotators' spam strategies. With that
+    fixed, crowd-kit gives 0.89 on slr_use_of_tech, as we do, instead of its 0.91 (and ours on zencrowd_us,
+    bluebirds, sentiment, ...: measured with its code patched, see benchmarks/models_accuracy.py
+    --crowdkit-fixed). The scrambled strategies act like uninformative ones: with uniform strategies forced by
+    a huge Dirichlet prior (a one-coin model) our MACE gets 0.90 here."""
     data = load_dataset(data_dir / "slr_use_of_tech")
     one_coin_like = MACE(strategy_prior=1e6, random_state=0).fit(data.annotations)
     assert accuracy(one_coin_like.labels_, data.gold) == pytest.approx(0.90, abs=0.0001)

@@ -18,7 +18,7 @@ from accord.models.mmce import MMCE, MmceData, annotator_counts, default_lambdas
 
 
 def confusion_data(n_items=60, k=3, per_item=4, seed=0, n_annotators=8):
-    """Annotators with random class-dependent confusions (accuracy 0.55-0.9); ``per_item`` of them per item."""
+    """Annotators with random class-dependent confusions (accuracy 0.55-0.9), ``per_item`` per item."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, k, size=n_items)
     theta = rng.dirichlet(np.ones(k), size=(n_annotators, k)) * 0.3
@@ -46,15 +46,16 @@ def test_block_gradient_matches_finite_differences(block):
     post = rng.dirichlet(np.ones(3), size=ann.n_items)
     sig, tau = rng.normal(size=(3, 3, ann.n_annotators)), rng.normal(size=(3, 3, ann.n_items))
     if block == "annotators":
-        blk = make_block(data, post, data.annot, data.by_annotator, tau, data.item, annotator_counts(data, post),
-                         0.7, ann.n_annotators)
+        blk = make_block(data, post, data.annot, data.by_annotator, tau, data.item,
+                         annotator_counts(data, post), 0.7, ann.n_annotators)
     else:
         blk = make_block(data, post, data.item, data.by_item, sig, data.annot, item_counts(data, post), 1.3,
                          ann.n_items)
     u = rng.normal(size=blk.counts.size)
     _, grad = blk.objective(u)
     eps = 1e-6
-    numeric = [(blk.objective(u + eps * e)[0] - blk.objective(u - eps * e)[0]) / (2 * eps) for e in np.eye(u.size)]
+    numeric = [(blk.objective(u + eps * e)[0] - blk.objective(u - eps * e)[0]) / (2 * eps)
+               for e in np.eye(u.size)]
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-7)
 
 

@@ -65,9 +65,10 @@ def minimize_lbfgs(fun: Objective, x0: np.ndarray, *, max_iter: int = 25, gtol: 
     """Minimise ``fun`` (returning value and gradient) from ``x0``; every accepted step decreases ``fun``.
 
     Stops after ``max_iter`` iterations, when ``max |grad| <= gtol``, when an iteration reduces the value by
-    less than ``ftol * max(1, |f|)``, or when the line search finds no decrease (the current point is returned).
-    ``rel_noise``: relative rounding noise of ``fun`` (e.g. 1e-6 when it sums float32 terms); a trial step whose
-    predicted decrease is below that level ends the search at once instead of halving on noise.
+    less than ``ftol * max(1, |f|)``, or when the line search finds no decrease (the current point is
+    returned). ``rel_noise``: relative rounding noise of ``fun`` (e.g. 1e-6 when it sums float32 terms); a
+    trial step whose predicted decrease is below that level ends the search at once instead of halving on
+    noise.
     """
     x = np.array(x0, dtype=np.float64)
     f, g = _safe_eval(fun, x)

@@ -1,8 +1,8 @@
 """GLAD: annotator ability times item (inverse) difficulty, fitted by EM with a gradient M-step.
 
 The math lives in module-level functions on the annotation arrays (E-step, expected complete log-posterior and
-its gradient, log prior); :class:`GLAD` only orchestrates. Every step is a handful of ``np.bincount`` passes over
-the annotations, so one EM iteration costs O(n_annotations x L-BFGS evaluations).
+its gradient, log prior); :class:`GLAD` only orchestrates. Every step is a handful of ``np.bincount`` passes
+over the annotations, so one EM iteration costs O(n_annotations x L-BFGS evaluations).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from ._lbfgs import minimize_lbfgs, vdot
 from .dawid_skene import one_coin_confusions
 
 __all__ = ["GLAD"]
+
+HISTORY_COLUMNS = ["iteration", "log_likelihood", "objective", "max_delta", "n_changed"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ def neg_q(theta: np.ndarray, data: GladData, p_given: np.ndarray,
     beta_n = np.exp(b)[data.item]
     alpha_n = alpha[data.annot]
     x = alpha_n * beta_n
-    q = vdot(p_given, x) - float(softplus(x).sum()) - np.log(data.n_classes - 1.0) * (len(x) - float(p_given.sum()))
+    log_km1 = np.log(data.n_classes - 1.0)
+    q = vdot(p_given, x) - float(softplus(x).sum()) - log_km1 * (len(x) - float(p_given.sum()))
     q -= 0.5 * (vdot(alpha - m_a, alpha - m_a) / s_a ** 2 + vdot(b - m_b, b - m_b) / s_b ** 2)
     g_beta = (p_given - expit(x)) * beta_n
     d_alpha = np.bincount(data.annot, weights=g_beta, minlength=na) - (alpha - m_a) / s_a ** 2
@@ -115,8 +118,10 @@ def log_prior_density(alpha: np.ndarray, b: np.ndarray, prior: tuple[float, floa
 
 
 def m_step(data: GladData, post: np.ndarray, alpha: np.ndarray, b: np.ndarray,
-           prior: tuple[float, float, float, float], max_iter: int, gtol: float) -> tuple[np.ndarray, np.ndarray]:
-    """A partial M-step: L-BFGS on ``-Q`` from the current ``(alpha, b)`` (generalised EM: ``Q`` never falls)."""
+           prior: tuple[float, float, float, float], max_iter: int,
+           gtol: float) -> tuple[np.ndarray, np.ndarray]:
+    """A partial M-step: L-BFGS on ``-Q`` from the current ``(alpha, b)`` (generalised EM: ``Q`` never
+    falls)."""
     na = data.n_annotators
     p_given = post[data.item, data.label]
     res = minimize_lbfgs(lambda theta: neg_q(theta, data, p_given, prior), np.concatenate([alpha, b]),
@@ -125,7 +130,8 @@ def m_step(data: GladData, post: np.ndarray, alpha: np.ndarray, b: np.ndarray,
 
 
 def expected_accuracy(data: GladData, alpha: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mean ``sigmoid(alpha[a] * beta[i])`` over the items each annotator labelled (at the median item if none)."""
+    """Mean ``sigmoid(alpha[a] * beta[i])`` over the items each annotator labelled (the median item if
+    none)."""
     sig = expit(logits(data, alpha, b))
     n = np.bincount(data.annot, minlength=data.n_annotators)
     total = np.bincount(data.annot, weights=sig, minlength=data.n_annotators)
@@ -159,9 +165,10 @@ class GLAD(Aggregator):
     ----------
     labels_, proba_, consensus_
     abilities_ : Series
-        ``alpha`` per annotator (0 = random guessing, negative = adversarial).
+        ``alpha`` per annotator: P(correct) = sigmoid(alpha * beta), so random guessing is
+        ``alpha * beta = -log(K - 1)`` (0 for two classes) and lower is adversarial.
     difficulties_ : Series
-        ``1 / beta = exp(-b)`` per item (larger = harder). crowd-kit's ``betas_`` is ``b = -log(difficulties_)``.
+        ``1 / beta = exp(-b)`` per item (larger = harder); crowd-kit's ``betas_`` is ``-log`` of it.
     priors_ : Series
         Class prior used in the last E-step.
     n_iter_, converged_, log_likelihood_ (marginal, at the returned parameters), objective_ (log-posterior),
@@ -169,8 +176,8 @@ class GLAD(Aggregator):
 
     Notes
     -----
-    Generative model (Whitehill et al. 2009), with errors spread evenly over the other classes (the multi-class
-    form of the original paper and of crowd-kit):
+    Generative model (Whitehill et al. 2009), with errors spread evenly over the other classes (the
+    multi-class form of the original paper and of crowd-kit):
 
     .. math::
 
@@ -179,8 +186,8 @@ class GLAD(Aggregator):
         (1 - \sigma(\alpha_{a_n}\beta_{i_n})) / (K - 1) & l \neq k \end{cases},\quad
         \beta_i = e^{b_i},\ \alpha_a \sim N(1, 1),\ b_i \sim N(1, 1).
 
-    E-step: ``post[i, k] ∝ pi[k] * prod_{n in i} P(l_n | k)``, summed in log space with two ``bincount`` passes.
-    M-step: with ``p[n] = post[i_n, l_n]`` and ``g[n] = p[n] - sigmoid(x[n])``, the expected complete
+    E-step: ``post[i, k] ∝ pi[k] * prod_{n in i} P(l_n | k)``, summed in log space with two ``bincount``
+    passes. M-step: with ``p[n] = post[i_n, l_n]`` and ``g[n] = p[n] - sigmoid(x[n])``, the expected complete
     log-posterior and its gradient are
 
     .. math::
@@ -192,14 +199,14 @@ class GLAD(Aggregator):
         \partial Q/\partial b_i = \sum_{n \in i} g_n \alpha_{a_n}\beta_i - (b_i - 1),
 
     maximised by a few L-BFGS iterations from the current point. Generalised EM never decreases the
-    log-posterior ``sum_i log p(labels_i) + log p(alpha) + log p(b)`` (``history_["objective"]``). It starts at
-    ``alpha = b = 1`` with an E-step; gold items, if given, are clamped after every E-step.
+    log-posterior ``sum_i log p(labels_i) + log p(alpha) + log p(b)`` (``history_["objective"]``). It starts
+    at ``alpha = b = 1`` with an E-step; gold items, if given, are clamped after every E-step.
 
     References
     ----------
     J. Whitehill, P. Ruvolo, T. Wu, J. Bergsma and J. Movellan (2009). Whose vote should count more: optimal
-    integration of labels from labelers of unknown expertise. Advances in Neural Information Processing Systems
-    22 (NIPS 2009), 2035-2043.
+    integration of labels from labelers of unknown expertise. Advances in Neural Information Processing
+    Systems 22 (NIPS 2009), 2035-2043.
 
     Examples
     --------
@@ -234,7 +241,8 @@ class GLAD(Aggregator):
         check_nonneg_float("m_step_tol", self.m_step_tol)
         if ann.n_classes < 2:
             raise InvalidParameterError(f"GLAD needs at least 2 classes; the data have {ann.n_classes} "
-                                        f"({list(ann.classes)}). Pass classes=... when building the Annotations")
+                                        f"({list(ann.classes)}). Pass classes=... when building the "
+                                        "Annotations")
         return (*_normal_prior("alpha_prior", self.alpha_prior), *_normal_prior("b_prior", self.b_prior))
 
     # ------------------------------------------------------------------ fit
@@ -280,8 +288,7 @@ class GLAD(Aggregator):
         self.converged_ = converged
         self.log_likelihood_ = float(log_z.sum())
         self.objective_ = history[-1]["objective"] if history else float("nan")
-        self.history_ = pd.DataFrame(history, columns=["iteration", "log_likelihood", "objective", "max_delta",
-                                                       "n_changed"])
+        self.history_ = pd.DataFrame(history, columns=HISTORY_COLUMNS)
         return Consensus(ann, post, self.model_name, confusions=one_coin_confusions(quality, ann.n_classes),
                          priors=pi, history=self.history_, params=self.get_params(),
                          annotator_scores={"quality": quality, "ability": alpha},
@@ -289,16 +296,17 @@ class GLAD(Aggregator):
 
 
 def class_prior_setting(value: Any, ann: Annotations) -> tuple[np.ndarray, bool]:
-    """``(log prior, learn?)`` from a model's ``class_prior`` option: "uniform", "learn" or K probabilities."""
+    """``(log prior, learn?)`` from a ``class_prior`` option: "uniform", "learn" or K probabilities."""
     k = ann.n_classes
     if isinstance(value, str):
         if value not in ("uniform", "learn"):
-            raise InvalidParameterError(f"class_prior must be 'uniform', 'learn' or {k} probabilities, got {value!r}")
+            raise InvalidParameterError(f"class_prior must be 'uniform', 'learn' or {k} probabilities, "
+                                        f"got {value!r}")
         return np.full(k, -np.log(k)), value == "learn"
     p = np.asarray(value, dtype=np.float64)
     if p.shape != (k,) or not np.all(p > 0) or not np.isclose(p.sum(), 1.0):
-        raise InvalidParameterError(f"class_prior must be {k} positive probabilities summing to 1 (one per class, "
-                                    f"in the order {list(ann.classes)}); got {value!r}")
+        raise InvalidParameterError(f"class_prior must be {k} positive probabilities summing to 1 (one per "
+                                    f"class, in the order {list(ann.classes)}); got {value!r}")
     return np.log(p), False
 
 

@@ -2,8 +2,9 @@
 
 The model is a Dawid-Skene model whose confusion matrix is ``th * I + (1 - th) * xi``, so the E-step is the
 sparse product of the shared kernel (:mod:`accord.models._em`) with an ``(annotators * K) x K`` log table, and
-the expected counts of the M-step reduce to one gather of ``post[item, label]`` and one ``bincount``. Both fitting schemes of the reference implementation are here:
-EM with additive smoothing, and variational Bayes (its default).
+the expected counts of the M-step reduce to one gather of ``post[item, label]`` and one ``bincount``. Both
+fitting schemes of the reference implementation are here: EM with additive smoothing, and variational Bayes
+(its default).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from ._base import Aggregator
 from ._em import AnnotationMatrix, clamp
-from .glad import class_prior_setting, learned_log_prior
+from .glad import HISTORY_COLUMNS, class_prior_setting, learned_log_prior
 
 __all__ = ["MACE"]
 
@@ -77,7 +78,7 @@ class MaceData:
 
 
 def e_step(data: MaceData, params: MaceParams, log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior ``post[i, k]`` and per-item log evidence, with ``P(l | k) = spam * xi[l] + know * 1[l = k]``."""
+    """Posterior ``post[i, k]`` and per-item log evidence; ``P(l | k) = spam * xi[l] + know * 1[l = k]``."""
     log_u = np.asarray(data.matrix.M @ params.log_table())
     log_u += log_prior
     return log_normalize(log_u)
@@ -90,7 +91,8 @@ def expected_counts(data: MaceData, params: MaceParams, post: np.ndarray) -> tup
     ``P(knows | data)[n] = post[i, l] * know[a] / (spam[a] * xi[a, l] + know[a])`` and
     ``P(spam | data)[n] = 1 - P(knows | data)[n]``. Both depend on the annotation only through its
     (annotator, label) and ``post[i, l]``, so one gather and one ``bincount`` give them:
-    ``knows[a, l] = know[a] / f[a, l] * sum_{n in (a, l)} post[i_n, l]``, ``spam[a, l] = N[a, l] - knows[a, l]``.
+    ``knows[a, l] = know[a] / f[a, l] * sum_{n in (a, l)} post[i_n, l]`` and
+    ``spam[a, l] = N[a, l] - knows[a, l]``.
     """
     a, k = params.log_xi.shape
     log_f_diag = np.logaddexp(params.log_spam[:, None] + params.log_xi, params.log_know[:, None])  # A x K
@@ -114,7 +116,7 @@ def em_m_step(e_know: np.ndarray, spam: np.ndarray, n: np.ndarray, smoothing: fl
 def vb_m_step(e_know: np.ndarray, spam: np.ndarray, n: np.ndarray, a_spam: float, b_know: float,
               strategy_prior: float) -> MaceParams:
     """Mean-field update: ``log know = digamma(E_know + b) - digamma(N_a + a + b)``, and likewise for spam
-    and for ``xi`` under a symmetric Dirichlet(``strategy_prior``). Left sub-normalised, as in the reference."""
+    and for ``xi`` under a symmetric Dirichlet(``strategy_prior``); left sub-normalised, as the reference."""
     k = spam.shape[1]
     log_den = digamma(n + a_spam + b_know)
     log_know = digamma(e_know + b_know) - log_den
@@ -151,7 +153,8 @@ class MACE(Aggregator):
     Parameters
     ----------
     method : {"vb", "em"}, default "vb"
-        Variational Bayes with Beta and Dirichlet priors (the reference default), or EM with additive smoothing.
+        Variational Bayes with Beta and Dirichlet priors (the reference default), or EM with additive
+        smoothing.
     n_restarts : int, default 10
         Random starts; the one with the highest log marginal likelihood is kept.
     n_iter : int, default 50
@@ -178,7 +181,8 @@ class MACE(Aggregator):
     competence_ : Series
         ``P(knows)`` per annotator (under VB, ``know / (know + spam)``); also the annotators' quality score.
     spamming_ : DataFrame
-        Columns ``spam`` and ``know``: the fitted probabilities (sub-normalised under VB, as in the reference).
+        Columns ``spam`` and ``know``: the fitted probabilities (sub-normalised under VB, as in the
+        reference).
     strategies_ : DataFrame
         Annotators x classes: each annotator's spam distribution ``xi`` (rows normalised).
     log_likelihood_ : float
@@ -199,15 +203,15 @@ class MACE(Aggregator):
     so ``P(l | t = k) = (1 - th[a]) xi[a, l] + th[a] 1[l = k]``. E-step: the Dawid-Skene posterior with that
     confusion matrix, in log space. Expected counts: ``P(knows)[n] = post[i, l] th / f[a, l]`` with
     ``f[a, l] = (1 - th) xi[a, l] + th``, and ``P(spam)[n] = 1 - P(knows)[n]``. EM M-step:
-    ``th = (E_know + s) / (N_a + 2 s)``, ``xi[a, l] = (S[a, l] + s) / (S[a] + K s)``, which never decreases the
-    log-likelihood plus ``s`` times the log of every parameter (``history_["objective"]``). VB M-step:
+    ``th = (E_know + s) / (N_a + 2 s)``, ``xi[a, l] = (S[a, l] + s) / (S[a] + K s)``, which never decreases
+    the log-likelihood plus ``s`` times the log of every parameter (``history_["objective"]``). VB M-step:
     ``know = exp(psi(E_know + beta) - psi(N_a + alpha + beta))``, ``spam`` likewise with ``alpha``,
     ``xi = exp(psi(S + 10) - psi(S_a + 10 K))``, used unnormalised. Gold items are clamped after every E-step.
 
     References
     ----------
-    D. Hovy, T. Berg-Kirkpatrick, A. Vaswani and E. Hovy (2013). Learning whom to trust with MACE. Proceedings of
-    NAACL-HLT 2013, 1120-1130.
+    D. Hovy, T. Berg-Kirkpatrick, A. Vaswani and E. Hovy (2013). Learning whom to trust with MACE. Proceedings
+    of NAACL-HLT 2013, 1120-1130.
 
     Examples
     --------
@@ -249,7 +253,8 @@ class MACE(Aggregator):
                 raise InvalidParameterError(f"{name} must be > 0 (a Beta/Dirichlet prior parameter)")
         if ann.n_classes < 2:
             raise InvalidParameterError(f"MACE needs at least 2 classes; the data have {ann.n_classes} "
-                                        f"({list(ann.classes)}). Pass classes=... when building the Annotations")
+                                        f"({list(ann.classes)}). Pass classes=... when building the "
+                                        "Annotations")
         s = 0.01 / ann.n_classes if self.smoothing is None else self.smoothing
         return check_nonneg_float("smoothing", s)
 
@@ -261,7 +266,8 @@ class MACE(Aggregator):
                          float(self.strategy_prior))
 
     def _run(self, data, params, log_prior, gold, smoothing):
-        """One start: E-step, then ``n_iter`` x (M-step, E-step). Returns params, posterior, log_z, history."""
+        """One start: E-step, then ``n_iter`` x (M-step, E-step); returns params, posterior, log_z,
+        history and log prior."""
         learn = isinstance(self.class_prior, str) and self.class_prior == "learn"
         post, log_z = e_step(data, params, log_prior)
         clamp(post, *gold)
@@ -276,8 +282,8 @@ class MACE(Aggregator):
             ll = float(log_z.sum())
             delta = float(np.abs(new_post - post).max()) if post.size else 0.0
             new_labels = new_post.argmax(axis=1)
-            history.append({"iteration": it, "log_likelihood": ll,
-                            "objective": ll + (log_map_penalty(params, smoothing) if self.method == "em" else 0.0),
+            penalty = log_map_penalty(params, smoothing) if self.method == "em" else 0.0
+            history.append({"iteration": it, "log_likelihood": ll, "objective": ll + penalty,
                             "max_delta": delta, "n_changed": int(np.count_nonzero(new_labels != labels))})
             post, labels = new_post, new_labels
             if delta < self.tol:
@@ -305,7 +311,8 @@ class MACE(Aggregator):
         xi = np.exp(params.log_xi)
         xi = xi / xi.sum(axis=1, keepdims=True)
         k = ann.n_classes
-        confusions = (1.0 - competence)[:, None, None] * xi[:, None, :] + competence[:, None, None] * np.eye(k)
+        confusions = (1.0 - competence)[:, None, None] * xi[:, None, :] + \
+            competence[:, None, None] * np.eye(k)
         self.competence_ = pd.Series(competence, index=ann.annotators, name="competence")
         self.spamming_ = pd.DataFrame({"spam": np.exp(params.log_spam), "know": np.exp(params.log_know)},
                                       index=ann.annotators)
@@ -313,8 +320,7 @@ class MACE(Aggregator):
         self.log_likelihood_ = float(log_z.sum())
         self.priors_ = pd.Series(np.exp(log_prior), index=ann.classes, name="prior")
         self.n_iter_ = len(history)
-        self.history_ = pd.DataFrame(history, columns=["iteration", "log_likelihood", "objective", "max_delta",
-                                                       "n_changed"])
+        self.history_ = pd.DataFrame(history, columns=HISTORY_COLUMNS)
         last = history[-1]["max_delta"] if history else 0.0
         self.converged_ = bool(last <= max(float(self.tol), 1e-4))
         return Consensus(ann, post, self.model_name, confusions=confusions, priors=np.exp(log_prior),

@@ -1,15 +1,15 @@
 """MMCE: regularised minimax conditional entropy (Zhou et al.), categorical variant, as the VLDB'17 benchmark
-runs it: soft majority-vote start, uniform class prior, block M-steps on the annotator and the item parameters,
-stop when no posterior moves by more than ``tol``.
+runs it: soft majority-vote start, uniform class prior, block M-steps on the annotator and the item
+parameters, stop when no posterior moves by more than ``tol``.
 
 Layout: the parameters are kept label-major and member-last, ``sig_t[l, k, a] = sigma[a, k, l]`` and
-``tau_t[l, k, i] = tau[i, k, l]``, so that the log-partition ``logsumexp_l`` over the ``K x K x n_annotations``
-score tensor is an element-wise reduction over ``K`` contiguous slabs, a member's scores are spread over its
-annotations by ``np.repeat`` and summed back by ``np.add.reduceat`` (annotations sorted by member). Each block
-(annotators, then items) is optimised jointly over all its members by L-BFGS on rescaled variables (one
-diagonal scale per (class, member), from a bound on the curvature), with the other block's scores gathered once
-per M-step. Cost per evaluation: O(n_annotations x K^2); memory: a few ``K^2 x n_annotations`` tensors, kept
-in float32 when they are large (``precision="auto"``).
+``tau_t[l, k, i] = tau[i, k, l]``, so that the log-partition ``logsumexp_l`` over the ``K x K x
+n_annotations`` score tensor is an element-wise reduction over ``K`` contiguous slabs, a member's scores are
+spread over its annotations by ``np.repeat`` and summed back by ``np.add.reduceat`` (annotations sorted by
+member). Each block (annotators, then items) is optimised jointly over all its members by L-BFGS on rescaled
+variables (one diagonal scale per (class, member), from a bound on the curvature), with the other block's
+scores gathered once per M-step. Cost per evaluation: O(n_annotations x K^2); memory: a few ``K^2 x
+n_annotations`` tensors, kept in float32 when they are large (``precision="auto"``).
 """
 
 from __future__ import annotations
@@ -41,15 +41,16 @@ def observed_classes(ann: Annotations) -> np.ndarray:
 
 def uniform_log_prior(ann: Annotations) -> np.ndarray:
     """The benchmark's fixed prior, uniform over the classes that occur (it only sees those); a declared class
-    nobody chose gets prior 0, since its emission parameters would otherwise stay uniform and win split items."""
+    nobody chose gets prior 0, since its emission parameters would otherwise stay uniform and win split
+    items."""
     seen = observed_classes(ann)
     return np.where(seen, -np.log(max(int(seen.sum()), 1)), -np.inf)
 
 
 def default_lambdas(ann: Annotations) -> tuple[float, float]:
-    """The benchmark's penalties: ``lambda_w = K^2 / 4`` and ``lambda_t = lambda_w * mean items per annotator /
-    mean annotators per item`` (= ``lambda_w * n_items / n_annotators`` when every item and annotator is used),
-    with ``K`` the number of classes that occur."""
+    """The benchmark's penalties: ``lambda_w = K^2 / 4`` and ``lambda_t = lambda_w * mean items per annotator
+    / mean annotators per item`` (= ``lambda_w * n_items / n_annotators`` when every item and annotator is
+    used), with ``K`` the number of classes that occur."""
     lam_w = 0.25 * max(int(observed_classes(ann).sum()), 2) ** 2
     per_annotator = ann.annotator_sizes()
     per_item = ann.item_sizes()
@@ -79,8 +80,9 @@ class Block:
     Annotations are sorted by member: ``sizes`` is the number of annotations of each member, ``starts`` the
     first annotation of each member that has any (``members``). ``fixed`` holds the other block's scores per
     annotation (``K x K x n``, label-major), ``weights[k, n] = mu[i_n, k]``, ``counts[l, k, m] = sum_{n in m,
-    l_n = l} mu[i_n, k]`` the linear term, ``lam`` the L2 penalty and ``scale`` the diagonal change of variables
-    per (class, member). The big tensors are in ``fixed.dtype`` (float32 for large data); sums are float64.
+    l_n = l} mu[i_n, k]`` the linear term, ``lam`` the L2 penalty and ``scale`` the diagonal change of
+    variables per (class, member). The big tensors are in ``fixed.dtype`` (float32 for large data); sums
+    are float64.
     """
 
     sizes: np.ndarray
@@ -166,20 +168,21 @@ def item_counts(data: MmceData, post: np.ndarray) -> np.ndarray:
 def m_step(data: MmceData, post: np.ndarray, sig_t: np.ndarray, tau_t: np.ndarray, lam_w: float, lam_t: float,
            max_iter: int, gtol: float) -> tuple[np.ndarray, np.ndarray]:
     """Annotator block then item block, each by L-BFGS from the current values (never decreases ``F``)."""
-    blk = make_block(data, post, data.annot, data.by_annotator, tau_t, data.item, annotator_counts(data, post),
-                     lam_w, data.n_annotators)
-    noise = 1e-6 if data.dtype == np.float32 else 0.0
-    res = minimize_lbfgs(blk.objective, (sig_t / blk.scale).ravel(), max_iter=max_iter, gtol=gtol, rel_noise=noise)
-    sig_t = res.x.reshape(sig_t.shape) * blk.scale
+    opts = {"max_iter": max_iter, "gtol": gtol, "rel_noise": 1e-6 if data.dtype == np.float32 else 0.0}
+    blk = make_block(data, post, data.annot, data.by_annotator, tau_t, data.item,
+                     annotator_counts(data, post), lam_w, data.n_annotators)
+    sig_t = minimize_lbfgs(blk.objective, (sig_t / blk.scale).ravel(), **opts).x.reshape(sig_t.shape)
+    sig_t *= blk.scale
     blk = make_block(data, post, data.item, data.by_item, sig_t, data.annot, item_counts(data, post),
                      lam_t, data.n_items)
-    res = minimize_lbfgs(blk.objective, (tau_t / blk.scale).ravel(), max_iter=max_iter, gtol=gtol, rel_noise=noise)
-    return sig_t, res.x.reshape(tau_t.shape) * blk.scale
+    tau_t = minimize_lbfgs(blk.objective, (tau_t / blk.scale).ravel(), **opts).x.reshape(tau_t.shape)
+    return sig_t, tau_t * blk.scale
 
 
 def e_step(data: MmceData, sig_t: np.ndarray, tau_t: np.ndarray,
            log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``log mu[i, k] = log prior[k] + sum_{n in i} (sigma[a,k,l] + tau[i,k,l] - log Z[n, k])``; normalised."""
+    """``log mu[i, k] = log prior[k] + sum_{n in i} (sigma[a,k,l] + tau[i,k,l] - log Z[n, k])``, normalised.
+    """
     order = data.by_item
     sizes, starts, members = _segments(data.item[order], data.n_items)
     scores = np.repeat(tau_t.astype(data.dtype), sizes, axis=2)
@@ -200,15 +203,15 @@ def confusions_at_average_item(sig_t: np.ndarray) -> np.ndarray:
 
 
 class MMCE(Aggregator):
-    r"""Regularised minimax conditional entropy (categorical), as run by the VLDB'17 truth-inference benchmark.
+    r"""Regularised minimax conditional entropy (categorical), as the VLDB'17 benchmark runs it.
 
     Parameters
     ----------
     lambda_annotator : float, optional
         L2 penalty on the annotator parameters ``sigma``; default ``K^2 / 4`` (the benchmark's).
     lambda_item : float, optional
-        L2 penalty on the item parameters ``tau``; default ``lambda_annotator * mean items per annotator / mean
-        annotators per item`` (the benchmark's).
+        L2 penalty on the item parameters ``tau``; default ``lambda_annotator * mean items per annotator /
+        mean annotators per item`` (the benchmark's).
     max_iter : int, default 50
     tol : float, default 5e-3
         Stop once no posterior moves by more than ``tol`` in an iteration (the benchmark's test and value).
@@ -219,8 +222,8 @@ class MMCE(Aggregator):
         Gradient tolerance of the M-step blocks.
     precision : {"auto", "float64", "float32"}, default "auto"
         Float type of the per-annotation ``K x K`` score tensors (parameters and every sum stay float64).
-        ``"auto"``: float32 when there are more than 4 million cells (n_annotations x K^2), which halves memory
-        and time; posteriors then differ from float64 by about 1e-6.
+        ``"auto"``: float32 when there are more than 4 million cells (n_annotations x K^2), which halves
+        memory and time; posteriors then differ from float64 by about 1e-6.
     keep_history : bool or "auto", default "auto"
         As :class:`DawidSkene`.
     random_state : int, Generator or None
@@ -230,11 +233,11 @@ class MMCE(Aggregator):
     ----------
     labels_, proba_, consensus_
     sigma_ : ndarray (n_annotators, K, K)
-        Annotator parameters ``sigma[a, k, l]``; ``confusions_`` is ``softmax_l(sigma)``, the confusion matrix at
-        an item with ``tau = 0``.
+        Annotator parameters ``sigma[a, k, l]``; ``confusions_`` is ``softmax_l(sigma)``, the confusion matrix
+        at an item with ``tau = 0``.
     tau_ : ndarray (n_items, K, K)
-        Item parameters (how confusable each item is). Rows are defined up to a constant; the penalty picks the
-        one with the smallest norm.
+        Item parameters (how confusable each item is). Rows are defined up to a constant; the penalty picks
+        the one with the smallest norm.
     lambdas_ : (lambda_annotator, lambda_item) used.
     n_iter_, converged_, log_likelihood_, objective_ (penalised log-likelihood), history_.
 
@@ -253,7 +256,8 @@ class MMCE(Aggregator):
     .. math::
 
         F = \sum_n \sum_k \mu_{i_n k}\,\bigl(\sigma_{a_n k l_n} + \tau_{i_n k l_n} - \log Z_{n k}\bigr)
-            - \tfrac{\lambda_w}{2}\sum_a \lVert\sigma_a\rVert^2 - \tfrac{\lambda_t}{2}\sum_i \lVert\tau_i\rVert^2,
+            - \tfrac{\lambda_w}{2}\sum_a \lVert\sigma_a\rVert^2 - \tfrac{\lambda_t}{2}\sum_i
+            \lVert\tau_i\rVert^2,
 
     i.e. MAP-EM for the model above with a uniform class prior. Gradients:
     ``dF/dsigma[a,k,l] = sum_{n in a} mu[i_n,k] (1[l_n = l] - p[n,k,l]) - lambda_w sigma[a,k,l]`` and the same
@@ -312,15 +316,17 @@ class MMCE(Aggregator):
 
     def _dtype(self, ann: Annotations) -> type:
         if self.precision not in ("auto", "float64", "float32"):
-            raise InvalidParameterError(f"precision must be 'auto', 'float64' or 'float32', got {self.precision!r}")
+            raise InvalidParameterError(f"precision must be 'auto', 'float64' or 'float32', "
+                                        f"got {self.precision!r}")
         if self.precision == "auto":
             return np.float32 if ann.n_annotations * ann.n_classes ** 2 > FLOAT32_ABOVE else np.float64
         return np.float32 if self.precision == "float32" else np.float64
 
     def _fit(self, annotations, rng, gold):
         if annotations.n_classes < 2:
-            raise InvalidParameterError(f"MMCE needs at least 2 classes; the data have {annotations.n_classes} "
-                                        f"({list(annotations.classes)}). Pass classes=... when building them")
+            raise InvalidParameterError(f"MMCE needs at least 2 classes; the data have "
+                                        f"{annotations.n_classes} ({list(annotations.classes)}). Pass "
+                                        "classes=... when building the Annotations")
         check_positive_int("m_step_max_iter", self.m_step_max_iter)
         gtol = check_nonneg_float("m_step_tol", self.m_step_tol)
         lam_w, lam_t = self._lambdas(annotations)
@@ -342,8 +348,8 @@ class MMCE(Aggregator):
         post = clamp(vote_shares(annotations.vote_counts()), *(gold if gold is not None else (None, None)))
         result = run_em(post, m_step=m, e_step=lambda p: e_step(data, *p, log_prior), objective=penalised,
                         min_iter=1, max_iter=self.max_iter, tol=self.tol, gold=gold,
-                        keep_history=self.keep_history, confusions_of=lambda p: confusions_at_average_item(p[0]),
-                        model=self.model_name)
+                        keep_history=self.keep_history, model=self.model_name,
+                        confusions_of=lambda p: confusions_at_average_item(p[0]))
         return self._finish(annotations, result, (lam_w, lam_t), penalised, np.exp(log_prior))
 
     def _finish(self, ann, result, lambdas, penalised, prior) -> Consensus:
