@@ -27,8 +27,12 @@ from .errors import (
 )
 from .loop import model_loop
 from .models import (
+    GLAD,
     KOS,
+    MACE,
+    MMCE,
     MMSR,
+    Auto,
     BayesianDawidSkene,
     CrowdLab,
     DawidSkene,
@@ -50,11 +54,15 @@ from .soft import dataset_statistics, kl_divergence, mean_kl_divergence, soft_la
 __version__ = "0.1.0"
 
 __all__ = [
+    "GLAD",
     "KOS",
+    "MACE",
     "METHODS",
+    "MMCE",
     "MMSR",
     "AccordError",
     "Annotations",
+    "Auto",
     "BayesianDawidSkene",
     "Consensus",
     "ConvergenceWarning",
