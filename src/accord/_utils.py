@@ -32,6 +32,27 @@ def seg_sum(values: np.ndarray | None, keys: np.ndarray, size: int) -> np.ndarra
     return np.bincount(keys, weights=values, minlength=size).astype(np.float64, copy=False)
 
 
+def log_normalize_argmax(log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`log_normalize` that also returns the row-wise argmax (ties to the lowest column), computed in the
+    same pass over the columns; the posterior comes back column-major (Fortran order), which is what the EM
+    loop's next products read fastest."""
+    n, k = log_u.shape
+    cols = np.asfortranarray(log_u)
+    m = cols[:, 0].copy()
+    arg = np.zeros(n, dtype=np.intp)
+    for j in range(1, k):
+        np.copyto(arg, j, where=cols[:, j] > m)
+        np.maximum(m, cols[:, j], out=m)
+    post = np.empty((n, k), order="F")
+    total = np.zeros(n)
+    for j in range(k):
+        np.subtract(cols[:, j], m, out=post[:, j])
+        np.exp(post[:, j], out=post[:, j])
+        total += post[:, j]
+    post /= total[:, None]
+    return post, np.log(total) + m, arg
+
+
 def log_normalize(log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise softmax of log-scores: returns ``(post, log_Z)`` with ``post = exp(log_u - log_Z)``.
 

@@ -49,7 +49,7 @@ def check_em_params(min_iter: int, max_iter: int, tol: float) -> tuple[int, int,
 def run_em(
     post: np.ndarray,
     m_step: Callable[[np.ndarray], Any],
-    e_step: Callable[[Any], tuple[np.ndarray, np.ndarray]],
+    e_step: Callable[[Any], tuple[np.ndarray, ...]],
     objective: Callable[[Any, np.ndarray], float],
     *,
     min_iter: int,
@@ -69,10 +69,10 @@ def run_em(
     labels = post.argmax(axis=1)
     for it in range(1, max_iter + 1):
         params = m_step(post)
-        new_post, log_z = e_step(params)
+        new_post, log_z, *fused = e_step(params)  # an E-step may hand back its argmax as a third item
         clamp(new_post, gi, gl)
         delta = float(np.abs(new_post - post).max()) if post.size else 0.0
-        new_labels = new_post.argmax(axis=1)
+        new_labels = fused[0] if fused and gi is None else new_post.argmax(axis=1)
         record = {
             "iteration": it,
             "log_likelihood": float(log_z.sum()),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from .._utils import column_sums, log_normalize
+from .._utils import column_sums, log_normalize, log_normalize_argmax
 
 if TYPE_CHECKING:
     from ..annotations import Annotations
@@ -83,6 +83,14 @@ def e_step(matrix: AnnotationMatrix, log_prior: np.ndarray, log_theta: np.ndarra
     log_u = matrix.log_scores(log_theta)
     log_u += log_prior
     return log_normalize(log_u)
+
+
+def e_step_labels(matrix: AnnotationMatrix, log_prior: np.ndarray,
+                  log_theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`e_step` that also returns ``argmax`` of the posterior (the EM driver's labels) in the same pass."""
+    log_u = matrix.log_scores(log_theta)
+    log_u += log_prior
+    return log_normalize_argmax(log_u)
 
 
 def clamp(post: np.ndarray, gold_items: np.ndarray | None, gold_labels: np.ndarray | None) -> np.ndarray:

@@ -14,7 +14,16 @@ from ..consensus import Consensus
 from ..errors import DataQualityWarning, InvalidParameterError
 from ._base import Aggregator
 from ._driver import EMResult, run_em
-from ._em import LOG_EPS, AnnotationMatrix, clamp, class_priors, e_step, one_hot, smoothed_confusions
+from ._em import (
+    LOG_EPS,
+    AnnotationMatrix,
+    clamp,
+    class_priors,
+    e_step,
+    e_step_labels,
+    one_hot,
+    smoothed_confusions,
+)
 from .majority import break_ties, vote_shares
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
@@ -97,7 +106,7 @@ class _DawidSkeneBase(Aggregator):
         result = run_em(
             post,
             m_step=lambda p: self._m_step(matrix, p),
-            e_step=lambda params: e_step(matrix, np.log(params[0] + LOG_EPS), np.log(params[1] + LOG_EPS)),
+            e_step=lambda params: e_step_labels(matrix, np.log(params[0] + LOG_EPS), np.log(params[1] + LOG_EPS)),
             objective=lambda params, log_z: float(log_z.sum()) + self._penalty(*params),
             min_iter=self.min_iter, max_iter=self.max_iter, tol=self.tol, gold=gold,
             keep_history=self.keep_history, confusions_of=lambda params: params[1], model=self.model_name,
