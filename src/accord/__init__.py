@@ -16,6 +16,7 @@ from .agreement import agreement_summary, fleiss_kappa, krippendorff_alpha
 from .annotations import Annotations
 from .bias import cleverlabel, correct_bias, estimate_offset
 from .blending import blend, class_blending, estimate_transition
+from .bench import run_bench
 from .consensus import Consensus
 from .errors import (
     AccordError,
@@ -25,6 +26,7 @@ from .errors import (
     InvalidParameterError,
     NotFittedError,
 )
+from .evaluate import accuracy, expected_calibration_error, log_loss, macro_f1, redundancy_curve
 from .loop import model_loop
 from .models import (
     GLAD,
@@ -77,6 +79,7 @@ __all__ = [
     "OneCoinDawidSkene",
     "Wawa",
     "ZeroBasedSkill",
+    "accuracy",
     "active_learning_scores",
     "adaptive_sample",
     "agreement_summary",
@@ -90,12 +93,15 @@ __all__ = [
     "dataset_statistics",
     "estimate_offset",
     "estimate_transition",
+    "expected_calibration_error",
     "fleiss_kappa",
     "interval_width",
     "io",
     "keep_annotators",
     "kl_divergence",
     "krippendorff_alpha",
+    "log_loss",
+    "macro_f1",
     "make_model",
     "mean_kl_divergence",
     "model_loop",
@@ -104,7 +110,9 @@ __all__ = [
     "posterior",
     "qualify",
     "read_pred_probs",
+    "redundancy_curve",
     "render_html",
+    "run_bench",
     "simulate_adaptive",
     "soft_labels",
     "workload",

@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         write_table(consensus.annotators_frame(), args.annotators)
     if not args.quiet:
         print(summary(consensus))
+        if consensus.params.get("reason"):
+            print(f"\nwhy this model: {consensus.params['reason']}")
         if args.gold:
             gold = read_gold(args.gold)
             print(f"accuracy on {len(gold)} gold items: {accuracy(consensus.labels, gold):.4f}")
