@@ -1,20 +1,38 @@
-"""Truth-inference models. Each returns a :class:`accord.Consensus` from ``fit``."""
+"""Truth-inference models. Each returns a :class:`accord.Consensus` from ``fit``; ``accord.METHODS`` lists
+them by short name."""
 
 from ._base import Aggregator
+from .auto import Auto
 from .bayes import posterior
 from .bayesian_ds import BayesianDawidSkene
-from .kos import KOS
-from .mmsr import MMSR
-from .auto import Auto
 from .crowdlab import CrowdLab, check_pred_probs, read_pred_probs
 from .dawid_skene import DawidSkene, OneCoinDawidSkene
+from .glad import GLAD
+from .kos import KOS
+from .mace import MACE
 from .majority import MajorityVote
+from .mmce import MMCE
+from .mmsr import MMSR
 from .model_assisted_ds import ModelAssistedDawidSkene
 from .wawa import Wawa, ZeroBasedSkill
-from .glad import GLAD
-from .mace import MACE
-from .mmce import MMCE
 
-__all__ = ["Aggregator", "Auto", "BayesianDawidSkene", "KOS", "MMSR", "DawidSkene", "MajorityVote", "OneCoinDawidSkene", "Wawa", "ZeroBasedSkill", "posterior"]
-__all__ += ["CrowdLab", "ModelAssistedDawidSkene", "check_pred_probs", "read_pred_probs"]
-__all__ += ["GLAD", "MACE", "MMCE"]
+__all__ = [
+    "GLAD",
+    "KOS",
+    "MACE",
+    "MMCE",
+    "MMSR",
+    "Aggregator",
+    "Auto",
+    "BayesianDawidSkene",
+    "CrowdLab",
+    "DawidSkene",
+    "MajorityVote",
+    "ModelAssistedDawidSkene",
+    "OneCoinDawidSkene",
+    "Wawa",
+    "ZeroBasedSkill",
+    "check_pred_probs",
+    "posterior",
+    "read_pred_probs",
+]
