@@ -54,24 +54,13 @@ def log_normalize_argmax(log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def log_normalize(log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise softmax of log-scores: returns ``(post, log_Z)`` with ``post = exp(log_u - log_Z)``.
+    """Row-wise softmax of log-scores: returns ``(post, log_Z)`` with ``post = exp(log_u - log_Z)``, C-ordered.
 
-    Works column by column: NumPy's row reductions over a short last axis (K = 2..10 classes) are several times
-    slower than K whole-column operations, and this runs once per EM iteration on every item.
+    Works column by column (see :func:`log_normalize_argmax`): NumPy's row reductions over a short last axis
+    (K = 2..10 classes) are several times slower than K whole-column operations.
     """
-    n, k = log_u.shape
-    cols = np.asfortranarray(log_u)
-    m = cols[:, 0].copy()
-    for j in range(1, k):
-        np.maximum(m, cols[:, j], out=m)
-    post = np.empty((n, k), order="F")
-    total = np.zeros(n)
-    for j in range(k):
-        np.subtract(cols[:, j], m, out=post[:, j])
-        np.exp(post[:, j], out=post[:, j])
-        total += post[:, j]
-    post /= total[:, None]
-    return np.ascontiguousarray(post), np.log(total) + m
+    post, log_z, _ = log_normalize_argmax(log_u)
+    return np.ascontiguousarray(post), log_z
 
 
 def column_sums(x: np.ndarray) -> np.ndarray:
