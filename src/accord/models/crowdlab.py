@@ -25,6 +25,7 @@ from ..errors import DataQualityWarning, InvalidAnnotationsError, InvalidParamet
 from ._base import Aggregator, as_annotations
 
 __all__ = [
+    "PredProbsMixin",
     "CrowdLab",
     "CrowdLabStats",
     "best_temperature",
@@ -483,7 +484,40 @@ Method = Literal["best_quality", "majority_vote"]
 Quality = Literal["crowdlab", "agreement"]
 
 
-class CrowdLab(Aggregator):
+class PredProbsMixin:
+    """``fit(annotations, pred_probs, gold)`` for models that read a classifier's predicted probabilities.
+
+    ``pred_probs`` is validated against the annotations once (:func:`check_pred_probs`), held in
+    ``self._pred_probs`` while the model's ``_fit`` runs, then released. ``missing_hint`` is the model's advice
+    when ``pred_probs`` is not given.
+    """
+
+    accepts_pred_probs = True
+    requires_pred_probs = True
+    missing_hint = "pass a classifier's out-of-sample predicted probabilities (items x classes)"
+
+    def fit(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None, gold: Any = None) -> Any:
+        """Fit from annotations and out-of-sample ``pred_probs`` (a DataFrame by item id, or an array in
+        ``annotations.items`` order). ``gold`` items, if given, are set to their known class in the output."""
+        if pred_probs is None:
+            raise InvalidParameterError(f"{type(self).__name__} needs pred_probs: {self.missing_hint}")
+        ann = as_annotations(annotations)
+        self._pred_probs = check_pred_probs(pred_probs, ann)
+        try:
+            return super().fit(ann, gold=gold)  # type: ignore[misc]
+        finally:
+            del self._pred_probs
+
+    def fit_predict(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,
+                    gold: Any = None) -> pd.Series:
+        return self.fit(annotations, pred_probs, gold).labels_
+
+    def fit_predict_proba(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,
+                          gold: Any = None) -> pd.DataFrame:
+        return self.fit(annotations, pred_probs, gold).proba_
+
+
+class CrowdLab(PredProbsMixin, Aggregator):
     r"""CROWDLAB: consensus from the annotators' labels and a classifier's out-of-sample ``pred_probs``.
 
     Parameters
@@ -554,8 +588,8 @@ class CrowdLab(Aggregator):
     """
 
     name = "crowdlab"
-    accepts_pred_probs = True
-    requires_pred_probs = True
+    missing_hint = ("a classifier's out-of-sample predicted probabilities (items x classes); see "
+                    "accord.loop.model_loop to make them")
 
     def __init__(self, *, consensus: Method = "best_quality", quality: Quality = "crowdlab",
                  calibrate: bool = False, random_state: int | np.random.Generator | None = None):
@@ -563,29 +597,6 @@ class CrowdLab(Aggregator):
         self.quality = quality
         self.calibrate = calibrate
         self.random_state = random_state
-
-    def fit(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None, gold: Any = None) -> CrowdLab:
-        """Fit from annotations and the classifier's out-of-sample ``pred_probs`` (see :func:`check_pred_probs`).
-
-        ``gold`` items, if given, are set to their known class in the output.
-        """
-        if pred_probs is None:
-            raise InvalidParameterError("CrowdLab needs pred_probs: a classifier's out-of-sample predicted "
-                                        "probabilities (items x classes); see accord.loop.model_loop to make them")
-        ann = as_annotations(annotations)
-        self._pred_probs = check_pred_probs(pred_probs, ann)
-        try:
-            return super().fit(ann, gold=gold)  # type: ignore[return-value]
-        finally:
-            del self._pred_probs
-
-    def fit_predict(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,
-                    gold: Any = None) -> pd.Series:
-        return self.fit(annotations, pred_probs, gold).labels_
-
-    def fit_predict_proba(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,
-                          gold: Any = None) -> pd.DataFrame:
-        return self.fit(annotations, pred_probs, gold).proba_
 
     def _check_params(self) -> None:
         if self.consensus not in ("best_quality", "majority_vote"):

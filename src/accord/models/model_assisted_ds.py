@@ -2,7 +2,7 @@ r"""Dawid-Skene with a classifier's predicted probabilities: as each item's prio
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -10,10 +10,9 @@ import pandas as pd
 from .._utils import check_nonneg_float
 from ..annotations import Annotations
 from ..errors import InvalidParameterError
-from ._base import as_annotations
 from ._driver import run_em
 from ._em import LOG_EPS, AnnotationMatrix, e_step
-from .crowdlab import check_pred_probs
+from .crowdlab import PredProbsMixin
 from .dawid_skene import DawidSkene, initial_posterior
 
 __all__ = ["ModelAssistedDawidSkene"]
@@ -35,7 +34,7 @@ def _with_model_annotator(annotations: Annotations, pred_probs: np.ndarray,
     return Annotations(item, annotator, label, annotations.items, annotators, annotations.classes), weights
 
 
-class ModelAssistedDawidSkene(DawidSkene):
+class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
     r"""Dawid-Skene that also uses a classifier's out-of-sample ``pred_probs`` (items x classes).
 
     Parameters
@@ -87,8 +86,7 @@ class ModelAssistedDawidSkene(DawidSkene):
 
     name = "ds_model"
     model_name = "ModelAssistedDawidSkene"
-    accepts_pred_probs = True
-    requires_pred_probs = True
+    missing_hint = "items x classes; for plain Dawid-Skene use DawidSkene"
 
     def __init__(self, *, mode: Mode = "prior", model_weight: float = 1.0, alpha: float = 0.5,
                  diag_alpha: float = 0.0, prior_alpha: float = 0.0, init: str = "mv", min_iter: int = 1,
@@ -100,27 +98,6 @@ class ModelAssistedDawidSkene(DawidSkene):
         del self.initial_confusions
         self.mode = mode
         self.model_weight = model_weight
-
-    def fit(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,  # type: ignore[override]
-            gold: Any = None) -> ModelAssistedDawidSkene:
-        """Fit from annotations and out-of-sample ``pred_probs`` (a DataFrame by item id, or an array)."""
-        if pred_probs is None:
-            raise InvalidParameterError(f"{type(self).__name__} needs pred_probs (items x classes); for plain "
-                                        "Dawid-Skene use DawidSkene")
-        ann = as_annotations(annotations)
-        self._pred_probs = check_pred_probs(pred_probs, ann)
-        try:
-            return super().fit(ann, gold=gold)  # type: ignore[return-value]
-        finally:
-            del self._pred_probs
-
-    def fit_predict(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,  # type: ignore[override]
-                    gold: Any = None) -> pd.Series:
-        return self.fit(annotations, pred_probs, gold).labels_
-
-    def fit_predict_proba(self, annotations: Annotations | pd.DataFrame,  # type: ignore[override]
-                          pred_probs: Any = None, gold: Any = None) -> pd.DataFrame:
-        return self.fit(annotations, pred_probs, gold).proba_
 
     def _fit(self, annotations, rng, gold):
         if self.mode not in ("prior", "annotator"):
