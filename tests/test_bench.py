@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from accord import MajorityVote
-from accord.bench import dataset_folders, run_bench, to_markdown
+from accord import CrowdLab, MajorityVote
+from accord.bench import dataset_folders, parse_peer, run_bench, to_markdown
 from accord.cli import main
 from accord.cli.bench import parse_levels
 from accord.datasets import load_dataset
 from accord.errors import InvalidParameterError
 from accord.evaluate import accuracy, log_loss
+from accord.models.crowdlab import read_pred_probs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bench_datasets"
 
@@ -91,6 +92,45 @@ def test_peers_missing_or_present_never_crash(tmp_path):
     peer_rows = res.main[res.main["method"].str.startswith("ck:")]
     skipped = dict(res.skipped)
     assert len(peer_rows) == 1 or "crowd-kit" in skipped
+
+
+def test_pred_probs_folder_gets_model_assisted_methods():
+    """tiny_ternary has a pred_probs.csv: by default CROWDLAB and model-assisted DS run there, and nowhere else."""
+    res = run_bench(FIXTURES, redundancy=None, datasets=["tiny_binary", "tiny_ternary"])
+    by = res.main.set_index(["dataset", "method"])
+    data = load_dataset(FIXTURES / "tiny_ternary")
+    pred_probs = read_pred_probs(FIXTURES / "tiny_ternary" / "pred_probs.csv", data.annotations)
+    expected = CrowdLab().fit(data.annotations, pred_probs=pred_probs)
+    assert by.loc[("tiny_ternary", "crowdlab"), "accuracy"] == pytest.approx(accuracy(expected.labels_, data.gold))
+    assert np.isfinite(by.loc[("tiny_ternary", "ds_model"), "accuracy"])
+    assert ("tiny_binary", "crowdlab") not in by.index
+    # asked for explicitly where there is no pred_probs.csv: a note, not a crash
+    res = run_bench(FIXTURES, ["mv", "crowdlab"], redundancy=[1], repeats=2, datasets=["tiny_binary"])
+    row = res.main.set_index("method").loc["crowdlab"]
+    assert np.isnan(row["accuracy"]) and "pred_probs.csv" in row["note"]
+    assert set(res.redundancy["method"]) == {"mv"}
+
+
+def test_peer_specs():
+    assert parse_peer("GLAD") == ("ck", "GLAD") and parse_peer("ck:GLAD") == ("ck", "GLAD")
+    assert parse_peer("cl:crowdlab") == ("cl", "crowdlab")
+    with pytest.raises(InvalidParameterError, match="cleanlab peers are"):
+        parse_peer("cl:dawid_skene")
+    with pytest.raises(InvalidParameterError, match="ck:NAME"):
+        parse_peer("sk:Thing")
+
+
+def test_cleanlab_peers_match_ours():
+    """cleanlab (a dev dependency) side by side: its CROWDLAB consensus equals ours on the fixture; without
+    pred_probs.csv its CROWDLAB row is a note."""
+    pytest.importorskip("cleanlab", reason="cleanlab is a dev dependency; install accord[dev]")
+    res = run_bench(FIXTURES, ["crowdlab"], redundancy=None, peers=True,
+                    peer_methods=["cl:majority_vote", "cl:crowdlab"], datasets=["tiny_binary", "tiny_ternary"])
+    by = res.main.set_index(["dataset", "method"])
+    assert by.loc[("tiny_ternary", "cl:crowdlab"), "accuracy"] == by.loc[("tiny_ternary", "crowdlab"), "accuracy"]
+    assert np.isfinite(by.loc[("tiny_binary", "cl:majority_vote"), "accuracy"])
+    assert "pred_probs.csv" in by.loc[("tiny_binary", "cl:crowdlab"), "note"]
+    assert "cleanlab" not in dict(res.skipped)
 
 
 def test_parse_levels_and_folders(tmp_path):

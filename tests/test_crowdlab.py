@@ -322,3 +322,51 @@ def test_cli_pred_probs_errors(tutorial, tmp_path, capsys):
     pd.DataFrame({"item": ["0"], "0": [0.2], "1": [0.2], "2": [0.2]}).to_csv(bad, index=False)
     assert main(["aggregate", ann_file, "-m", "crowdlab", "--pred-probs", str(bad), "-o", out]) == 1
     assert "no row for 295 annotated item(s)" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------- cleanlab, live
+def _cleanlab_wide(annotations: Annotations) -> np.ndarray:
+    wide = np.full((annotations.n_items, annotations.n_annotators), np.nan)
+    wide[annotations.item, annotations.annotator] = annotations.label
+    return wide
+
+
+def _random_case(seed: int) -> tuple[Annotations, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n_items, n_annotators, k = 60, 8, 3
+    truth = rng.integers(k, size=n_items)
+    rows = []
+    for i in range(n_items):
+        for a in rng.choice(n_annotators, size=rng.integers(1, 5), replace=False):
+            label = truth[i] if rng.random() < 0.5 + 0.05 * a else rng.integers(k)
+            rows.append((f"i{i:02d}", f"w{a}", f"c{label}"))
+    annotations = Annotations.from_frame(pd.DataFrame(rows, columns=["item", "annotator", "label"]),
+                                         classes=[f"c{j}" for j in range(k)])
+    pred_probs = rng.dirichlet(np.ones(k), size=annotations.n_items)
+    return annotations, pred_probs
+
+
+@pytest.mark.parametrize("case", ["tutorial", 0, 1, 2])
+def test_matches_cleanlab_live(case, tutorial):
+    """cleanlab (a dev dependency) run here: the same consensus labels, consensus quality, per-annotation and
+    per-annotator quality, to round-off."""
+    multiannotator = pytest.importorskip("cleanlab.multiannotator", reason="install accord[dev] for cleanlab")
+    if case == "tutorial":
+        annotations, pred_probs = tutorial[0].annotations, tutorial[1].to_numpy()
+    else:
+        annotations, pred_probs = _random_case(case)
+    ours = CrowdLab().fit(annotations, pred_probs=pred_probs).consensus_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = multiannotator.get_label_quality_multiannotator(
+            _cleanlab_wide(annotations), pred_probs, verbose=False, return_detailed_quality=True)
+    quality = theirs["label_quality"]
+    assert np.array_equal(ours.label_codes, quality["consensus_label"].to_numpy())
+    assert np.allclose(ours.item_quality["consensus_quality"].to_numpy(),
+                       quality["consensus_quality_score"].to_numpy(), atol=1e-12)
+    detailed = theirs["detailed_label_quality"].to_numpy()  # items x annotators, NaN where unlabelled
+    per_annotation = ours.annotation_quality["label_quality"].to_numpy()
+    assert np.allclose(per_annotation, detailed[annotations.item, annotations.annotator], atol=1e-12)
+    annotator_stats = theirs["annotator_stats"].sort_index()
+    mine = ours.annotator_quality.loc[annotations.annotators[annotator_stats.index]]
+    assert np.allclose(mine["quality"].to_numpy(), annotator_stats["annotator_quality"].to_numpy(), atol=1e-12)

@@ -4,8 +4,11 @@
 ``gold.csv``, ``meta.json``), fits every method, and scores the consensus on the gold items. The analysis returns
 a :class:`BenchResult` of plain DataFrames; :func:`to_markdown` and :meth:`BenchResult.to_csv` render it and know
 nothing of the fitting. Numeric rating datasets (``meta.json`` ``task_type: "continuous"``) are skipped with a
-reason. crowd-kit's methods can run side by side (``peers=True``), each in a child process with a time limit,
-and a peer that cannot be imported or fails becomes a note, never a crash.
+reason. A folder that also holds ``pred_probs.csv`` (a classifier's out-of-sample predicted probabilities,
+``item`` plus one column per class) gets the model-assisted methods (CROWDLAB, model-assisted Dawid-Skene) too.
+The peer libraries' methods can run side by side (``peers=True``): crowd-kit's aggregators (``ck:NAME``) and
+cleanlab's majority vote and CROWDLAB (``cl:majority_vote``, ``cl:crowdlab``), each in a child process with a
+time limit; a peer that cannot be imported or fails becomes a note, never a crash.
 """
 
 from __future__ import annotations
@@ -31,7 +34,12 @@ from .evaluate import accuracy, expected_calibration_error, log_loss, macro_f1, 
 __all__ = ["DEFAULT_PEERS", "FORMAT_VERSION", "BenchResult", "dataset_folders", "run_bench", "to_markdown"]
 
 FORMAT_VERSION = 1
-DEFAULT_PEERS = ("MajorityVote", "DawidSkene", "OneCoinDawidSkene", "GLAD", "MACE", "KOS", "MMSR", "Wawa")
+DEFAULT_PEERS = ("ck:MajorityVote", "ck:DawidSkene", "ck:OneCoinDawidSkene", "ck:GLAD", "ck:MACE", "ck:KOS",
+                 "ck:MMSR", "ck:Wawa", "cl:majority_vote", "cl:crowdlab")
+#: The peer libraries: prefix -> (display name, module whose import says whether it is installed).
+PEER_LIBRARIES = {"ck": ("crowd-kit", "crowdkit.aggregation"), "cl": ("cleanlab", "cleanlab.multiannotator")}
+CLEANLAB_METHODS = ("majority_vote", "crowdlab")
+PRED_PROBS_FILE = "pred_probs.csv"
 MAIN_COLUMNS = ["dataset", "method", "n_items", "n_annotators", "n_annotations", "n_classes", "n_gold",
                 "accuracy", "macro_f1", "nll", "ece", "seconds", "note"]
 REDUNDANCY_COLUMNS = ["dataset", "method", "redundancy", "labels_per_item", "mean", "sem", "repeats"]
@@ -114,19 +122,35 @@ def _sizes(name: str, ann: Annotations, gold: pd.Series) -> dict[str, Any]:
             "n_annotations": ann.n_annotations, "n_classes": ann.n_classes, "n_gold": len(gold)}
 
 
-def _fit_accord(method: str, ann: Annotations, gold: pd.Series, seed: int) -> dict[str, Any]:
+def _fit_accord(method: str, ann: Annotations, gold: pd.Series, seed: int,
+                pred_probs: pd.DataFrame | None = None) -> dict[str, Any]:
     from .registry import make_model
 
     model = make_model(method, **({"random_state": seed} if _takes_random_state(method) else {}))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(ann)
+        if needs_extra_inputs(method):
+            model.fit(ann, pred_probs=pred_probs)
+        else:
+            model.fit(ann)
     seconds = time.perf_counter() - start
     consensus = model.consensus_
     row = {"method": method, "seconds": seconds, "note": _note(model)}
     row.update(_scores(consensus.labels, consensus.proba, gold))
     return row
+
+
+def _pred_probs(folder: Path, ann: Annotations) -> pd.DataFrame | None:
+    """The folder's ``pred_probs.csv`` aligned to the annotated items and classes, or None when it has none."""
+    from .models.crowdlab import read_pred_probs
+
+    path = folder / PRED_PROBS_FILE
+    if not path.exists():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rows for unannotated items are dropped; that is expected here
+        return read_pred_probs(path, ann)
 
 
 def _takes_random_state(method: str) -> bool:
@@ -155,18 +179,58 @@ def needs_extra_inputs(method: str) -> bool:
     return "pred_probs" in params
 
 
-# ---------------------------------------------------------------------- peers (crowd-kit), in a child process
-def _peer_worker(name: str, frame: pd.DataFrame, conn: Any) -> None:  # pragma: no cover - runs in a child
+# ---------------------------------------------------------------------- peers, each in a child process
+def parse_peer(spec: str) -> tuple[str, str]:
+    """``"ck:GLAD"`` or ``"GLAD"`` -> ``("ck", "GLAD")`` (crowd-kit); ``"cl:crowdlab"`` -> ``("cl", "crowdlab")``."""
+    prefix, sep, name = spec.partition(":")
+    if not sep:
+        prefix, name = "ck", spec
+    if prefix not in PEER_LIBRARIES or not name:
+        raise InvalidParameterError(f"peer method {spec!r}: write ck:NAME for a crowd-kit class (e.g. ck:GLAD) or "
+                                    f"cl:NAME for cleanlab ({', '.join(CLEANLAB_METHODS)})")
+    if prefix == "cl" and name not in CLEANLAB_METHODS:
+        raise InvalidParameterError(f"peer method {spec!r}: cleanlab peers are {', '.join(CLEANLAB_METHODS)}")
+    return prefix, name
+
+
+def _wide_codes(ann: Annotations) -> np.ndarray:
+    """Items x annotators float matrix of label codes, NaN where an annotator did not label the item (cleanlab's
+    ``labels_multiannotator``)."""
+    wide = np.full((ann.n_items, ann.n_annotators), np.nan)
+    wide[ann.item, ann.annotator] = ann.label
+    return wide
+
+
+def _run_cleanlab(name: str, ann: Annotations, pred_probs: pd.DataFrame | None) -> tuple[Any, Any]:
+    from cleanlab import multiannotator as cl  # optional peer, imported in the child only
+
+    wide = _wide_codes(ann)
+    if name == "majority_vote":
+        return np.asarray(ann.classes, dtype=object)[cl.get_majority_vote_label(wide)], None
+    if pred_probs is None:
+        raise InvalidParameterError(f"cleanlab's CROWDLAB needs {PRED_PROBS_FILE} in the dataset folder")
+    out = cl.get_label_quality_multiannotator(wide, pred_probs.to_numpy(), verbose=False)
+    return np.asarray(ann.classes, dtype=object)[out["label_quality"]["consensus_label"].to_numpy()], None
+
+
+def _peer_worker(spec: str, ann: Annotations, pred_probs: pd.DataFrame | None,
+                 conn: Any) -> None:  # pragma: no cover - runs in a child
     try:
+        prefix, name = parse_peer(spec)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from crowdkit import aggregation as ck
-
-            model = getattr(ck, name)()
             start = time.perf_counter()
-            labels = model.fit_predict(frame)
+            if prefix == "cl":
+                labels, proba = _run_cleanlab(name, ann, pred_probs)
+                labels = pd.Series(labels, index=ann.items)
+            else:
+                from crowdkit import aggregation as ck
+
+                model = getattr(ck, name)()
+                frame = ann.to_frame().rename(columns={"item": "task", "annotator": "worker"})
+                labels = model.fit_predict(frame)
+                proba = getattr(model, "probas_", None)
             seconds = time.perf_counter() - start
-            proba = getattr(model, "probas_", None)
         conn.send(("ok", labels, proba, seconds))
     except BaseException as exc:  # noqa: BLE001 - report any failure of the peer as a note
         conn.send(("error", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", None, 0.0))
@@ -174,23 +238,30 @@ def _peer_worker(name: str, frame: pd.DataFrame, conn: Any) -> None:  # pragma: 
         conn.close()
 
 
-def peers_available() -> str | None:
-    """None when crowd-kit can be imported, else the reason it cannot."""
+def peers_available(prefix: str = "ck") -> str | None:
+    """None when the peer library (``"ck"`` crowd-kit, ``"cl"`` cleanlab) can be imported, else why not."""
+    import importlib
+
+    library, module = PEER_LIBRARIES[prefix]
     try:
-        import crowdkit.aggregation  # noqa: F401
+        importlib.import_module(module)
     except Exception as exc:  # noqa: BLE001 - any import failure means "no peer columns"
-        return f"crowd-kit not importable ({type(exc).__name__}: {exc})"
+        return f"{library} not importable ({type(exc).__name__}: {exc})"
     return None
 
 
-def _fit_peer(name: str, ann: Annotations, gold: pd.Series, timeout: float) -> dict[str, Any]:
-    frame = ann.to_frame().rename(columns={"item": "task", "annotator": "worker"})
+def _fit_peer(spec: str, ann: Annotations, gold: pd.Series, timeout: float,
+              pred_probs: pd.DataFrame | None = None) -> dict[str, Any]:
+    prefix, name = parse_peer(spec)
+    row: dict[str, Any] = {"method": f"{prefix}:{name}", "seconds": float("nan"), "note": ""}
+    if prefix == "cl" and name == "crowdlab" and pred_probs is None:
+        row["note"] = f"needs {PRED_PROBS_FILE} in the dataset folder"
+        return row
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_peer_worker, args=(name, frame, child), daemon=True)
+    proc = ctx.Process(target=_peer_worker, args=(spec, ann, pred_probs, child), daemon=True)
     proc.start()
     child.close()
-    row: dict[str, Any] = {"method": f"ck:{name}", "seconds": float("nan"), "note": ""}
     if parent.poll(timeout):
         status, labels, proba, seconds = parent.recv()
         if status == "ok":
@@ -244,8 +315,8 @@ def run_bench(
     root : path
         A folder of dataset folders (or one dataset folder).
     methods : sequence of str, optional
-        Names from ``accord.METHODS``; default all of them except those that need more than annotations
-        (e.g. ``pred_probs``). A method that does not apply to a dataset (KOS on more than two classes) gets a
+        Names from ``accord.METHODS``; default all of them, the model-assisted ones (which need ``pred_probs``)
+        only on folders that have a ``pred_probs.csv``. A method that does not apply to a dataset (KOS on more than two classes) gets a
         row with a note instead of numbers.
     redundancy : sequence of int or "all", optional
         Caps on labels per item for the redundancy curves; None or empty for none.
@@ -254,8 +325,11 @@ def run_bench(
     redundancy_methods : sequence of str, optional
         The methods that get redundancy curves (default: all of ``methods``); slow methods can be left out.
     peers : bool, default False
-        Also run crowd-kit's ``peer_methods`` (main table only), each in a child process limited to
-        ``peer_timeout`` seconds.
+        Also run the peer libraries' ``peer_methods`` (main table only), each in a child process limited to
+        ``peer_timeout`` seconds: ``ck:NAME`` is crowd-kit's class ``NAME`` (a bare ``NAME`` too),
+        ``cl:majority_vote`` and ``cl:crowdlab`` are cleanlab's ``get_majority_vote_label`` and
+        ``get_label_quality_multiannotator`` (the latter only where the folder has ``pred_probs.csv``). A library
+        that cannot be imported is listed under ``skipped``.
     random_state : int, default 0
         Seed of the subsampling and of every model that takes one.
     datasets : sequence of str, optional
@@ -266,12 +340,14 @@ def run_bench(
     from .registry import METHODS
 
     say = log or (lambda _line: None)
+    default_methods = not methods
     names = list(methods) if methods else [m for m in METHODS if not needs_extra_inputs(m)]
     unknown = [m for m in names if m not in METHODS]
     if unknown:
         raise InvalidParameterError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
     levels = list(redundancy or [])
-    peer_problem = peers_available() if peers else None
+    peer_specs = [parse_peer(spec) for spec in peer_methods] if peers else []
+    peer_problem = {prefix: peers_available(prefix) for prefix in dict.fromkeys(p for p, _ in peer_specs)}
     folders = dataset_folders(root)
     if datasets:
         wanted = set(datasets)
@@ -287,10 +363,17 @@ def run_bench(
             continue
         data = load_dataset(folder, duplicates="keep_first")
         sizes = _sizes(data.name, data.annotations, data.gold)
-        for method in names:
+        pred_probs = _pred_probs(folder, data.annotations)
+        run_here = names + ([m for m in METHODS if needs_extra_inputs(m)]
+                            if default_methods and pred_probs is not None else [])
+        for method in run_here:
             row = dict(sizes)
+            if needs_extra_inputs(method) and pred_probs is None:
+                row.update(method=method, note=f"needs {PRED_PROBS_FILE} in the dataset folder")
+                main_rows.append(row)
+                continue
             try:
-                row.update(_fit_accord(method, data.annotations, data.gold, random_state))
+                row.update(_fit_accord(method, data.annotations, data.gold, random_state, pred_probs))
             except AccordError as exc:
                 row.update(method=method, note=f"not applicable: {exc}")
                 main_rows.append(row)
@@ -298,26 +381,27 @@ def run_bench(
                 continue
             main_rows.append(row)
             say(f"{data.name} {method}: accuracy {row['accuracy']:.4f} in {row['seconds']:.2f} s")
-            if levels and (redundancy_methods is None or method in redundancy_methods):
+            wants_curve = redundancy_methods is None or method in redundancy_methods
+            if levels and wants_curve and not needs_extra_inputs(method):
                 curve = _curve(method, data.annotations, data.gold, levels, repeats, random_state)
                 curve.insert(0, "method", method)
                 curve.insert(0, "dataset", data.name)
                 red_rows.append(curve)
-        if peers and peer_problem is None:
-            for name in peer_methods:
-                row = dict(sizes)
-                row.update(_fit_peer(name, data.annotations, data.gold, peer_timeout))
-                main_rows.append(row)
-                say(f"{data.name} ck:{name}: " + (f"accuracy {row['accuracy']:.4f}" if "accuracy" in row
-                                                  else row["note"]))
-    if peers and peer_problem is not None:
-        skipped.append(("crowd-kit", peer_problem))
+        for prefix, name in peer_specs:
+            if peer_problem[prefix] is not None:
+                continue
+            row = dict(sizes)
+            row.update(_fit_peer(f"{prefix}:{name}", data.annotations, data.gold, peer_timeout, pred_probs))
+            main_rows.append(row)
+            say(f"{data.name} {prefix}:{name}: " + (f"accuracy {row['accuracy']:.4f}" if "accuracy" in row
+                                                    else row["note"]))
+    skipped += [(PEER_LIBRARIES[prefix][0], problem) for prefix, problem in peer_problem.items() if problem]
     main = pd.DataFrame(main_rows).reindex(columns=MAIN_COLUMNS)
     red = pd.concat(red_rows, ignore_index=True) if red_rows else pd.DataFrame(columns=REDUNDANCY_COLUMNS)
     settings = {"format_version": FORMAT_VERSION, "root": str(root), "methods": names,
                 "redundancy": [str(x) for x in levels], "repeats": repeats, "random_state": random_state,
                 "redundancy_methods": list(redundancy_methods) if redundancy_methods is not None else names,
-                "peers": list(peer_methods) if peers else []}
+                "peers": [f"{prefix}:{name}" for prefix, name in peer_specs]}
     return BenchResult(main, red.reindex(columns=REDUNDANCY_COLUMNS), skipped, settings)
 
 
@@ -384,7 +468,7 @@ def to_markdown(result: BenchResult) -> str:
     """The benchmark as one Markdown document: accuracy (best per dataset in bold, mean row), macro-F1, NLL,
     ECE and fit seconds per dataset and method, the redundancy curves, notes and skipped datasets."""
     s = result.settings
-    peers = f"; crowd-kit peers: {', '.join(s['peers'])}" if s.get("peers") else ""
+    peers = f"; peers (ck: crowd-kit, cl: cleanlab): {', '.join(s['peers'])}" if s.get("peers") else ""
     out = ["# accord bench", "",
            f"Datasets under `{s.get('root')}`; methods: {', '.join(s.get('methods', []))}{peers}.",
            (f"Scores on the gold items of each dataset; seed {s.get('random_state')}. "

@@ -13,6 +13,10 @@ EXAMPLES = """examples:
   accord bench ../shared/data --output bench.md
   accord bench ../shared/data --methods mv,ds,ibcc,auto --redundancy 1,2,3,5,10,all --repeats 10 -o bench.md
   accord bench ../shared/data --methods ds --redundancy none --peers -o bench.md
+  accord bench ../shared/data --methods mv,crowdlab --redundancy none --peers --peer-methods cl:crowdlab -o b.md
+
+A folder with a pred_probs.csv (item plus one column per class: a classifier's out-of-sample probabilities)
+also gets the model-assisted methods (crowdlab, ds_model) and cleanlab's CROWDLAB as a peer.
 
 Writes bench.md (Markdown tables) and, beside it, bench.csv (one row per dataset and method) and
 bench_redundancy.csv (one row per dataset, method and redundancy level).
@@ -38,9 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--redundancy-methods", default=None,
                         help="comma-separated methods that get redundancy curves (default: all of --methods)")
     parser.add_argument("--peers", action="store_true",
-                        help="also run crowd-kit's methods when crowd-kit is installed (main table only)")
+                        help="also run the peer libraries' methods where they are installed (crowd-kit, "
+                             "cleanlab; main table only)")
     parser.add_argument("--peer-methods", default=",".join(DEFAULT_PEERS),
-                        help="crowd-kit classes to run with --peers (default: %(default)s)")
+                        help="peers to run with --peers: ck:NAME for a crowd-kit class, cl:majority_vote or "
+                             "cl:crowdlab for cleanlab (default: %(default)s)")
     parser.add_argument("--peer-timeout", type=float, default=300.0,
                         help="seconds allowed to each peer fit (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
