@@ -183,6 +183,10 @@ def test_cli_aggregate_auto(tmp_path, capsys):
     out = tmp_path / "out.csv"
     assert main(["aggregate", str(path), "--method", "auto", "-p", "candidates=mv", "-o", str(out)]) == 0
     assert "Auto(mv)" in capsys.readouterr().out
+    assert main(["aggregate", str(path), "--method", "auto", "-p", "candidates=mv, onecoin", "-p",
+                 "criterion=loglik", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Auto(onecoin)" in printed or "Auto(mv)" in printed
     assert main(["aggregate", str(path), "--method", "auto", "-o", str(out), "-q"]) == 0
     assert len(pd.read_csv(out)) == ann.n_items
 

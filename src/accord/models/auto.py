@@ -152,7 +152,7 @@ class Auto(Aggregator):
 
     Parameters
     ----------
-    candidates : sequence of str, optional
+    candidates : sequence of str or comma-separated str, optional
         Method names from ``accord.METHODS``; default :data:`DEFAULT_CANDIDATES` that are registered. Candidates
         that do not apply to the data (a binary-only model on three classes, a model that needs ``pred_probs``)
         are left out with a note.
@@ -246,7 +246,10 @@ class Auto(Aggregator):
 
         if self.candidates is None:
             return [m for m in DEFAULT_CANDIDATES if m in METHODS]
-        names = [self.candidates] if isinstance(self.candidates, str) else list(self.candidates)
+        if isinstance(self.candidates, str):  # "mv,ds,onecoin", as the CLI's -p candidates=... passes it
+            names = [name.strip() for name in self.candidates.split(",") if name.strip()]
+        else:
+            names = list(self.candidates)
         unknown = [m for m in names if m not in METHODS or m == "auto"]
         if unknown or not names:
             raise InvalidParameterError(f"unknown or invalid candidate(s) {unknown or names}; choose among "
