@@ -418,7 +418,8 @@ def _curve(method: str, ann: Annotations, gold: pd.Series, levels: list[int | st
 
 # ---------------------------------------------------------------------- rendering
 def _pivot(main: pd.DataFrame, value: str) -> pd.DataFrame:
-    order = list(dict.fromkeys(main["method"]))
+    seen = list(dict.fromkeys(main["method"]))
+    order = [m for m in seen if ":" not in m] + [m for m in seen if ":" in m]  # ours first, then the peers
     datasets = list(dict.fromkeys(main["dataset"]))
     table = main.pivot_table(index="dataset", columns="method", values=value, aggfunc="first", dropna=False)
     return table.reindex(index=datasets, columns=order)
