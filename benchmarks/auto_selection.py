@@ -12,8 +12,9 @@ and several gold-free rules pick a result:
 - ``agree``   the same with raw agreement;
 - ``oracle``  the candidate that is most accurate on gold (not available to a user: the ceiling of choosing).
 
-Every rule first sets aside candidates whose labels have Cohen's kappa < 0.2 with majority vote, as ``Auto``
-does. The first table gives each rule's mean accuracy over the datasets (per seed, and mean +- sd over seeds)
+Every rule first sets aside, as ``Auto`` does, candidates whose labels have Cohen's kappa < 0.2 with majority
+vote and candidates that put at least 2% of the items in a class whose label the annotators give those items
+less often than chance (``unrecognised_classes``). The first table gives each rule's mean accuracy over the datasets (per seed, and mean +- sd over seeds)
 and on how many datasets it comes within 1 point of the best peer figure of ../shared/ANCHORS.md. The second
 table shows, for every dataset where no rule reaches that mark, the signals the hidden labels give for the
 candidate that gold prefers against the one the rules choose.
@@ -46,6 +47,7 @@ from accord.models.auto import (
     holdout_splits,
     kappa_with,
     stacking_weights,
+    unrecognised_classes,
 )
 from accord.models.majority import break_ties
 
@@ -84,7 +86,8 @@ def evaluate_seed(ann, gold, names: list[str], seed: int, n_splits: int) -> dict
             kappas[name].append(kappa_with(predicted, ann.label[hidden], ann.n_classes))
             agrees[name].append(float(np.mean(predicted == ann.label[hidden])))
     fitted = list(full)
-    usable = [n for n in fitted if kappa_with(full[n].label_codes, mv, ann.n_classes) >= 0.2] or fitted
+    usable = [n for n in fitted if kappa_with(full[n].label_codes, mv, ann.n_classes) >= 0.2
+              and not unrecognised_classes(full[n].label_codes, ann)] or fitted
     acc = {n: accuracy_of(full[n].proba_array, gold) for n in fitted}
     loglik = {n: float(np.mean(np.log(np.maximum(np.concatenate(probs[n]), LOG_FLOOR)))) for n in fitted}
     kappa = {n: float(np.mean(kappas[n])) for n in fitted}

@@ -13,7 +13,13 @@ from accord.errors import InvalidParameterError
 from accord.evaluate import accuracy
 from accord.models import Auto
 from accord.models._base import Aggregator
-from accord.models.auto import holdout_splits, kappa_with, label_likelihood, stacking_weights
+from accord.models.auto import (
+    holdout_splits,
+    kappa_with,
+    label_likelihood,
+    stacking_weights,
+    unrecognised_classes,
+)
 from accord.registry import METHODS
 
 
@@ -147,6 +153,67 @@ def test_guard_rejects_a_label_switched_solution(monkeypatch):
     # ... the agreement-with-majority-vote guard does
     assert table.loc["flipped", "degenerate"] and table.loc["flipped", "kappa_mv"] < 0
     assert auto.chosen_ == "mv" and "label-switched" in auto.reason_
+
+
+class _ThirdClassForDoubt(Aggregator):
+    """A pathological 'model' on three classes: majority vote, except that the items with the closest votes (a
+    plurality of at most 60%) go to the rarely used class c2 (what Bayesian DS does on fact_eval)."""
+
+    name = "doubt"
+
+    def __init__(self, *, random_state=None):
+        self.random_state = random_state
+
+    def _fit(self, annotations, rng, gold):
+        counts = annotations.vote_counts()
+        proba = counts / counts.sum(axis=1, keepdims=True)
+        split = counts.max(axis=1) <= 0.6 * counts.sum(axis=1)
+        proba[split] = np.array([0.05, 0.05, 0.9])
+        return Consensus(annotations, proba, "Doubt")
+
+
+def _ternary_with_a_rare_class(seed=0, n_items=200):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, size=n_items)  # c2 is never true and rarely said
+    rows = []
+    for i in range(n_items):
+        for a in range(5):
+            r = rng.random()
+            label = truth[i] if r < 0.8 else (1 - truth[i] if r < 0.98 else 2)
+            rows.append((f"i{i}", f"a{a}", f"c{label}"))
+    return Annotations.from_frame(pd.DataFrame(rows, columns=["item", "annotator", "label"]),
+                                  classes=["c0", "c1", "c2"])
+
+
+def test_unrecognised_classes():
+    ann = _ternary_with_a_rare_class()
+    # majority vote never trips it: a plurality is at least 1/K of an item's labels
+    for seed in range(5):
+        other = _ternary_with_a_rare_class(seed)
+        mv = other.vote_counts().argmax(axis=1)
+        assert unrecognised_classes(mv, other) == []
+    doubt = _ThirdClassForDoubt().fit(ann).consensus_.label_codes
+    assert unrecognised_classes(doubt, ann) == [2]
+    # a class given to fewer than min_share of the items is not judged
+    assert unrecognised_classes(doubt, ann, min_share=0.99) == []
+    # a hand-made case: items labelled (0, 0, 1) put in class 1 -> class 1 gets its own label 1/3 < 1/2
+    tiny = Annotations.from_frame(pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"),
+                                                "label": [0, 0, 1, 1, 1, 1]}))
+    assert unrecognised_classes(np.array([1, 1]), tiny) == []  # class 1 gets its own label in 4 of 6
+    assert unrecognised_classes(np.array([0, 0]), tiny) == [0]  # class 0 gets its own label in 2 of 6 < 1/2
+
+
+def test_guard_sets_aside_a_class_nobody_recognises(monkeypatch):
+    monkeypatch.setitem(METHODS, "doubt", _ThirdClassForDoubt)
+    ann = _ternary_with_a_rare_class(seed=1)
+    auto = Auto(candidates=["doubt", "mv", "ds"]).fit(ann)
+    table = auto.scores_
+    assert table.loc["doubt", "unrecognised"] == "c2" and table.loc["doubt", "weight"] == 0.0
+    assert table.loc["mv", "unrecognised"] == "" and table.loc["ds", "unrecognised"] == ""
+    assert "less often than chance: doubt (class c2)" in auto.reason_
+    # when every candidate is caught, none is set aside
+    alone = Auto(candidates=["doubt"]).fit(ann)
+    assert alone.chosen_ == "doubt"
 
 
 def test_candidates_that_do_not_apply_are_noted():

@@ -4,8 +4,9 @@ Hide a random tenth of the annotations (never an item's or an annotator's last o
 rest, and let the hidden labels judge: by default the chance-corrected agreement (Cohen's kappa) between each
 candidate's consensus and the labels it never saw; optionally the held-out predictive log-likelihood of those
 labels (ALGORITHMS.md section 14) or a stacking of the posteriors. Because neither score can see a label-permuted
-or collapsed solution (both are invariant to permuting the classes), a guard first sets aside any candidate whose
-labels agree with majority vote no better than chance.
+or collapsed solution (both are invariant to permuting the classes), two guards first set aside any candidate
+whose labels agree with majority vote no better than chance, or that puts items in a class whose label the
+annotators give those items less often than chance.
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ from ..errors import AccordError, ConvergenceWarning, DataQualityWarning, Invali
 from ._base import Aggregator
 from .majority import break_ties
 
-__all__ = ["DEFAULT_CANDIDATES", "Auto", "heldout_likelihood", "holdout_splits", "kappa_with", "stacking_weights"]
+__all__ = ["DEFAULT_CANDIDATES", "Auto", "heldout_likelihood", "holdout_splits", "kappa_with", "stacking_weights",
+           "unrecognised_classes"]
 
 #: Candidates tried by default, when present in ``accord.METHODS``. MMCE is left out for its cost (about 100 s a
 #: fit at 150,000 annotations when this was measured) and because adding it did not change the stacked accuracy on
 #: the public datasets; pass ``candidates=`` to include it.
 DEFAULT_CANDIDATES = ("mv", "wawa", "onecoin", "ds", "ibcc", "glad", "mace", "mmsr")
 LOG_FLOOR = 1e-12
+#: A class the consensus gives to at least this share of items is checked by :func:`unrecognised_classes`.
+UNRECOGNISED_MIN_SHARE = 0.02
 
 
 # ---------------------------------------------------------------------- hiding annotations
@@ -102,6 +106,26 @@ def kappa_with(labels: np.ndarray, reference: np.ndarray, k: int) -> float:
     return 1.0 if chance >= 1.0 else (agree - chance) / (1.0 - chance)
 
 
+def unrecognised_classes(labels: np.ndarray, annotations: Annotations,
+                         min_share: float = UNRECOGNISED_MIN_SHARE) -> list[int]:
+    """Classes ``k`` that the consensus ``labels`` gives to at least ``min_share`` of the items although the
+    annotators label those items ``k`` less often than chance, ``1/K``.
+
+    Majority vote can never do this (a plurality is at least ``1/K``). A model that does has turned class ``k``
+    into something the annotators do not call ``k`` -- for instance a home for the items they disagree on --
+    which no annotator model with better-than-random recognition of ``k`` allows: with ``pi_k`` the share of
+    items in class ``k`` and ``q_k`` the share of labels ``k``, ``q_k >= pi_k * mean_a theta_a[k, k]``.
+    """
+    k = annotations.n_classes
+    if k < 2 or annotations.n_items == 0:
+        return []
+    given = labels[annotations.item]
+    counts = np.bincount(given * k + annotations.label, minlength=k * k).reshape(k, k).astype(np.float64)
+    share = np.bincount(labels, minlength=k) / annotations.n_items
+    own = np.diag(counts) / np.maximum(counts.sum(axis=1), 1.0)
+    return [int(c) for c in np.flatnonzero((share >= min_share) & (own < 1.0 / k))]
+
+
 def stacking_weights(p: np.ndarray, max_iter: int = 1000, tol: float = 1e-10) -> np.ndarray:
     """Weights on the simplex maximising ``sum_n log sum_m w_m p[n, m]`` (the held-out log score of the mixture of
     the candidates' predictive distributions; Yao et al. 2018), by the EM fixed point ``w_m <- mean_n
@@ -152,7 +176,10 @@ class Auto(Aggregator):
     full confusion matrices, which describe the annotators better but recover the gold labels worse.
     Both scores are invariant to permuting the classes, so a label-switched or collapsed fit is caught by a
     separate guard: a candidate whose consensus has Cohen's kappa with majority vote below ``min_kappa`` is
-    neither chosen nor stacked (unless every candidate is below it).
+    neither chosen nor stacked. A second guard sets aside a candidate that gives a class to at least 2% of the
+    items although the annotators label those items with that class less often than chance, ``1/K``
+    (:func:`unrecognised_classes`; e.g. Bayesian DS on fact_eval, which fills a class that holds 0.1% of the
+    labels with 12% of the items). When every candidate is caught, none is set aside.
 
     Parameters
     ----------
@@ -181,7 +208,8 @@ class Auto(Aggregator):
     scores_ : DataFrame
         One row per candidate: ``heldout_kappa``, ``heldout_loglik`` (mean log predictive probability of a hidden
         label), ``se_loglik`` (standard error of its paired difference with the best log-likelihood),
-        ``kappa_mv`` and ``degenerate`` (the guard), ``weight`` (1 for the chosen one, or the stacking weight),
+        ``kappa_mv`` and ``degenerate`` (the kappa guard), ``unrecognised`` (the classes caught by the second
+        guard, comma-separated), ``weight`` (1 for the chosen one, or the stacking weight),
         ``seconds`` (all fits of the candidate), ``note``.
     models_ : dict of str -> fitted model
         The candidates fitted on all the data.
@@ -331,7 +359,11 @@ class Auto(Aggregator):
         mv = break_ties(annotations.vote_counts(), "lowest", rng)
         guard = {name: kappa_with(models[name].consensus_.label_codes, mv, annotations.n_classes)
                  for name in fitted}
+        classes = np.asarray(annotations.classes, dtype=object)
+        unrecognised = {name: ", ".join(str(c) for c in classes[unrecognised_classes(
+            models[name].consensus_.label_codes, annotations)]) for name in fitted}
         table = self._score_table(fitted, probs, heldout_kappa, guard, seconds, notes)
+        table["unrecognised"] = pd.Series(unrecognised).reindex(table.index).fillna("")
         return self._decide(annotations, models, probs, table, sum(len(h) for h in splits))
 
     # ------------------------------------------------------------------ deciding
@@ -356,8 +388,13 @@ class Auto(Aggregator):
     def _decide(self, annotations: Annotations, models: dict[str, Aggregator], probs: dict[str, np.ndarray],
                 table: pd.DataFrame, n_hidden: int) -> Consensus:
         fitted = table[table["note"] == ""]
-        usable = fitted[~fitted["degenerate"]].index.tolist() or fitted.index.tolist()
-        dropped = fitted.index[fitted["degenerate"]].tolist()
+        strange_mask = fitted["unrecognised"] != ""
+        caught = fitted["degenerate"] | strange_mask
+        if caught.all():  # every candidate is caught: set none aside rather than have nothing to choose from
+            caught[:] = False
+        usable = fitted.index[~caught].tolist()
+        dropped = fitted.index[caught & fitted["degenerate"]].tolist()
+        strange = fitted.index[caught & ~fitted["degenerate"]].tolist()
         if self.criterion == "stack" and len(usable) > 1:
             consensus = self._stack(annotations, models, probs, table, usable, n_hidden)
         else:
@@ -371,6 +408,10 @@ class Auto(Aggregator):
         if dropped:
             self.reason_ += (f"; not chosen as collapsed or label-switched (kappa with majority vote < "
                              f"{self.min_kappa}): {', '.join(dropped)}")
+        if strange:
+            shown = ", ".join(f"{name} (class {table.loc[name, 'unrecognised']})" for name in strange)
+            self.reason_ += ("; not chosen because the annotators label the items it puts in a class with that "
+                             f"class less often than chance: {shown}")
         consensus.params["reason"] = self.reason_
         self.scores_ = table
         self.models_ = models
