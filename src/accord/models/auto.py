@@ -169,9 +169,9 @@ class Auto(Aggregator):
       the consensus; with class-dependent annotator bias they favour a consensus that shares the bias.
 
     On the 26 public classification datasets (``benchmarks/auto_selection.py``, three seeds) stacking gives
-    0.8297 +- 0.0003 mean accuracy, ``loglik`` 0.8291 +- 0.0006 and ``kappa`` 0.8317 +- 0.0010 but with twice the
-    spread across seeds and fewer datasets near the best; Dawid-Skene alone gives 0.8295, and picking the best
-    candidate by gold (not possible for a user) 0.8483. Where the rules miss (the zencrowd sets, ducks, fact_eval)
+    0.8307 +- 0.0002 mean accuracy, ``loglik`` 0.8301 +- 0.0006 and ``kappa`` 0.8317 +- 0.0010 but with five
+    times the spread across seeds and fewer datasets near the best; Dawid-Skene alone gives 0.8295, and picking
+    the best candidate by gold (not possible for a user) 0.8483. Where the rules miss (the zencrowd sets, ducks, fact_eval)
     the hidden labels themselves favour the model that gold does not: there, every annotation-based score prefers
     full confusion matrices, which describe the annotators better but recover the gold labels worse.
     Both scores are invariant to permuting the classes, so a label-switched or collapsed fit is caught by a
