@@ -16,6 +16,8 @@ EXAMPLES = """examples:
   accord aggregate project-1-export.json --from label_studio -o consensus.csv
   accord aggregate Batch_123_batch_results.csv --from mturk --label-col sentiment.label -o out.csv
   accord aggregate assignments.tsv --from toloka -o out.csv    (GOLDEN:* columns give gold accuracy)
+  accord aggregate annotations.csv --method auto --known checked.csv -o out.csv
+                                     (checked.csv: item,label known true; auto lets them judge the models)
 """
 
 
@@ -32,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", "-o", required=True, help="per-item output (.csv, .tsv or .parquet)")
     parser.add_argument("--annotators", default=None, help="per-annotator output file (optional)")
     parser.add_argument("--gold", default=None, help="gold labels (item,label) to report accuracy against")
+    parser.add_argument("--known", default=None, metavar="KNOWN.csv",
+                        help="labels known to be true (item,label): set in the output, and with --method auto "
+                             "(20 or more of them) used to choose the model; --gold accuracy then leaves them out")
     parser.add_argument("--pred-probs", default=None, metavar="PRED.csv",
                         help="a classifier's out-of-sample predicted probabilities: column item, then one column "
                              "per class label (for --method crowdlab or ds_model)")
@@ -49,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     ann = load_annotations(args)
     model = make_model(args.method, **parse_params(args.param))
-    consensus = fit_model(model, ann, args.pred_probs).consensus_
+    known = read_gold(args.known) if args.known else None
+    consensus = fit_model(model, ann, args.pred_probs, known).consensus_
     if getattr(args, "soft", None):
         from ..soft import soft_consensus
 
@@ -63,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"\nwhy this model: {consensus.params['reason']}")
         if args.gold:
             gold = read_gold(args.gold)
-            print(f"accuracy on {len(gold)} gold items: {accuracy(consensus.labels, gold):.4f}")
+            if known is not None:
+                gold = gold[~gold.index.astype(str).isin(known.index.astype(str))]
+            which = "gold items" if known is None else "gold items not in --known"
+            print(f"accuracy on {len(gold)} {which}: {accuracy(consensus.labels, gold):.4f}")
         elif len(getattr(args, "imported_gold", ())):
             gold = args.imported_gold
             print(f"accuracy on the export's {len(gold)} gold items: {accuracy(consensus.labels, gold):.4f}")
@@ -87,8 +96,9 @@ def summary(consensus) -> str:
     return "\n".join(lines)
 
 
-def fit_model(model, ann, pred_probs_path):
-    """Fit ``model``, passing the predicted probabilities read from ``pred_probs_path`` to a model that takes them."""
+def fit_model(model, ann, pred_probs_path, known=None):
+    """Fit ``model`` (with ``known`` true labels as gold, if any), passing the predicted probabilities read from
+    ``pred_probs_path`` to a model that takes them."""
     from ..errors import InvalidParameterError
     from ..models.crowdlab import read_pred_probs
 
@@ -97,9 +107,9 @@ def fit_model(model, ann, pred_probs_path):
         if getattr(model, "requires_pred_probs", False):
             raise InvalidParameterError(f"{type(model).__name__} needs --pred-probs PRED.csv (a column item, then "
                                         "one column per class, holding out-of-sample predicted probabilities)")
-        return model.fit(ann)
+        return model.fit(ann, gold=known)
     if not takes:
         users = sorted(n for n, cls in METHODS.items() if getattr(cls, "accepts_pred_probs", False))
         raise InvalidParameterError(f"{type(model).__name__} does not use --pred-probs; methods that do: "
                                     f"{', '.join(users)}")
-    return model.fit(ann, pred_probs=read_pred_probs(pred_probs_path, ann))
+    return model.fit(ann, pred_probs=read_pred_probs(pred_probs_path, ann), gold=known)

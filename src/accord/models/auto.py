@@ -194,6 +194,12 @@ class Auto(Aggregator):
         Number of disjoint hidden sets.
     min_kappa : float, default 0.2
         Guard against collapsed or label-switched solutions (kappa with majority vote on the full data).
+    min_gold : int, default 20
+        With at least this many gold items (``fit(annotations, gold=...)``), the gold labels judge the candidates
+        instead of the hidden annotations: each criterion is computed on the gold items, from the candidates fitted
+        on the visible annotations *without* the gold labels (so the judge is out of sample), and the full fits
+        that produce the result are clamped to gold as usual. ALGORITHMS.md section 14.2: "if a small gold set
+        exists, prefer log loss or accuracy on gold". Fewer gold items are only clamped.
     random_state : int, Generator or None
         Draws the hidden sets and seeds every candidate.
 
@@ -209,7 +215,8 @@ class Auto(Aggregator):
         One row per candidate: ``heldout_kappa``, ``heldout_loglik`` (mean log predictive probability of a hidden
         label), ``se_loglik`` (standard error of its paired difference with the best log-likelihood),
         ``kappa_mv`` and ``degenerate`` (the kappa guard), ``unrecognised`` (the classes caught by the second
-        guard, comma-separated), ``weight`` (1 for the chosen one, or the stacking weight),
+        guard, comma-separated), ``gold_loglik`` and ``gold_kappa`` (mean log-probability of, and Cohen's kappa
+        with, the gold labels, when gold was given), ``weight`` (1 for the chosen one, or the stacking weight),
         ``seconds`` (all fits of the candidate), ``note``.
     models_ : dict of str -> fitted model
         The candidates fitted on all the data.
@@ -252,13 +259,14 @@ class Auto(Aggregator):
     name = "auto"
 
     def __init__(self, *, candidates: Sequence[str] | None = None, criterion: str = "stack",
-                 holdout: float = 0.1, n_splits: int = 3, min_kappa: float = 0.2,
+                 holdout: float = 0.1, n_splits: int = 3, min_kappa: float = 0.2, min_gold: int = 20,
                  random_state: int | np.random.Generator | None = None):
         self.candidates = candidates
         self.criterion = criterion
         self.holdout = holdout
         self.n_splits = n_splits
         self.min_kappa = min_kappa
+        self.min_gold = min_gold
         self.random_state = random_state
 
     # ------------------------------------------------------------------ checks
@@ -271,6 +279,7 @@ class Auto(Aggregator):
             holdout = float("nan")
         if not 0.0 < holdout < 0.5:
             raise InvalidParameterError(f"holdout must lie in (0, 0.5), got {self.holdout!r}")
+        check_positive_int("min_gold", self.min_gold)
         return holdout, check_positive_int("n_splits", self.n_splits)
 
     def _candidate_names(self) -> list[str]:
@@ -320,10 +329,13 @@ class Auto(Aggregator):
         return models, seconds, notes
 
     def _heldout(self, names: list[str], annotations: Annotations, splits: list[np.ndarray], seed: int,
-                 seconds: dict[str, float]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-        """Predictive probability of every hidden label, and the mean held-out kappa, per candidate."""
+                 seconds: dict[str, float], gold: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, np.ndarray]]:
+        """Predictive probability of every hidden label, the mean held-out kappa, and (with gold) the probability
+        that each split's fit, made without the gold labels, gives to every gold label -- per candidate."""
         probs: dict[str, list[np.ndarray]] = {name: [] for name in names}
         kappas: dict[str, list[float]] = {name: [] for name in names}
+        on_gold: dict[str, list[np.ndarray]] = {name: [] for name in names}
         k = annotations.n_classes
         for hidden in splits:
             keep = np.ones(annotations.n_annotations, dtype=bool)
@@ -336,9 +348,12 @@ class Auto(Aggregator):
                 probs[name].append(heldout_likelihood(model, annotations, hidden))
                 predicted = model.consensus_.label_codes[annotations.item[hidden]]
                 kappas[name].append(kappa_with(predicted, truth_proxy, k))
+                if gold is not None:
+                    on_gold[name].append(model.consensus_.proba_array[gold[0]])
                 seconds[name] += time.perf_counter() - start
         return ({name: np.concatenate(parts) for name, parts in probs.items()},
-                {name: float(np.mean(values)) for name, values in kappas.items()})
+                {name: float(np.mean(values)) for name, values in kappas.items()},
+                {name: np.concatenate(parts) for name, parts in on_gold.items() if parts})  # (splits x gold) x K
 
     def _fit(self, annotations, rng, gold):
         holdout, n_splits = self._check()
@@ -351,8 +366,10 @@ class Auto(Aggregator):
         models, seconds, notes = self._fit_candidates(names, annotations, seed, gold_series)
         fitted = list(models)
         splits = holdout_splits(annotations, holdout, n_splits, rng)
+        judge_gold = gold if gold is not None and len(gold[0]) >= self.min_gold else None
+        on_gold: dict[str, np.ndarray] = {}
         if splits:
-            probs, heldout_kappa = self._heldout(fitted, annotations, splits, seed, seconds)
+            probs, heldout_kappa, on_gold = self._heldout(fitted, annotations, splits, seed, seconds, judge_gold)
         else:  # nothing can be hidden (every item and annotator has a single label): no evidence either way
             probs = {name: np.ones(1) for name in fitted}
             heldout_kappa = {name: 0.0 for name in fitted}
@@ -364,7 +381,18 @@ class Auto(Aggregator):
             models[name].consensus_.label_codes, annotations)]) for name in fitted}
         table = self._score_table(fitted, probs, heldout_kappa, guard, seconds, notes)
         table["unrecognised"] = pd.Series(unrecognised).reindex(table.index).fillna("")
-        return self._decide(annotations, models, probs, table, sum(len(h) for h in splits))
+        judge = f"{sum(len(h) for h in splits)} hidden labels"
+        if on_gold:  # the gold labels judge instead: probability of, and kappa with, every gold label
+            truth = np.tile(judge_gold[1], len(splits))
+            probs = {name: rows[np.arange(len(truth)), truth] for name, rows in on_gold.items()}
+            gold_kappa = {name: kappa_with(rows.argmax(axis=1), truth, annotations.n_classes)
+                          for name, rows in on_gold.items()}
+            table["gold_loglik"] = pd.Series({name: float(np.mean(np.log(np.maximum(p, LOG_FLOOR))))
+                                              for name, p in probs.items()})
+            table["gold_kappa"] = pd.Series(gold_kappa)
+            judge = (f"{len(judge_gold[0])} gold labels, each candidate fitted without them "
+                     f"{len(splits)} times")
+        return self._decide(annotations, models, probs, table, len(splits) > 0, judge, bool(on_gold))
 
     # ------------------------------------------------------------------ deciding
     def _score_table(self, names: list[str], probs: dict[str, np.ndarray], heldout_kappa: dict[str, float],
@@ -386,7 +414,7 @@ class Auto(Aggregator):
         return pd.DataFrame(rows).set_index("method")
 
     def _decide(self, annotations: Annotations, models: dict[str, Aggregator], probs: dict[str, np.ndarray],
-                table: pd.DataFrame, n_hidden: int) -> Consensus:
+                table: pd.DataFrame, any_hidden: bool, judge: str, by_gold: bool) -> Consensus:
         fitted = table[table["note"] == ""]
         strange_mask = fitted["unrecognised"] != ""
         caught = fitted["degenerate"] | strange_mask
@@ -396,12 +424,13 @@ class Auto(Aggregator):
         dropped = fitted.index[caught & fitted["degenerate"]].tolist()
         strange = fitted.index[caught & ~fitted["degenerate"]].tolist()
         if self.criterion == "stack" and len(usable) > 1:
-            consensus = self._stack(annotations, models, probs, table, usable, n_hidden)
+            consensus = self._stack(annotations, models, probs, table, usable, judge)
         else:
-            keys = ["heldout_kappa", "heldout_loglik"] if self.criterion == "kappa" else ["heldout_loglik"]
+            prefix = "gold" if by_gold else "heldout"
+            keys = [f"{prefix}_kappa", f"{prefix}_loglik"] if self.criterion == "kappa" else [f"{prefix}_loglik"]
             ranked = table.loc[usable].sort_values(keys, ascending=False)
-            consensus = self._select(annotations, models, table, ranked, keys[0], n_hidden)
-        if n_hidden == 0:
+            consensus = self._select(annotations, models, table, ranked, keys[0], judge)
+        if not any_hidden:
             self.reason_ = ("no annotation could be hidden (every item or annotator has a single label), so there "
                             "is no evidence: " + ("posteriors averaged with equal weights" if self.chosen_ == "stack"
                                                   else f"kept the first candidate, {self.chosen_}"))
@@ -419,11 +448,11 @@ class Auto(Aggregator):
         return consensus
 
     def _select(self, annotations: Annotations, models: dict[str, Aggregator], table: pd.DataFrame,
-                ranked: pd.DataFrame, key: str, n_hidden: int) -> Consensus:
+                ranked: pd.DataFrame, key: str, judge: str) -> Consensus:
         best = str(ranked.index[0])
         table.loc[best, "weight"] = 1.0
-        what = "kappa with" if key == "heldout_kappa" else "mean log-likelihood of"
-        reason = f"{best} has the best held-out {what} {n_hidden} hidden labels ({ranked.loc[best, key]:.4f}"
+        what = "kappa with" if key.endswith("kappa") else "mean log-likelihood of"
+        reason = f"{best} has the best {what} {judge} ({ranked.loc[best, key]:.4f}"
         if len(ranked) > 1:
             runner = str(ranked.index[1])
             reason += f"; next {runner} {ranked.loc[runner, key]:.4f}"
@@ -436,13 +465,13 @@ class Auto(Aggregator):
                          annotation_scores=source.annotation_scores, params=self._params(best, reason, table))
 
     def _stack(self, annotations: Annotations, models: dict[str, Aggregator], probs: dict[str, np.ndarray],
-               table: pd.DataFrame, usable: list[str], n_hidden: int) -> Consensus:
+               table: pd.DataFrame, usable: list[str], judge: str) -> Consensus:
         weights = stacking_weights(np.stack([probs[name] for name in usable], axis=1))
         table.loc[usable, "weight"] = weights
         proba = sum(w * models[name].consensus_.proba_array for w, name in zip(weights, usable))
         proba = proba / proba.sum(axis=1, keepdims=True)
         shown = ", ".join(f"{name} {w:.2f}" for w, name in sorted(zip(weights, usable), reverse=True) if w >= 0.005)
-        reason = f"posteriors stacked with weights {shown} (held-out log score of {n_hidden} hidden labels)"
+        reason = f"posteriors stacked with weights {shown} (log score of {judge})"
         self.chosen_, self.reason_ = "stack", reason
         return Consensus(annotations, proba, "Auto(stack)", params=self._params("stack", reason, table))
 
