@@ -6,7 +6,8 @@ candidate's consensus and the labels it never saw; optionally the held-out predi
 labels (ALGORITHMS.md section 14) or a stacking of the posteriors. Because neither score can see a label-permuted
 or collapsed solution (both are invariant to permuting the classes), two guards first set aside any candidate
 whose labels agree with majority vote no better than chance, or that puts items in a class whose label the
-annotators give those items less often than chance.
+annotators give those items less often than chance. When some true labels are known (20 or more gold items),
+they judge instead of the hidden annotations, from fits made without them.
 """
 
 from __future__ import annotations
