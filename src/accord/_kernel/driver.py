@@ -1,0 +1,258 @@
+"""The one EM driver every iterative model runs on.
+
+A model hands the driver an :class:`EMSteps` object with four small pieces, and the driver owns everything else:
+the loop, clamping gold items, the convergence test, the per-iteration history (within a byte budget), the
+``ConvergenceWarning`` and optional restarts that keep the best objective (as scikit-learn's mixtures do).
+
+One iteration, from the posterior ``q`` entering it::
+
+    stats  = steps.statistics(q)            # sufficient statistics: sums over annotations (count tensors)
+    params = steps.m_step(stats, params)    # parameters from the summed statistics (+ priors / smoothing)
+    e      = steps.e_step(params)           # new posterior and per-item log evidence
+    q'     = clamp(e.post, gold)
+
+The M-step sees only the statistics, never the posterior: a distributed engine computes ``statistics`` on each
+partition of items, adds the partial results (``merge``), runs ``m_step`` once and broadcasts the parameters.
+
+``tol`` means one thing for every model: the run has converged once the largest change of any posterior
+probability between two consecutive iterations is below ``tol`` (after at least ``min_iter`` iterations). The
+parameters returned are the ones that produced the returned posterior.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from .._utils import check_nonneg_float, check_positive_int
+from ..errors import ConvergenceWarning, InvalidParameterError
+
+__all__ = [
+    "HISTORY_BYTES",
+    "HISTORY_COLUMNS",
+    "EMResult",
+    "EMSteps",
+    "EStep",
+    "check_em_params",
+    "clamp",
+    "merge_statistics",
+    "run_em",
+    "run_em_restarts",
+]
+
+# Per-iteration snapshots (labels, posteriors, confusions) are kept while their total stays under this many bytes.
+HISTORY_BYTES = 64 * 2**20
+
+# The columns every model's ``history_`` has, in this order; a model may add its own after them.
+HISTORY_COLUMNS = ("iteration", "objective", "log_likelihood", "max_delta", "n_changed")
+
+P = TypeVar("P")
+S = TypeVar("S")
+
+
+@dataclass
+class EStep:
+    """What an E-step returns: the posterior (items x K), each item's log evidence, and optionally its argmax."""
+
+    post: np.ndarray
+    log_z: np.ndarray
+    labels: np.ndarray | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class EMSteps(Protocol[P, S]):
+    """The pieces of one model's EM. ``statistics`` must be additive over disjoint sets of items."""
+
+    def statistics(self, post: np.ndarray) -> S:
+        """Sufficient statistics of the posterior (e.g. ``counts[a, k, l]`` and ``sum_i post[i, k]``)."""
+        ...
+
+    def m_step(self, stats: S, params: P | None) -> P:
+        """Parameters from summed statistics; ``params`` is the previous value (a warm start), None at first."""
+        ...
+
+    def e_step(self, params: P) -> EStep:
+        """Posterior and log evidence of every item under ``params``."""
+        ...
+
+    def objective(self, params: P, e: EStep) -> float:
+        """The quantity EM increases: log-likelihood plus log-prior (or the evidence lower bound)."""
+        ...
+
+
+@dataclass
+class EMResult(Generic[P]):
+    """The outcome of :func:`run_em`: final posterior and parameters, iteration count and history."""
+
+    post: np.ndarray
+    params: P
+    log_z: np.ndarray
+    n_iter: int
+    converged: bool
+    objective: float
+    history: pd.DataFrame
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+
+
+def check_em_params(min_iter: int, max_iter: int, tol: float) -> tuple[int, int, float]:
+    """Validate the driver's three parameters (the messages name them as the user spells them)."""
+    min_iter = check_positive_int("min_iter", min_iter)
+    max_iter = check_positive_int("max_iter", max_iter)
+    if min_iter > max_iter:
+        raise InvalidParameterError(f"min_iter ({min_iter}) must not exceed max_iter ({max_iter})")
+    return min_iter, max_iter, check_nonneg_float("tol", tol)
+
+
+def clamp(post: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Set the posterior of gold items to one-hot at their known class (in place) and return it."""
+    if gold is not None and len(gold[0]):
+        post[gold[0]] = 0.0
+        post[gold[0], gold[1]] = 1.0
+    return post
+
+
+class _Snapshots:
+    """Per-iteration snapshots kept while they fit in ``budget`` bytes; past that only the scalar history."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.items: list[dict[str, Any]] = []
+        self.full = budget <= 0
+
+    def add(self, snapshot: dict[str, Any]) -> None:
+        if self.full:
+            return
+        size = sum(v.nbytes for v in snapshot.values() if isinstance(v, np.ndarray))
+        if self.used + size > self.budget:
+            self.full = True
+            return
+        self.used += size
+        self.items.append(snapshot)
+
+
+def run_em(
+    steps: EMSteps[P, S],
+    post: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
+    min_iter: int = 1,
+    gold: tuple[np.ndarray, np.ndarray] | None = None,
+    history_bytes: int = HISTORY_BYTES,
+    snapshot: Callable[[P], dict[str, Any]] | None = None,
+    model: str = "EM",
+    warn: bool = True,
+    callback: Callable[[int, float], None] | None = None,
+) -> EMResult[P]:
+    """Run EM from the posterior ``post`` (clamped to ``gold`` here) until ``tol`` or ``max_iter``.
+
+    Parameters
+    ----------
+    steps : EMSteps
+        The model's statistics, M-step, E-step and objective.
+    post : ndarray (items x K)
+        The starting posterior (e.g. majority vote, which breaks the label-switching symmetry).
+    max_iter, tol, min_iter
+        Stop after ``max_iter`` iterations, or once ``max |q' - q| < tol`` after ``min_iter`` iterations.
+    gold : (item codes, class codes), optional
+        Items whose posterior is clamped to their known class after every E-step.
+    history_bytes : int
+        Byte budget of the per-iteration snapshots (0 keeps none); the scalar history is always kept.
+    snapshot : callable, optional
+        ``params -> dict`` of extra arrays to keep per iteration (e.g. the confusion matrices).
+    model : str
+        The model's name, for the warning.
+    warn : bool
+        Emit a :class:`~accord.errors.ConvergenceWarning` when ``max_iter`` stops the run.
+    callback : callable, optional
+        Called as ``callback(iteration, max_delta)`` after each iteration (progress display).
+    """
+    min_iter, max_iter, tol = check_em_params(min_iter, max_iter, tol)
+    post = clamp(post, gold)
+    labels = post.argmax(axis=1)
+    rows: list[tuple[Any, ...]] = []
+    extra_rows: list[dict[str, float]] = []
+    kept = _Snapshots(history_bytes)
+    params: P | None = None
+    converged, it, value = False, 0, -np.inf
+    e = EStep(post, np.zeros(len(post)))
+    for it in range(1, max_iter + 1):
+        params = steps.m_step(steps.statistics(post), params)
+        e = steps.e_step(params)
+        new_post = clamp(e.post, gold)
+        delta = float(np.abs(new_post - post).max()) if post.size else 0.0
+        new_labels = e.labels if e.labels is not None and gold is None else new_post.argmax(axis=1)
+        value = float(steps.objective(params, e))
+        rows.append((it, value, float(e.log_z.sum()), delta, int((new_labels != labels).sum())))
+        extra_rows.append(e.extra)
+        kept.add({"labels": labels, "posteriors": post, **(snapshot(params) if snapshot else {})})
+        post, labels = new_post, new_labels
+        if callback is not None:
+            callback(it, delta)
+        if it >= min_iter and delta < tol:
+            converged = True
+            break
+    if not converged and warn:
+        last = rows[-1][3] if rows else float("nan")
+        warnings.warn(
+            f"{model} stopped at max_iter={max_iter} before converging (largest posterior change in the last "
+            f"iteration {last:.2g} > tol={tol:g}); raise max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    if any(extra_rows):
+        history = pd.concat([history, pd.DataFrame(extra_rows)], axis=1)
+    assert params is not None  # max_iter >= 1
+    return EMResult(post, params, e.log_z, it, converged, value, history, kept.items)
+
+
+def run_em_restarts(
+    steps: EMSteps[P, S],
+    starts: Iterable[np.ndarray] | Sequence[np.ndarray],
+    **kwargs: Any,
+) -> EMResult[P]:
+    """Run :func:`run_em` from each starting posterior and keep the run with the highest objective.
+
+    The first start wins ties, so a list that begins with the majority-vote start never does worse than it.
+    A ``ConvergenceWarning`` is emitted only when the kept run did not converge.
+    """
+    warn = kwargs.pop("warn", True)
+    best: EMResult[P] | None = None
+    for start in starts:
+        result = run_em(steps, start, warn=False, **kwargs)
+        if best is None or result.objective > best.objective:
+            best = result
+    if best is None:
+        raise InvalidParameterError("run_em_restarts needs at least one starting posterior")
+    if warn and not best.converged:
+        warnings.warn(
+            f"{kwargs.get('model', 'EM')} stopped at max_iter={kwargs.get('max_iter')} before converging; "
+            "raise max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return best
+
+
+def merge_statistics(parts: Iterable[Any]) -> Any:
+    """Add per-partition statistics: arrays, or tuples / dicts of arrays, element-wise."""
+    it = iter(parts)
+    total = next(it)
+    for part in it:
+        total = _add(total, part)
+    return total
+
+
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, tuple):
+        return tuple(_add(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return {k: _add(a[k], b[k]) for k in a}
+    return a + b
