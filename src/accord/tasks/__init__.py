@@ -1,0 +1,28 @@
+"""Task types beyond single class labels: each a validated input, models, and a result with ``to_frame()``.
+
+- ``ratings``: numeric ratings (mean, median, annotator bias and noise);
+- ``multilabel``: a set of classes per annotation (per-class consensus with shared annotator quality);
+- ``pairwise``: pairwise comparisons (Bradley-Terry and a noisy variant), item scores and a ranking.
+"""
+
+from .ratings import (
+    RATING_METHODS,
+    BiasNoiseRating,
+    MeanRating,
+    MedianRating,
+    RatingConsensus,
+    Ratings,
+    aggregate_ratings_frame,
+)
+
+# Other task modules (boxes, segmentation) add their imports and names here.
+
+__all__ = [
+    "RATING_METHODS",
+    "BiasNoiseRating",
+    "MeanRating",
+    "MedianRating",
+    "RatingConsensus",
+    "Ratings",
+    "aggregate_ratings_frame",
+]
