@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import InvalidAnnotationsError
 
-__all__ = ["COORDINATES", "Boxes"]
+__all__ = ["COORDINATES", "BoxCollector", "Boxes"]
 
 COORDINATES = ("x", "y", "width", "height")
 _ALIASES = {
@@ -290,3 +290,90 @@ def _label_codes(
             f"the declared classes {_show(class_index, 20)}; add them to classes=... or fix the rows"
         )
     return codes, class_index
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if np.isfinite(out) else None
+
+
+class BoxCollector:
+    """Accumulates boxes, annotated (item, annotator) pairs, image sizes, skip reasons and notes for an
+    importer, and builds the :class:`Boxes` (warning once with a ``DataQualityWarning`` about what it skipped).
+    """
+
+    def __init__(self, fmt: str, source: str, units: str | None) -> None:
+        self.fmt, self.source, self.units = fmt, source, units
+        self.rows: list[tuple[str, str, str, float, float, float, float]] = []
+        self.seen: list[tuple[str, str]] = []
+        self.sizes: dict[str, tuple[float, float]] = {}
+        self.skipped: dict[str, int] = {}
+        self.notes: list[str] = []
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        if n > 0:
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    def add_seen(self, item: str, annotator: str) -> None:
+        """An annotation of ``item`` by ``annotator`` (with or without boxes)."""
+        self.seen.append((item, annotator))
+
+    def add_size(self, item: str, width: Any, height: Any) -> None:
+        w, h = _number(width), _number(height)
+        if w is not None and h is not None and item not in self.sizes:
+            self.sizes[item] = (w, h)
+
+    def add(self, item: str, annotator: str, label: Any, coords: Sequence[Any], where: str) -> None:
+        """One box; ``coords`` = (x, y, width, height). Missing values are skipped and counted; a value that
+        is not a number is an error naming ``where``."""
+        if label is None or (isinstance(label, str) and not label.strip()):
+            self.skip("box without a label")
+            return
+        if any(c is None for c in coords):
+            self.skip("box without x, y, width or height")
+            return
+        values = [_number(c) for c in coords]
+        if any(v is None for v in values):
+            raise InvalidAnnotationsError(
+                f"{self.source}, {where}: box coordinates {list(coords)!r} are not all numbers; "
+                "fix the export or remove that box"
+            )
+        x, y, w, h = (float(v) for v in values)  # type: ignore[arg-type]
+        if w <= 0 or h <= 0:
+            self.skip("box with zero or negative width or height")
+            return
+        self.rows.append((item, annotator, str(label).strip(), x, y, w, h))
+
+    def build(self, classes: Sequence[Any] | None = None) -> Boxes:
+        import warnings
+
+        from ..errors import DataQualityWarning
+
+        if not self.rows and not self.seen:
+            why = "; ".join(f"{n} {r}" for r, n in self.skipped.items()) or "the export has no annotations"
+            raise InvalidAnnotationsError(f"{self.source}: no usable {self.fmt} box annotation ({why})")
+        frame = pd.DataFrame(self.rows, columns=["item", "annotator", "label", *COORDINATES])
+        seen = pd.DataFrame(self.seen, columns=["item", "annotator"])
+        boxes = Boxes.from_frame(frame, seen=seen, classes=classes, units=self.units)
+        report = [f"{self.fmt}: skipped {n} record(s): {r}" for r, n in self.skipped.items()]
+        report += [f"{self.fmt}: {note}" for note in self.notes]
+        if self.skipped:
+            warnings.warn(
+                f"{self.source}: skipped {sum(self.skipped.values())} {self.fmt} record(s) ("
+                + "; ".join(f"{n} {r}" for r, n in self.skipped.items())
+                + ")",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+        sizes = pd.DataFrame.from_dict(self.sizes, orient="index", columns=["width", "height"])
+        sizes.index.name = "item"
+        return Boxes(
+            boxes.item, boxes.annotator, boxes.label, boxes.xywh, boxes.items, boxes.annotators, boxes.classes,
+            boxes.seen_item, boxes.seen_annotator, report=report, skipped=self.skipped, units=self.units,
+            image_sizes=sizes if len(sizes) else None,
+        )  # fmt: skip

@@ -25,16 +25,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidAnnotationsError, InvalidParameterError
-from ._box_data import COORDINATES, Boxes
+from ._box_data import COORDINATES, BoxCollector, Boxes
 from ._box_em import EMFit, build_responses, fit_em, fit_localisation, fuse
 from ._box_geometry import iou_matrix, paired_iou, to_corners
 from ._box_match import cluster_boxes
 
 __all__ = [
     "BOX_FORMATS",
+    "BoxCollector",
     "BoxConsensus",
     "Boxes",
     "aggregate_boxes",
+    "detect_box_format",
     "iou_matrix",
     "paired_iou",
     "read_boxes",
@@ -391,13 +393,13 @@ def read_boxes(path: str | Path, format: str | None = None, **options: Any) -> B
     )
     fmt = {"labelstudio": "label_studio", "ls": "label_studio", "ground_truth": "sagemaker"}.get(fmt, fmt)
     if fmt == "label_studio":
-        from ..io import boxes_label_studio
+        from ..io.boxes_label_studio import read as read_label_studio
 
-        return boxes_label_studio.read(path, **options)
+        return read_label_studio(path, **options)
     if fmt == "sagemaker":
-        from ..io import boxes_sagemaker
+        from ..io.boxes_sagemaker import read as read_sagemaker
 
-        return boxes_sagemaker.read(path, **options)
+        return read_sagemaker(path, **options)
     raise InvalidParameterError(
         f"unknown box export format {format!r}; choose one of {', '.join(BOX_FORMATS)}"
     )

@@ -1,0 +1,220 @@
+"""Bounding-box consensus: IoU, matching, EM over clusters, fusion, the result, and the synthetic benchmark."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
+from accord.tasks._box_match import cluster_item
+from accord.tasks.boxes import BoxConsensus, Boxes, aggregate_boxes, iou_matrix, paired_iou
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "boxes.py"
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("accord_bench_boxes", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["item", "annotator", "label", "x", "y", "width", "height"])
+
+
+# ---------------------------------------------------------------------------------------------- IoU
+def test_iou_of_two_boxes_by_hand() -> None:
+    # A = [0,4]x[0,4], B = [2,6]x[2,6]: intersection 2*2 = 4, union 16 + 16 - 4 = 28
+    assert iou_matrix([[0, 0, 4, 4]], [[2, 2, 4, 4]])[0, 0] == pytest.approx(4 / 28)
+    assert paired_iou(np.array([[0, 0, 4, 4]]), np.array([[2, 2, 4, 4]]))[0] == pytest.approx(1 / 7)
+
+
+def test_iou_matrix_cases() -> None:
+    a = np.array([[0, 0, 4, 4], [10, 10, 2, 2]], dtype=float)
+    b = np.array([[1, 1, 2, 2], [0, 0, 4, 4], [4, 0, 4, 4]], dtype=float)
+    got = iou_matrix(a, b)
+    assert got.shape == (2, 3)
+    np.testing.assert_allclose(got[0], [4 / 16, 1.0, 0.0])  # contained, equal, touching edges
+    np.testing.assert_allclose(got[1], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(iou_matrix(a), iou_matrix(a).T)
+
+
+def test_iou_does_not_depend_on_units() -> None:
+    rng = np.random.default_rng(0)
+    px = np.column_stack([rng.uniform(0, 500, (20, 2)), rng.uniform(10, 100, (20, 2))])
+    percent = px / np.array([640, 480, 640, 480]) * 100
+    np.testing.assert_allclose(iou_matrix(px), iou_matrix(percent), atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------- matching
+def test_matching_keeps_one_box_per_annotator_per_cluster() -> None:
+    boxes = np.array([[0, 0, 10, 10], [0.5, 0, 10, 10], [0, 0.5, 10, 10]], dtype=float)
+    assert cluster_item(boxes, np.array([0, 0, 1]), None, 0.5).tolist() in ([0, 1, 0], [0, 1, 1])
+    assert len(set(cluster_item(boxes, np.array([0, 1, 2]), None, 0.5).tolist())) == 1
+
+
+def test_matching_by_label() -> None:
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], dtype=float)
+    assert cluster_item(boxes, np.array([0, 1]), np.array([0, 1]), 0.5).tolist() == [0, 1]
+    assert cluster_item(boxes, np.array([0, 1]), None, 0.5).tolist() == [0, 0]
+
+
+def test_matching_threshold_is_on_average_iou() -> None:
+    boxes = np.array([[0, 0, 4, 4], [2, 2, 4, 4]], dtype=float)  # IoU 1/7
+    assert cluster_item(boxes, np.array([0, 1]), None, 0.15).tolist() == [0, 1]
+    assert cluster_item(boxes, np.array([0, 1]), None, 0.14).tolist() == [0, 0]
+
+
+# ---------------------------------------------------------------------------------------------- aggregate
+def _three_agree() -> pd.DataFrame:
+    rows = []
+    for i in range(6):
+        item = f"img{i}"
+        rows += [(item, "ann", "car", 10, 10, 100, 50), (item, "bob", "car", 12, 11, 98, 52),
+                 (item, "cy", "car", 11, 9, 101, 50), (item, "cy", "car", 300 + i, 300, 20, 20)]  # fmt: skip
+    return _frame(rows)
+
+
+def test_aggregate_finds_the_agreed_box_and_drops_the_false_positive() -> None:
+    result = aggregate_boxes(_three_agree())
+    out = result.to_frame()
+    assert list(out.columns) == ["item", "label", "x", "y", "width", "height", "confidence", "n_annotators"]
+    assert len(out) == 6 and set(out["n_annotators"]) == {3}
+    assert (out["confidence"] > 0.9).all()
+    assert out["x"].between(10, 12).all() and out["width"].between(98, 101).all()
+    quality = result.annotator_quality
+    assert quality.loc["cy", "precision"] < 0.6 < quality.loc["ann", "precision"]
+    assert quality.loc["cy", "false_positives_per_item"] > 0.8
+    assert result.clusters["kept"].sum() == 6
+
+
+def test_fused_box_is_the_weighted_mean_of_equally_good_annotators() -> None:
+    rows = [(f"i{k}", a, "car", x + k, 0, 10, 10) for k in range(8) for a, x in (("u", 0.0), ("v", 1.0))]
+    result = aggregate_boxes(_frame(rows))
+    out = result.to_frame()
+    np.testing.assert_allclose(out["x"].to_numpy() - np.arange(8), 0.5, atol=1e-6)
+    np.testing.assert_allclose(out["width"], 10.0)
+
+
+def test_annotated_items_without_boxes_lower_recall() -> None:
+    rows = [(f"i{k}", a, "car", 0, 0, 10, 10) for k in range(6) for a in ("u", "v", "w")]
+    rows = [r for r in rows if not (r[1] == "w" and r[0] in ("i0", "i1", "i2"))]
+    seen = pd.DataFrame({"item": [f"i{k}" for k in range(6)], "annotator": "w"})
+    with_seen = aggregate_boxes(Boxes.from_frame(_frame(rows), seen=seen)).annotator_quality
+    without = aggregate_boxes(_frame(rows)).annotator_quality
+    assert with_seen.loc["w", "n_items"] == 6 and without.loc["w", "n_items"] == 3
+    assert with_seen.loc["w", "recall"] < 0.6 < without.loc["w", "recall"]
+    assert with_seen.loc["u", "recall"] > 0.9
+
+
+def test_label_confusion_is_learned() -> None:
+    rows = [(f"i{k}", a, "car", 0, 0, 10, 10) for k in range(10) for a in ("u", "v")]
+    rows += [(f"i{k}", "w", "truck", 0, 0, 10, 10) for k in range(10)]
+    result = aggregate_boxes(_frame(rows))
+    assert set(result.to_frame()["label"]) == {"car"}
+    conf = result.label_confusion("w")
+    np.testing.assert_allclose(conf.sum(axis=1), 1.0)
+    assert conf.loc["car", "truck"] > 0.7
+    assert result.annotator_quality.loc["w", "label_accuracy"] < 0.2
+    assert result.annotator_quality.loc["u", "label_accuracy"] > 0.8
+    by_label = aggregate_boxes(_frame(rows), by_label=True)
+    assert by_label.annotator_quality.loc["w", "precision"] < 0.5  # now the truck boxes are false positives
+
+
+def test_renaming_and_shuffling_change_nothing() -> None:
+    bench = _bench()
+    boxes, seen, _ = bench.simulate(40, seed=3)
+    base = aggregate_boxes(Boxes.from_frame(boxes, seen=seen)).to_frame()
+    names = {"ann1": "zz", "ann2": "aa", "ann3": "mm", "ann4": "bb", "careless": "c0"}
+    shuffled = boxes.sample(frac=1.0, random_state=1).replace({"annotator": names})
+    seen2 = seen.replace({"annotator": names}).sample(frac=1.0, random_state=2)
+    other = aggregate_boxes(Boxes.from_frame(shuffled, seen=seen2)).to_frame()
+    pd.testing.assert_frame_equal(base, other, check_exact=False, rtol=1e-9)
+
+
+def test_synthetic_consensus_beats_every_annotator() -> None:
+    bench = _bench()
+    table, quality, _ = bench.run(n_items=80, seed=0)
+    single = table.drop(index="consensus")
+    assert table.loc["consensus", "f1"] > single["f1"].max() + 0.02
+    assert table.loc["consensus", "mean_iou"] > 0.85
+    assert quality["recall"].idxmin() == "careless" and quality["localisation_sd"].idxmax() == "careless"
+    assert (
+        quality.loc["careless", "false_positives_per_item"]
+        > 2 * quality.drop(index="careless")["false_positives_per_item"].max()
+    )
+    assert quality.loc["ann1", "recall"] == pytest.approx(0.92, abs=0.06)
+
+
+def test_outputs(tmp_path: Path) -> None:
+    result = aggregate_boxes(_three_agree())
+    assert isinstance(result, BoxConsensus) and "6 consensus boxes" in repr(result)
+    result.to_csv(tmp_path / "boxes.csv", annotators_path=tmp_path / "annotators.csv")
+    header = (tmp_path / "boxes.csv").read_text().splitlines()[0]
+    assert header == "item,label,x,y,width,height,confidence,n_annotators"
+    annotators = pd.read_csv(tmp_path / "annotators.csv")
+    assert list(annotators.columns) == ["annotator", "n_items", "n_boxes", "recall", "precision",
+                                        "false_positives_per_item", "mean_iou", "label_accuracy",
+                                        "localisation_sd"]  # fmt: skip
+    quality = result.box_quality
+    assert len(quality) == 24 and quality["iou"].between(0, 1).all()
+    assert result.history["iteration"].iloc[-1] == result.fit.n_iter
+
+
+def test_deterministic() -> None:
+    a = aggregate_boxes(_three_agree()).to_frame()
+    pd.testing.assert_frame_equal(a, aggregate_boxes(_three_agree()).to_frame())
+
+
+def test_convergence_warning() -> None:
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        aggregate_boxes(_three_agree(), max_iter=1)
+
+
+# ---------------------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda df: df.drop(columns="width"), "no width column"),
+        (lambda df: df.assign(width=df["width"].where(df.index != 2, -1)), r"positive.*row\(s\) 2"),
+        (
+            lambda df: df.assign(x=df["x"].astype(object).where(df.index != 1, "left")),
+            r"x is missing.*row\(s\) 1",
+        ),
+        (lambda df: df.assign(label=df["label"].where(df.index != 3, None)), r"missing label in row\(s\) 3"),
+    ],
+)
+def test_bad_boxes_are_refused_with_the_rows(change, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidAnnotationsError, match=message):
+        Boxes.from_frame(change(_three_agree()))
+
+
+def test_declared_classes() -> None:
+    with pytest.raises(InvalidAnnotationsError, match="'car'.*declared classes"):
+        Boxes.from_frame(_three_agree(), classes=["truck"])
+    assert list(Boxes.from_frame(_three_agree(), classes=["truck", "car"]).classes) == ["truck", "car"]
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"iou_threshold": 0.0}, {"iou_threshold": 1.5}, {"min_confidence": 2.0}, {"alpha": 0.0}]
+)
+def test_bad_parameters(kwargs) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidParameterError):
+        aggregate_boxes(_three_agree(), **kwargs)
+
+
+def test_no_boxes_and_unknown_annotator() -> None:
+    empty = Boxes.from_frame(_three_agree().iloc[:0], seen=pd.DataFrame({"item": ["a"], "annotator": ["u"]}))
+    with pytest.raises(InvalidAnnotationsError, match="no boxes"):
+        aggregate_boxes(empty)
+    with pytest.raises(InvalidParameterError, match="unknown annotator"):
+        aggregate_boxes(_three_agree()).label_confusion("nobody")
