@@ -3,8 +3,8 @@
 Each item (a 640 x 480 image) holds 1 + Poisson(2) objects of 3 classes. Every annotator annotates every item:
 they box each object with probability ``recall``, jitter its corners by ``jitter`` times the object's size,
 give the right class with probability ``label_accuracy``, and add Poisson(``false_positives``) boxes at
-random. Four careful annotators and one careless one. A box is a hit when it has the right class and IoU >= 0.5
-with an unmatched true object (greedy by IoU); F1 = 2PR / (P + R); mean IoU over the hits.
+random. Four careful annotators and one careless one. A box is a hit when it has the right class and
+IoU >= 0.5 with an unmatched true object (greedy by IoU); F1 = 2PR / (P + R); mean IoU over the hits.
 
     python benchmarks/boxes.py [--items 300] [--seed 0]
 """
@@ -124,7 +124,8 @@ def to_label_studio(boxes: pd.DataFrame, seen: pd.DataFrame) -> list[dict[str, A
             rows = by_pair.get((item, annotator), boxes.iloc[:0])
             result = [
                 {
-                    "id": f"r{t}-{k}-{n}", "type": "rectanglelabels", "from_name": "label", "to_name": "image",
+                    "id": f"r{t}-{k}-{n}", "type": "rectanglelabels",
+                    "from_name": "label", "to_name": "image",
                     "original_width": WIDTH, "original_height": HEIGHT, "image_rotation": 0,
                     "value": {"x": 100 * r.x / WIDTH, "y": 100 * r.y / HEIGHT, "width": 100 * r.width / WIDTH,
                               "height": 100 * r.height / HEIGHT, "rotation": 0, "rectanglelabels": [r.label]},

@@ -1,4 +1,4 @@
-"""Bounding-box consensus: IoU, matching, EM over clusters, fusion, the result, and the synthetic benchmark."""
+"""Bounding-box consensus: IoU, matching, EM over clusters, fusion, the result, the synthetic benchmark."""
 
 from __future__ import annotations
 

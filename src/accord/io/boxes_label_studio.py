@@ -73,7 +73,8 @@ def read(
         data = [data]
     if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
         raise InvalidAnnotationsError(
-            f"{name} is not a Label Studio export: expected a JSON list of tasks (JSON) or of records (JSON_MIN)"
+            f"{name} is not a Label Studio export: expected a JSON list of tasks (JSON) or of records "
+            "(JSON_MIN)"
         )
     if any("annotations" in t or "completions" in t for t in data):
         _read_tasks(data, out, from_name)
@@ -103,8 +104,8 @@ def refuse_lossy_export(path: Path) -> None:
         )
     if suffix == ".zip":
         raise InvalidAnnotationsError(
-            f"{path} is a zip: Label Studio's YOLO, VOC and COCO exports come as zips, and they keep only one "
-            f"annotation per task or drop the annotators; {_USE_INSTEAD}"
+            f"{path} is a zip: Label Studio's YOLO, VOC and COCO exports come as zips, and they keep only "
+            f"one annotation per task or drop the annotators; {_USE_INSTEAD}"
         )
     if suffix == ".xml":
         _refuse(path, "Pascal VOC")
@@ -293,7 +294,7 @@ def _read_csv(path: Path, out: BoxCollector, from_name: str | None) -> None:
         )
     control = _pick_control(_csv_box_columns(frame), from_name, str(path))
     for pos, row in enumerate(frame.itertuples(index=False)):
-        rec = dict(zip(frame.columns, row))
+        rec = dict(zip(frame.columns, row, strict=True))
         item = text(rec.get("id")) or f"row{pos + 1}"
         cell = rec.get(control) if control else None
         boxes = _parse_cell(cell, path, pos + 2, item) if isinstance(cell, str) else None
@@ -322,6 +323,6 @@ def _parse_cell(cell: str, path: Path, line: int, item: str) -> Any:
         return json.loads(cell)
     except json.JSONDecodeError as exc:
         raise InvalidAnnotationsError(
-            f"{path}, line {line} (task {item}): the box column is not valid JSON ({exc.msg}); a Label Studio "
-            "CSV stores each annotation's boxes as a JSON list"
+            f"{path}, line {line} (task {item}): the box column is not valid JSON ({exc.msg}); a Label "
+            "Studio CSV stores each annotation's boxes as a JSON list"
         ) from None

@@ -4,9 +4,10 @@ Worker responses (one file per data object and iteration, under
 ``<job>/annotations/worker-response/iteration-N/<object index>/<time>.json``)::
 
     {"answers": [{"workerId": "private.us-east-1.abc",
-                  "answerContent": {"boundingBox": {"boundingBoxes": [{"label": "dog", "left": 243, "top": 117,
-                                                                       "width": 187, "height": 401}],
-                                                    "inputImageProperties": {"width": 800, "height": 533}}}}]}
+                  "answerContent": {"boundingBox": {
+                      "boundingBoxes": [{"label": "dog", "left": 243, "top": 117,
+                                         "width": 187, "height": 401}],
+                      "inputImageProperties": {"width": 800, "height": 533}}}}]}
 
 The item is the data object's index (the folder name), replaced by the object's ``source-ref`` when the job's
 output manifest (``<job>/manifests/output/output.manifest``) is found next to the responses. A worker who
@@ -156,8 +157,8 @@ def _read_folder(folder: Path, out: BoxCollector, field: str | None) -> None:
             _read_manifest(manifest, out, field, None)
             return
         raise InvalidAnnotationsError(
-            f"{folder}: no worker-response JSON files (annotations/worker-response/iteration-N/<index>/*.json) "
-            "and no manifests/output/output.manifest"
+            f"{folder}: no worker-response JSON files (annotations/worker-response/iteration-N/<index>/"
+            "*.json) and no manifests/output/output.manifest"
         )
     job = next((p for p in [folder, *folder.parents] if (p / "manifests").is_dir()), folder)
     sources = _manifest_sources(job)
@@ -196,7 +197,8 @@ def _read_manifest(path: Path, out: BoxCollector, field: str | None, label_attri
         raise InvalidAnnotationsError(f"{path} is empty")
     if kinds["consolidated"]:
         out.notes.append(
-            f"{kinds['consolidated']} consolidated label(s): each label attribute (labeling job) is one annotator"
+            f"{kinds['consolidated']} consolidated label(s): each label attribute (labeling job) is one "
+            "annotator"
         )
     if kinds["per-worker"]:
         out.notes.append(f"per-worker answers of {kinds['per-worker']} object(s)")

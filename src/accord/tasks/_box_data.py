@@ -304,8 +304,8 @@ def _number(value: Any) -> float | None:
 
 class BoxCollector:
     """Accumulates boxes, annotated (item, annotator) pairs, image sizes, skip reasons and notes for an
-    importer, and builds the :class:`Boxes` (warning once with a ``DataQualityWarning`` about what it skipped).
-    """
+    importer, and builds the :class:`Boxes` (warning once with a ``DataQualityWarning`` about what it
+    skipped)."""
 
     def __init__(self, fmt: str, source: str, units: str | None) -> None:
         self.fmt, self.source, self.units = fmt, source, units
@@ -373,7 +373,8 @@ class BoxCollector:
         sizes = pd.DataFrame.from_dict(self.sizes, orient="index", columns=["width", "height"])
         sizes.index.name = "item"
         return Boxes(
-            boxes.item, boxes.annotator, boxes.label, boxes.xywh, boxes.items, boxes.annotators, boxes.classes,
-            boxes.seen_item, boxes.seen_annotator, report=report, skipped=self.skipped, units=self.units,
+            boxes.item, boxes.annotator, boxes.label, boxes.xywh, boxes.items, boxes.annotators,
+            boxes.classes, boxes.seen_item, boxes.seen_annotator, report=report, skipped=self.skipped,
+            units=self.units,
             image_sizes=sizes if len(sizes) else None,
         )  # fmt: skip

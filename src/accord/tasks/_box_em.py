@@ -14,8 +14,9 @@ Dawid-Skene model on the states ``{none} + classes``:
     \\theta_{a, 0, 1 + l} = \\text{false-positive emission}_a(l).
 
 E-step: ``log post[c, t] = log prior[t] + sum_rows log theta[a, t, r]`` (one sparse product over the response
-rows); M-step: ``theta[a, t, r] ∝ alpha + diag_alpha [r = t] + sum of post[c, t] over the rows (c, a, r)``. Localisation is fitted
-afterwards on the clusters weighted by their probability of being an object (:func:`fit_localisation`).
+rows); M-step: ``theta[a, t, r] ∝ alpha + diag_alpha [r = t] + sum of post[c, t] over the rows (c, a, r)``.
+Localisation is fitted afterwards on the clusters weighted by their probability of being an object
+(:func:`fit_localisation`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ __all__ = ["EMFit", "Responses", "build_responses", "fit_em", "fit_localisation"
 
 @dataclass(frozen=True)
 class Responses:
-    """One row per (cluster, annotator who annotated the cluster's item): ``response`` 0 = no box, 1 + label."""
+    """One row per (cluster, annotator who annotated the cluster's item); ``response``: 0 = no box, else
+    1 + label."""
 
     cluster: np.ndarray
     annotator: np.ndarray

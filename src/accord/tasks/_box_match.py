@@ -104,7 +104,7 @@ def cluster_boxes(
     out = np.empty(len(item), dtype=np.int64)
     order, starts, stops = item_slices(item, xywh)
     next_id = 0
-    for start, stop in zip(starts, stops):
+    for start, stop in zip(starts, stops, strict=True):
         idx = order[start:stop]
         local = cluster_item(xywh[idx], annotator[idx], label[idx] if by_label else None, iou_threshold)
         out[idx] = local + next_id

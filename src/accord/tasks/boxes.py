@@ -3,7 +3,8 @@
 >>> import pandas as pd
 >>> df = pd.DataFrame({
 ...     "item": ["img1"] * 4, "annotator": ["ann", "bob", "cy", "cy"], "label": ["car"] * 4,
-...     "x": [10, 12, 11, 300], "y": [10, 11, 9, 300], "width": [100, 98, 101, 20], "height": [50, 52, 50, 20]})
+...     "x": [10, 12, 11, 300], "y": [10, 11, 9, 300],
+...     "width": [100, 98, 101, 20], "height": [50, 52, 50, 20]})
 >>> result = aggregate_boxes(Boxes.from_frame(df))
 >>> result.to_frame()[["item", "label", "n_annotators"]]
    item label  n_annotators
@@ -86,7 +87,8 @@ class BoxConsensus:
 
     def __repr__(self) -> str:
         kept = int(self._kept.sum())
-        return f"BoxConsensus({kept} consensus boxes from {self.boxes.n_boxes} boxes, {len(self.fused)} clusters)"
+        n = self.boxes.n_boxes
+        return f"BoxConsensus({kept} consensus boxes from {n} boxes, {len(self.fused)} clusters)"
 
     # ------------------------------------------------------------------ per cluster
     @cached_property
