@@ -90,8 +90,8 @@ def _load_image(path: Path) -> np.ndarray:
             mode = img.mode
             if mode not in ("1", "L", "P", "I", "I;16", "I;16B", "I;16L", "F"):
                 raise InvalidAnnotationsError(
-                    f"mask {path} is a {mode} image with {len(img.getbands())} channels; save each mask as a "
-                    "single-channel image (mode L, P, I or 1) whose pixel values are label indices"
+                    f"mask {path} is an image of mode {mode} with {len(img.getbands())} channels; save each "
+                    "mask as a single-channel image (mode L, P, I or 1) whose pixel values are label indices"
                 )
             return np.asarray(img)
     except OSError as exc:
@@ -115,7 +115,8 @@ def _as_labels(raw: np.ndarray, path: Path) -> np.ndarray:
     if labels.size and labels.min() < 0:
         r, c = np.argwhere(labels < 0)[0]
         raise InvalidAnnotationsError(
-            f"mask {path} has the negative value {labels[r, c]} at row {r}, column {c}; label indices start at 0"
+            f"mask {path} has the negative value {labels[r, c]} at row {r}, column {c}; "
+            "label indices start at 0"
         )
     if labels.size and np.isin(labels, (0, 255)).all():
         labels = labels // 255
@@ -127,8 +128,9 @@ def _check_integral(raw: np.ndarray, path: Path) -> None:
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise InvalidAnnotationsError(
-            f"mask {path} has the non-integer value {raw[r, c]!r} at row {r}, column {c} "
-            f"({int(bad.sum())} such pixels); save label indices as integers (threshold probability maps first)"
+            f"mask {path} has the non-integer value {raw[r, c].item()!r} at row {r}, column {c} "
+            f"({int(bad.sum())} such pixels); save label indices as integers "
+            "(threshold probability maps first)"
         )
 
 
@@ -186,7 +188,9 @@ class MaskSet:
     @property
     def shapes(self) -> dict[Any, tuple[int, int]]:
         """Image shape (height, width) per item."""
-        return {item: (int(s.shape[1]), int(s.shape[2])) for item, s in zip(self.items, self.stacks)}
+        return {
+            item: (int(s.shape[1]), int(s.shape[2])) for item, s in zip(self.items, self.stacks, strict=True)
+        }
 
     def masks_of(self, item: Any) -> dict[Any, np.ndarray]:
         """The masks of one item, keyed by annotator."""
@@ -242,8 +246,8 @@ def _check_shapes(item: Any, per_item: Mapping[Any, tuple[np.ndarray, str]]) -> 
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{where} is {s[0]}x{s[1]}" for where, s in list(shapes.items())[:4])
         raise InvalidAnnotationsError(
-            f"item {item!r}: its masks differ in shape ({listed}); every annotator's mask of an image must have "
-            "the image's height and width"
+            f"item {item!r}: its masks differ in shape ({listed}); every annotator's mask of an "
+            "image must have the image's height and width"
         )
 
 
@@ -315,7 +319,8 @@ def _mask_files(item_dir: Path) -> dict[str, Path]:
     for p in masks:
         if p.stem in out:
             raise InvalidAnnotationsError(
-                f"annotator {p.stem!r} has two masks in {item_dir} ({out[p.stem].name} and {p.name}); keep one"
+                f"annotator {p.stem!r} has two masks in {item_dir} "
+                f"({out[p.stem].name} and {p.name}); keep one"
             )
         out[p.stem] = p
     return out

@@ -1,15 +1,17 @@
 """Array math of pixel-wise consensus: the vote layout, vote patterns, and STAPLE's EM steps.
 
-Layout. The masks of all items are flattened and concatenated into ``votes``, shape ``(n_pixels, n_slots)``:
-row ``i`` is a pixel, column ``s`` the ``s``-th mask of the pixel's item (``n_slots`` = most masks on one item),
-and the value is the label given, or ``K`` (the number of classes) where the item has fewer masks. ``group[t, s]``
-names the performance parameters that mask ``s`` of item ``t`` uses: its annotator (parameters shared over the
-dataset) or the mask itself (one set per item and annotator, the original per-image STAPLE).
+Layout. The masks of all items are flattened and concatenated into ``votes``, shape
+``(n_pixels, n_slots)``: row ``i`` is a pixel, column ``s`` the ``s``-th mask of the pixel's item (``n_slots``
+= most masks on one item), and the value is the label given, or ``K`` (the number of classes) where the item
+has fewer masks. ``group[t, s]`` names the performance parameters that mask ``s`` of item ``t`` uses: its
+annotator (parameters shared over the dataset) or the mask itself (one set per item and annotator, the
+original per-image STAPLE).
 
-Patterns. Two pixels of the same item with the same votes have the same posterior whenever the prior is constant
-over the item, so EM runs on the distinct rows of ``(item, votes)`` weighted by how many pixels share them. On a
-typical image most pixels are unanimous and a 512 x 512 x 10 stack shrinks to a few thousand rows; the EM is exact,
-just not repeated for identical pixels. With a per-pixel prior every pixel is its own pattern.
+Patterns. Two pixels of the same item with the same votes have the same posterior whenever the prior is
+constant over the item, so EM runs on the distinct rows of ``(item, votes)`` weighted by how many pixels share
+them. On a typical image most pixels are unanimous and a 512 x 512 x 10 stack shrinks to a few thousand rows;
+the EM is exact, just not repeated for identical pixels. With a per-pixel prior every pixel is its own
+pattern.
 
 Keys. ``keys[u, s] = group * (K + 1) + label`` indexes a flat table of ``(group, label given)`` rows, so
 
@@ -65,7 +67,7 @@ def build_layout(stacks: tuple[np.ndarray, ...], raters: tuple[np.ndarray, ...],
     dtype = np.uint8 if n_classes < 255 else np.uint16
     votes = np.full((int(offsets[-1]), n_slots), n_classes, dtype=dtype)
     slot_annotator = np.full((len(stacks), n_slots), -1, dtype=np.int64)
-    for t, (stack, codes) in enumerate(zip(stacks, raters)):
+    for t, (stack, codes) in enumerate(zip(stacks, raters, strict=True)):
         votes[offsets[t] : offsets[t + 1], : stack.shape[0]] = stack.reshape(stack.shape[0], -1).T
         slot_annotator[t, : len(codes)] = codes
     pixel_item = np.repeat(np.arange(len(stacks), dtype=np.int64), sizes)
@@ -74,7 +76,7 @@ def build_layout(stacks: tuple[np.ndarray, ...], raters: tuple[np.ndarray, ...],
 
 @dataclass(frozen=True)
 class Patterns:
-    """Distinct ``(item, votes)`` rows: ``votes[u]``, ``item[u]``, ``weight[u]`` pixels, ``inverse[pixel]``."""
+    """Distinct ``(item, votes)`` rows ``u``: ``votes[u]``, ``item[u]``, ``weight[u]`` pixels; ``inverse``."""
 
     votes: np.ndarray  # (U, S)
     item: np.ndarray  # (U,)
@@ -83,7 +85,7 @@ class Patterns:
 
 
 def build_patterns(layout: Layout, compress: bool = True) -> Patterns:
-    """Group identical pixels; ``compress=False`` keeps one pattern per pixel (needed for a per-pixel prior)."""
+    """Group identical pixels; ``compress=False`` keeps one pattern per pixel (for a per-pixel prior)."""
     votes, item = layout.votes, layout.pixel_item
     n = votes.shape[0]
     if not compress:
@@ -104,7 +106,7 @@ def build_patterns(layout: Layout, compress: bool = True) -> Patterns:
 
 
 def _row_codes(votes: np.ndarray, item: np.ndarray, n_classes: int) -> np.ndarray | None:
-    """One int64 per row, ``item * B**S + sum_s votes[:, s] * B**s`` with ``B = K + 1``; None if it overflows."""
+    """One int64 per row, ``item * B**S + sum_s votes[:, s] * B**s`` with ``B = K + 1``; None on overflow."""
     base, n_slots = n_classes + 1, votes.shape[1]
     n_items = int(item.max()) + 1 if item.size else 1
     if n_slots * np.log2(base) + np.log2(n_items) >= 62:
@@ -131,7 +133,7 @@ def vote_counts(votes: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def log_theta_table(theta: np.ndarray) -> np.ndarray:
-    """Flat ``(G * (K + 1), K)`` table of ``log theta_g[k, l]`` (row ``g * (K + 1) + l``); missing rows are 0."""
+    """Flat ``(G * (K + 1), K)`` table of ``log theta_g[k, l]`` (row ``g * (K + 1) + l``); missing rows 0."""
     n_groups, k, _ = theta.shape
     table = np.zeros((n_groups, k + 1, k))
     table[:, :k, :] = np.log(np.maximum(theta, TINY)).transpose(0, 2, 1)
@@ -139,7 +141,7 @@ def log_theta_table(theta: np.ndarray) -> np.ndarray:
 
 
 def e_step(keys: np.ndarray, log_theta: np.ndarray, log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior ``W`` (rows sum to 1) and the log evidence of each row, ``log sum_k prior_k prod_s theta``."""
+    """Posterior ``W`` (rows sum to 1) and each row's log evidence ``log sum_k prior_k prod_s theta``."""
     log_w = log_prior.copy()
     for s in range(keys.shape[1]):
         log_w += log_theta[keys[:, s]]
@@ -176,7 +178,7 @@ def smooth(counts: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def item_log_prior(w: np.ndarray, weight: np.ndarray, item: np.ndarray, n_items: int) -> np.ndarray:
-    """``log f[item[u], k]`` with ``f[t, k]`` = mean posterior of class ``k`` over the pixels of item ``t``."""
+    """``log f[item[u], k]``, ``f[t, k]`` = mean posterior of class ``k`` over the pixels of item ``t``."""
     k = w.shape[1]
     mass = np.stack(
         [np.bincount(item, weights=weight * w[:, c], minlength=n_items) for c in range(k)], axis=1

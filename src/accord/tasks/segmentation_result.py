@@ -1,4 +1,4 @@
-"""``SegmentationConsensus``: consensus masks, probability maps and annotator quality of a segmentation task."""
+"""``SegmentationConsensus``: consensus masks, probability maps and annotator quality of segmentation."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ class SegmentationConsensus:
         return {item: self.mask(item) for item in self.items}
 
     def proba(self, item: Any) -> np.ndarray:
-        """Probability map of one item: P(foreground) (height, width) for binary masks, else (height, width, K)."""
+        """Probability map of one item: P(foreground), (height, width), for binary masks, else (h, w, K)."""
         pos = self._position(item)
         rows = self.proba_array[self.patterns.inverse[self._pixels(pos)]]
         if self.n_classes == 2:
@@ -151,7 +151,7 @@ class SegmentationConsensus:
         return pd.DataFrame({"dice": dice, "iou": iou}, index=self.items)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per item: item, foreground_fraction, mean_confidence, n_annotators (+ dice, iou vs gold)."""
+        """One row per item: item, foreground_fraction, mean_confidence, n_annotators (+ dice, iou)."""
         rows = np.arange(len(self.label_codes))
         frame = pd.DataFrame(
             {
@@ -201,7 +201,7 @@ class SegmentationConsensus:
 
     @cached_property
     def item_annotator_quality(self) -> pd.DataFrame:
-        """One row per mask: item, annotator, sensitivity, specificity, dice_consensus (+ dice, iou vs gold)."""
+        """One row per mask: item, annotator, sensitivity, specificity, dice_consensus (+ dice, iou)."""
         used = self.layout.slot_annotator.ravel() >= 0
         theta = smooth(self._mask_counts[used], self.alpha)
         item_pos = np.repeat(np.arange(len(self.items)), self.layout.n_slots)[used]
