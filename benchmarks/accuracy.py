@@ -20,7 +20,7 @@ import pandas as pd
 
 from accord import ConvergenceWarning, DataQualityWarning, make_model
 from accord.datasets import load_dataset
-from accord.evaluate import accuracy
+from accord.evaluation import accuracy
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -40,9 +40,11 @@ def crowdkit_methods() -> dict[str, object]:
     except Exception as exc:  # noqa: BLE001 - any import failure means "no peer column"
         print(f"(crowd-kit not importable: {type(exc).__name__}; peer columns skipped)")
         return {}
-    return {"ck:DawidSkene": lambda: ck.DawidSkene(n_iter=100),
-            "ck:OneCoinDawidSkene": lambda: ck.OneCoinDawidSkene(n_iter=100),
-            "ck:MajorityVote": lambda: ck.MajorityVote()}
+    return {
+        "ck:DawidSkene": lambda: ck.DawidSkene(n_iter=100),
+        "ck:OneCoinDawidSkene": lambda: ck.OneCoinDawidSkene(n_iter=100),
+        "ck:MajorityVote": lambda: ck.MajorityVote(),
+    }
 
 
 def run_peer(factory, ann, gold) -> float:
@@ -52,7 +54,9 @@ def run_peer(factory, ann, gold) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--methods", default="mv,wawa,zbs,onecoin,ds")
     parser.add_argument("--no-peers", action="store_true")
@@ -79,8 +83,11 @@ def main() -> None:
                 print(f"({name} failed on {data.name}: {type(exc).__name__})")
                 row[name] = np.nan
         rows.append(row)
-        print(f"{data.name}: " + ", ".join(f"{k}={v:.4f}" for k, v in row.items()
-                                           if k != "dataset" and not k.endswith(" s")), flush=True)
+        print(
+            f"{data.name}: "
+            + ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "dataset" and not k.endswith(" s")),
+            flush=True,
+        )
     table = pd.DataFrame(rows).set_index("dataset")
     acc_cols = [c for c in table.columns if not c.endswith(" s")]
     table.loc["mean"] = table.mean(numeric_only=True)
@@ -88,8 +95,10 @@ def main() -> None:
     print(to_markdown(table[acc_cols]))
     if "ds" in table and "ck:DawidSkene" in table:
         diff = (table["ds"] - table["ck:DawidSkene"]).drop("mean")
-        print(f"\naccord ds vs crowd-kit DS: better on {(diff > 0.005).sum()}, tie (within 0.5 pt) on "
-              f"{(diff.abs() <= 0.005).sum()}, worse on {(diff < -0.005).sum()} of {len(diff)} datasets")
+        print(
+            f"\naccord ds vs crowd-kit DS: better on {(diff > 0.005).sum()}, tie (within 0.5 pt) on "
+            f"{(diff.abs() <= 0.005).sum()}, worse on {(diff < -0.005).sum()} of {len(diff)} datasets"
+        )
 
 
 def to_markdown(table: pd.DataFrame) -> str:

@@ -1,21 +1,24 @@
 """Active-learning simulation: which items to buy one more label for, on real data with many labels per item.
 
 Usage:
-    nice python benchmarks/active_learning.py [--data ../shared/data] [--datasets sp_amt,sentiment,ducks,bluebirds]
+    nice python benchmarks/active_learning.py [--data ../shared/data] [--datasets
+    sp_amt,sentiment,ducks,bluebirds]
         [--batch 0.1] [--rounds 15] [--seeds 20] [--aggregator mv]
 
-Each item starts with one label (the first of a random order of its real annotations). Each round buys one more
-label for ``batch x n_items`` distinct items, chosen by
+Each item starts with one label (the first of a random order of its real annotations). Each round buys one
+more label for ``batch x n_items`` distinct items, chosen by
 
-- ``activelab``: accord's ActiveLab scores (``accord.active``, no classifier: the model term is left out),
+- ``activelab``: accord's ActiveLab scores (``accord.planning.active``, no classifier: the model term is left
+  out),
 - ``random``: items drawn uniformly,
 - ``fewest``: the items with the fewest labels so far (ties at random),
 
-the bought label being the next unused real annotation of that item (items whose annotations are used up cannot
-be chosen). Ties within a strategy are broken by one random number per item and round, the same for every
-strategy (common random numbers). After every round the consensus (``--aggregator``, default majority vote,
-ties to the lowest class) is scored against gold. All strategies share the starting labels and the annotation
-order of each seed; the table shows the mean over seeds. A last line says whether ActiveLab is at or above both baselines at every round.
+the bought label being the next unused real annotation of that item (items whose annotations are used up
+cannot be chosen). Ties within a strategy are broken by one random number per item and round, the same for
+every strategy (common random numbers). After every round the consensus (``--aggregator``, default majority
+vote, ties to the lowest class) is scored against gold. All strategies share the starting labels and the
+annotation order of each seed; the table shows the mean over seeds. A last line says whether ActiveLab is at
+or above both baselines at every round.
 
 Majority vote is the default judge because it is meaningful at one to three labels per item; Dawid-Skene
 (``--aggregator ds``) is not: fitted on one label per item it lands near chance (sp_amt 0.50, sentiment 0.51,
@@ -33,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 from accord import ConvergenceWarning, DataQualityWarning, make_model
-from accord.active import active_learning_scores
 from accord.annotations import Annotations
 from accord.datasets import load_dataset
+from accord.planning.active import active_learning_scores
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 STRATEGIES = ("activelab", "random", "fewest")
@@ -58,13 +61,19 @@ class Pool:
         return self.ann.take(np.sort(keep))
 
 
-def choose(strategy: str, current: Annotations, used: np.ndarray, available: np.ndarray, n: int,
-           rng: np.random.Generator) -> np.ndarray:
+def choose(
+    strategy: str,
+    current: Annotations,
+    used: np.ndarray,
+    available: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Codes of the ``n`` items to buy a label for: the first ``n`` available items by the strategy's key.
 
     Every strategy breaks its ties with the same random number per item (common random numbers), so where
-    strategies are indifferent -- e.g. in round 1, when every item has one label -- they pick the same items and
-    the differences in the table come from the strategies, not from the draw.
+    strategies are indifferent -- e.g. in round 1, when every item has one label -- they pick the same items
+    and the differences in the table come from the strategies, not from the draw.
     """
     tie = rng.random(len(used))
     if strategy == "random":
@@ -87,8 +96,9 @@ def accuracy_of(aggregator: str, ann: Annotations, gold_codes: np.ndarray, has_g
     return float(np.mean(labels[has_gold] == gold_codes[has_gold]))
 
 
-def simulate(ann: Annotations, gold: pd.Series, strategy: str, batch: int, rounds: int, aggregator: str,
-             seed: int) -> list[float]:
+def simulate(
+    ann: Annotations, gold: pd.Series, strategy: str, batch: int, rounds: int, aggregator: str, seed: int
+) -> list[float]:
     rng = np.random.default_rng(seed)
     pool = Pool(ann, rng)
     strategy_rng = np.random.default_rng([seed, 1])  # the same stream for every strategy
@@ -116,8 +126,10 @@ def run_dataset(folder: Path, args: argparse.Namespace) -> tuple[pd.DataFrame, b
     batch = max(1, round(args.batch * ann.n_items))
     table = {"labels/item": [1 + r * batch / ann.n_items for r in range(args.rounds + 1)]}
     for strategy in STRATEGIES:
-        runs = [simulate(ann, data.gold, strategy, batch, args.rounds, args.aggregator, seed)
-                for seed in range(args.seeds)]
+        runs = [
+            simulate(ann, data.gold, strategy, batch, args.rounds, args.aggregator, seed)
+            for seed in range(args.seeds)
+        ]
         table[strategy] = np.mean(runs, axis=0)
     frame = pd.DataFrame(table)
     frame.index.name = "round"
@@ -126,14 +138,21 @@ def run_dataset(folder: Path, args: argparse.Namespace) -> tuple[pd.DataFrame, b
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--datasets", default="sp_amt,sentiment,ducks,bluebirds")
-    parser.add_argument("--batch", type=float, default=0.1, help="items bought per round, as a share of items")
+    parser.add_argument(
+        "--batch", type=float, default=0.1, help="items bought per round, as a share of items"
+    )
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--aggregator", default="mv",
-                        help="consensus method scored against gold (default mv; see the module docstring)")
+    parser.add_argument(
+        "--aggregator",
+        default="mv",
+        help="consensus method scored against gold (default mv; see the module docstring)",
+    )
     args = parser.parse_args()
     wins = []
     for name in args.datasets.split(","):
@@ -144,11 +163,16 @@ def main() -> None:
         start = time.perf_counter()
         frame, ok = run_dataset(folder, args)
         wins.append(ok)
-        print(f"## {name} (aggregator {args.aggregator}, batch {args.batch:g} x items, mean of {args.seeds} seeds, "
-              f"{time.perf_counter() - start:.0f} s)\n")
+        print(
+            f"## {name} (aggregator {args.aggregator}, batch {args.batch:g} x items, "
+            f"mean of {args.seeds} seeds, "
+            f"{time.perf_counter() - start:.0f} s)\n"
+        )
         print(frame.to_markdown(floatfmt=".4f") if _has_tabulate() else frame.round(4).to_string())
         print(f"\nActiveLab at or above both baselines at every round: {'yes' if ok else 'NO'}\n")
-    print(f"datasets where ActiveLab is at or above both baselines at every round: {sum(wins)} of {len(wins)}")
+    print(
+        f"datasets where ActiveLab is at or above both baselines at every round: {sum(wins)} of {len(wins)}"
+    )
 
 
 def _has_tabulate() -> bool:

@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 
 from accord import DataQualityWarning
-from accord.blending import blend, estimate_transition
+from accord.ambiguity.blending import blend, estimate_transition
+from accord.ambiguity.soft import mean_kl_divergence, soft_labels
 from accord.datasets import load_dataset
-from accord.evaluate import accuracy
+from accord.evaluation import accuracy
 from accord.planning import adaptive_sample
-from accord.soft import mean_kl_divergence, soft_labels
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_SETS = "sp_amt,sentiment,ducks,bluebirds,temp,rte,dog,wsd,mre_cause"
@@ -48,16 +48,20 @@ def one_repeat(ann, gold, reference, a_cons, a_total, agreement, rng) -> dict[st
     n_ad, n_fx = sample.annotations.n_annotations, sample.fixed.n_annotations
     return {
         "stopped %": 100 * sample.stopped_early.mean(),
-        "ann. adaptive": n_ad, "ann. fixed": n_fx, "saved %": 100 * (1 - n_ad / n_fx),
-        "acc adaptive": accuracy(adaptive.labels, gold), "acc fixed": accuracy(fixed.labels, gold),
+        "ann. adaptive": n_ad,
+        "ann. fixed": n_fx,
+        "saved %": 100 * (1 - n_ad / n_fx),
+        "acc adaptive": accuracy(adaptive.labels, gold),
+        "acc fixed": accuracy(fixed.labels, gold),
         "KL adaptive": mean_kl_divergence(reference, adaptive),
         "KL fixed": mean_kl_divergence(reference, fixed),
         "KL adaptive+blend": mean_kl_divergence(reference, blended),
     }
 
 
-def run_dataset(folder: Path, a_cons_list: list[int], a_total: int | None, agreement: float,
-                repeats: int) -> list[dict]:
+def run_dataset(
+    folder: Path, a_cons_list: list[int], a_total: int | None, agreement: float, repeats: int
+) -> list[dict]:
     data = load_dataset(folder)
     ann = data.annotations
     median = int(np.median(ann.item_sizes()))
@@ -67,11 +71,20 @@ def run_dataset(folder: Path, a_cons_list: list[int], a_total: int | None, agree
         if a_cons >= (a_total or median):
             continue
         rng = np.random.default_rng(0)
-        runs = [one_repeat(ann, data.gold, reference, a_cons, a_total, agreement, rng)
-                for _ in range(repeats)]
+        runs = [
+            one_repeat(ann, data.gold, reference, a_cons, a_total, agreement, rng) for _ in range(repeats)
+        ]
         mean = pd.DataFrame(runs).mean()
-        rows.append({"dataset": data.name, "K": ann.n_classes, "labels/item": median, "A_cons": a_cons,
-                     "A^cons": a_total or "all", **mean.to_dict()})
+        rows.append(
+            {
+                "dataset": data.name,
+                "K": ann.n_classes,
+                "labels/item": median,
+                "A_cons": a_cons,
+                "A^cons": a_total or "all",
+                **mean.to_dict(),
+            }
+        )
     return rows
 
 
@@ -93,8 +106,9 @@ def to_markdown(frame: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--datasets", default=DEFAULT_SETS)
     parser.add_argument("--a-cons", default="3,5,10")
@@ -114,14 +128,17 @@ def main() -> None:
             continue
         rows += run_dataset(folder, a_cons_list, args.a_total or None, args.agreement, args.repeats)
     frame = pd.DataFrame(rows)
-    print(f"Adaptive stopping (agreement >= {args.agreement:g} of the first A_cons), "
-          f"{args.repeats} repeats\n")
+    print(
+        f"Adaptive stopping (agreement >= {args.agreement:g} of the first A_cons), {args.repeats} repeats\n"
+    )
     print(to_markdown(frame))
     for a_cons, part in frame.groupby("A_cons"):
         lost = (part["acc fixed"] - part["acc adaptive"]).mean()
-        print(f"\nA_cons = {a_cons}: mean saved {part['saved %'].mean():.1f} % of the annotations, "
-              f"accuracy lost {100 * lost:.2f} points, KL to all annotations "
-              f"{part['KL adaptive'].mean():.4f} ({part['KL adaptive+blend'].mean():.4f} after blending)")
+        print(
+            f"\nA_cons = {a_cons}: mean saved {part['saved %'].mean():.1f} % of the annotations, "
+            f"accuracy lost {100 * lost:.2f} points, KL to all annotations "
+            f"{part['KL adaptive'].mean():.4f} ({part['KL adaptive+blend'].mean():.4f} after blending)"
+        )
     print(f"\n({time.perf_counter() - start:.1f} s)")
 
 

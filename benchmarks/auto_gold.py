@@ -23,7 +23,7 @@ import pandas as pd
 from models_accuracy import ROOT, classification_datasets  # a sibling script
 
 from accord.datasets import load_dataset
-from accord.evaluate import accuracy
+from accord.evaluation import accuracy
 from accord.models import Auto
 
 
@@ -36,7 +36,9 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     seeds = [int(s) for s in args.seeds.split(",")]
-    folders = [f for f in classification_datasets(Path(args.data)) if not args.only or f.name in args.only.split(",")]
+    folders = [
+        f for f in classification_datasets(Path(args.data)) if not args.only or f.name in args.only.split(",")
+    ]
     rows = []
     for folder in folders:
         start = time.perf_counter()
@@ -49,31 +51,53 @@ def main() -> None:
             free = Auto(random_state=seed).fit(data.annotations)
             guided = Auto(random_state=seed).fit(data.annotations, gold=known)
             ceiling = max(accuracy(m.labels_, rest) for m in free.models_.values())
-            rows.append({"dataset": folder.name, "seed": seed, "known": n_known, "scored": len(rest),
-                         "gold-free": accuracy(free.labels_, rest), "with gold": accuracy(guided.labels_, rest),
-                         "best candidate": ceiling})
+            rows.append(
+                {
+                    "dataset": folder.name,
+                    "seed": seed,
+                    "known": n_known,
+                    "scored": len(rest),
+                    "gold-free": accuracy(free.labels_, rest),
+                    "with gold": accuracy(guided.labels_, rest),
+                    "best candidate": ceiling,
+                }
+            )
         print(f"{folder.name}: {time.perf_counter() - start:.0f} s", flush=True)
     table = pd.DataFrame(rows)
     per = table.groupby("dataset")[["known", "scored", "gold-free", "with gold", "best candidate"]].mean()
-    print(f"\n## auto with {args.known} known gold items (at most half the gold), scored on the rest; "
-          f"seeds {args.seeds}\n")
+    print(
+        f"\n## auto with {args.known} known gold items (at most half the gold), scored on the rest; "
+        f"seeds {args.seeds}\n"
+    )
     print("| dataset | known | scored | gold-free | with gold | best candidate |")
     print("|---|---|---|---|---|---|")
     for name, r in per.iterrows():
-        print(f"| {name} | {r['known']:.0f} | {r['scored']:.0f} | {r['gold-free']:.4f} | {r['with gold']:.4f} | "
-              f"{r['best candidate']:.4f} |")
+        print(
+            f"| {name} | {r['known']:.0f} | {r['scored']:.0f} | {r['gold-free']:.4f} | "
+            f"{r['with gold']:.4f} | "
+            f"{r['best candidate']:.4f} |"
+        )
     per_seed = table.groupby("seed")[["gold-free", "with gold", "best candidate"]].mean()
-    within = table.assign(free_ok=table["gold-free"] >= table["best candidate"] - 0.01 - 1e-9,
-                          gold_ok=table["with gold"] >= table["best candidate"] - 0.01 - 1e-9)
+    within = table.assign(
+        free_ok=table["gold-free"] >= table["best candidate"] - 0.01 - 1e-9,
+        gold_ok=table["with gold"] >= table["best candidate"] - 0.01 - 1e-9,
+    )
     counts = within.groupby("seed")[["free_ok", "gold_ok"]].sum()
-    print(f"| mean | | | {per['gold-free'].mean():.4f} | {per['with gold'].mean():.4f} | "
-          f"{per['best candidate'].mean():.4f} |")
+    print(
+        f"| mean | | | {per['gold-free'].mean():.4f} | {per['with gold'].mean():.4f} | "
+        f"{per['best candidate'].mean():.4f} |"
+    )
     print("\nPer seed (mean over datasets; datasets within 1 point of the best candidate):\n")
-    print("| seed | gold-free | with gold | best candidate | within 1 point, gold-free | within 1 point, with gold |")
+    print(
+        "| seed | gold-free | with gold | best candidate | within 1 point, gold-free "
+        "| within 1 point, with gold |"
+    )
     print("|---|---|---|---|---|---|")
     for seed, r in per_seed.iterrows():
-        print(f"| {seed} | {r['gold-free']:.4f} | {r['with gold']:.4f} | {r['best candidate']:.4f} | "
-              f"{int(counts.loc[seed, 'free_ok'])} | {int(counts.loc[seed, 'gold_ok'])} |")
+        print(
+            f"| {seed} | {r['gold-free']:.4f} | {r['with gold']:.4f} | {r['best candidate']:.4f} | "
+            f"{int(counts.loc[seed, 'free_ok'])} | {int(counts.loc[seed, 'gold_ok'])} |"
+        )
 
 
 if __name__ == "__main__":

@@ -14,10 +14,10 @@ and several gold-free rules pick a result:
 
 Every rule first sets aside, as ``Auto`` does, candidates whose labels have Cohen's kappa < 0.2 with majority
 vote and candidates that put at least 2% of the items in a class whose label the annotators give those items
-less often than chance (``unrecognised_classes``). The first table gives each rule's mean accuracy over the datasets (per seed, and mean +- sd over seeds)
-and on how many datasets it comes within 1 point of the best peer figure of ../shared/ANCHORS.md. The second
-table shows, for every dataset where no rule reaches that mark, the signals the hidden labels give for the
-candidate that gold prefers against the one the rules choose.
+less often than chance (``unrecognised_classes``). The first table gives each rule's mean accuracy over the
+datasets (per seed, and mean +- sd over seeds) and on how many datasets it comes within 1 point of the best
+peer figure of ../shared/ANCHORS.md. The second table shows, for every dataset where no rule reaches that
+mark, the signals the hidden labels give for the candidate that gold prefers against the one the rules choose.
 
 Usage:
     python benchmarks/auto_selection.py [--seeds 0,1,2] [--splits 5] [--candidates mv,wawa,...] [--only a,b]
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from models_accuracy import ROOT, classification_datasets, read_anchors  # a sibling script
 
+from accord._kernel.votes import break_ties
 from accord.datasets import load_dataset
 from accord.errors import AccordError
 from accord.models.auto import (
@@ -49,7 +50,6 @@ from accord.models.auto import (
     stacking_weights,
     unrecognised_classes,
 )
-from accord.models.majority import break_ties
 
 RULES = ("stack", "stack5", "loglik", "kappa", "agree", "oracle")
 
@@ -65,7 +65,8 @@ def accuracy_of(proba: np.ndarray, gold: tuple[np.ndarray, np.ndarray]) -> float
 
 
 def evaluate_seed(ann, gold, names: list[str], seed: int, n_splits: int) -> dict:
-    """Fit every candidate (full data + hidden splits) and apply every rule; returns accuracies and signals."""
+    """Fit every candidate (full data + hidden splits) and apply every rule; returns accuracies and
+    signals."""
     rng = np.random.default_rng(seed)
     model_seed = int(rng.integers(2**31 - 1))  # the same draws as Auto(random_state=seed)
     splits = holdout_splits(ann, 0.1, n_splits, rng)
@@ -86,8 +87,12 @@ def evaluate_seed(ann, gold, names: list[str], seed: int, n_splits: int) -> dict
             kappas[name].append(kappa_with(predicted, ann.label[hidden], ann.n_classes))
             agrees[name].append(float(np.mean(predicted == ann.label[hidden])))
     fitted = list(full)
-    usable = [n for n in fitted if kappa_with(full[n].label_codes, mv, ann.n_classes) >= 0.2
-              and not unrecognised_classes(full[n].label_codes, ann)] or fitted
+    usable = [
+        n
+        for n in fitted
+        if kappa_with(full[n].label_codes, mv, ann.n_classes) >= 0.2
+        and not unrecognised_classes(full[n].label_codes, ann)
+    ] or fitted
     acc = {n: accuracy_of(full[n].proba_array, gold) for n in fitted}
     loglik = {n: float(np.mean(np.log(np.maximum(np.concatenate(probs[n]), LOG_FLOOR)))) for n in fitted}
     kappa = {n: float(np.mean(kappas[n])) for n in fitted}
@@ -97,18 +102,23 @@ def evaluate_seed(ann, gold, names: list[str], seed: int, n_splits: int) -> dict
         if len(usable) == 1:
             return acc[usable[0]]
         weights = stacking_weights(np.stack([np.concatenate(probs[n][:k]) for n in usable], axis=1))
-        proba = sum(w * full[n].proba_array for w, n in zip(weights, usable))
+        proba = sum(w * full[n].proba_array for w, n in zip(weights, usable, strict=False))
         return accuracy_of(proba, gold)
 
     def best_by(score: dict) -> str:
         return max(usable, key=lambda n: score[n])
 
-    picks = {"loglik": best_by(loglik), "kappa": best_by(kappa), "agree": best_by(agree),
-             "oracle": max(fitted, key=lambda n: acc[n])}
+    picks = {
+        "loglik": best_by(loglik),
+        "kappa": best_by(kappa),
+        "agree": best_by(agree),
+        "oracle": max(fitted, key=lambda n: acc[n]),
+    }
     result = {"stack": stacked(3), "stack5": stacked(n_splits)}
     result.update({rule: acc[name] for rule, name in picks.items()})
-    signals = pd.DataFrame({"accuracy": acc, "heldout_loglik": loglik, "heldout_kappa": kappa,
-                            "heldout_agreement": agree})
+    signals = pd.DataFrame(
+        {"accuracy": acc, "heldout_loglik": loglik, "heldout_kappa": kappa, "heldout_agreement": agree}
+    )
     return {"acc": result, "picks": picks, "signals": signals}
 
 
@@ -125,7 +135,9 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     names = args.candidates.split(",")
     best = read_anchors(args.anchors)["best"]
-    folders = [f for f in classification_datasets(args.data) if not args.only or f.name in args.only.split(",")]
+    folders = [
+        f for f in classification_datasets(args.data) if not args.only or f.name in args.only.split(",")
+    ]
 
     rows, evidence = [], []
     for folder in folders:
@@ -144,21 +156,34 @@ def main() -> None:
                     chosen = out["picks"]["loglik"]
                     for name in dict.fromkeys([out["picks"]["oracle"], chosen, "ds", "onecoin"]):
                         if name in sig.index:
-                            evidence.append({"dataset": folder.name, "best peer": best[folder.name],
-                                             "candidate": name, **sig.loc[name].round(4).to_dict()})
+                            evidence.append(
+                                {
+                                    "dataset": folder.name,
+                                    "best peer": best[folder.name],
+                                    "candidate": name,
+                                    **sig.loc[name].round(4).to_dict(),
+                                }
+                            )
         print(f"{folder.name}: {time.perf_counter() - start:.0f} s", flush=True)
 
     table = pd.DataFrame(rows)
     table["best_peer"] = table["dataset"].map(best)
-    print(f"\n## Gold-free rules over {table['dataset'].nunique()} datasets, seeds {args.seeds}, "
-          f"{args.splits} hidden splits of 10%\n")
-    print("| rule | mean accuracy per seed | mean +- sd | datasets within 1 point of the best peer (per seed) |")
+    print(
+        f"\n## Gold-free rules over {table['dataset'].nunique()} datasets, seeds {args.seeds}, "
+        f"{args.splits} hidden splits of 10%\n"
+    )
+    print(
+        "| rule | mean accuracy per seed | mean +- sd | datasets within 1 point of the best peer (per seed) |"
+    )
     print("|---|---|---|---|")
     for rule in RULES:
         per_seed = table.groupby("seed")[rule].mean()
         within = table.assign(ok=table[rule] >= table["best_peer"] - 0.01 - 1e-9).groupby("seed")["ok"].sum()
-        print(f"| {rule} | {' / '.join(f'{v:.4f}' for v in per_seed)} | {per_seed.mean():.4f} +- "
-              f"{per_seed.std(ddof=1) if len(per_seed) > 1 else 0:.4f} | {' / '.join(str(int(v)) for v in within)} |")
+        print(
+            f"| {rule} | {' / '.join(f'{v:.4f}' for v in per_seed)} | {per_seed.mean():.4f} +- "
+            f"{per_seed.std(ddof=1) if len(per_seed) > 1 else 0:.4f} | "
+            f"{' / '.join(str(int(v)) for v in within)} |"
+        )
     print(f"\nBest single peer on the mean (ANCHORS.md): crowd-kit DawidSkene {0.8289:.4f}.")
     first = table[table["seed"] == seeds[0]].set_index("dataset")
     print(f"\n## Per dataset (seed {seeds[0]}), gap to the best peer in points\n")
@@ -168,8 +193,10 @@ def main() -> None:
         cells = " | ".join(f"{100 * (row[r] - row['best_peer']):+.1f}" for r in RULES)
         print(f"| {name} | {row['best_peer']:.4f} | {cells} |")
     if evidence:
-        print("\n## Where every rule misses: what the hidden labels say (seed "
-              f"{seeds[0]}; higher is better for every signal)\n")
+        print(
+            "\n## Where every rule misses: what the hidden labels say (seed "
+            f"{seeds[0]}; higher is better for every signal)\n"
+        )
         frame = pd.DataFrame(evidence)
         print("| " + " | ".join(frame.columns) + " |")
         print("|" + "---|" * len(frame.columns))

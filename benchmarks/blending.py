@@ -27,14 +27,21 @@ import numpy as np
 import pandas as pd
 
 from accord import DataQualityWarning
-from accord.blending import blend, estimate_transition
+from accord.ambiguity.blending import blend, estimate_transition
+from accord.ambiguity.soft import mean_kl_divergence, soft_labels
 from accord.datasets import load_dataset
-from accord.soft import mean_kl_divergence, soft_labels
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_SETS = "dog,wsd,adult,slr_intervention,sentiment,sp_amt,bluebirds,ducks,temp,rte,mre_cause"
-COLUMNS = ["plain", "smooth 0.5", "blend .75 mean-c", "blend .75 loo-c", "balanced loo-c", "only loo-c",
-           "shrink s=2 loo-c"]
+COLUMNS = [
+    "plain",
+    "smooth 0.5",
+    "blend .75 mean-c",
+    "blend .75 loo-c",
+    "balanced loo-c",
+    "only loo-c",
+    "shrink s=2 loo-c",
+]
 
 
 def estimates(sub) -> dict[str, np.ndarray]:
@@ -61,8 +68,9 @@ def heldout_reference(ann, sub) -> np.ndarray:
     return counts / counts.sum(axis=1, keepdims=True)
 
 
-def run_dataset(folder: Path, per_item: list[int], repeats: int, min_labels: int,
-                heldout: bool) -> list[dict]:
+def run_dataset(
+    folder: Path, per_item: list[int], repeats: int, min_labels: int, heldout: bool
+) -> list[dict]:
     data = load_dataset(folder)
     ann = data.annotations
     keep = ann.items[ann.item_sizes() >= min_labels]
@@ -80,8 +88,16 @@ def run_dataset(folder: Path, per_item: list[int], repeats: int, min_labels: int
             ref = heldout_reference(ann, sub) if heldout else reference
             for name, est in estimates(sub).items():
                 sums[name] += mean_kl_divergence(ref, est) / repeats
-        rows.append({"dataset": data.name, "K": ann.n_classes, "items": ann.n_items,
-                     "labels/item": float(np.median(ann.item_sizes())), "A": a, **sums})
+        rows.append(
+            {
+                "dataset": data.name,
+                "K": ann.n_classes,
+                "items": ann.n_items,
+                "labels/item": float(np.median(ann.item_sizes())),
+                "A": a,
+                **sums,
+            }
+        )
     return rows
 
 
@@ -102,8 +118,9 @@ def to_markdown(frame: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--datasets", default=DEFAULT_SETS)
     parser.add_argument("--per-item", default="3,5")
@@ -124,17 +141,21 @@ def main() -> None:
         rows += run_dataset(folder, per_item, args.repeats, args.min_labels, args.heldout)
     frame = pd.DataFrame(rows)
     ref = "annotations not drawn" if args.heldout else "all annotations"
-    print(f"Mean KL(reference || estimate), reference = {ref}; {args.repeats} repeats; items with >= "
-          f"{args.min_labels} labels\n")
+    print(
+        f"Mean KL(reference || estimate), reference = {ref}; {args.repeats} repeats; items with >= "
+        f"{args.min_labels} labels\n"
+    )
     print(to_markdown(frame))
     for a in per_item:
         part = frame[frame["A"] == a]
         blended = part[["blend .75 loo-c", "balanced loo-c", "shrink s=2 loo-c"]]
         wins = (blended.max(axis=1) < part["plain"]).sum()
         beat_smooth = (part["shrink s=2 loo-c"] < part["smooth 0.5"]).sum()
-        print(f"\nA = {a}: all three blends below plain on {wins} of {len(part)} datasets; shrink below "
-              f"smoothing on {beat_smooth} of {len(part)}; mean over datasets: "
-              + ", ".join(f"{c} {part[c].mean():.4f}" for c in COLUMNS))
+        print(
+            f"\nA = {a}: all three blends below plain on {wins} of {len(part)} datasets; shrink below "
+            f"smoothing on {beat_smooth} of {len(part)}; mean over datasets: "
+            + ", ".join(f"{c} {part[c].mean():.4f}" for c in COLUMNS)
+        )
     print(f"\n({time.perf_counter() - start:.1f} s)")
 
 

@@ -26,8 +26,8 @@ import pandas as pd
 
 from accord.datasets import load_dataset
 from accord.errors import ConvergenceWarning, DataQualityWarning
-from accord.evaluate import accuracy
-from accord.registry import make_model
+from accord.evaluation import accuracy
+from accord.models.registry import make_model
 
 ROOT = Path(__file__).resolve().parents[2] / "shared"
 PEER_COLUMN = {"glad": "ck:GLAD", "mace": "ck:MACE"}
@@ -70,8 +70,9 @@ def crowdkit_mace_fixed():
 
     class FixedMACE(MACE):
         def _e_step(self, annotation, task_names, worker_names, label_names, tasks, workers, labels):
-            ll, marginals, strategy, knowing = super()._e_step(annotation, task_names, worker_names,
-                                                               label_names, tasks, workers, labels)
+            ll, marginals, strategy, knowing = super()._e_step(
+                annotation, task_names, worker_names, label_names, tasks, workers, labels
+            )
             strategy = strategy.reindex(index=worker_names, columns=label_names).fillna(0.0)
             return ll, marginals, strategy, knowing
 
@@ -79,8 +80,9 @@ def crowdkit_mace_fixed():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--anchors", type=Path, default=ROOT / "ANCHORS.md")
     parser.add_argument("--methods", default="glad,mace,mmce,mace:learn")
@@ -106,8 +108,11 @@ def main() -> None:
                 warnings.simplefilter("ignore")
                 row["ck:MACE fixed"] = accuracy(fixed(random_state=0).fit_predict(frame), data.gold)
         rows.append(row)
-        print(f"{data.name}: " + ", ".join(f"{k}={v:.4f}" for k, v in row.items()
-                                           if k != "dataset" and not k.endswith(" s")), flush=True)
+        print(
+            f"{data.name}: "
+            + ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "dataset" and not k.endswith(" s")),
+            flush=True,
+        )
     table = pd.DataFrame(rows).set_index("dataset")
     acc_cols = [c for c in table.columns if not c.endswith(" s")]
     table.loc["mean"] = table.mean(numeric_only=True)
@@ -119,11 +124,13 @@ def main() -> None:
         if peer is None or peer not in table:
             continue
         diff = (table[spec] - table[peer]).drop("mean").dropna()
-        print(f"{spec} vs crowd-kit {peer[3:]}: better on {(diff > 0.005).sum()}, tie (within 0.5 pt) on "
-              f"{(diff.abs() <= 0.005).sum()}, worse on {(diff < -0.005).sum()} of {len(diff)}; "
-              f"mean over those {table.loc[diff.index, spec].mean():.4f} vs "
-              f"{table.loc[diff.index, peer].mean():.4f}; "
-              f"total fit time {table[f'{spec} s'].sum():.1f} s")
+        print(
+            f"{spec} vs crowd-kit {peer[3:]}: better on {(diff > 0.005).sum()}, tie (within 0.5 pt) on "
+            f"{(diff.abs() <= 0.005).sum()}, worse on {(diff < -0.005).sum()} of {len(diff)}; "
+            f"mean over those {table.loc[diff.index, spec].mean():.4f} vs "
+            f"{table.loc[diff.index, peer].mean():.4f}; "
+            f"total fit time {table[f'{spec} s'].sum():.1f} s"
+        )
 
 
 def to_markdown(table: pd.DataFrame) -> str:

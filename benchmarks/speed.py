@@ -1,13 +1,15 @@
-"""Speed of accord's DawidSkene against crowd-kit's on synthetic Dawid-Skene data (same data, same iterations).
+"""Speed of accord's DawidSkene against crowd-kit's on synthetic Dawid-Skene data (same data, same
+iterations).
 
 Usage:
-    python benchmarks/speed.py [--sizes 1e5,1e6,1e7] [--classes 2,5] [--iters 50] [--peer-max 1e6] [--no-peers]
+    python benchmarks/speed.py [--sizes 1e5,1e6,1e7] [--classes 2,5] [--iters 50] [--peer-max 1e6]
+    [--no-peers]
 
 Data: 1000 annotators with random full confusion matrices (20% of them spammers), 5 labels per item, so
 n_items = n_annotations / 5. Each measurement runs in a fresh subprocess, which reports the fit time and the
 process's peak resident memory (data included). Both libraries run exactly ``--iters`` EM iterations (accord:
-min_iter = max_iter = iters; crowd-kit: n_iter = iters, tol = -1). Run it with the peer venv's python so crowd-kit
-is importable; without crowd-kit the peer column is left blank.
+min_iter = max_iter = iters; crowd-kit: n_iter = iters, tol = -1). Run it with the peer venv's python so
+crowd-kit is importable; without crowd-kit the peer column is left blank.
 """
 
 from __future__ import annotations
@@ -61,8 +63,12 @@ WORKER = textwrap.dedent("""
 
 def measure(lib: str, n: float, k: int, iters: int, timeout: float) -> dict | None:
     try:
-        out = subprocess.run([sys.executable, "-c", WORKER, lib, str(n), str(k), str(iters)], capture_output=True,
-                             text=True, timeout=timeout)
+        out = subprocess.run(
+            [sys.executable, "-c", WORKER, lib, str(n), str(k), str(iters)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timeout {timeout:.0f}s"}
     if out.returncode != 0:
@@ -80,7 +86,9 @@ def crowdkit_available() -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1e5,1e6,1e7")
     parser.add_argument("--classes", default="2,5")
     parser.add_argument("--iters", type=int, default=50)
@@ -92,13 +100,17 @@ def main() -> None:
     if not peers:
         print("(crowd-kit not run: not importable here or --no-peers)")
     print(f"DawidSkene, {args.iters} EM iterations, 1000 annotators, 5 labels per item\n")
-    print("| annotations | K | accord fit (s) | accord build (s) | accord peak GB | crowd-kit fit (s) | "
-          "crowd-kit peak GB | speed-up | accuracy accord / crowd-kit |")
+    print(
+        "| annotations | K | accord fit (s) | accord build (s) | accord peak GB | crowd-kit fit (s) | "
+        "crowd-kit peak GB | speed-up | accuracy accord / crowd-kit |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for k in [int(x) for x in args.classes.split(",")]:
         for n in [float(x) for x in args.sizes.split(",")]:
             ours = measure("accord", n, k, args.iters, args.timeout)
-            peer = measure("crowdkit", n, k, args.iters, args.timeout) if peers and n <= args.peer_max else None
+            peer = (
+                measure("crowdkit", n, k, args.iters, args.timeout) if peers and n <= args.peer_max else None
+            )
             print(row(n, k, ours, peer), flush=True)
 
 
@@ -112,8 +124,10 @@ def row(n: float, k: int, ours: dict | None, peer: dict | None) -> str:
     if ours and peer and "error" not in ours and "error" not in peer:
         ratio = f"{peer['fit'] / ours['fit']:.1f}x"
     accs = " / ".join(cell(d, "accuracy", "{:.4f}") for d in (ours, peer) if d)
-    return (f"| {n:.0e} | {k} | {cell(ours, 'fit')} | {cell(ours, 'build')} | {cell(ours, 'peak_gb')} | "
-            f"{cell(peer, 'fit')} | {cell(peer, 'peak_gb')} | {ratio} | {accs} |")
+    return (
+        f"| {n:.0e} | {k} | {cell(ours, 'fit')} | {cell(ours, 'build')} | {cell(ours, 'peak_gb')} | "
+        f"{cell(peer, 'fit')} | {cell(peer, 'peak_gb')} | {ratio} | {accs} |"
+    )
 
 
 if __name__ == "__main__":

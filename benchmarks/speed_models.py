@@ -51,8 +51,15 @@ from accord.models.mmce import MMCE
 OURS = {"glad": GLAD, "mace": MACE, "mmce": MMCE}
 
 
-def synthetic(n_annotations: int, k: int, *, n_annotators: int = 1000, per_item: int = 5,
-              spam_share: float = 0.2, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+def synthetic(
+    n_annotations: int,
+    k: int,
+    *,
+    n_annotators: int = 1000,
+    per_item: int = 5,
+    spam_share: float = 0.2,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Dawid-Skene data: ``(frame with item/annotator/label, truth per item)``."""
     rng = np.random.default_rng(seed)
     n_items = max(n_annotations // per_item, 1)
@@ -76,8 +83,9 @@ def synthetic(n_annotations: int, k: int, *, n_annotators: int = 1000, per_item:
     return frame, truth
 
 
-def _distinct_annotators(rng: np.random.Generator, n_items: int, per_item: int,
-                         n_annotators: int) -> np.ndarray:
+def _distinct_annotators(
+    rng: np.random.Generator, n_items: int, per_item: int, n_annotators: int
+) -> np.ndarray:
     """``per_item`` distinct annotators per item, vectorised: a random start and distinct random offsets."""
     start = rng.integers(0, n_annotators, size=n_items)
     offsets = _distinct_offsets(rng, n_items, per_item, n_annotators)
@@ -130,8 +138,10 @@ def peers_available() -> str | None:
 
 def peer_table(sizes: list[int], k: int, skip_peers: bool) -> str:
     note = "--skip-peers given; peer columns skipped" if skip_peers else peers_available()
-    lines = ["| annotations | K | model | accord s | crowd-kit s | ratio | accord acc. | crowd-kit acc. |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| annotations | K | model | accord s | crowd-kit s | ratio | accord acc. | crowd-kit acc. |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for n in sizes:
         frame, truth = synthetic(n, k)
         for name in ("glad", "mace"):
@@ -169,8 +179,9 @@ def _sizes(text: str) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1e4,1e5", help="sizes compared with crowd-kit ('none' to skip)")
     parser.add_argument("--k", type=int, default=2, help="classes in the crowd-kit comparison (default 2)")
     parser.add_argument("--big", default="1e6", help="size at which every model is timed ('none': skip)")

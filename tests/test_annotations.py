@@ -6,7 +6,11 @@ from accord import Annotations, DataQualityWarning, InvalidAnnotationsError, Inv
 
 
 def frame(**cols):
-    base = {"item": [1, 1, 2, 2, 3], "annotator": ["a", "b", "a", "c", "b"], "label": ["x", "y", "y", "y", "x"]}
+    base = {
+        "item": [1, 1, 2, 2, 3],
+        "annotator": ["a", "b", "a", "c", "b"],
+        "label": ["x", "y", "y", "y", "x"],
+    }
     base.update(cols)
     return pd.DataFrame(base)
 
@@ -45,7 +49,10 @@ def test_numeric_strings_sort_numerically_and_match_int_classes():
 
 
 def test_bool_and_int_labels():
-    assert list(Annotations.from_frame(frame(label=[True, False, True, True, False])).classes) == [False, True]
+    assert list(Annotations.from_frame(frame(label=[True, False, True, True, False])).classes) == [
+        False,
+        True,
+    ]
     assert list(Annotations.from_frame(frame(label=[3, 1, 2, 2, 1])).classes) == [1, 2, 3]
 
 
@@ -97,8 +104,9 @@ def test_duplicate_policies():
 
 
 def test_from_wide_with_missing_cells():
-    wide = pd.DataFrame({"a": ["x", None, "y"], "b": [np.nan, "y", pd.NA], "c": ["x", "y", None]},
-                        index=["i1", "i2", "i3"])
+    wide = pd.DataFrame(
+        {"a": ["x", None, "y"], "b": [np.nan, "y", pd.NA], "c": ["x", "y", None]}, index=["i1", "i2", "i3"]
+    )
     ann = Annotations.from_wide(wide)
     assert ann.n_annotations == 5
     assert list(ann.items) == ["i1", "i2", "i3"]
@@ -135,8 +143,13 @@ def test_read_csv_tsv_jsonl_parquet(tmp_path):
 
 def test_subsample_caps_per_item_and_is_deterministic():
     rng = np.random.default_rng(1)
-    df = pd.DataFrame({"item": np.repeat(np.arange(50), 8), "annotator": np.tile(np.arange(8), 50),
-                       "label": rng.integers(0, 3, 400)})
+    df = pd.DataFrame(
+        {
+            "item": np.repeat(np.arange(50), 8),
+            "annotator": np.tile(np.arange(8), 50),
+            "label": rng.integers(0, 3, 400),
+        }
+    )
     ann = Annotations.from_frame(df)
     sub = ann.subsample(3, random_state=5)
     assert sub.item_sizes().max() == 3 and sub.item_sizes().min() == 3

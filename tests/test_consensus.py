@@ -13,7 +13,14 @@ def consensus():
 
 def test_item_quality_columns_and_values(consensus):
     iq = consensus.item_quality
-    assert list(iq.columns[:6]) == ["label", "confidence", "agreement", "n_annotations", "entropy", "strength"]
+    assert list(iq.columns[:6]) == [
+        "label",
+        "confidence",
+        "agreement",
+        "n_annotations",
+        "entropy",
+        "strength",
+    ]
     assert (iq["n_annotations"] == 10).all()
     assert np.allclose(iq["confidence"], consensus.proba.max(axis=1))
     assert iq["entropy"].between(0, np.log(2) + 1e-12).all()

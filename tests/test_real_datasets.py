@@ -1,4 +1,5 @@
-"""Every classification dataset in ../shared/data: MV and DS run, give valid output, and reach known accuracy."""
+"""Every classification dataset in ../shared/data: MV and DS run, give valid output, and reach known
+accuracy."""
 
 import warnings
 
@@ -7,13 +8,21 @@ import pytest
 
 from accord import ConvergenceWarning, DawidSkene, MajorityVote
 from accord.datasets import load_dataset
-from accord.evaluate import accuracy
+from accord.evaluation import accuracy
 
 from .conftest import DATA
 
 # Accuracy of our DawidSkene (defaults) measured with benchmarks/accuracy.py; a drop below is a regression.
-DS_FLOOR = {"bluebirds": 0.89, "product": 0.935, "relevance": 0.60, "sentiment": 0.955, "mre_treat": 0.85,
-            "rsip_pneumonia": 0.99, "dog": 0.84, "rte": 0.925}
+DS_FLOOR = {
+    "bluebirds": 0.89,
+    "product": 0.935,
+    "relevance": 0.60,
+    "sentiment": 0.955,
+    "mre_treat": 0.85,
+    "rsip_pneumonia": 0.99,
+    "dog": 0.84,
+    "rte": 0.925,
+}
 
 
 def datasets():
@@ -30,7 +39,9 @@ def datasets():
 def test_mv_and_ds_on_real_dataset(name):
     data = load_dataset(DATA / name)
     mv = MajorityVote().fit(data.annotations)
-    cleanlab_rule = "mv_accuracy_cleanlab_tie_rule" in data.meta.get("expected", {})  # ties to the rarest class
+    cleanlab_rule = "mv_accuracy_cleanlab_tie_rule" in data.meta.get(
+        "expected", {}
+    )  # ties to the rarest class
     if data.meta.get("mv_accuracy") is not None and not cleanlab_rule:
         assert accuracy(mv.labels_, data.gold) == pytest.approx(float(data.meta["mv_accuracy"]), abs=1e-3)
     with warnings.catch_warnings():

@@ -4,19 +4,19 @@
 >>> ann = Annotations.read("annotations.csv")          # doctest: +SKIP
 >>> consensus = DawidSkene().fit(ann).consensus_      # doctest: +SKIP
 
-The public API is re-exported here; the modules hold one idea each: ``annotations`` (input), ``models``
-(truth inference), ``consensus`` (result), ``soft`` / ``blending`` / ``bias`` (ambiguous data), ``qualification``,
-``planning``, ``active`` (what to label next), ``loop`` (a classifier in the loop), ``evaluate``, ``agreement``,
-``io`` (importers), ``report`` (HTML report).
+The public API is re-exported here; each folder is one area of the product: ``annotations`` (input),
+``models`` (truth inference), ``consensus`` (result), ``quality`` (agreement, qualification against gold),
+``ambiguity`` (soft labels, class blending, proposal bias), ``planning`` (budget, adaptive stopping, what to
+label next, a classifier in the loop), ``evaluation`` (metrics, redundancy curves, bench), ``io`` (readers and
+importers), ``report`` (HTML and JSON report), ``cli``; ``_kernel`` holds the shared math below them.
 """
 
 from . import io
-from .active import active_learning_scores, next_batch
-from .agreement import agreement_summary, fleiss_kappa, krippendorff_alpha
+from ._version import __version__ as __version__
+from .ambiguity.bias import cleverlabel, correct_bias, estimate_offset
+from .ambiguity.blending import blend, class_blending, estimate_transition
+from .ambiguity.soft import dataset_statistics, kl_divergence, mean_kl_divergence, soft_labels
 from .annotations import Annotations
-from .bias import cleverlabel, correct_bias, estimate_offset
-from .blending import blend, class_blending, estimate_transition
-from .bench import run_bench
 from .consensus import Consensus
 from .errors import (
     AccordError,
@@ -26,8 +26,9 @@ from .errors import (
     InvalidParameterError,
     NotFittedError,
 )
-from .evaluate import accuracy, expected_calibration_error, log_loss, macro_f1, redundancy_curve
-from .loop import model_loop
+from .evaluation.bench import run_bench
+from .evaluation.metrics import accuracy, expected_calibration_error, log_loss, macro_f1
+from .evaluation.redundancy import redundancy_curve
 from .models import (
     GLAD,
     KOS,
@@ -47,13 +48,14 @@ from .models import (
     posterior,
     read_pred_probs,
 )
-from .planning import adaptive_sample, annotations_for_width, interval_width, simulate_adaptive, workload
-from .qualification import keep_annotators, passing_annotators, qualify
-from .registry import METHODS, make_model
+from .models.registry import METHODS, make_model
+from .planning.active import active_learning_scores, next_batch
+from .planning.adaptive import adaptive_sample, simulate_adaptive
+from .planning.budget import annotations_for_width, interval_width, workload
+from .planning.loop import model_loop
+from .quality.agreement import agreement_summary, fleiss_kappa, krippendorff_alpha
+from .quality.qualification import keep_annotators, passing_annotators, qualify
 from .report import build_report, render_html, write_report
-from .soft import dataset_statistics, kl_divergence, mean_kl_divergence, soft_labels
-
-__version__ = "0.1.0"
 
 __all__ = [
     "GLAD",

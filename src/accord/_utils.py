@@ -1,4 +1,4 @@
-"""Small helpers shared across modules: random state, segment sums, log-sum-exp."""
+"""Small helpers shared across modules: random state and parameter checks."""
 
 from __future__ import annotations
 
@@ -25,52 +25,6 @@ def check_random_state(random_state: int | np.random.Generator | None) -> np.ran
     raise InvalidParameterError(
         f"random_state must be an int, a numpy Generator or None, got {type(random_state).__name__}"
     )
-
-
-def seg_sum(values: np.ndarray | None, keys: np.ndarray, size: int) -> np.ndarray:
-    """Per-key sums: ``out[j] = sum(values[keys == j])`` (counts when ``values`` is None)."""
-    return np.bincount(keys, weights=values, minlength=size).astype(np.float64, copy=False)
-
-
-def log_normalize_argmax(log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`log_normalize` that also returns the row-wise argmax (ties to the lowest column), computed in the
-    same pass over the columns; the posterior comes back column-major (Fortran order), which is what the EM
-    loop's next products read fastest."""
-    n, k = log_u.shape
-    cols = np.asfortranarray(log_u)
-    m = cols[:, 0].copy()
-    arg = np.zeros(n, dtype=np.intp)
-    for j in range(1, k):
-        np.copyto(arg, j, where=cols[:, j] > m)
-        np.maximum(m, cols[:, j], out=m)
-    post = np.empty((n, k), order="F")
-    total = np.zeros(n)
-    for j in range(k):
-        np.subtract(cols[:, j], m, out=post[:, j])
-        np.exp(post[:, j], out=post[:, j])
-        total += post[:, j]
-    post /= total[:, None]
-    return post, np.log(total) + m, arg
-
-
-def log_normalize(log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise softmax of log-scores: returns ``(post, log_Z)`` with ``post = exp(log_u - log_Z)``, C-ordered.
-
-    Works column by column (see :func:`log_normalize_argmax`): NumPy's row reductions over a short last axis
-    (K = 2..10 classes) are several times slower than K whole-column operations.
-    """
-    post, log_z, _ = log_normalize_argmax(log_u)
-    return np.ascontiguousarray(post), log_z
-
-
-def column_sums(x: np.ndarray) -> np.ndarray:
-    """``x.sum(axis=0)`` one column at a time (several times faster for tall, narrow arrays)."""
-    return np.array([x[:, j].sum() for j in range(x.shape[1])])
-
-
-def argmax_lowest(x: np.ndarray) -> np.ndarray:
-    """Row-wise argmax; ties go to the lowest column index (``np.argmax``'s rule)."""
-    return np.asarray(x).argmax(axis=1)
 
 
 def check_positive_int(name: str, value: object, minimum: int = 1) -> int:

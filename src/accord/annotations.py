@@ -1,8 +1,9 @@
 """``Annotations``: the one input type of every model.
 
-An ``Annotations`` object holds a set of (item, annotator, label) triples as three parallel ``int32`` code arrays,
-plus the ``pandas.Index`` objects that map codes back to the user's item ids, annotator ids and class labels.
-It is validated once, when built, so that models can trust it; it is immutable (the arrays are read-only).
+An ``Annotations`` object holds a set of (item, annotator, label) triples as three parallel ``int32`` code
+arrays, plus the ``pandas.Index`` objects that map codes back to the user's item ids, annotator ids and class
+labels. It is validated once, when built, so that models can trust it; it is immutable (the arrays are
+read-only).
 
 Build one with :meth:`Annotations.from_frame` (long table), :meth:`Annotations.from_wide` (items x annotators
 matrix with missing cells, cleanlab's layout) or :meth:`Annotations.read` (CSV, TSV, Parquet, JSON Lines).
@@ -177,13 +178,16 @@ class Annotations:
             raise InvalidParameterError(f"missing must be 'error' or 'drop', got {missing!r}")
         if len(df) == 0:
             raise InvalidAnnotationsError("the annotations are empty: the table has no rows")
-        cols = {role: _resolve_column(df, role, given) for role, given in
-                (("item", item), ("annotator", annotator), ("label", label))}
+        cols = {
+            role: _resolve_column(df, role, given)
+            for role, given in (("item", item), ("annotator", annotator), ("label", label))
+        }
         extra_cols = list(extra or [])
         for c in extra_cols:
             if c not in df.columns:
-                raise InvalidAnnotationsError(f"extra column {c!r} is not in the table; its columns are "
-                                              f"{_show(df.columns, 20)}")
+                raise InvalidAnnotationsError(
+                    f"extra column {c!r} is not in the table; its columns are {_show(df.columns, 20)}"
+                )
         report: list[str] = []
         table = df[[cols["item"], cols["annotator"], cols["label"], *extra_cols]]
         table.columns = pd.Index(["item", "annotator", "label", *[str(c) for c in extra_cols]])
@@ -238,8 +242,10 @@ class Annotations:
             )
         keep = "last" if duplicates == "keep_last" else "first"
         kept = table.loc[~table.duplicated(subset=["item", "annotator"], keep=keep)].reset_index(drop=True)
-        note = (f"dropped {len(table) - len(kept)} repeated annotation(s) of {len(pairs)} (item, annotator) "
-                f"pair(s), keeping the {keep} of each")
+        note = (
+            f"dropped {len(table) - len(kept)} repeated annotation(s) of {len(pairs)} (item, annotator) "
+            f"pair(s), keeping the {keep} of each"
+        )
         return kept, [note]
 
     @classmethod
@@ -251,8 +257,16 @@ class Annotations:
         class_index = cls._class_index(table["label"], classes)
         label_codes = cls._encode_labels(table["label"], class_index)
         extra = table[[str(c) for c in extra_cols]] if extra_cols else None
-        return cls(item_codes, ann_codes, label_codes, pd.Index(items, name="item"),
-                   pd.Index(annotators, name="annotator"), class_index, extra, report)
+        return cls(
+            item_codes,
+            ann_codes,
+            label_codes,
+            pd.Index(items, name="item"),
+            pd.Index(annotators, name="annotator"),
+            class_index,
+            extra,
+            report,
+        )
 
     @staticmethod
     def _class_index(labels: pd.Series, classes: Sequence[Any] | None) -> pd.Index:
@@ -263,8 +277,9 @@ class Annotations:
         if len(class_index) == 0:
             raise InvalidParameterError("classes is empty: give at least two classes, or leave it out")
         if class_index.has_duplicates:
-            raise InvalidParameterError(f"classes has repeated entries: "
-                                        f"{_show(class_index[class_index.duplicated()].tolist())}")
+            raise InvalidParameterError(
+                f"classes has repeated entries: {_show(class_index[class_index.duplicated()].tolist())}"
+            )
         return class_index
 
     @staticmethod
@@ -280,7 +295,8 @@ class Annotations:
         if unknown.any():
             bad = pd.unique(labels.to_numpy()[unknown])
             raise InvalidAnnotationsError(
-                f"label(s) {_show(list(bad))} are not among the declared classes {_show(list(class_index), 20)} "
+                f"label(s) {_show(list(bad))} are not among the declared classes "
+                f"{_show(list(class_index), 20)} "
                 f"(on {_rows(unknown)}). Add them to classes=..., or fix those rows"
             )
         return codes.astype(np.int32)
@@ -297,9 +313,10 @@ class Annotations:
     ) -> Annotations:
         """Build from an items x annotators matrix; a missing annotation is NaN, None or ``pd.NA``.
 
-        This is cleanlab's ``labels_multiannotator`` layout. Row labels are item ids and column labels annotator
-        ids (for a NumPy array: 0..n-1 unless ``items`` / ``annotators`` are given). An item (row) with no
-        annotation at all is an error unless ``empty_items="drop"``, which drops it and says so in ``.report``.
+        This is cleanlab's ``labels_multiannotator`` layout. Row labels are item ids and column labels
+        annotator ids (for a NumPy array: 0..n-1 unless ``items`` / ``annotators`` are given). An item (row)
+        with no annotation at all is an error unless ``empty_items="drop"``, which drops it and says so in
+        ``.report``.
         """
         frame = cls._wide_frame(matrix, items, annotators)
         if frame.size == 0:
@@ -327,8 +344,16 @@ class Annotations:
         ann_codes, ann_index = pd.factorize(table["annotator"])
         class_index = cls._class_index(table["label"], classes)
         label_codes = cls._encode_labels(table["label"], class_index)
-        return cls(item_codes, ann_codes, label_codes, pd.Index(kept_items, name="item"),
-                   pd.Index(ann_index, name="annotator"), class_index, None, report)
+        return cls(
+            item_codes,
+            ann_codes,
+            label_codes,
+            pd.Index(kept_items, name="item"),
+            pd.Index(ann_index, name="annotator"),
+            class_index,
+            None,
+            report,
+        )
 
     @staticmethod
     def _wide_frame(
@@ -348,11 +373,14 @@ class Annotations:
         if annotators is not None:
             frame.columns = pd.Index(list(annotators))
         if frame.index.has_duplicates:
-            raise InvalidAnnotationsError(f"repeated item ids in the rows: "
-                                          f"{_show(frame.index[frame.index.duplicated()].tolist())}")
+            raise InvalidAnnotationsError(
+                f"repeated item ids in the rows: {_show(frame.index[frame.index.duplicated()].tolist())}"
+            )
         if frame.columns.has_duplicates:
-            raise InvalidAnnotationsError(f"repeated annotator ids in the columns: "
-                                          f"{_show(frame.columns[frame.columns.duplicated()].tolist())}")
+            raise InvalidAnnotationsError(
+                f"repeated annotator ids in the columns: "
+                f"{_show(frame.columns[frame.columns.duplicated()].tolist())}"
+            )
         return frame
 
     @classmethod
@@ -366,9 +394,10 @@ class Annotations:
     ) -> Annotations:
         """Read annotations from a file; the format comes from the suffix unless ``format`` is given.
 
-        Formats: ``csv``, ``tsv``, ``parquet``, ``jsonl`` (JSON Lines, one annotation per line). Ids and labels
-        are read as text, so ``"007"`` stays ``"007"``. With ``layout="wide"`` the first column holds item ids
-        and the others are annotators. Other keywords go to :meth:`from_frame` (or :meth:`from_wide`).
+        Formats: ``csv``, ``tsv``, ``parquet``, ``jsonl`` (JSON Lines, one annotation per line). Ids and
+        labels are read as text, so ``"007"`` stays ``"007"``. With ``layout="wide"`` the first column holds
+        item ids and the others are annotators. Other keywords go to :meth:`from_frame` (or
+        :meth:`from_wide`).
         """
         frame = read_table(path, format=format)
         if layout == "wide":
@@ -388,7 +417,8 @@ class Annotations:
 
     @classmethod
     def from_sagemaker(cls, path: Any, **options: Any) -> Annotations:
-        """From SageMaker Ground Truth worker responses or an output manifest; see :mod:`accord.io.sagemaker`."""
+        """From SageMaker Ground Truth worker responses or an output manifest; see
+        :mod:`accord.io.sagemaker`."""
         from .io import from_sagemaker
 
         return from_sagemaker(path, **options)
@@ -437,8 +467,10 @@ class Annotations:
     def __repr__(self) -> str:
         shown = list(self.classes[:6])
         more = ", ..." if self.n_classes > 6 else ""
-        return (f"Annotations({self.n_items} items, {self.n_annotators} annotators, {self.n_classes} classes "
-                f"{shown}{more}, {self.n_annotations} annotations)")
+        return (
+            f"Annotations({self.n_items} items, {self.n_annotators} annotators, {self.n_classes} classes "
+            f"{shown}{more}, {self.n_annotations} annotations)"
+        )
 
     # ------------------------------------------------------------------ derived arrays
     def vote_counts(self, weights: np.ndarray | None = None) -> np.ndarray:
@@ -459,17 +491,28 @@ class Annotations:
     # ------------------------------------------------------------------ subsets
     def take(self, indices: np.ndarray) -> Annotations:
         """The annotations at ``indices`` (positions or a boolean mask), keeping the same item, annotator and
-        class indexes, so that results stay aligned with the full data. Items may be left with no annotation."""
+        class indexes, so that results stay aligned with the full data. Items may be left with no
+        annotation."""
         idx = np.asarray(indices)
         if idx.dtype == bool:
             if idx.shape != self.item.shape:
                 raise InvalidParameterError(f"mask has shape {idx.shape}, expected {self.item.shape}")
             idx = np.flatnonzero(idx)
         extra = None if self.extra is None else self.extra.iloc[idx]
-        return Annotations(self.item[idx], self.annotator[idx], self.label[idx], self.items, self.annotators,
-                           self.classes, extra, self.report)
+        return Annotations(
+            self.item[idx],
+            self.annotator[idx],
+            self.label[idx],
+            self.items,
+            self.annotators,
+            self.classes,
+            extra,
+            self.report,
+        )
 
-    def subsample(self, max_per_item: int, random_state: int | np.random.Generator | None = None) -> Annotations:
+    def subsample(
+        self, max_per_item: int, random_state: int | np.random.Generator | None = None
+    ) -> Annotations:
         """At most ``max_per_item`` annotations per item, chosen uniformly at random (for redundancy curves).
 
         Items keep all their annotations when they have no more than ``max_per_item``. The item, annotator and
@@ -494,8 +537,16 @@ class Annotations:
         new_code = np.full(self.n_items, -1, dtype=np.int64)
         new_code[np.flatnonzero(mask)] = np.arange(mask.sum())
         extra = None if self.extra is None else self.extra.iloc[keep]
-        return Annotations(new_code[self.item[keep]], self.annotator[keep], self.label[keep],
-                           self.items[mask], self.annotators, self.classes, extra, self.report)
+        return Annotations(
+            new_code[self.item[keep]],
+            self.annotator[keep],
+            self.label[keep],
+            self.items[mask],
+            self.annotators,
+            self.classes,
+            extra,
+            self.report,
+        )
 
     # ------------------------------------------------------------------ encoding of other inputs
     def encode_items(self, ids: Sequence[Any] | np.ndarray | pd.Index) -> np.ndarray:
@@ -507,7 +558,9 @@ class Annotations:
             if not as_text.has_duplicates:
                 codes = np.where(codes < 0, as_text.get_indexer([str(i) for i in ids]), codes)
         if (codes < 0).any():
-            raise InvalidAnnotationsError(f"item id(s) {_show(list(ids[codes < 0]))} are not in the annotations")
+            raise InvalidAnnotationsError(
+                f"item id(s) {_show(list(ids[codes < 0]))} are not in the annotations"
+            )
         return codes
 
     def encode_labels(self, values: Sequence[Any] | np.ndarray | pd.Series) -> np.ndarray:
@@ -523,8 +576,9 @@ class Annotations:
                 f"gold has repeated items: {_show(series.index[series.index.duplicated()].tolist())}"
             )
         if series.isna().any():
-            raise InvalidAnnotationsError(f"gold labels are missing for items "
-                                          f"{_show(series.index[series.isna().to_numpy()].tolist())}")
+            raise InvalidAnnotationsError(
+                f"gold labels are missing for items {_show(series.index[series.isna().to_numpy()].tolist())}"
+            )
         codes = self.items.get_indexer(series.index)
         if (codes < 0).any():
             as_text = pd.Index([str(i) for i in self.items])
@@ -532,19 +586,25 @@ class Annotations:
                 codes = np.where(codes < 0, as_text.get_indexer([str(i) for i in series.index]), codes)
         unknown = codes < 0
         if unknown.any():
-            warnings.warn(f"{int(unknown.sum())} gold item(s) have no annotation and are ignored, e.g. "
-                          f"{_show(series.index[unknown].tolist(), 3)}", DataQualityWarning, stacklevel=2)
+            warnings.warn(
+                f"{int(unknown.sum())} gold item(s) have no annotation and are ignored, e.g. "
+                f"{_show(series.index[unknown].tolist(), 3)}",
+                DataQualityWarning,
+                stacklevel=2,
+            )
         labels = self.encode_labels(series.to_numpy()[~unknown])
         return codes[~unknown].astype(np.int64), labels.astype(np.int64)
 
     # ------------------------------------------------------------------ back to pandas
     def to_frame(self) -> pd.DataFrame:
         """Long form: one row per annotation, with the user's ids and labels (and any extra columns)."""
-        frame = pd.DataFrame({
-            "item": self.items[self.item],
-            "annotator": self.annotators[self.annotator],
-            "label": self.classes[self.label],
-        })
+        frame = pd.DataFrame(
+            {
+                "item": self.items[self.item],
+                "annotator": self.annotators[self.annotator],
+                "label": self.classes[self.label],
+            }
+        )
         if self.extra is not None:
             frame = pd.concat([frame, self.extra.reset_index(drop=True)], axis=1)
         return frame
@@ -567,8 +627,10 @@ def _gold_series(gold: pd.Series | dict[Any, Any] | pd.DataFrame) -> pd.Series:
         item_col = _resolve_column(gold, "item", None)
         label_col = _resolve_column(gold, "label", None)
         return pd.Series(gold[label_col].to_numpy(), index=pd.Index(gold[item_col].to_numpy()))
-    raise InvalidAnnotationsError(f"gold must be a Series (item -> label), a dict or a DataFrame with item and "
-                                  f"label columns; got {type(gold).__name__}")
+    raise InvalidAnnotationsError(
+        f"gold must be a Series (item -> label), a dict or a DataFrame with item and "
+        f"label columns; got {type(gold).__name__}"
+    )
 
 
 def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
@@ -587,7 +649,8 @@ def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
                 return pd.read_parquet(path)
             except ImportError:
                 raise InvalidAnnotationsError(
-                    "reading Parquet needs pyarrow: pip install 'accord[parquet]'") from None
+                    "reading Parquet needs pyarrow: pip install 'accord[parquet]'"
+                ) from None
         if fmt in ("jsonl", "ndjson", "json"):
             return pd.read_json(path, lines=True, dtype=False)
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
@@ -604,5 +667,7 @@ def _format_from_suffix(path: Path) -> str:
     if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz"):
         suffixes = suffixes[:-1]
     if not suffixes:
-        raise InvalidAnnotationsError(f"cannot tell the format of {path} (no suffix); pass format='csv' or similar")
+        raise InvalidAnnotationsError(
+            f"cannot tell the format of {path} (no suffix); pass format='csv' or similar"
+        )
     return suffixes[-1].lstrip(".")

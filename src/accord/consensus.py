@@ -4,11 +4,11 @@ Reports, the CLI and evaluation read a ``Consensus`` and never care which model 
 posterior over classes for every item and the annotators' confusion matrices, and derives from them:
 
 - ``labels`` and ``proba`` (items x classes);
-- ``item_quality``: label, confidence (posterior of the chosen class), agreement (share of the item's annotators
-  who chose it), number of annotations, entropy of the posterior, and the seed-000 consensus strength
-  (``Strong`` = unanimous, ``Weak`` = a tie for the most votes, ``Moderate`` otherwise);
-- ``annotator_quality``: number of labels, quality score, accuracy against the consensus, expected accuracy from
-  the confusion matrix, worst class;
+- ``item_quality``: label, confidence (posterior of the chosen class), agreement (share of the item's
+  annotators who chose it), number of annotations, entropy of the posterior, and the seed-000 consensus
+  strength (``Strong`` = unanimous, ``Weak`` = a tie for the most votes, ``Moderate`` otherwise);
+- ``annotator_quality``: number of labels, quality score, accuracy against the consensus, expected accuracy
+  from the confusion matrix, worst class;
 - ``annotation_quality``: for each annotation, the posterior probability of the label given;
 - ``history``: one row per iteration of an iterative model.
 """
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._utils import argmax_lowest
+from ._kernel.votes import argmax_lowest
 
 if TYPE_CHECKING:
     from .annotations import Annotations
@@ -46,8 +46,8 @@ class Consensus:
     labels : ndarray of int, optional
         Consensus class codes; default: ``argmax`` of ``proba``, ties to the lowest class code.
     confusions : ndarray, shape (n_annotators, n_classes, n_classes), optional
-        ``confusions[a, k, l]`` = P(annotator ``a`` says ``l`` | true class ``k``). Default: the matrix implied by
-        the consensus, i.e. one Dawid-Skene M-step on ``proba`` with 0.5 pseudo-counts per cell.
+        ``confusions[a, k, l]`` = P(annotator ``a`` says ``l`` | true class ``k``). Default: the matrix
+        implied by the consensus, i.e. one Dawid-Skene M-step on ``proba`` with 0.5 pseudo-counts per cell.
     priors : ndarray, shape (n_classes,), optional
         Class prior; default: the mean of ``proba``.
     history : pandas.DataFrame, optional
@@ -74,10 +74,13 @@ class Consensus:
     ) -> None:
         proba = np.asarray(proba, dtype=np.float64)
         if proba.shape != (annotations.n_items, annotations.n_classes):
-            raise ValueError(f"proba has shape {proba.shape}, expected "
-                             f"{(annotations.n_items, annotations.n_classes)}")
+            raise ValueError(
+                f"proba has shape {proba.shape}, expected {(annotations.n_items, annotations.n_classes)}"
+            )
         if not np.isfinite(proba).all():
-            raise FloatingPointError(f"{method} produced non-finite probabilities; please report this as a bug")
+            raise FloatingPointError(
+                f"{method} produced non-finite probabilities; please report this as a bug"
+            )
         self.annotations = annotations
         self.method = method
         self.proba_array = proba
@@ -92,8 +95,10 @@ class Consensus:
 
     def __repr__(self) -> str:
         ann = self.annotations
-        return (f"Consensus(method={self.method!r}, {ann.n_items} items, {ann.n_annotators} annotators, "
-                f"classes={list(ann.classes)})")
+        return (
+            f"Consensus(method={self.method!r}, {ann.n_items} items, {ann.n_annotators} annotators, "
+            f"classes={list(ann.classes)})"
+        )
 
     # ------------------------------------------------------------------ per item
     @cached_property
@@ -103,8 +108,11 @@ class Consensus:
     @cached_property
     def labels(self) -> pd.Series:
         """Consensus label per item, in the user's label values."""
-        return pd.Series(np.asarray(self.classes, dtype=object)[self.label_codes], index=self.annotations.items,
-                         name="label")
+        return pd.Series(
+            np.asarray(self.classes, dtype=object)[self.label_codes],
+            index=self.annotations.items,
+            name="label",
+        )
 
     @cached_property
     def proba(self) -> pd.DataFrame:
@@ -121,7 +129,8 @@ class Consensus:
 
     @cached_property
     def item_quality(self) -> pd.DataFrame:
-        """One row per item: label, confidence, agreement, n_annotations, entropy, strength (+ model scores)."""
+        """One row per item: label, confidence, agreement, n_annotations, entropy, strength (+ model
+        scores)."""
         counts = self.vote_counts
         n = counts.sum(axis=1)
         rows = np.arange(len(n))
@@ -130,14 +139,17 @@ class Consensus:
         confidence = self.proba_array[rows, self.label_codes]
         p = self.proba_array
         entropy = -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=1)
-        frame = pd.DataFrame({
-            "label": self.labels.to_numpy(),
-            "confidence": confidence,
-            "agreement": agreement,
-            "n_annotations": n.astype(np.int64),
-            "entropy": entropy,
-            "strength": consensus_strength(counts),
-        }, index=self.annotations.items)
+        frame = pd.DataFrame(
+            {
+                "label": self.labels.to_numpy(),
+                "confidence": confidence,
+                "agreement": agreement,
+                "n_annotations": n.astype(np.int64),
+                "entropy": entropy,
+                "strength": consensus_strength(counts),
+            },
+            index=self.annotations.items,
+        )
         for name, values in self.item_scores.items():
             frame[name] = values
         return frame
@@ -148,7 +160,7 @@ class Consensus:
         """``confusions[a, k, l]`` = P(annotator ``a`` says ``l`` | true class ``k``); rows sum to 1."""
         if self._confusions is not None:
             return np.asarray(self._confusions, dtype=np.float64)
-        from .models._em import AnnotationMatrix, smoothed_confusions
+        from ._kernel.em import AnnotationMatrix, smoothed_confusions
 
         counts = AnnotationMatrix(self.annotations).expected_counts(self.proba_array)
         return smoothed_confusions(counts, alpha=0.5)
@@ -164,12 +176,13 @@ class Consensus:
 
     @cached_property
     def annotator_quality(self) -> pd.DataFrame:
-        """One row per annotator: n_labels, quality, accuracy, expected_accuracy, worst_class (+ model scores).
+        """One row per annotator: n_labels, quality, accuracy, expected_accuracy, worst_class (+ model
+        scores).
 
-        ``accuracy`` is the share of the annotator's labels equal to the consensus label; ``expected_accuracy``
-        is ``sum_k prior[k] * confusion[a, k, k]``; ``worst_class`` is the true class the annotator gets right
-        least often (among the classes their items carry posterior mass on); ``quality`` is the model's quality
-        score, by default the expected accuracy.
+        ``accuracy`` is the share of the annotator's labels equal to the consensus label;
+        ``expected_accuracy`` is ``sum_k prior[k] * confusion[a, k, k]``; ``worst_class`` is the true class
+        the annotator gets right least often (among the classes their items carry posterior mass on);
+        ``quality`` is the model's quality score, by default the expected accuracy.
         """
         ann = self.annotations
         n_labels = ann.annotator_sizes()
@@ -179,13 +192,16 @@ class Consensus:
         conf = self.confusions
         diag = np.diagonal(conf, axis1=1, axis2=2)
         expected = diag @ self.priors_array
-        frame = pd.DataFrame({
-            "n_labels": n_labels.astype(np.int64),
-            "quality": expected,
-            "accuracy": accuracy,
-            "expected_accuracy": expected,
-            "worst_class": self._worst_class(diag),
-        }, index=ann.annotators)
+        frame = pd.DataFrame(
+            {
+                "n_labels": n_labels.astype(np.int64),
+                "quality": expected,
+                "accuracy": accuracy,
+                "expected_accuracy": expected,
+                "worst_class": self._worst_class(diag),
+            },
+            index=ann.annotators,
+        )
         for name, values in self.annotator_scores.items():
             frame[name] = values
         return frame
@@ -193,8 +209,13 @@ class Consensus:
     def _worst_class(self, diag: np.ndarray) -> np.ndarray:
         ann = self.annotations
         k = ann.n_classes
-        mass = np.stack([np.bincount(ann.annotator, weights=self.proba_array[ann.item, c],
-                                     minlength=ann.n_annotators) for c in range(k)], axis=1)
+        mass = np.stack(
+            [
+                np.bincount(ann.annotator, weights=self.proba_array[ann.item, c], minlength=ann.n_annotators)
+                for c in range(k)
+            ],
+            axis=1,
+        )
         masked = np.where(mass >= 0.5, diag, np.inf)
         none_seen = ~np.isfinite(masked).any(axis=1)
         masked[none_seen] = diag[none_seen]

@@ -1,4 +1,5 @@
-"""The bundled demo (seed 000's pneumonia example) and a reader for dataset folders (``../shared/data`` layout)."""
+"""The bundled demo (seed 000's pneumonia example) and a reader for dataset folders (``../shared/data``
+layout)."""
 
 from __future__ import annotations
 
@@ -34,17 +35,19 @@ def read_gold(path: str | Path) -> pd.Series:
     item_col = lower.get("item", lower.get("task"))
     label_col = lower.get("label", lower.get("gold", lower.get("true_label")))
     if item_col is None or label_col is None:
-        raise InvalidAnnotationsError(f"gold file {path} needs columns 'item' and 'label'; it has "
-                                      f"{list(frame.columns)}")
-    return pd.Series(frame[label_col].to_numpy(), index=pd.Index(frame[item_col].to_numpy(), name="item"),
-                     name="gold")
+        raise InvalidAnnotationsError(
+            f"gold file {path} needs columns 'item' and 'label'; it has {list(frame.columns)}"
+        )
+    return pd.Series(
+        frame[label_col].to_numpy(), index=pd.Index(frame[item_col].to_numpy(), name="item"), name="gold"
+    )
 
 
 def load_dataset(path: str | Path, **kwargs: Any) -> Dataset:
     """Read a folder with ``annotations.csv``, optional ``gold.csv`` and ``meta.json``.
 
-    Keywords go to :meth:`Annotations.read` (e.g. ``duplicates="keep_last"``). ``meta.json``'s ``classes`` list,
-    when present, fixes the class order.
+    Keywords go to :meth:`Annotations.read` (e.g. ``duplicates="keep_last"``). ``meta.json``'s ``classes``
+    list, when present, fixes the class order.
     """
     folder = Path(path)
     meta_path = folder / "meta.json"
@@ -61,8 +64,10 @@ def load_dataset(path: str | Path, **kwargs: Any) -> Dataset:
 def load_demo() -> Dataset:
     """Seed 000's synthetic pneumonia example: 200 cases, 10 annotators (4 tests, 4 random, 2 adversarial)."""
     base = resources.files("accord") / "data"
-    with resources.as_file(base / "rsip_pneumonia_annotations.csv") as ann_path, \
-            resources.as_file(base / "rsip_pneumonia_gold.csv") as gold_path:
+    with (
+        resources.as_file(base / "rsip_pneumonia_annotations.csv") as ann_path,
+        resources.as_file(base / "rsip_pneumonia_gold.csv") as gold_path,
+    ):
         ann = Annotations.read(ann_path, classes=["No Pneumonia", "Pneumonia"])
         gold = read_gold(gold_path)
     meta = {"name": "rsip_pneumonia", "description": "seed 000's synthetic pneumonia example"}

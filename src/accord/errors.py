@@ -21,7 +21,8 @@ class AccordError(Exception):
 
 
 class InvalidAnnotationsError(AccordError, ValueError):
-    """The annotations (or gold labels, or predicted probabilities) given by the user cannot be used as they are.
+    """The annotations (or gold labels, or predicted probabilities) given by the user cannot be used as they
+    are.
 
     The message names the problem, where it is (column, row, item) and how to fix it.
     """

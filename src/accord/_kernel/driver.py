@@ -1,8 +1,8 @@
 """The one EM driver every iterative model runs on.
 
-A model hands the driver an :class:`EMSteps` object with four small pieces, and the driver owns everything else:
-the loop, clamping gold items, the convergence test, the per-iteration history (within a byte budget), the
-``ConvergenceWarning`` and optional restarts that keep the best objective (as scikit-learn's mixtures do).
+A model hands the driver an :class:`EMSteps` object with four small pieces, and the driver owns everything
+else: the loop, clamping gold items, the convergence test, the per-iteration history (within a byte budget),
+the ``ConvergenceWarning`` and optional restarts that keep the best objective (as scikit-learn's mixtures do).
 
 One iteration, from the posterior ``q`` entering it::
 
@@ -45,7 +45,8 @@ __all__ = [
     "run_em_restarts",
 ]
 
-# Per-iteration snapshots (labels, posteriors, confusions) are kept while their total stays under this many bytes.
+# Per-iteration snapshots (labels, posteriors, confusions) are kept while their total stays under this many
+# bytes.
 HISTORY_BYTES = 64 * 2**20
 
 # The columns every model's ``history_`` has, in this order; a model may add its own after them.
@@ -57,7 +58,8 @@ S = TypeVar("S")
 
 @dataclass
 class EStep:
-    """What an E-step returns: the posterior (items x K), each item's log evidence, and optionally its argmax."""
+    """What an E-step returns: the posterior (items x K), each item's log evidence, and optionally its
+    argmax."""
 
     post: np.ndarray
     log_z: np.ndarray
@@ -73,7 +75,8 @@ class EMSteps(Protocol[P, S]):
         ...
 
     def m_step(self, stats: S, params: P | None) -> P:
-        """Parameters from summed statistics; ``params`` is the previous value (a warm start), None at first."""
+        """Parameters from summed statistics; ``params`` is the previous value (a warm start), None at
+        first."""
         ...
 
     def e_step(self, params: P) -> EStep:

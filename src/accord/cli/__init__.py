@@ -31,11 +31,14 @@ EPILOG = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
-        prog="accord", description="Consensus labels and annotator quality from many annotators.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="accord",
+        description="Consensus labels and annotator quality from many annotators.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"accord {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -77,8 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _is_internal(w: warnings.WarningMessage) -> bool:
     """Deprecation noise from dependencies is not the user's business."""
-    return issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)) and \
-        "accord" not in (w.filename or "")
+    return issubclass(
+        w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+    ) and "accord" not in (w.filename or "")
 
 
 def _unique(messages) -> list[str]:

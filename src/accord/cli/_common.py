@@ -1,4 +1,5 @@
-"""Pieces shared by the subcommands: reading annotations from arguments, parsing KEY=VALUE, printing tables."""
+"""Pieces shared by the subcommands: reading annotations from arguments, parsing KEY=VALUE, printing
+tables."""
 
 from __future__ import annotations
 
@@ -18,20 +19,41 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("annotations", help="annotations file (.csv, .tsv, .parquet, .jsonl)")
     group = parser.add_argument_group("reading the annotations")
     group.add_argument("--item-col", default=None, help="item column (default: item or task)")
-    group.add_argument("--annotator-col", default=None, help="annotator column (default: annotator or worker)")
+    group.add_argument(
+        "--annotator-col", default=None, help="annotator column (default: annotator or worker)"
+    )
     group.add_argument("--label-col", default=None, help="label column (default: label)")
-    group.add_argument("--format", default=None, help="file format if the suffix does not say (csv, tsv, ...)")
-    group.add_argument("--wide", action="store_true",
-                       help="the file is an items x annotators matrix (first column = item), empty = missing")
-    group.add_argument("--classes", default=None,
-                       help="comma-separated classes, in order (default: the labels seen, sorted)")
-    group.add_argument("--duplicates", default="error", choices=["error", "keep_first", "keep_last", "keep_all"],
-                       help="what to do with repeated (item, annotator) pairs (default: error)")
-    group.add_argument("--missing", default="error", choices=["error", "drop"],
-                       help="what to do with rows without a label (default: error)")
-    group.add_argument("--from", dest="source_format", default=None, metavar="TOOL",
-                       help="the file is an annotation tool's export: label_studio, sagemaker, mturk, toloka, "
-                            "prodigy, or auto (then --label-col / --item-col name the answer / item field)")
+    group.add_argument(
+        "--format", default=None, help="file format if the suffix does not say (csv, tsv, ...)"
+    )
+    group.add_argument(
+        "--wide",
+        action="store_true",
+        help="the file is an items x annotators matrix (first column = item), empty = missing",
+    )
+    group.add_argument(
+        "--classes", default=None, help="comma-separated classes, in order (default: the labels seen, sorted)"
+    )
+    group.add_argument(
+        "--duplicates",
+        default="error",
+        choices=["error", "keep_first", "keep_last", "keep_all"],
+        help="what to do with repeated (item, annotator) pairs (default: error)",
+    )
+    group.add_argument(
+        "--missing",
+        default="error",
+        choices=["error", "drop"],
+        help="what to do with rows without a label (default: error)",
+    )
+    group.add_argument(
+        "--from",
+        dest="source_format",
+        default=None,
+        metavar="TOOL",
+        help="the file is an annotation tool's export: label_studio, sagemaker, mturk, toloka, "
+        "prodigy, or auto (then --label-col / --item-col name the answer / item field)",
+    )
 
 
 def load_annotations(args: argparse.Namespace) -> Annotations:
@@ -42,9 +64,16 @@ def load_annotations(args: argparse.Namespace) -> Annotations:
     classes = args.classes.split(",") if args.classes else None
     if args.wide:
         return Annotations.read(args.annotations, format=args.format, layout="wide", classes=classes)
-    ann = Annotations.read(args.annotations, format=args.format, item=args.item_col,
-                           annotator=args.annotator_col, label=args.label_col, classes=classes,
-                           duplicates=args.duplicates, missing=args.missing)
+    ann = Annotations.read(
+        args.annotations,
+        format=args.format,
+        item=args.item_col,
+        annotator=args.annotator_col,
+        label=args.label_col,
+        classes=classes,
+        duplicates=args.duplicates,
+        missing=args.missing,
+    )
     for line in ann.report:
         print(f"note: {line}", file=sys.stderr)
     return ann
@@ -97,7 +126,10 @@ def format_table(frame: pd.DataFrame, floatfmt: str = "{:.3f}", max_rows: int = 
     for row in shown.itertuples(index=False):
         cells.append([floatfmt.format(v) if isinstance(v, float) else str(v) for v in row])
     widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
-    lines = ["  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))) for r in cells]
+    lines = [
+        "  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths, strict=False)))
+        for r in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     if len(frame) > max_rows:
         lines.append(f"... {len(frame) - max_rows} more rows")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..datasets import read_gold
-from ..evaluate import accuracy
-from ..registry import METHODS, make_model
+from ..evaluation.metrics import accuracy
+from ..models.registry import METHODS, make_model
 from ._common import add_input_arguments, format_table, load_annotations, parse_params, write_table
 
 EXAMPLES = """examples:
@@ -23,30 +23,64 @@ EXAMPLES = """examples:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "aggregate", help="consensus label per item and quality per annotator",
-        description="Fit a truth-inference model and write one row per item (and, optionally, per annotator).",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "aggregate",
+        help="consensus label per item and quality per annotator",
+        description=(
+            "Fit a truth-inference model and write one row per item (and, optionally, per annotator)."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_input_arguments(parser)
-    parser.add_argument("--method", "-m", default="ds", choices=sorted(METHODS),
-                        help="truth-inference method (default: ds = Dawid-Skene)")
-    parser.add_argument("--param", "-p", action="append", metavar="KEY=VALUE",
-                        help="a hyper-parameter of the method, e.g. -p alpha=1.0 (repeatable)")
+    parser.add_argument(
+        "--method",
+        "-m",
+        default="ds",
+        choices=sorted(METHODS),
+        help="truth-inference method (default: ds = Dawid-Skene)",
+    )
+    parser.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a hyper-parameter of the method, e.g. -p alpha=1.0 (repeatable)",
+    )
     parser.add_argument("--output", "-o", required=True, help="per-item output (.csv, .tsv or .parquet)")
     parser.add_argument("--annotators", default=None, help="per-annotator output file (optional)")
     parser.add_argument("--gold", default=None, help="gold labels (item,label) to report accuracy against")
-    parser.add_argument("--known", default=None, metavar="KNOWN.csv",
-                        help="labels known to be true (item,label): set in the output, and with --method auto "
-                             "(20 or more of them) used to choose the model; --gold accuracy then leaves them out")
-    parser.add_argument("--pred-probs", default=None, metavar="PRED.csv",
-                        help="a classifier's out-of-sample predicted probabilities: column item, then one column "
-                             "per class label (for --method crowdlab or ds_model)")
-    parser.add_argument("--soft", action="store_true",
-                        help="write soft labels (per-item class distributions, method 'soft') instead")
-    parser.add_argument("--soft-from", default="votes", choices=["votes", "weighted", "posterior"],
-                        help="with --soft: vote fractions (default), votes weighted by the method's "
-                             "annotator quality, or the method's posterior")
-    parser.add_argument("--smoothing", type=float, default=0.0,
-                        help="with --soft: pseudo-count added to every class (default 0)")
+    parser.add_argument(
+        "--known",
+        default=None,
+        metavar="KNOWN.csv",
+        help="labels known to be true (item,label): set in the output, and with --method auto "
+        "(20 or more of them) used to choose the model; --gold accuracy then leaves them out",
+    )
+    parser.add_argument(
+        "--pred-probs",
+        default=None,
+        metavar="PRED.csv",
+        help="a classifier's out-of-sample predicted probabilities: column item, then one column "
+        "per class label (for --method crowdlab or ds_model)",
+    )
+    parser.add_argument(
+        "--soft",
+        action="store_true",
+        help="write soft labels (per-item class distributions, method 'soft') instead",
+    )
+    parser.add_argument(
+        "--soft-from",
+        default="votes",
+        choices=["votes", "weighted", "posterior"],
+        help="with --soft: vote fractions (default), votes weighted by the method's "
+        "annotator quality, or the method's posterior",
+    )
+    parser.add_argument(
+        "--smoothing",
+        type=float,
+        default=0.0,
+        help="with --soft: pseudo-count added to every class (default 0)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     parser.set_defaults(func=run)
 
@@ -57,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     known = read_gold(args.known) if args.known else None
     consensus = fit_model(model, ann, args.pred_probs, known).consensus_
     if getattr(args, "soft", None):
-        from ..soft import soft_consensus
+        from ..ambiguity.soft import soft_consensus
 
         consensus = soft_consensus(ann, args.soft_from, consensus, args.smoothing)
     write_table(consensus.to_frame(), args.output)
@@ -84,32 +118,41 @@ def summary(consensus) -> str:
     """A short text summary: sizes, label counts, confidence, and the annotators ranked by quality."""
     ann = consensus.annotations
     iq = consensus.item_quality
-    lines = [f"{consensus.method}: {ann.n_items} items, {ann.n_annotators} annotators, "
-             f"{ann.n_annotations} annotations, {ann.n_classes} classes"]
+    lines = [
+        f"{consensus.method}: {ann.n_items} items, {ann.n_annotators} annotators, "
+        f"{ann.n_annotations} annotations, {ann.n_classes} classes"
+    ]
     counts = iq["label"].value_counts().reindex(list(ann.classes), fill_value=0)
     lines.append("consensus labels: " + ", ".join(f"{c}={n}" for c, n in counts.items()))
-    lines.append(f"mean confidence {iq['confidence'].mean():.3f}; items below 0.9: "
-                 f"{int((iq['confidence'] < 0.9).sum())}; unanimous: {int((iq['strength'] == 'Strong').sum())}")
+    lines.append(
+        f"mean confidence {iq['confidence'].mean():.3f}; items below 0.9: "
+        f"{int((iq['confidence'] < 0.9).sum())}; unanimous: {int((iq['strength'] == 'Strong').sum())}"
+    )
     aq = consensus.annotators_frame().sort_values("quality", ascending=False)
     lines.append("")
-    lines.append(format_table(aq[["annotator", "n_labels", "quality", "accuracy", "worst_class"]], max_rows=10))
+    lines.append(
+        format_table(aq[["annotator", "n_labels", "quality", "accuracy", "worst_class"]], max_rows=10)
+    )
     return "\n".join(lines)
 
 
 def fit_model(model, ann, pred_probs_path, known=None):
-    """Fit ``model`` (with ``known`` true labels as gold, if any), passing the predicted probabilities read from
-    ``pred_probs_path`` to a model that takes them."""
+    """Fit ``model`` (with ``known`` true labels as gold, if any), passing the predicted probabilities read
+    from ``pred_probs_path`` to a model that takes them."""
     from ..errors import InvalidParameterError
     from ..models.crowdlab import read_pred_probs
 
     takes = getattr(model, "accepts_pred_probs", False)
     if pred_probs_path is None:
         if getattr(model, "requires_pred_probs", False):
-            raise InvalidParameterError(f"{type(model).__name__} needs --pred-probs PRED.csv (a column item, then "
-                                        "one column per class, holding out-of-sample predicted probabilities)")
+            raise InvalidParameterError(
+                f"{type(model).__name__} needs --pred-probs PRED.csv (a column item, then "
+                "one column per class, holding out-of-sample predicted probabilities)"
+            )
         return model.fit(ann, gold=known)
     if not takes:
         users = sorted(n for n, cls in METHODS.items() if getattr(cls, "accepts_pred_probs", False))
-        raise InvalidParameterError(f"{type(model).__name__} does not use --pred-probs; methods that do: "
-                                    f"{', '.join(users)}")
+        raise InvalidParameterError(
+            f"{type(model).__name__} does not use --pred-probs; methods that do: {', '.join(users)}"
+        )
     return model.fit(ann, pred_probs=read_pred_probs(pred_probs_path, ann), gold=known)

@@ -1,4 +1,5 @@
-"""``accord bench``: accuracy, calibration, speed and redundancy curves of every model on a folder of datasets."""
+"""``accord bench``: accuracy, calibration, speed and redundancy curves of every model on a folder of
+datasets."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..bench import DEFAULT_PEERS, run_bench, to_markdown
 from ..errors import InvalidParameterError
+from ..evaluation.bench import DEFAULT_PEERS, run_bench, to_markdown
 
 EXAMPLES = """examples:
   accord bench ../shared/data --output bench.md
   accord bench ../shared/data --methods mv,ds,ibcc,auto --redundancy 1,2,3,5,10,all --repeats 10 -o bench.md
   accord bench ../shared/data --methods ds --redundancy none --peers -o bench.md
-  accord bench ../shared/data --methods mv,crowdlab --redundancy none --peers --peer-methods cl:crowdlab -o b.md
+  accord bench ../shared/data --methods mv,crowdlab --redundancy none --peers --peer-methods cl:crowdlab -o
+  b.md
 
 A folder with a pred_probs.csv (item plus one column per class: a classifier's out-of-sample probabilities)
 also gets the model-assisted methods (crowdlab, ds_model) and cleanlab's CROWDLAB as a peer.
@@ -25,30 +27,61 @@ bench_redundancy.csv (one row per dataset, method and redundancy level).
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "bench", help="benchmark the models on a folder of datasets with gold labels",
-        description="Fit every method on every dataset folder (annotations.csv, gold.csv, meta.json) and score "
-                    "the consensus on the gold items: accuracy, macro-F1, log loss, calibration error, fit "
-                    "seconds, and accuracy as the number of labels per item is capped.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "bench",
+        help="benchmark the models on a folder of datasets with gold labels",
+        description=(
+            "Fit every method on every dataset folder (annotations.csv, gold.csv, meta.json) and score "
+            "the consensus on the gold items: accuracy, macro-F1, log loss, calibration error, fit "
+            "seconds, and accuracy as the number of labels per item is capped."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("datasets_dir", help="a folder of dataset folders (or one dataset folder)")
-    parser.add_argument("--methods", "-m", default=None,
-                        help="comma-separated method names (default: every method that needs only annotations)")
-    parser.add_argument("--datasets", default=None, help="comma-separated dataset folder names (default: all)")
-    parser.add_argument("--redundancy", default="1,2,3,5,10,all",
-                        help="caps on labels per item for the redundancy curves, e.g. 1,2,3,5,10,all; "
-                             "'none' for no curves (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=10,
-                        help="random subsamples per redundancy level (default: %(default)s)")
-    parser.add_argument("--redundancy-methods", default=None,
-                        help="comma-separated methods that get redundancy curves (default: all of --methods)")
-    parser.add_argument("--peers", action="store_true",
-                        help="also run the peer libraries' methods where they are installed (crowd-kit, "
-                             "cleanlab; main table only)")
-    parser.add_argument("--peer-methods", default=",".join(DEFAULT_PEERS),
-                        help="peers to run with --peers: ck:NAME for a crowd-kit class, cl:majority_vote or "
-                             "cl:crowdlab for cleanlab (default: %(default)s)")
-    parser.add_argument("--peer-timeout", type=float, default=300.0,
-                        help="seconds allowed to each peer fit (default: %(default)s)")
+    parser.add_argument(
+        "--methods",
+        "-m",
+        default=None,
+        help="comma-separated method names (default: every method that needs only annotations)",
+    )
+    parser.add_argument(
+        "--datasets", default=None, help="comma-separated dataset folder names (default: all)"
+    )
+    parser.add_argument(
+        "--redundancy",
+        default="1,2,3,5,10,all",
+        help="caps on labels per item for the redundancy curves, e.g. 1,2,3,5,10,all; "
+        "'none' for no curves (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=10,
+        help="random subsamples per redundancy level (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--redundancy-methods",
+        default=None,
+        help="comma-separated methods that get redundancy curves (default: all of --methods)",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run the peer libraries' methods where they are installed (crowd-kit, "
+        "cleanlab; main table only)",
+    )
+    parser.add_argument(
+        "--peer-methods",
+        default=",".join(DEFAULT_PEERS),
+        help="peers to run with --peers: ck:NAME for a crowd-kit class, cl:majority_vote or "
+        "cl:crowdlab for cleanlab (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=300.0,
+        help="seconds allowed to each peer fit (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--output", "-o", required=True, help="Markdown output; the CSVs go beside it")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
@@ -68,7 +101,9 @@ def parse_levels(text: str) -> list[int | str]:
         try:
             value = int(part)
         except ValueError:
-            raise InvalidParameterError(f"--redundancy expects integers >= 1 or 'all', got {part!r}") from None
+            raise InvalidParameterError(
+                f"--redundancy expects integers >= 1 or 'all', got {part!r}"
+            ) from None
         if value < 1:
             raise InvalidParameterError(f"--redundancy levels must be >= 1, got {value}")
         levels.append(value)
@@ -83,11 +118,19 @@ def run(args: argparse.Namespace) -> int:
     if args.repeats < 1:
         raise InvalidParameterError(f"--repeats must be >= 1, got {args.repeats}")
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    result = run_bench(args.datasets_dir, _names(args.methods), redundancy=parse_levels(args.redundancy),
-                       repeats=args.repeats, redundancy_methods=_names(args.redundancy_methods),
-                       peers=args.peers, peer_methods=_names(args.peer_methods) or [],
-                       peer_timeout=args.peer_timeout, random_state=args.seed, datasets=_names(args.datasets),
-                       log=log)
+    result = run_bench(
+        args.datasets_dir,
+        _names(args.methods),
+        redundancy=parse_levels(args.redundancy),
+        repeats=args.repeats,
+        redundancy_methods=_names(args.redundancy_methods),
+        peers=args.peers,
+        peer_methods=_names(args.peer_methods) or [],
+        peer_timeout=args.peer_timeout,
+        random_state=args.seed,
+        datasets=_names(args.datasets),
+        log=log,
+    )
     out = Path(args.output)
     out.write_text(to_markdown(result) + "\n")
     written = result.to_csv(out.with_suffix(".csv"))

@@ -10,15 +10,17 @@ import numpy as np
 from ..datasets import load_demo
 from ..errors import ConvergenceWarning
 from ..models import DawidSkene, MajorityVote
-from .aggregate import summary
 from ._common import write_table
+from .aggregate import summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="run majority vote and Dawid-Skene on the bundled pneumonia example",
+        "demo",
+        help="run majority vote and Dawid-Skene on the bundled pneumonia example",
         description="Seed 000's synthetic example: 200 chest X-ray cases, 10 annotators (4 good tests, "
-                    "4 random, 2 adversarial), hidden truth known.")
+        "4 random, 2 adversarial), hidden truth known.",
+    )
     parser.add_argument("--output", "-o", default=None, help="also write the consensus table here")
     parser.set_defaults(func=run)
 

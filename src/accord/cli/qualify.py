@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..datasets import read_gold
-from ..qualification import METRICS, keep_annotators, qualify
+from ..quality.qualification import METRICS, keep_annotators, qualify
 from ._common import add_input_arguments, format_table, load_annotations, write_table
 
 EXAMPLES = """examples:
@@ -17,19 +17,27 @@ EXAMPLES = """examples:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "qualify", help="score annotators on gold items (macro accuracy, macro F1) against a threshold",
+        "qualify",
+        help="score annotators on gold items (macro accuracy, macro F1) against a threshold",
         description="Score every annotator on the gold items they labelled and say who reaches mu "
-                    "(Schmarje et al., appendix A.2: macro accuracy and macro F1 of at least mu = 0.6).",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "(Schmarje et al., appendix A.2: macro accuracy and macro F1 of at least mu = 0.6).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_input_arguments(parser)
     parser.add_argument("--gold", required=True, help="gold labels file with item,label columns")
     parser.add_argument("--mu", type=float, default=0.6, help="threshold (default 0.6)")
-    parser.add_argument("--metric", default="both", choices=METRICS,
-                        help="what must reach mu (default: both macro accuracy and macro F1)")
+    parser.add_argument(
+        "--metric",
+        default="both",
+        choices=METRICS,
+        help="what must reach mu (default: both macro accuracy and macro F1)",
+    )
     parser.add_argument("--min-gold", type=int, default=1, help="fewest gold items to qualify (default 1)")
     parser.add_argument("--output", "-o", default=None, help="write the per-annotator scores here")
-    parser.add_argument("--keep", default=None,
-                        help="write the annotations of the annotators who pass here (long format)")
+    parser.add_argument(
+        "--keep", default=None, help="write the annotations of the annotators who pass here (long format)"
+    )
     parser.set_defaults(func=run)
 
 

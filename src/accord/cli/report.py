@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .._progress import progress_enabled
 from ..datasets import read_gold
-from ..registry import METHODS
+from ..models.registry import METHODS
 from ..report import build_report, write_report
 from ._common import add_input_arguments, load_annotations, parse_params
 

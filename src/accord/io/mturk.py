@@ -141,12 +141,15 @@ def read(
     out.skip("several options ticked in one radio group", int((several & keep).sum()))
     keep &= ~several
     for i, a, lab in zip(
-        frame[item_col].to_numpy()[keep], frame["WorkerId"].to_numpy()[keep], labels.to_numpy()[keep]
+        frame[item_col].to_numpy()[keep],
+        frame["WorkerId"].to_numpy()[keep],
+        labels.to_numpy()[keep],
+        strict=False,
     ):
         out.add(i, a, lab)
     if gold is not None:
         gold_col = _column(frame, gold, "Input.", name, "gold")
-        for i, g in zip(frame[item_col], frame[gold_col]):
+        for i, g in zip(frame[item_col], frame[gold_col], strict=False):
             out.add_gold(i, g)
     out.notes.append(f"labels from {key!r}, items from {item_col!r}")
     return out.build(classes, duplicates)

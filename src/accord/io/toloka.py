@@ -120,12 +120,15 @@ def read(
             out.skip(f"assignment with status {s or 'missing'}", int(np.sum(status == s)))
         keep &= np.isin(status, list(wanted))
     for i, a, lab in zip(
-        items[keep], frame["ASSIGNMENT:worker_id"].to_numpy()[keep], frame[output].to_numpy()[keep]
+        items[keep],
+        frame["ASSIGNMENT:worker_id"].to_numpy()[keep],
+        frame[output].to_numpy()[keep],
+        strict=False,
     ):
         out.add(i, a, lab)
     golden = "GOLDEN:" + output.split(":", 1)[1]
     if golden in frame.columns:
-        for i, g in zip(items, frame[golden].to_numpy()):
+        for i, g in zip(items, frame[golden].to_numpy(), strict=False):
             out.add_gold(i, g)
     out.notes.append(
         f"labels from {output!r}, items from {item_col!r}"

@@ -22,12 +22,14 @@ def as_annotations(data: Annotations | pd.DataFrame) -> Annotations:
     if isinstance(data, pd.DataFrame):
         return Annotations.from_frame(data)
     raise InvalidAnnotationsError(
-        f"expected Annotations or a pandas DataFrame with item, annotator, label columns; got {type(data).__name__}"
+        "expected Annotations or a pandas DataFrame with item, annotator, label columns; "
+        f"got {type(data).__name__}"
     )
 
 
 class Aggregator:
-    """Common surface of the models: ``fit`` returns ``self``; ``labels_``, ``proba_`` and ``consensus_`` after.
+    """Common surface of the models: ``fit`` returns ``self``; ``labels_``, ``proba_`` and ``consensus_``
+    after.
 
     Subclasses implement ``_fit(annotations, rng, gold)`` and return a :class:`~accord.Consensus`.
     """
@@ -56,8 +58,9 @@ class Aggregator:
         self.consensus_ = consensus
         return self
 
-    def _fit(self, annotations: Annotations, rng: np.random.Generator,
-             gold: tuple[np.ndarray, np.ndarray] | None) -> Consensus:
+    def _fit(
+        self, annotations: Annotations, rng: np.random.Generator, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> Consensus:
         raise NotImplementedError
 
     def fit_predict(self, annotations: Annotations | pd.DataFrame, gold: Any = None) -> pd.Series:

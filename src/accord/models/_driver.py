@@ -1,9 +1,9 @@
 """The EM driver shared by the Dawid-Skene family: iterate, record history, test convergence, warn.
 
 It follows seed 000 exactly: start from a posterior, then per iteration fit the parameters from the current
-posterior (M-step), record the state entering the iteration, compute the new posterior (E-step), and stop after
-``min_iter`` iterations once ``max |post_new - post| < tol``. The parameters returned are the ones that produced
-the returned posterior (no trailing M-step).
+posterior (M-step), record the state entering the iteration, compute the new posterior (E-step), and stop
+after ``min_iter`` iterations once ``max |post_new - post| < tol``. The parameters returned are the ones that
+produced the returned posterior (no trailing M-step).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._kernel.em import clamp
 from .._utils import check_nonneg_float, check_positive_int
 from ..errors import ConvergenceWarning, InvalidParameterError
-from ._em import clamp
 
 # Above this many posterior cells (items x classes) the per-iteration posteriors are not kept in history_.
 FULL_HISTORY_MAX_CELLS = 2_000_000
@@ -88,7 +88,10 @@ def run_em(
             converged = True
             break
     if not converged:
-        warnings.warn(f"{model} stopped at max_iter={max_iter} before converging (last max posterior change "
-                      f"{history[-1]['max_delta']:.2g} > tol={tol:g}); raise max_iter or tol",
-                      ConvergenceWarning, stacklevel=4)
+        warnings.warn(
+            f"{model} stopped at max_iter={max_iter} before converging (last max posterior change "
+            f"{history[-1]['max_delta']:.2g} > tol={tol:g}); raise max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
     return EMResult(post, params, log_z, it, converged, history)

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._kernel.confusions import one_coin_confusions
+from .._kernel.em import LOG_EPS, AnnotationMatrix, e_step
 from ..annotations import Annotations
 from ..errors import InvalidParameterError
 from ._base import as_annotations
-from ._em import LOG_EPS, AnnotationMatrix, e_step
-from .dawid_skene import one_coin_confusions
 
 __all__ = ["posterior"]
 
@@ -22,13 +22,15 @@ def _per_annotator(values: Any, annotations: Annotations, name: str) -> np.ndarr
         mapping = dict(values)
         missing = [a for a in annotations.annotators if a not in mapping]
         if missing:
-            raise InvalidParameterError(f"{name} is missing annotator(s) {missing[:5]}; give one for every "
-                                        "annotator in the data")
+            raise InvalidParameterError(
+                f"{name} is missing annotator(s) {missing[:5]}; give one for every annotator in the data"
+            )
         return np.asarray([np.asarray(mapping[a], dtype=np.float64) for a in annotations.annotators])
     arr = np.asarray(values, dtype=np.float64)
     if len(arr) != annotations.n_annotators:
-        raise InvalidParameterError(f"{name} has {len(arr)} entries but there are {annotations.n_annotators} "
-                                    "annotators")
+        raise InvalidParameterError(
+            f"{name} has {len(arr)} entries but there are {annotations.n_annotators} annotators"
+        )
     return arr
 
 
@@ -57,7 +59,8 @@ def posterior(
     --------
     Seed 003: two annotators of accuracy 0.6 say "owl", one of accuracy 0.8 says "falcon".
 
-    >>> df = pd.DataFrame({"item": [1, 1, 1], "annotator": ["a", "b", "c"], "label": ["owl", "owl", "falcon"]})
+    >>> labels = ["owl", "owl", "falcon"]
+    >>> df = pd.DataFrame({"item": [1, 1, 1], "annotator": ["a", "b", "c"], "label": labels})
     >>> posterior(df, accuracies={"a": 0.6, "b": 0.6, "c": 0.8}).round(2)
           falcon   owl
     item
@@ -70,8 +73,10 @@ def posterior(
     if confusions is not None:
         theta = _per_annotator(confusions, ann, "confusions")
         if theta.shape != (ann.n_annotators, k, k):
-            raise InvalidParameterError(f"confusions must be K x K per annotator with K = {k} "
-                                        f"(classes {list(ann.classes)}), got shape {theta.shape[1:]}")
+            raise InvalidParameterError(
+                f"confusions must be K x K per annotator with K = {k} "
+                f"(classes {list(ann.classes)}), got shape {theta.shape[1:]}"
+            )
     else:
         acc = _per_annotator(accuracies, ann, "accuracies")
         if ((acc < 0) | (acc > 1)).any():

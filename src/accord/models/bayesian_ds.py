@@ -1,4 +1,5 @@
-"""Bayesian Dawid-Skene (IBCC): Dirichlet priors on confusion rows and class proportions, variational Bayes."""
+"""Bayesian Dawid-Skene (IBCC): Dirichlet priors on confusion rows and class proportions, variational
+Bayes."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from .._utils import check_nonneg_float, log_normalize
+from .._kernel.em import AnnotationMatrix, clamp, one_hot
+from .._kernel.softmax import log_normalize
+from .._kernel.votes import break_ties
+from .._utils import check_nonneg_float
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from ._base import Aggregator
 from ._driver import EMResult, run_em
-from ._em import AnnotationMatrix, clamp, one_hot
-from .majority import break_ties
 
 __all__ = ["BayesianDawidSkene", "confusion_prior", "elbo"]
 
@@ -43,10 +45,10 @@ def _expected_log_dirichlet(v: np.ndarray) -> np.ndarray:
 class VBState:
     """Posterior Dirichlet parameters and their expected logs after one variational "M-step"."""
 
-    alpha: np.ndarray        # annotators x K x K
-    nu: np.ndarray           # K
-    elog_theta: np.ndarray   # annotators x K x K
-    elog_prior: np.ndarray   # K
+    alpha: np.ndarray  # annotators x K x K
+    nu: np.ndarray  # K
+    elog_theta: np.ndarray  # annotators x K x K
+    elog_prior: np.ndarray  # K
 
     @property
     def confusions(self) -> np.ndarray:
@@ -79,17 +81,20 @@ def elbo(state: VBState, log_z: np.ndarray, alpha0: np.ndarray, nu0: np.ndarray)
     ``sum_i log Z_i - KL(q(theta) || p(theta)) - KL(q(kappa) || p(kappa))``, each KL between Dirichlets in the
     closed form ``lnB(a0) - lnB(a) + sum (a - a0) E[log p]``.
     """
-    kl_theta = (_ln_beta(alpha0)[None, :] - _ln_beta(state.alpha)).sum() + \
-        ((state.alpha - alpha0[None]) * state.elog_theta).sum()
+    kl_theta = (_ln_beta(alpha0)[None, :] - _ln_beta(state.alpha)).sum() + (
+        (state.alpha - alpha0[None]) * state.elog_theta
+    ).sum()
     kl_prior = _ln_beta(nu0) - _ln_beta(state.nu) + ((state.nu - nu0) * state.elog_prior).sum()
     return float(log_z.sum() - kl_theta - kl_prior)
 
 
 class BayesianDawidSkene(Aggregator):
-    r"""Bayesian Dawid-Skene (IBCC): Dawid-Skene with Dirichlet priors, fitted by mean-field variational Bayes.
+    r"""Bayesian Dawid-Skene (IBCC): Dawid-Skene with Dirichlet priors, fitted by mean-field variational
+    Bayes.
 
     Better than plain Dawid-Skene when annotators have few labels: an annotator's confusion matrix is a whole
-    Dirichlet distribution, and one with little evidence counts for less than one that labelled hundreds of items.
+    Dirichlet distribution, and one with little evidence counts for less than one that labelled hundreds of
+    items.
 
     Parameters
     ----------
@@ -102,7 +107,8 @@ class BayesianDawidSkene(Aggregator):
     nu0 : float, default 1.0
         Symmetric Dirichlet pseudo-count of the class proportions.
     init : {"soft_mv", "mv"}, default "soft_mv"
-        Start: smoothed vote shares ``post[i,k] ∝ nu0 + counts[i,k]`` (the IBCC tutorial) or one-hot majority vote.
+        Start: smoothed vote shares ``post[i,k] ∝ nu0 + counts[i,k]`` (the IBCC tutorial) or one-hot majority
+        vote.
     min_iter, max_iter : int, default 1 and 200
     tol : float, default 1e-5
         Stop once ``max |post_new - post| < tol`` after ``min_iter`` iterations.
@@ -138,14 +144,16 @@ class BayesianDawidSkene(Aggregator):
         \nu_k = \nu^0_k + \sum_i p_{ik},
 
         \log p_{ik} = \psi(\nu_k) - \psi(\textstyle\sum_{k'} \nu_{k'})
-        + \sum_{n \in i} \big[\psi(\alpha_{a_n k l_n}) - \psi(\textstyle\sum_{l'} \alpha_{a_n k l'})\big] + c_i
+        + \sum_{n \in i} \big[\psi(\alpha_{a_n k l_n}) - \psi(\textstyle\sum_{l'} \alpha_{a_n k l'})\big] +
+        c_i
 
-    which are the Dawid-Skene EM steps with ``log theta`` replaced by ``E[log theta]`` (the same sparse products,
-    ``accord.models._em``). The bound
+    which are the Dawid-Skene EM steps with ``log theta`` replaced by ``E[log theta]`` (the same sparse
+    products, ``accord.models._em``). The bound
 
     .. math::
 
-        \mathcal{L} = \sum_i \log Z_i - \mathrm{KL}(q(\theta) \,\|\, p(\theta)) - \mathrm{KL}(q(\kappa) \,\|\, p(\kappa))
+        \mathcal{L} = \sum_i \log Z_i - \mathrm{KL}(q(\theta) \,\|\, p(\theta)) - \mathrm{KL}(q(\kappa) \,\|\,
+        p(\kappa))
 
     is evaluated after each E-step and never decreases. Gold items passed to ``fit`` are clamped after every
     E-step.
@@ -153,8 +161,8 @@ class BayesianDawidSkene(Aggregator):
     References
     ----------
     H.-C. Kim and Z. Ghahramani (2012). Bayesian classifier combination. AISTATS 2012, PMLR 22:619-627.
-    E. Simpson, S. Roberts, I. Psorakis and A. Smith (2013). Dynamic Bayesian combination of multiple imperfect
-    classifiers. In Decision Making and Imperfection, Springer. doi:10.1007/978-3-642-36406-8_1
+    E. Simpson, S. Roberts, I. Psorakis and A. Smith (2013). Dynamic Bayesian combination of multiple
+    imperfect classifiers. In Decision Making and Imperfection, Springer. doi:10.1007/978-3-642-36406-8_1
 
     Examples
     --------
@@ -167,10 +175,20 @@ class BayesianDawidSkene(Aggregator):
     name = "ibcc"
     model_name = "BayesianDawidSkene"
 
-    def __init__(self, *, alpha0_diag: float = 1.0, alpha0_factor: float = 1.0, nu0: float = 1.0,
-                 init: Literal["soft_mv", "mv"] = "soft_mv", min_iter: int = 1, max_iter: int = 200,
-                 tol: float = 1e-5, tie_break: str = "lowest", keep_history: bool | str = "auto",
-                 random_state: int | np.random.Generator | None = None):
+    def __init__(
+        self,
+        *,
+        alpha0_diag: float = 1.0,
+        alpha0_factor: float = 1.0,
+        nu0: float = 1.0,
+        init: Literal["soft_mv", "mv"] = "soft_mv",
+        min_iter: int = 1,
+        max_iter: int = 200,
+        tol: float = 1e-5,
+        tie_break: str = "lowest",
+        keep_history: bool | str = "auto",
+        random_state: int | np.random.Generator | None = None,
+    ):
         self.alpha0_diag = alpha0_diag
         self.alpha0_factor = alpha0_factor
         self.nu0 = nu0
@@ -187,12 +205,19 @@ class BayesianDawidSkene(Aggregator):
         factor = check_nonneg_float("alpha0_factor", self.alpha0_factor)
         nu0 = check_nonneg_float("nu0", self.nu0)
         if factor <= 0 or nu0 <= 0:
-            raise InvalidParameterError("alpha0_factor and nu0 must be > 0 (a Dirichlet needs positive "
-                                        f"parameters); got alpha0_factor={factor}, nu0={nu0}")
+            raise InvalidParameterError(
+                "alpha0_factor and nu0 must be > 0 (a Dirichlet needs positive "
+                f"parameters); got alpha0_factor={factor}, nu0={nu0}"
+            )
         return confusion_prior(k, diag, factor), np.full(k, nu0)
 
-    def _initial_posterior(self, annotations: Annotations, nu0: np.ndarray, rng: np.random.Generator,
-                           gold: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    def _initial_posterior(
+        self,
+        annotations: Annotations,
+        nu0: np.ndarray,
+        rng: np.random.Generator,
+        gold: tuple[np.ndarray, np.ndarray] | None,
+    ) -> np.ndarray:
         counts = annotations.vote_counts()
         if self.init == "soft_mv":
             post = counts + nu0[None, :]
@@ -206,8 +231,10 @@ class BayesianDawidSkene(Aggregator):
     def _fit(self, annotations, rng, gold):
         k = annotations.n_classes
         if k < 2:
-            raise InvalidParameterError(f"{self.model_name} needs at least 2 classes; the data have {k} "
-                                        f"({list(annotations.classes)}). Pass classes=...")
+            raise InvalidParameterError(
+                f"{self.model_name} needs at least 2 classes; the data have {k} "
+                f"({list(annotations.classes)}). Pass classes=..."
+            )
         alpha0, nu0 = self._priors(k)
         matrix = AnnotationMatrix(annotations)
         post = self._initial_posterior(annotations, nu0, rng, gold)
@@ -216,8 +243,12 @@ class BayesianDawidSkene(Aggregator):
             m_step=lambda p: vb_m_step(matrix, p, alpha0, nu0),
             e_step=lambda state: vb_e_step(matrix, state),
             objective=lambda state, log_z: elbo(state, log_z, alpha0, nu0),
-            min_iter=self.min_iter, max_iter=self.max_iter, tol=self.tol, gold=gold,
-            keep_history=self.keep_history, confusions_of=lambda state: state.confusions,
+            min_iter=self.min_iter,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            gold=gold,
+            keep_history=self.keep_history,
+            confusions_of=lambda state: state.confusions,
             model=self.model_name,
         )
         return self._finish(annotations, result)
@@ -234,5 +265,12 @@ class BayesianDawidSkene(Aggregator):
         self.log_likelihood_ = float(result.log_z.sum())
         self.elbo_ = float(result.history[-1]["objective"]) if result.history else float("nan")
         self.history_ = result.history
-        return Consensus(annotations, result.post, self.model_name, confusions=theta, priors=state.priors,
-                         history=result.history_frame(), params=self.get_params())
+        return Consensus(
+            annotations,
+            result.post,
+            self.model_name,
+            confusions=theta,
+            priors=state.priors,
+            history=result.history_frame(),
+            params=self.get_params(),
+        )

@@ -1,9 +1,9 @@
 r"""CROWDLAB: consensus labels and quality scores from annotators plus a classifier's predicted probabilities.
 
-A trained classifier's **out-of-sample** predicted class probabilities (``pred_probs``, items x classes) are one
-more witness of each item's class, and a strong one for items that only one or two annotators saw. CROWDLAB
-(Goh, Tkachenko and Mueller 2022) is a weighted ensemble of that witness and the annotators' labels whose weights
-come from agreement statistics; it is not a generative model and it is not iterated.
+A trained classifier's **out-of-sample** predicted class probabilities (``pred_probs``, items x classes) are
+one more witness of each item's class, and a strong one for items that only one or two annotators saw.
+CROWDLAB (Goh, Tkachenko and Mueller 2022) is a weighted ensemble of that witness and the annotators' labels
+whose weights come from agreement statistics; it is not a generative model and it is not iterated.
 
 This module holds the array math (module-level functions on the code arrays, vectorised with ``np.bincount``),
 the :class:`CrowdLab` model, and the validation and reading of ``pred_probs`` used everywhere in accord.
@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._kernel.ids import match_index
 from ..annotations import Annotations, read_table
 from ..consensus import Consensus
 from ..errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
@@ -36,9 +37,9 @@ __all__ = [
     "temperature_scale",
 ]
 
-EPS_CLIP = 1e-6          # floor of every weight (cleanlab's CLIPPING_LOWER_BOUND)
-SMALL_CONST = 1e-30      # floor of a probability before taking its log (temperature search)
-SUM_TOL = 1e-3           # how far a pred_probs row may sum from 1 before it is an error
+EPS_CLIP = 1e-6  # floor of every weight (cleanlab's CLIPPING_LOWER_BOUND)
+SMALL_CONST = 1e-30  # floor of a probability before taking its log (temperature search)
+SUM_TOL = 1e-3  # how far a pred_probs row may sum from 1 before it is an error
 COARSE_TEMPERATURES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.0, 8.0)
 _SHOW = 5
 
@@ -50,55 +51,56 @@ def _show(values: Any) -> str:
     return text + (f", ... ({len(values)} in all)" if len(values) > _SHOW else "")
 
 
-def _match_index(wanted: pd.Index, given: pd.Index) -> np.ndarray:
-    """Position in ``given`` of every entry of ``wanted`` (-1 if absent); ids are matched as given, then as text."""
-    pos = given.get_indexer(wanted) if given.is_unique else np.full(len(wanted), -1)
-    if (pos < 0).any():
-        as_text = pd.Index([str(v) for v in given])
-        if as_text.is_unique:
-            text_pos = as_text.get_indexer([str(v) for v in wanted])
-            pos = np.where(pos < 0, text_pos, pos)
-    return pos
-
-
 def _class_columns(frame: pd.DataFrame, classes: pd.Index, name: str) -> np.ndarray:
-    """The frame's columns reordered to ``classes`` (matched by label, or as text); errors name what is off."""
+    """The frame's columns reordered to ``classes`` (matched by label, or as text); errors name what is
+    off."""
     cols = pd.Index(frame.columns)
     if cols.has_duplicates:
         raise InvalidAnnotationsError(f"{name} has repeated columns {_show(cols[cols.duplicated()])}")
-    pos = _match_index(pd.Index(classes), cols)
+    pos = match_index(pd.Index(classes), cols)
     if (pos < 0).any() or len(cols) != len(classes):
-        missing = [c for c, p in zip(classes, pos) if p < 0]
+        missing = [c for c, p in zip(classes, pos, strict=False) if p < 0]
         extra = [c for i, c in enumerate(cols) if i not in set(pos.tolist())]
         raise InvalidAnnotationsError(
             f"{name} has {len(cols)} class column(s) {_show(cols)} but the annotations have {len(classes)} "
-            f"classes {_show(classes)}" + (f"; missing: {_show(missing)}" if missing else "")
+            f"classes {_show(classes)}"
+            + (f"; missing: {_show(missing)}" if missing else "")
             + (f"; not a class: {_show(extra)}" if extra else "")
-            + ". Give one column per class, named by the class label")
+            + ". Give one column per class, named by the class label"
+        )
     try:
         return frame.iloc[:, pos].to_numpy(dtype=np.float64)
     except (TypeError, ValueError):
-        raise InvalidAnnotationsError(f"{name} has non-numeric values; every class column must hold "
-                                      "probabilities") from None
+        raise InvalidAnnotationsError(
+            f"{name} has non-numeric values; every class column must hold probabilities"
+        ) from None
 
 
 def _check_values(values: np.ndarray, row_ids: pd.Index, name: str) -> np.ndarray:
-    """NaN, infinite or negative entries and rows not summing to 1 are errors; rows are renormalised exactly."""
+    """NaN, infinite or negative entries and rows not summing to 1 are errors; rows are renormalised
+    exactly."""
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
-        raise InvalidAnnotationsError(f"{name} has NaN or infinite values for item(s) {_show(row_ids[bad])}: "
-                                      "every item needs a probability for every class")
+        raise InvalidAnnotationsError(
+            f"{name} has NaN or infinite values for item(s) {_show(row_ids[bad])}: "
+            "every item needs a probability for every class"
+        )
     bad = (values < 0).any(axis=1)
     if bad.any():
-        raise InvalidAnnotationsError(f"{name} has negative values for item(s) {_show(row_ids[bad])}: "
-                                      "probabilities must be >= 0 (did you pass logits or log-probabilities?)")
+        raise InvalidAnnotationsError(
+            f"{name} has negative values for item(s) {_show(row_ids[bad])}: "
+            "probabilities must be >= 0 (did you pass logits or log-probabilities?)"
+        )
     sums = values.sum(axis=1)
     bad = np.abs(sums - 1.0) > SUM_TOL
     if bad.any():
-        shown = ", ".join(f"{i!r} (sum {s:.4g})" for i, s in zip(row_ids[bad][:_SHOW], sums[bad][:_SHOW]))
+        shown = ", ".join(
+            f"{i!r} (sum {s:.4g})" for i, s in zip(row_ids[bad][:_SHOW], sums[bad][:_SHOW], strict=False)
+        )
         raise InvalidAnnotationsError(
             f"{name} rows must sum to 1, but {int(bad.sum())} do not: {shown}. Pass predict_proba output, "
-            "or normalise the rows (p / p.sum(axis=1, keepdims=True)); logits need a softmax first")
+            "or normalise the rows (p / p.sum(axis=1, keepdims=True)); logits need a softmax first"
+        )
     return values / sums[:, None]
 
 
@@ -108,9 +110,9 @@ def check_pred_probs(pred_probs: Any, annotations: Annotations, *, name: str = "
     Parameters
     ----------
     pred_probs : DataFrame or array-like, shape (n_items, n_classes)
-        A DataFrame indexed by item id with one column per class label (any order; extra items, e.g. unlabelled
-        ones, are dropped with a :class:`~accord.DataQualityWarning`), or an array whose rows are in
-        ``annotations.items`` order and columns in ``annotations.classes`` order.
+        A DataFrame indexed by item id with one column per class label (any order; extra items, e.g.
+        unlabelled ones, are dropped with a :class:`~accord.DataQualityWarning`), or an array whose rows are
+        in ``annotations.items`` order and columns in ``annotations.classes`` order.
     annotations : Annotations
     name : str
         What to call the input in error messages.
@@ -129,48 +131,62 @@ def check_pred_probs(pred_probs: Any, annotations: Annotations, *, name: str = "
     items = annotations.items
     if isinstance(pred_probs, pd.DataFrame):
         values = _class_columns(pred_probs, annotations.classes, name)
-        pos = _match_index(pd.Index(pred_probs.index), items)
+        pos = match_index(pd.Index(pred_probs.index), items)
         if (pos < 0).any() and pred_probs.index.has_duplicates:
-            raise InvalidAnnotationsError(f"{name} has repeated item ids "
-                                          f"{_show(pred_probs.index[pred_probs.index.duplicated()])}")
-        rows = _match_index(items, pd.Index(pred_probs.index))
+            raise InvalidAnnotationsError(
+                f"{name} has repeated item ids {_show(pred_probs.index[pred_probs.index.duplicated()])}"
+            )
+        rows = match_index(items, pd.Index(pred_probs.index))
         if (rows < 0).any():
             raise InvalidAnnotationsError(
                 f"{name} has no row for {int((rows < 0).sum())} annotated item(s): {_show(items[rows < 0])}. "
-                "Give a row per item, indexed by item id (or an array in annotations.items order)")
+                "Give a row per item, indexed by item id (or an array in annotations.items order)"
+            )
         if len(pred_probs) > len(items):
-            warnings.warn(f"{name} has {len(pred_probs) - len(items)} row(s) for items without annotations; "
-                          "they are ignored here", DataQualityWarning, stacklevel=3)
+            warnings.warn(
+                f"{name} has {len(pred_probs) - len(items)} row(s) for items without annotations; "
+                "they are ignored here",
+                DataQualityWarning,
+                stacklevel=3,
+            )
         return _check_values(values[rows], items, name)
     try:
         values = np.array(pred_probs, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InvalidAnnotationsError(f"{name} must be a DataFrame or a numeric array (items x classes); got "
-                                      f"{type(pred_probs).__name__}") from None
+        raise InvalidAnnotationsError(
+            f"{name} must be a DataFrame or a numeric array (items x classes); got "
+            f"{type(pred_probs).__name__}"
+        ) from None
     expected = (annotations.n_items, annotations.n_classes)
     if values.ndim != 2 or values.shape != expected:
         what = "items" if values.ndim == 2 and values.shape[1] == expected[1] else "classes"
         raise InvalidAnnotationsError(
             f"{name} has shape {values.shape} but the annotations have {expected[0]} items and {expected[1]} "
-            f"classes {_show(annotations.classes)}, so it must be {expected} (wrong number of {what}). Rows are "
-            "items in annotations.items order, columns classes in annotations.classes order; or pass a DataFrame "
-            "indexed by item id")
+            f"classes {_show(annotations.classes)}, so it must be {expected} (wrong number of {what}). "
+            "Rows are items in annotations.items order, columns classes in annotations.classes order; "
+            "or pass a DataFrame indexed by item id"
+        )
     return _check_values(values, items, name)
 
 
-def check_unlabeled_pred_probs(pred_probs: pd.DataFrame, classes: pd.Index, *,
-                               name: str = "pred_probs_unlabeled") -> np.ndarray:
+def check_unlabeled_pred_probs(
+    pred_probs: pd.DataFrame, classes: pd.Index, *, name: str = "pred_probs_unlabeled"
+) -> np.ndarray:
     """Validate a DataFrame of predicted probabilities for items that have no annotation (any item ids)."""
     if not isinstance(pred_probs, pd.DataFrame):
-        raise InvalidAnnotationsError(f"{name} must be a DataFrame indexed by item id with one column per class")
+        raise InvalidAnnotationsError(
+            f"{name} must be a DataFrame indexed by item id with one column per class"
+        )
     if pred_probs.index.has_duplicates:
-        raise InvalidAnnotationsError(f"{name} has repeated item ids "
-                                      f"{_show(pred_probs.index[pred_probs.index.duplicated()])}")
+        raise InvalidAnnotationsError(
+            f"{name} has repeated item ids {_show(pred_probs.index[pred_probs.index.duplicated()])}"
+        )
     return _check_values(_class_columns(pred_probs, classes, name), pd.Index(pred_probs.index), name)
 
 
-def read_pred_probs(path: str | Path, annotations: Annotations | None = None, *,
-                    align: bool = True) -> pd.DataFrame:
+def read_pred_probs(
+    path: str | Path, annotations: Annotations | None = None, *, align: bool = True
+) -> pd.DataFrame:
     """Read predicted probabilities from a file with a column ``item`` and one column per class label.
 
     Parameters
@@ -191,8 +207,10 @@ def read_pred_probs(path: str | Path, annotations: Annotations | None = None, *,
     lower = {str(c).lower(): c for c in frame.columns}
     item_col = next((lower[a] for a in ("item", "task", "item_id", "example") if a in lower), None)
     if item_col is None:
-        raise InvalidAnnotationsError(f"{path}: a pred_probs file needs a column 'item' and one column per class; "
-                                      f"its columns are {_show(frame.columns)}")
+        raise InvalidAnnotationsError(
+            f"{path}: a pred_probs file needs a column 'item' and one column per class; "
+            f"its columns are {_show(frame.columns)}"
+        )
     frame = frame.set_index(item_col)
     frame.index.name = "item"
     if annotations is None:
@@ -226,9 +244,9 @@ def _soft_cross_entropy(soft: np.ndarray, pred_probs: np.ndarray) -> float:
 def best_temperature(annotations: Annotations, pred_probs: np.ndarray) -> float:
     """The temperature that best matches ``pred_probs`` to the annotators' vote shares (soft cross-entropy).
 
-    A coarse grid ``(0.1, 0.2, 0.5, 0.8, 1, 2, 3, 5, 8)``, then a finer grid around its best value: 4 points from
-    the grid value below up to (excluding) it and 5 from it up to the value above. Items without annotations are
-    left out.
+    A coarse grid ``(0.1, 0.2, 0.5, 0.8, 1, 2, 3, 5, 8)``, then a finer grid around its best value: 4 points
+    from the grid value below up to (excluding) it and 5 from it up to the value above. Items without
+    annotations are left out.
     """
     counts = annotations.vote_counts()
     n = counts.sum(axis=1)
@@ -265,15 +283,20 @@ def resolve_temperature(calibrate: Any, annotations: Annotations, pred_probs: np
     return t
 
 
-# ====================================================================== majority vote with cleanlab's tie rules
+# ====================================================================== majority vote with cleanlab's tie
+# rules
 def _keep_best(tied: np.ndarray, score: np.ndarray, largest: bool) -> np.ndarray:
     """Narrow each row's tied set to the classes with the best ``score`` (exact ties survive)."""
     s = np.where(tied, score if largest else -score, -np.inf)
     return tied & (s == s.max(axis=1, keepdims=True))
 
 
-def cleanlab_majority_vote(annotations: Annotations, pred_probs: np.ndarray | None,
-                           rng: np.random.Generator, counts: np.ndarray | None = None) -> np.ndarray:
+def cleanlab_majority_vote(
+    annotations: Annotations,
+    pred_probs: np.ndarray | None,
+    rng: np.random.Generator,
+    counts: np.ndarray | None = None,
+) -> np.ndarray:
     """Majority vote with cleanlab's tie cascade (ALGORITHMS.md section 2).
 
     Among the classes tied for the most votes, keep (1) those with the highest ``pred_probs`` (if given), then
@@ -288,8 +311,9 @@ def cleanlab_majority_vote(annotations: Annotations, pred_probs: np.ndarray | No
     tied = _keep_best(tied, np.broadcast_to(counts.sum(axis=0), counts.shape), largest=False)
     still = tied.sum(axis=1) > 1
     if still.any():
-        tied = _keep_best(tied, _tie_quality(annotations, untied, counts.argmax(axis=1), tied.shape[1]),
-                          largest=True)
+        tied = _keep_best(
+            tied, _tie_quality(annotations, untied, counts.argmax(axis=1), tied.shape[1]), largest=True
+        )
     draw = np.where(tied, rng.random(tied.shape) + 1.0, 0.0)
     return draw.argmax(axis=1)
 
@@ -299,8 +323,11 @@ def _tie_quality(annotations: Annotations, untied: np.ndarray, mv: np.ndarray, k
     class, per item (annotators with no such item get the mean)."""
     ann = annotations
     on_untied = untied[ann.item]
-    hits = np.bincount(ann.annotator[on_untied], weights=(ann.label == mv[ann.item])[on_untied].astype(float),
-                       minlength=ann.n_annotators)
+    hits = np.bincount(
+        ann.annotator[on_untied],
+        weights=(ann.label == mv[ann.item])[on_untied].astype(float),
+        minlength=ann.n_annotators,
+    )
     seen = np.bincount(ann.annotator[on_untied], minlength=ann.n_annotators)
     agree = np.divide(hits, seen, out=np.full(ann.n_annotators, np.nan), where=seen > 0)
     agree[seen == 0] = np.nanmean(agree) if (seen > 0).any() else 0.0
@@ -316,14 +343,14 @@ def _tie_quality(annotations: Annotations, untied: np.ndarray, mv: np.ndarray, k
 class CrowdLabStats:
     """Everything one CROWDLAB pass computes for a given consensus ``labels`` (all arrays in code order)."""
 
-    labels: np.ndarray                 # (I,) consensus class codes
-    post: np.ndarray                   # (I, K) ensemble posterior
-    agreement: np.ndarray              # (I,) share of the item's annotators who chose labels[i]
-    consensus_quality: np.ndarray      # (I,) post[i, labels[i]]
-    model_weight: float                # w_M (0 when no model)
-    annotator_weights: np.ndarray      # (A,) w_a
-    consensus_likelihood: float        # P_agree
-    baseline_error: float              # eps_base
+    labels: np.ndarray  # (I,) consensus class codes
+    post: np.ndarray  # (I, K) ensemble posterior
+    agreement: np.ndarray  # (I,) share of the item's annotators who chose labels[i]
+    consensus_quality: np.ndarray  # (I,) post[i, labels[i]]
+    model_weight: float  # w_M (0 when no model)
+    annotator_weights: np.ndarray  # (A,) w_a
+    consensus_likelihood: float  # P_agree
+    baseline_error: float  # eps_base
 
 
 def _agreement(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -335,8 +362,8 @@ def _agreement(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def agreement_with_others(annotations: Annotations, counts: np.ndarray) -> np.ndarray:
     """``r_a``: how often annotator ``a`` agrees with the *other* annotators of the same items.
 
-    ``r_a = sum_n (c[i_n, l_n] - 1) / sum_n (N_{i_n} - 1)`` over ``a``'s annotations (items with one annotation
-    weigh 0); an annotator who shares no item with anyone gets the mean of the others.
+    ``r_a = sum_n (c[i_n, l_n] - 1) / sum_n (N_{i_n} - 1)`` over ``a``'s annotations (items with one
+    annotation weigh 0); an annotator who shares no item with anyone gets the mean of the others.
     """
     ann = annotations
     n = counts.sum(axis=1)
@@ -346,8 +373,10 @@ def agreement_with_others(annotations: Annotations, counts: np.ndarray) -> np.nd
     den = np.bincount(ann.annotator, weights=others, minlength=ann.n_annotators)
     r = np.divide(num, den, out=np.full(ann.n_annotators, np.nan), where=den > 0)
     if np.isnan(r).all():
-        raise InvalidAnnotationsError("no two annotators labelled the same item, so their agreement (and "
-                                      "CROWDLAB's weights) cannot be estimated; collect overlapping labels")
+        raise InvalidAnnotationsError(
+            "no two annotators labelled the same item, so their agreement (and "
+            "CROWDLAB's weights) cannot be estimated; collect overlapping labels"
+        )
     r[np.isnan(r)] = np.nanmean(r)
     return r
 
@@ -359,8 +388,13 @@ def _baseline_error(labels: np.ndarray, multi: np.ndarray, k: int) -> float:
     return max(EPS_CLIP, float(np.mean(sub != mode)))
 
 
-def crowdlab_stats(annotations: Annotations, pred_probs: np.ndarray | None, labels: np.ndarray,
-                   counts: np.ndarray | None = None, quality: str = "crowdlab") -> CrowdLabStats:
+def crowdlab_stats(
+    annotations: Annotations,
+    pred_probs: np.ndarray | None,
+    labels: np.ndarray,
+    counts: np.ndarray | None = None,
+    quality: str = "crowdlab",
+) -> CrowdLabStats:
     """One CROWDLAB pass (ALGORITHMS.md 11.2) for the consensus ``labels``.
 
     With ``pred_probs=None`` the model term is dropped (``w_M = 0``): a model-free ensemble of one-coin
@@ -371,8 +405,10 @@ def crowdlab_stats(annotations: Annotations, pred_probs: np.ndarray | None, labe
     n = counts.sum(axis=1)
     multi = n >= 2
     if not multi.any():
-        raise InvalidAnnotationsError("CROWDLAB needs some items with two or more annotations to estimate how "
-                                      "reliable the annotators are; every item here has at most one")
+        raise InvalidAnnotationsError(
+            "CROWDLAB needs some items with two or more annotations to estimate how "
+            "reliable the annotators are; every item here has at most one"
+        )
     agree = _agreement(counts, labels)
     p_agree = float(agree[multi].mean())
     p_dis = (1.0 - p_agree) / (k - 1)
@@ -406,20 +442,26 @@ def refine_labels(post: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 
 
 # ====================================================================== per-annotator scores
-def annotator_scores(annotations: Annotations, stats: CrowdLabStats, counts: np.ndarray,
-                     quality: str = "crowdlab") -> dict[str, np.ndarray]:
+def annotator_scores(
+    annotations: Annotations, stats: CrowdLabStats, counts: np.ndarray, quality: str = "crowdlab"
+) -> dict[str, np.ndarray]:
     """Quality score, label quality, weight and worst class of every annotator (ALGORITHMS.md 11.4)."""
     ann = annotations
     a = ann.n_annotators
     q = stats.post[ann.item, ann.label]
     n_lab = np.bincount(ann.annotator, minlength=a).astype(np.float64)
-    lq = np.divide(np.bincount(ann.annotator, weights=q, minlength=a), n_lab, out=np.full(a, np.nan),
-                   where=n_lab > 0)
+    lq = np.divide(
+        np.bincount(ann.annotator, weights=q, minlength=a), n_lab, out=np.full(a, np.nan), where=n_lab > 0
+    )
     multi = (counts.sum(axis=1) >= 2)[ann.item]
     hit = (ann.label == stats.labels[ann.item]) & multi
     n_multi = np.bincount(ann.annotator, weights=multi.astype(float), minlength=a)
-    agc = np.divide(np.bincount(ann.annotator, weights=hit.astype(float), minlength=a), n_multi,
-                    out=np.full(a, np.nan), where=n_multi > 0)
+    agc = np.divide(
+        np.bincount(ann.annotator, weights=hit.astype(float), minlength=a),
+        n_multi,
+        out=np.full(a, np.nan),
+        where=n_multi > 0,
+    )
     if quality == "agreement":
         score = agc.copy()
     else:
@@ -429,8 +471,12 @@ def annotator_scores(annotations: Annotations, stats: CrowdLabStats, counts: np.
     missing = np.isnan(score)
     if missing.any() and not missing.all():
         score[missing] = np.nanmean(score)
-    return {"quality": score, "label_quality": lq, "weight": stats.annotator_weights,
-            "worst_class": worst_class(ann, stats.labels, stats.consensus_quality)}
+    return {
+        "quality": score,
+        "label_quality": lq,
+        "weight": stats.annotator_weights,
+        "worst_class": worst_class(ann, stats.labels, stats.consensus_quality),
+    }
 
 
 def worst_class(annotations: Annotations, labels: np.ndarray, consensus_quality: np.ndarray) -> np.ndarray:
@@ -445,7 +491,9 @@ def worst_class(annotations: Annotations, labels: np.ndarray, consensus_quality:
     key = ann.annotator.astype(np.int64) * k + ann.label
     size = ann.n_annotators * k
     used = np.bincount(key, minlength=size).reshape(-1, k).astype(np.float64)
-    hits = np.bincount(key, weights=(ann.label == labels[ann.item]).astype(float), minlength=size).reshape(-1, k)
+    hits = np.bincount(key, weights=(ann.label == labels[ann.item]).astype(float), minlength=size).reshape(
+        -1, k
+    )
     cq = np.bincount(key, weights=consensus_quality[ann.item], minlength=size).reshape(-1, k)
     acc = np.divide(hits, used, out=np.zeros_like(hits), where=used > 0)
     mean_cq = np.divide(cq, used, out=np.zeros_like(cq), where=used > 0)
@@ -457,26 +505,40 @@ def worst_class(annotations: Annotations, labels: np.ndarray, consensus_quality:
 
 
 def _looks_in_sample(pred_probs: np.ndarray, labels: np.ndarray) -> bool:
-    """A model that is right about the consensus everywhere *and* near-certain (mean top probability > 0.95) on
-    more than 20 items has most likely seen those labels in training."""
-    return (len(labels) > 20 and bool(np.array_equal(pred_probs.argmax(axis=1), labels))
-            and float(pred_probs.max(axis=1).mean()) > 0.95)
+    """A model that is right about the consensus everywhere *and* near-certain (mean top probability > 0.95)
+    on more than 20 items has most likely seen those labels in training."""
+    return (
+        len(labels) > 20
+        and bool(np.array_equal(pred_probs.argmax(axis=1), labels))
+        and float(pred_probs.max(axis=1).mean()) > 0.95
+    )
 
 
 def _warn_odd(annotations: Annotations, stats: CrowdLabStats, pred_probs: np.ndarray | None) -> None:
     if stats.baseline_error <= EPS_CLIP:
-        warnings.warn("every multi-annotated item has the same consensus class, so CROWDLAB's weights "
-                      "(relative to always predicting that class) are degenerate; treat its scores with care",
-                      DataQualityWarning, stacklevel=4)
+        warnings.warn(
+            "every multi-annotated item has the same consensus class, so CROWDLAB's weights "
+            "(relative to always predicting that class) are degenerate; treat its scores with care",
+            DataQualityWarning,
+            stacklevel=4,
+        )
     if pred_probs is not None and _looks_in_sample(pred_probs, stats.labels):
-        warnings.warn("the model agrees with the consensus on every item with near-certain probabilities, as "
-                      "in-sample predictions do; CROWDLAB needs out-of-sample pred_probs (e.g. sklearn's "
-                      "cross_val_predict)", DataQualityWarning, stacklevel=4)
+        warnings.warn(
+            "the model agrees with the consensus on every item with near-certain probabilities, as "
+            "in-sample predictions do; CROWDLAB needs out-of-sample pred_probs (e.g. sklearn's "
+            "cross_val_predict)",
+            DataQualityWarning,
+            stacklevel=4,
+        )
     present = np.unique(annotations.label)
     lost = np.setdiff1d(present, np.unique(stats.labels))
     if len(lost):
-        warnings.warn(f"class(es) {_show(annotations.classes[lost])} were given by annotators but are the "
-                      "consensus of no item", DataQualityWarning, stacklevel=4)
+        warnings.warn(
+            f"class(es) {_show(annotations.classes[lost])} were given by annotators but are the "
+            "consensus of no item",
+            DataQualityWarning,
+            stacklevel=4,
+        )
 
 
 # ====================================================================== the model
@@ -488,8 +550,8 @@ class PredProbsMixin:
     """``fit(annotations, pred_probs, gold)`` for models that read a classifier's predicted probabilities.
 
     ``pred_probs`` is validated against the annotations once (:func:`check_pred_probs`), held in
-    ``self._pred_probs`` while the model's ``_fit`` runs, then released. ``missing_hint`` is the model's advice
-    when ``pred_probs`` is not given.
+    ``self._pred_probs`` while the model's ``_fit`` runs, then released. ``missing_hint`` is the model's
+    advice when ``pred_probs`` is not given.
     """
 
     accepts_pred_probs = True
@@ -508,12 +570,14 @@ class PredProbsMixin:
         finally:
             del self._pred_probs
 
-    def fit_predict(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,
-                    gold: Any = None) -> pd.Series:
+    def fit_predict(
+        self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None, gold: Any = None
+    ) -> pd.Series:
         return self.fit(annotations, pred_probs, gold).labels_
 
-    def fit_predict_proba(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None,
-                          gold: Any = None) -> pd.DataFrame:
+    def fit_predict_proba(
+        self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None, gold: Any = None
+    ) -> pd.DataFrame:
         return self.fit(annotations, pred_probs, gold).proba_
 
 
@@ -523,24 +587,25 @@ class CrowdLab(PredProbsMixin, Aggregator):
     Parameters
     ----------
     consensus : {"best_quality", "majority_vote"}, default "best_quality"
-        ``"majority_vote"`` keeps the majority vote (ties broken by ``pred_probs``, then the rarest class, then
-        the annotators' agreement, then at random); ``"best_quality"`` moves each item to the top class of the
-        ensemble posterior and recomputes the weights once with that consensus.
+        ``"majority_vote"`` keeps the majority vote (ties broken by ``pred_probs``, then the rarest class,
+        then the annotators' agreement, then at random); ``"best_quality"`` moves each item to the top class
+        of the ensemble posterior and recomputes the weights once with that consensus.
     quality : {"crowdlab", "agreement"}, default "crowdlab"
         ``"agreement"`` scores items by the share of annotators who agree with the consensus and annotators by
         their agreement with it, ignoring the model.
     calibrate : bool or float, default False
-        Temperature-scale ``pred_probs`` first to best match the annotators' vote shares (``temperature_``, see
-        :func:`best_temperature`); a number is used as the temperature.
+        Temperature-scale ``pred_probs`` first to best match the annotators' vote shares (``temperature_``,
+        see :func:`best_temperature`); a number is used as the temperature.
     random_state : int, Generator or None
         Used only for the last-resort random tie-break of the majority vote.
 
     Attributes
     ----------
     labels_, proba_, consensus_ : the usual results. ``consensus_.item_quality`` adds ``consensus_quality``;
-        ``consensus_.annotator_quality`` has CROWDLAB's ``quality`` plus ``label_quality`` (mean posterior of the
-        annotator's labels), ``weight`` (``w_a``) and cleanlab's ``worst_class``; ``accuracy`` is the agreement
-        with the consensus; ``consensus_.annotation_quality`` adds ``label_quality`` (posterior of the label given).
+        ``consensus_.annotator_quality`` has CROWDLAB's ``quality`` plus ``label_quality`` (mean posterior of
+        the annotator's labels), ``weight`` (``w_a``) and cleanlab's ``worst_class``; ``accuracy`` is the
+        agreement with the consensus; ``consensus_.annotation_quality`` adds ``label_quality`` (posterior of
+        the label given).
     majority_vote_ : Series, the first-pass consensus.
     model_weight_ : float, ``w_M``.   annotator_weights_ : Series, ``w_a``.
     consensus_likelihood_ : float, ``P_agree``.   temperature_ : float (1.0 unless ``calibrate``).
@@ -588,11 +653,19 @@ class CrowdLab(PredProbsMixin, Aggregator):
     """
 
     name = "crowdlab"
-    missing_hint = ("a classifier's out-of-sample predicted probabilities (items x classes); see "
-                    "accord.loop.model_loop to make them")
+    missing_hint = (
+        "a classifier's out-of-sample predicted probabilities (items x classes); see "
+        "accord.planning.loop.model_loop to make them"
+    )
 
-    def __init__(self, *, consensus: Method = "best_quality", quality: Quality = "crowdlab",
-                 calibrate: bool = False, random_state: int | np.random.Generator | None = None):
+    def __init__(
+        self,
+        *,
+        consensus: Method = "best_quality",
+        quality: Quality = "crowdlab",
+        calibrate: bool = False,
+        random_state: int | np.random.Generator | None = None,
+    ):
         self.consensus = consensus
         self.quality = quality
         self.calibrate = calibrate
@@ -600,16 +673,19 @@ class CrowdLab(PredProbsMixin, Aggregator):
 
     def _check_params(self) -> None:
         if self.consensus not in ("best_quality", "majority_vote"):
-            raise InvalidParameterError(f"consensus must be 'best_quality' or 'majority_vote', "
-                                        f"got {self.consensus!r}")
+            raise InvalidParameterError(
+                f"consensus must be 'best_quality' or 'majority_vote', got {self.consensus!r}"
+            )
         if self.quality not in ("crowdlab", "agreement"):
             raise InvalidParameterError(f"quality must be 'crowdlab' or 'agreement', got {self.quality!r}")
 
     def _fit(self, annotations, rng, gold):
         self._check_params()
         if annotations.n_classes < 2:
-            raise InvalidParameterError(f"CrowdLab needs at least 2 classes; the data have "
-                                        f"{list(annotations.classes)}. Pass classes=...")
+            raise InvalidParameterError(
+                f"CrowdLab needs at least 2 classes; the data have "
+                f"{list(annotations.classes)}. Pass classes=..."
+            )
         p = self._pred_probs
         self.temperature_ = resolve_temperature(self.calibrate, annotations, p)
         if self.temperature_ != 1.0:
@@ -622,14 +698,22 @@ class CrowdLab(PredProbsMixin, Aggregator):
         _warn_odd(annotations, stats, p)
         self._store(annotations, stats, mv)
         scores = annotator_scores(annotations, stats, counts, self.quality)
-        return Consensus(annotations, stats.post, "CrowdLab", labels=stats.labels, params=self.get_params(),
-                         item_scores={"consensus_quality": stats.consensus_quality},
-                         annotator_scores=scores,
-                         annotation_scores={"label_quality": stats.post[annotations.item, annotations.label]})
+        return Consensus(
+            annotations,
+            stats.post,
+            "CrowdLab",
+            labels=stats.labels,
+            params=self.get_params(),
+            item_scores={"consensus_quality": stats.consensus_quality},
+            annotator_scores=scores,
+            annotation_scores={"label_quality": stats.post[annotations.item, annotations.label]},
+        )
 
     def _store(self, annotations: Annotations, stats: CrowdLabStats, mv: np.ndarray) -> None:
         classes = np.asarray(annotations.classes, dtype=object)
         self.majority_vote_ = pd.Series(classes[mv], index=annotations.items, name="label")
         self.model_weight_ = stats.model_weight
-        self.annotator_weights_ = pd.Series(stats.annotator_weights, index=annotations.annotators, name="weight")
+        self.annotator_weights_ = pd.Series(
+            stats.annotator_weights, index=annotations.annotators, name="weight"
+        )
         self.consensus_likelihood_ = stats.consensus_likelihood

@@ -15,14 +15,16 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from .._utils import check_nonneg_float, check_positive_int, log_normalize
+from .._kernel.confusions import one_coin_confusions
+from .._kernel.em import clamp
+from .._kernel.lbfgs import minimize_lbfgs, vdot
+from .._kernel.priors import class_prior_setting, learned_log_prior
+from .._kernel.softmax import log_normalize
+from .._utils import check_nonneg_float, check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import ConvergenceWarning, InvalidParameterError
 from ._base import Aggregator
-from ._em import clamp, class_priors
-from ._lbfgs import minimize_lbfgs, vdot
-from .dawid_skene import one_coin_confusions
 
 __all__ = ["GLAD"]
 
@@ -45,8 +47,15 @@ class GladData:
     def of(cls, ann: Annotations) -> GladData:
         item = ann.item.astype(np.int64)
         label = ann.label.astype(np.int64)
-        return cls(item, ann.annotator.astype(np.int64), label, item * ann.n_classes + label,
-                   ann.n_items, ann.n_annotators, ann.n_classes)
+        return cls(
+            item,
+            ann.annotator.astype(np.int64),
+            label,
+            item * ann.n_classes + label,
+            ann.n_items,
+            ann.n_annotators,
+            ann.n_classes,
+        )
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
@@ -75,14 +84,16 @@ def log_scores(data: GladData, x: np.ndarray) -> np.ndarray:
     return bonus + base[:, None]
 
 
-def e_step(data: GladData, alpha: np.ndarray, b: np.ndarray,
-           log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def e_step(
+    data: GladData, alpha: np.ndarray, b: np.ndarray, log_prior: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Posterior ``post[i, k]`` and per-item log evidence ``log p(labels of i)``."""
     return log_normalize(log_scores(data, logits(data, alpha, b)) + log_prior)
 
 
-def neg_q(theta: np.ndarray, data: GladData, p_given: np.ndarray,
-          prior: tuple[float, float, float, float]) -> tuple[float, np.ndarray]:
+def neg_q(
+    theta: np.ndarray, data: GladData, p_given: np.ndarray, prior: tuple[float, float, float, float]
+) -> tuple[float, np.ndarray]:
     """Minus the expected complete log-posterior ``Q(alpha, b)`` and its gradient, for the M-step optimiser.
 
     ``p_given[n] = post[item[n], label[n]]``. With ``g[n] = p_given[n] - sigmoid(x[n])``::
@@ -101,10 +112,10 @@ def neg_q(theta: np.ndarray, data: GladData, p_given: np.ndarray,
     x = alpha_n * beta_n
     log_km1 = np.log(data.n_classes - 1.0)
     q = vdot(p_given, x) - float(softplus(x).sum()) - log_km1 * (len(x) - float(p_given.sum()))
-    q -= 0.5 * (vdot(alpha - m_a, alpha - m_a) / s_a ** 2 + vdot(b - m_b, b - m_b) / s_b ** 2)
+    q -= 0.5 * (vdot(alpha - m_a, alpha - m_a) / s_a**2 + vdot(b - m_b, b - m_b) / s_b**2)
     g_beta = (p_given - expit(x)) * beta_n
-    d_alpha = np.bincount(data.annot, weights=g_beta, minlength=na) - (alpha - m_a) / s_a ** 2
-    d_b = np.bincount(data.item, weights=g_beta * alpha_n, minlength=data.n_items) - (b - m_b) / s_b ** 2
+    d_alpha = np.bincount(data.annot, weights=g_beta, minlength=na) - (alpha - m_a) / s_a**2
+    d_b = np.bincount(data.item, weights=g_beta * alpha_n, minlength=data.n_items) - (b - m_b) / s_b**2
     return -q, -np.concatenate([d_alpha, d_b])
 
 
@@ -113,19 +124,33 @@ def log_prior_density(alpha: np.ndarray, b: np.ndarray, prior: tuple[float, floa
     m_a, s_a, m_b, s_b = prior
     za, zb = (alpha - m_a) / s_a, (b - m_b) / s_b
     const = 0.5 * np.log(2 * np.pi)
-    return float(-0.5 * vdot(za, za) - len(alpha) * (const + np.log(s_a))
-                 - 0.5 * vdot(zb, zb) - len(b) * (const + np.log(s_b)))
+    return float(
+        -0.5 * vdot(za, za)
+        - len(alpha) * (const + np.log(s_a))
+        - 0.5 * vdot(zb, zb)
+        - len(b) * (const + np.log(s_b))
+    )
 
 
-def m_step(data: GladData, post: np.ndarray, alpha: np.ndarray, b: np.ndarray,
-           prior: tuple[float, float, float, float], max_iter: int,
-           gtol: float) -> tuple[np.ndarray, np.ndarray]:
+def m_step(
+    data: GladData,
+    post: np.ndarray,
+    alpha: np.ndarray,
+    b: np.ndarray,
+    prior: tuple[float, float, float, float],
+    max_iter: int,
+    gtol: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """A partial M-step: L-BFGS on ``-Q`` from the current ``(alpha, b)`` (generalised EM: ``Q`` never
     falls)."""
     na = data.n_annotators
     p_given = post[data.item, data.label]
-    res = minimize_lbfgs(lambda theta: neg_q(theta, data, p_given, prior), np.concatenate([alpha, b]),
-                         max_iter=max_iter, gtol=gtol)
+    res = minimize_lbfgs(
+        lambda theta: neg_q(theta, data, p_given, prior),
+        np.concatenate([alpha, b]),
+        max_iter=max_iter,
+        gtol=gtol,
+    )
     return res.x[:na].copy(), res.x[na:].copy()
 
 
@@ -220,10 +245,18 @@ class GLAD(Aggregator):
     name = "glad"
     model_name = "GLAD"
 
-    def __init__(self, *, class_prior: Any = "uniform", alpha_prior: tuple[float, float] = (1.0, 1.0),
-                 b_prior: tuple[float, float] = (1.0, 1.0), max_iter: int = 100, tol: float = 1e-5,
-                 m_step_max_iter: int = 10, m_step_tol: float = 1e-4,
-                 random_state: int | np.random.Generator | None = None):
+    def __init__(
+        self,
+        *,
+        class_prior: Any = "uniform",
+        alpha_prior: tuple[float, float] = (1.0, 1.0),
+        b_prior: tuple[float, float] = (1.0, 1.0),
+        max_iter: int = 100,
+        tol: float = 1e-5,
+        m_step_max_iter: int = 10,
+        m_step_tol: float = 1e-4,
+        random_state: int | np.random.Generator | None = None,
+    ):
         self.class_prior = class_prior
         self.alpha_prior = alpha_prior
         self.b_prior = b_prior
@@ -240,9 +273,11 @@ class GLAD(Aggregator):
         check_nonneg_float("tol", self.tol)
         check_nonneg_float("m_step_tol", self.m_step_tol)
         if ann.n_classes < 2:
-            raise InvalidParameterError(f"GLAD needs at least 2 classes; the data have {ann.n_classes} "
-                                        f"({list(ann.classes)}). Pass classes=... when building the "
-                                        "Annotations")
+            raise InvalidParameterError(
+                f"GLAD needs at least 2 classes; the data have {ann.n_classes} "
+                f"({list(ann.classes)}). Pass classes=... when building the "
+                "Annotations"
+            )
         return (*_normal_prior("alpha_prior", self.alpha_prior), *_normal_prior("b_prior", self.b_prior))
 
     # ------------------------------------------------------------------ fit
@@ -265,18 +300,28 @@ class GLAD(Aggregator):
             new_post, log_z = e_step(data, alpha, b, log_pi)
             clamp(new_post, gi, gl)
             objective = float(log_z.sum()) + log_prior_density(alpha, b, prior)
-            history.append({"iteration": it, "log_likelihood": float(log_z.sum()), "objective": objective,
-                            "max_delta": float(np.abs(new_post - post).max()) if post.size else 0.0,
-                            "n_changed": int((new_post.argmax(axis=1) != post.argmax(axis=1)).sum())})
+            history.append(
+                {
+                    "iteration": it,
+                    "log_likelihood": float(log_z.sum()),
+                    "objective": objective,
+                    "max_delta": float(np.abs(new_post - post).max()) if post.size else 0.0,
+                    "n_changed": int((new_post.argmax(axis=1) != post.argmax(axis=1)).sum()),
+                }
+            )
             post = new_post
             if (objective - previous) / scale < self.tol:
                 converged = True
                 break
             previous = objective
         if not converged:
-            warnings.warn(f"GLAD stopped at max_iter={self.max_iter} before converging (last gain "
-                          f"{(objective - previous) / scale:.2g} per annotation > tol={self.tol:g}); "
-                          "raise max_iter or tol", ConvergenceWarning, stacklevel=3)
+            warnings.warn(
+                f"GLAD stopped at max_iter={self.max_iter} before converging (last gain "
+                f"{(objective - previous) / scale:.2g} per annotation > tol={self.tol:g}); "
+                "raise max_iter or tol",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         return self._finish(annotations, data, post, alpha, b, np.exp(log_pi), log_z, history, it, converged)
 
     def _finish(self, ann, data, post, alpha, b, pi, log_z, history, it, converged) -> Consensus:
@@ -289,30 +334,17 @@ class GLAD(Aggregator):
         self.log_likelihood_ = float(log_z.sum())
         self.objective_ = history[-1]["objective"] if history else float("nan")
         self.history_ = pd.DataFrame(history, columns=HISTORY_COLUMNS)
-        return Consensus(ann, post, self.model_name, confusions=one_coin_confusions(quality, ann.n_classes),
-                         priors=pi, history=self.history_, params=self.get_params(),
-                         annotator_scores={"quality": quality, "ability": alpha},
-                         item_scores={"difficulty": np.exp(-b)})
-
-
-def class_prior_setting(value: Any, ann: Annotations) -> tuple[np.ndarray, bool]:
-    """``(log prior, learn?)`` from a ``class_prior`` option: "uniform", "learn" or K probabilities."""
-    k = ann.n_classes
-    if isinstance(value, str):
-        if value not in ("uniform", "learn"):
-            raise InvalidParameterError(f"class_prior must be 'uniform', 'learn' or {k} probabilities, "
-                                        f"got {value!r}")
-        return np.full(k, -np.log(k)), value == "learn"
-    p = np.asarray(value, dtype=np.float64)
-    if p.shape != (k,) or not np.all(p > 0) or not np.isclose(p.sum(), 1.0):
-        raise InvalidParameterError(f"class_prior must be {k} positive probabilities summing to 1 (one per "
-                                    f"class, in the order {list(ann.classes)}); got {value!r}")
-    return np.log(p), False
-
-
-def learned_log_prior(post: np.ndarray) -> np.ndarray:
-    """M-step of the class prior: the log of the mean posterior (floored so that no class gets log 0)."""
-    return np.log(np.clip(class_priors(post), 1e-300, None))
+        return Consensus(
+            ann,
+            post,
+            self.model_name,
+            confusions=one_coin_confusions(quality, ann.n_classes),
+            priors=pi,
+            history=self.history_,
+            params=self.get_params(),
+            annotator_scores={"quality": quality, "ability": alpha},
+            item_scores={"difficulty": np.exp(-b)},
+        )
 
 
 def _normal_prior(name: str, value: Any) -> tuple[float, float]:

@@ -7,13 +7,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._kernel.em import one_hot
+from .._kernel.votes import break_ties
 from .._utils import check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from ._base import Aggregator
-from ._em import one_hot
-from .majority import break_ties
 
 __all__ = ["KOS", "kos_messages"]
 
@@ -28,9 +28,17 @@ def _rms_normalise(x: np.ndarray) -> np.ndarray:
     return x / scale if scale > 0 else x
 
 
-def kos_messages(sign: np.ndarray, item: np.ndarray, annotator: np.ndarray, n_items: int, n_annotators: int,
-                 y: np.ndarray, n_iter: int) -> np.ndarray:
-    """Run ``n_iter`` rounds of KOS message passing; return the annotator-to-item messages ``y`` (one per edge).
+def kos_messages(
+    sign: np.ndarray,
+    item: np.ndarray,
+    annotator: np.ndarray,
+    n_items: int,
+    n_annotators: int,
+    y: np.ndarray,
+    n_iter: int,
+) -> np.ndarray:
+    """Run ``n_iter`` rounds of KOS message passing; return the annotator-to-item messages ``y`` (one per
+    edge).
 
     ``sign[n]`` is +1 or -1 (the label of edge ``n``). Each round: ``x[n] = sum_{other edges m of the item}
     sign[m] y[m]`` then ``y[n] = sum_{other edges m of the annotator} sign[m] x[m]``, each rescaled to unit
@@ -53,8 +61,8 @@ class KOS(Aggregator):
         Starting annotator messages: all 1 (deterministic; the first round is then a leave-one-out majority
         vote) or draws from Normal(1, 1) as in the paper and crowd-kit (from ``random_state``).
     tie_break : {"lowest", "random", "prior"}, default "lowest"
-        An item whose score is exactly 0 (e.g. a single annotator, whose leave-one-out messages are empty) gets
-        the majority vote with this tie rule.
+        An item whose score is exactly 0 (e.g. a single annotator, whose leave-one-out messages are empty)
+        gets the majority vote with this tie rule.
     random_state : int, Generator or None
 
     Attributes
@@ -68,8 +76,8 @@ class KOS(Aggregator):
 
     Notes
     -----
-    With the two classes coded ``sign = +1`` (first class) and ``-1`` (second), each edge ``n = (i, a)`` carries
-    an item message ``x`` and an annotator message ``y``:
+    With the two classes coded ``sign = +1`` (first class) and ``-1`` (second), each edge ``n = (i, a)``
+    carries an item message ``x`` and an annotator message ``y``:
 
     .. math::
 
@@ -78,8 +86,8 @@ class KOS(Aggregator):
         \hat t_i = \operatorname{sign} \sum_{a \in \partial i} A_{ia} \, y_{a \to i}.
 
     KOS gives no calibrated probability: ``proba_`` is the hard decision (one-hot), and ``scores_`` keeps the
-    real-valued score. The method assumes a random regular assignment graph; on poorly connected data its sign can
-    be arbitrary (it then disagrees with majority vote on most items).
+    real-valued score. The method assumes a random regular assignment graph; on poorly connected data its sign
+    can be arbitrary (it then disagrees with majority vote on most items).
 
     References
     ----------
@@ -107,8 +115,14 @@ class KOS(Aggregator):
 
     name = "kos"
 
-    def __init__(self, *, n_iter: int = 100, init: Literal["ones", "random"] = "ones", tie_break: str = "lowest",
-                 random_state: int | np.random.Generator | None = None):
+    def __init__(
+        self,
+        *,
+        n_iter: int = 100,
+        init: Literal["ones", "random"] = "ones",
+        tie_break: str = "lowest",
+        random_state: int | np.random.Generator | None = None,
+    ):
         self.n_iter = n_iter
         self.init = init
         self.tie_break = tie_break
@@ -118,7 +132,9 @@ class KOS(Aggregator):
         if annotations.n_classes != 2:
             raise InvalidParameterError(
                 f"KOS is for binary labels only; the data have {annotations.n_classes} classes "
-                f"({list(annotations.classes)[:6]}). Use DawidSkene, OneCoinDawidSkene or MMSR for more classes")
+                f"({list(annotations.classes)[:6]}). Use DawidSkene, OneCoinDawidSkene or MMSR for more "
+                "classes"
+            )
         if self.init not in ("ones", "random"):
             raise InvalidParameterError(f"init must be 'ones' or 'random', got {self.init!r}")
         return check_positive_int("n_iter", self.n_iter, minimum=0)
@@ -128,15 +144,33 @@ class KOS(Aggregator):
         n = annotations.n_annotations
         sign = np.where(annotations.label == 0, 1.0, -1.0)
         y0 = np.ones(n) if self.init == "ones" else rng.normal(1.0, 1.0, size=n)
-        y = kos_messages(sign, annotations.item, annotations.annotator, annotations.n_items,
-                         annotations.n_annotators, y0, n_iter)
+        y = kos_messages(
+            sign,
+            annotations.item,
+            annotations.annotator,
+            annotations.n_items,
+            annotations.n_annotators,
+            y0,
+            n_iter,
+        )
         score = np.bincount(annotations.item, weights=sign * y, minlength=annotations.n_items)
         mv = break_ties(annotations.vote_counts(), self.tie_break, rng)
         labels = np.where(score > 0, 0, np.where(score < 0, 1, mv))
         sizes = annotations.annotator_sizes()
-        skill = np.divide(np.bincount(annotations.annotator, weights=y, minlength=annotations.n_annotators),
-                          sizes, out=np.zeros(annotations.n_annotators), where=sizes > 0)
+        skill = np.divide(
+            np.bincount(annotations.annotator, weights=y, minlength=annotations.n_annotators),
+            sizes,
+            out=np.zeros(annotations.n_annotators),
+            where=sizes > 0,
+        )
         self.scores_ = pd.Series(score, index=annotations.items, name="score")
         self.skills_ = pd.Series(skill, index=annotations.annotators, name="skill")
-        return Consensus(annotations, one_hot(labels, 2), "KOS", labels=labels, params=self.get_params(),
-                         item_scores={"kos_score": score}, annotator_scores={"kos_reliability": skill})
+        return Consensus(
+            annotations,
+            one_hot(labels, 2),
+            "KOS",
+            labels=labels,
+            params=self.get_params(),
+            item_scores={"kos_score": score},
+            annotator_scores={"kos_reliability": skill},
+        )

@@ -16,13 +16,16 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma
 
-from .._utils import check_nonneg_float, check_positive_int, log_normalize
+from .._kernel.em import AnnotationMatrix, clamp
+from .._kernel.priors import class_prior_setting, learned_log_prior
+from .._kernel.softmax import log_normalize
+from .._utils import check_nonneg_float, check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from ._base import Aggregator
-from ._em import AnnotationMatrix, clamp
-from .glad import HISTORY_COLUMNS, class_prior_setting, learned_log_prior
+
+HISTORY_COLUMNS = ["iteration", "log_likelihood", "objective", "max_delta", "n_changed"]
 
 __all__ = ["MACE"]
 
@@ -113,8 +116,9 @@ def em_m_step(e_know: np.ndarray, spam: np.ndarray, n: np.ndarray, smoothing: fl
     return _finite(MaceParams(log_spam, log_know, log_xi), k)
 
 
-def vb_m_step(e_know: np.ndarray, spam: np.ndarray, n: np.ndarray, a_spam: float, b_know: float,
-              strategy_prior: float) -> MaceParams:
+def vb_m_step(
+    e_know: np.ndarray, spam: np.ndarray, n: np.ndarray, a_spam: float, b_know: float, strategy_prior: float
+) -> MaceParams:
     """Mean-field update: ``log know = digamma(E_know + b) - digamma(N_a + a + b)``, and likewise for spam
     and for ``xi`` under a symmetric Dirichlet(``strategy_prior``); left sub-normalised, as the reference."""
     k = spam.shape[1]
@@ -225,10 +229,21 @@ class MACE(Aggregator):
     name = "mace"
     model_name = "MACE"
 
-    def __init__(self, *, method: Method = "vb", n_restarts: int = 10, n_iter: int = 50, tol: float = 0.0,
-                 smoothing: float | None = None, alpha: float = 0.5, beta: float = 0.5,
-                 strategy_prior: float = 10.0, default_noise: float = 0.5, class_prior: Any = "uniform",
-                 random_state: int | np.random.Generator | None = None):
+    def __init__(
+        self,
+        *,
+        method: Method = "vb",
+        n_restarts: int = 10,
+        n_iter: int = 50,
+        tol: float = 0.0,
+        smoothing: float | None = None,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        strategy_prior: float = 10.0,
+        default_noise: float = 0.5,
+        class_prior: Any = "uniform",
+        random_state: int | np.random.Generator | None = None,
+    ):
         self.method = method
         self.n_restarts = n_restarts
         self.n_iter = n_iter
@@ -252,9 +267,11 @@ class MACE(Aggregator):
             if check_nonneg_float(name, getattr(self, name)) <= 0:
                 raise InvalidParameterError(f"{name} must be > 0 (a Beta/Dirichlet prior parameter)")
         if ann.n_classes < 2:
-            raise InvalidParameterError(f"MACE needs at least 2 classes; the data have {ann.n_classes} "
-                                        f"({list(ann.classes)}). Pass classes=... when building the "
-                                        "Annotations")
+            raise InvalidParameterError(
+                f"MACE needs at least 2 classes; the data have {ann.n_classes} "
+                f"({list(ann.classes)}). Pass classes=... when building the "
+                "Annotations"
+            )
         s = 0.01 / ann.n_classes if self.smoothing is None else self.smoothing
         return check_nonneg_float("smoothing", s)
 
@@ -262,8 +279,14 @@ class MACE(Aggregator):
         e_know, spam = expected_counts(data, params, post)
         if self.method == "em":
             return em_m_step(e_know, spam, data.n_per_annotator, smoothing)
-        return vb_m_step(e_know, spam, data.n_per_annotator, float(self.alpha), float(self.beta),
-                         float(self.strategy_prior))
+        return vb_m_step(
+            e_know,
+            spam,
+            data.n_per_annotator,
+            float(self.alpha),
+            float(self.beta),
+            float(self.strategy_prior),
+        )
 
     def _run(self, data, params, log_prior, gold, smoothing):
         """One start: E-step, then ``n_iter`` x (M-step, E-step); returns params, posterior, log_z,
@@ -283,8 +306,15 @@ class MACE(Aggregator):
             delta = float(np.abs(new_post - post).max()) if post.size else 0.0
             new_labels = new_post.argmax(axis=1)
             penalty = log_map_penalty(params, smoothing) if self.method == "em" else 0.0
-            history.append({"iteration": it, "log_likelihood": ll, "objective": ll + penalty,
-                            "max_delta": delta, "n_changed": int(np.count_nonzero(new_labels != labels))})
+            history.append(
+                {
+                    "iteration": it,
+                    "log_likelihood": ll,
+                    "objective": ll + penalty,
+                    "max_delta": delta,
+                    "n_changed": int(np.count_nonzero(new_labels != labels)),
+                }
+            )
             post, labels = new_post, new_labels
             if delta < self.tol:
                 break
@@ -311,11 +341,13 @@ class MACE(Aggregator):
         xi = np.exp(params.log_xi)
         xi = xi / xi.sum(axis=1, keepdims=True)
         k = ann.n_classes
-        confusions = (1.0 - competence)[:, None, None] * xi[:, None, :] + \
-            competence[:, None, None] * np.eye(k)
+        confusions = (1.0 - competence)[:, None, None] * xi[:, None, :] + competence[:, None, None] * np.eye(
+            k
+        )
         self.competence_ = pd.Series(competence, index=ann.annotators, name="competence")
-        self.spamming_ = pd.DataFrame({"spam": np.exp(params.log_spam), "know": np.exp(params.log_know)},
-                                      index=ann.annotators)
+        self.spamming_ = pd.DataFrame(
+            {"spam": np.exp(params.log_spam), "know": np.exp(params.log_know)}, index=ann.annotators
+        )
         self.strategies_ = pd.DataFrame(xi, index=ann.annotators, columns=ann.classes)
         self.log_likelihood_ = float(log_z.sum())
         self.priors_ = pd.Series(np.exp(log_prior), index=ann.classes, name="prior")
@@ -323,6 +355,13 @@ class MACE(Aggregator):
         self.history_ = pd.DataFrame(history, columns=HISTORY_COLUMNS)
         last = history[-1]["max_delta"] if history else 0.0
         self.converged_ = bool(last <= max(float(self.tol), 1e-4))
-        return Consensus(ann, post, self.model_name, confusions=confusions, priors=np.exp(log_prior),
-                         history=self.history_, params=self.get_params(),
-                         annotator_scores={"quality": competence, "competence": competence})
+        return Consensus(
+            ann,
+            post,
+            self.model_name,
+            confusions=confusions,
+            priors=np.exp(log_prior),
+            history=self.history_,
+            params=self.get_params(),
+            annotator_scores={"quality": competence, "competence": competence},
+        )

@@ -18,15 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._utils import check_nonneg_float, check_positive_int, log_normalize
+from .._kernel.em import AnnotationMatrix, clamp
+from .._kernel.lbfgs import minimize_lbfgs, vdot
+from .._kernel.softmax import log_normalize
+from .._kernel.votes import vote_shares
+from .._utils import check_nonneg_float, check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from ._base import Aggregator
 from ._driver import run_em
-from ._em import AnnotationMatrix, clamp
-from ._lbfgs import minimize_lbfgs, vdot
-from .majority import vote_shares
 
 __all__ = ["MMCE", "default_lambdas"]
 
@@ -129,9 +130,19 @@ class MmceData:
     def of(cls, ann: Annotations, dtype: type = np.float64) -> MmceData:
         annot = ann.annotator.astype(np.int64)
         item = ann.item.astype(np.int64)
-        return cls(item, annot, ann.label.astype(np.int64), ann.vote_counts(), AnnotationMatrix(ann),
-                   np.argsort(annot, kind="stable"), np.argsort(item, kind="stable"),
-                   ann.n_items, ann.n_annotators, ann.n_classes, dtype)
+        return cls(
+            item,
+            annot,
+            ann.label.astype(np.int64),
+            ann.vote_counts(),
+            AnnotationMatrix(ann),
+            np.argsort(annot, kind="stable"),
+            np.argsort(item, kind="stable"),
+            ann.n_items,
+            ann.n_annotators,
+            ann.n_classes,
+            dtype,
+        )
 
 
 def _segments(sorted_ids: np.ndarray, n_members: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -142,8 +153,17 @@ def _segments(sorted_ids: np.ndarray, n_members: int) -> tuple[np.ndarray, np.nd
     return sizes, starts, members
 
 
-def make_block(data: MmceData, post: np.ndarray, own_ids: np.ndarray, order: np.ndarray, other: np.ndarray,
-               other_ids: np.ndarray, counts: np.ndarray, lam: float, n_members: int) -> Block:
+def make_block(
+    data: MmceData,
+    post: np.ndarray,
+    own_ids: np.ndarray,
+    order: np.ndarray,
+    other: np.ndarray,
+    other_ids: np.ndarray,
+    counts: np.ndarray,
+    lam: float,
+    n_members: int,
+) -> Block:
     """Prepare one block: sort the annotations by member, gather the other block's scores and the weights."""
     sizes, starts, members = _segments(own_ids[order], n_members)
     fixed = np.take(other.astype(data.dtype), other_ids[order], axis=2)
@@ -165,24 +185,43 @@ def item_counts(data: MmceData, post: np.ndarray) -> np.ndarray:
     return data.votes.T[:, None, :] * post.T[None, :, :]
 
 
-def m_step(data: MmceData, post: np.ndarray, sig_t: np.ndarray, tau_t: np.ndarray, lam_w: float, lam_t: float,
-           max_iter: int, gtol: float) -> tuple[np.ndarray, np.ndarray]:
+def m_step(
+    data: MmceData,
+    post: np.ndarray,
+    sig_t: np.ndarray,
+    tau_t: np.ndarray,
+    lam_w: float,
+    lam_t: float,
+    max_iter: int,
+    gtol: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Annotator block then item block, each by L-BFGS from the current values (never decreases ``F``)."""
     opts = {"max_iter": max_iter, "gtol": gtol, "rel_noise": 1e-6 if data.dtype == np.float32 else 0.0}
-    blk = make_block(data, post, data.annot, data.by_annotator, tau_t, data.item,
-                     annotator_counts(data, post), lam_w, data.n_annotators)
+    blk = make_block(
+        data,
+        post,
+        data.annot,
+        data.by_annotator,
+        tau_t,
+        data.item,
+        annotator_counts(data, post),
+        lam_w,
+        data.n_annotators,
+    )
     sig_t = minimize_lbfgs(blk.objective, (sig_t / blk.scale).ravel(), **opts).x.reshape(sig_t.shape)
     sig_t *= blk.scale
-    blk = make_block(data, post, data.item, data.by_item, sig_t, data.annot, item_counts(data, post),
-                     lam_t, data.n_items)
+    blk = make_block(
+        data, post, data.item, data.by_item, sig_t, data.annot, item_counts(data, post), lam_t, data.n_items
+    )
     tau_t = minimize_lbfgs(blk.objective, (tau_t / blk.scale).ravel(), **opts).x.reshape(tau_t.shape)
     return sig_t, tau_t * blk.scale
 
 
-def e_step(data: MmceData, sig_t: np.ndarray, tau_t: np.ndarray,
-           log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``log mu[i, k] = log prior[k] + sum_{n in i} (sigma[a,k,l] + tau[i,k,l] - log Z[n, k])``, normalised.
-    """
+def e_step(
+    data: MmceData, sig_t: np.ndarray, tau_t: np.ndarray, log_prior: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``log mu[i, k] = log prior[k] + sum_{n in i} (sigma[a,k,l] + tau[i,k,l] - log Z[n, k])``,
+    normalised."""
     order = data.by_item
     sizes, starts, members = _segments(data.item[order], data.n_items)
     scores = np.repeat(tau_t.astype(data.dtype), sizes, axis=2)
@@ -287,10 +326,19 @@ class MMCE(Aggregator):
     name = "mmce"
     model_name = "MMCE"
 
-    def __init__(self, *, lambda_annotator: float | None = None, lambda_item: float | None = None,
-                 max_iter: int = 50, tol: float = 5e-3, m_step_max_iter: int = 25, m_step_tol: float = 1e-3,
-                 precision: str = "auto", keep_history: bool | str = "auto",
-                 random_state: int | np.random.Generator | None = None):
+    def __init__(
+        self,
+        *,
+        lambda_annotator: float | None = None,
+        lambda_item: float | None = None,
+        max_iter: int = 50,
+        tol: float = 5e-3,
+        m_step_max_iter: int = 25,
+        m_step_tol: float = 1e-3,
+        precision: str = "auto",
+        keep_history: bool | str = "auto",
+        random_state: int | np.random.Generator | None = None,
+    ):
         self.lambda_annotator = lambda_annotator
         self.lambda_item = lambda_item
         self.max_iter = max_iter
@@ -310,23 +358,28 @@ class MMCE(Aggregator):
         if self.lambda_item is not None:
             lam_t = check_nonneg_float("lambda_item", self.lambda_item)
         if lam_w <= 0 or lam_t <= 0:
-            raise InvalidParameterError("lambda_annotator and lambda_item must be > 0: without a penalty an "
-                                        "annotator who always agrees sends sigma to infinity")
+            raise InvalidParameterError(
+                "lambda_annotator and lambda_item must be > 0: without a penalty an "
+                "annotator who always agrees sends sigma to infinity"
+            )
         return lam_w, lam_t
 
     def _dtype(self, ann: Annotations) -> type:
         if self.precision not in ("auto", "float64", "float32"):
-            raise InvalidParameterError(f"precision must be 'auto', 'float64' or 'float32', "
-                                        f"got {self.precision!r}")
+            raise InvalidParameterError(
+                f"precision must be 'auto', 'float64' or 'float32', got {self.precision!r}"
+            )
         if self.precision == "auto":
-            return np.float32 if ann.n_annotations * ann.n_classes ** 2 > FLOAT32_ABOVE else np.float64
+            return np.float32 if ann.n_annotations * ann.n_classes**2 > FLOAT32_ABOVE else np.float64
         return np.float32 if self.precision == "float32" else np.float64
 
     def _fit(self, annotations, rng, gold):
         if annotations.n_classes < 2:
-            raise InvalidParameterError(f"MMCE needs at least 2 classes; the data have "
-                                        f"{annotations.n_classes} ({list(annotations.classes)}). Pass "
-                                        "classes=... when building the Annotations")
+            raise InvalidParameterError(
+                f"MMCE needs at least 2 classes; the data have "
+                f"{annotations.n_classes} ({list(annotations.classes)}). Pass "
+                "classes=... when building the Annotations"
+            )
         check_positive_int("m_step_max_iter", self.m_step_max_iter)
         gtol = check_nonneg_float("m_step_tol", self.m_step_tol)
         lam_w, lam_t = self._lambdas(annotations)
@@ -335,21 +388,32 @@ class MMCE(Aggregator):
         state = {"sig": np.zeros((k, k, data.n_annotators)), "tau": np.zeros((k, k, data.n_items))}
 
         def m(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            state["sig"], state["tau"] = m_step(data, post, state["sig"], state["tau"], lam_w, lam_t,
-                                                self.m_step_max_iter, gtol)
+            state["sig"], state["tau"] = m_step(
+                data, post, state["sig"], state["tau"], lam_w, lam_t, self.m_step_max_iter, gtol
+            )
             return state["sig"], state["tau"]
 
         def penalised(params: tuple[np.ndarray, np.ndarray], log_z: np.ndarray) -> float:
             sig, tau = params
-            return float(log_z.sum()) - 0.5 * (lam_w * vdot(sig.ravel(), sig.ravel())
-                                               + lam_t * vdot(tau.ravel(), tau.ravel()))
+            return float(log_z.sum()) - 0.5 * (
+                lam_w * vdot(sig.ravel(), sig.ravel()) + lam_t * vdot(tau.ravel(), tau.ravel())
+            )
 
         log_prior = uniform_log_prior(annotations)
         post = clamp(vote_shares(annotations.vote_counts()), *(gold if gold is not None else (None, None)))
-        result = run_em(post, m_step=m, e_step=lambda p: e_step(data, *p, log_prior), objective=penalised,
-                        min_iter=1, max_iter=self.max_iter, tol=self.tol, gold=gold,
-                        keep_history=self.keep_history, model=self.model_name,
-                        confusions_of=lambda p: confusions_at_average_item(p[0]))
+        result = run_em(
+            post,
+            m_step=m,
+            e_step=lambda p: e_step(data, *p, log_prior),
+            objective=penalised,
+            min_iter=1,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            gold=gold,
+            keep_history=self.keep_history,
+            model=self.model_name,
+            confusions_of=lambda p: confusions_at_average_item(p[0]),
+        )
         return self._finish(annotations, result, (lam_w, lam_t), penalised, np.exp(log_prior))
 
     def _finish(self, ann, result, lambdas, penalised, prior) -> Consensus:
@@ -363,7 +427,12 @@ class MMCE(Aggregator):
         self.log_likelihood_ = float(result.log_z.sum())
         self.objective_ = penalised(result.params, result.log_z)
         self.history_ = result.history
-        return Consensus(ann, result.post, self.model_name, confusions=self.confusions_,
-                         priors=prior, history=result.history_frame(),
-                         params=self.get_params())
-
+        return Consensus(
+            ann,
+            result.post,
+            self.model_name,
+            confusions=self.confusions_,
+            priors=prior,
+            history=result.history_frame(),
+            params=self.get_params(),
+        )

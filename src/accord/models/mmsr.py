@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._utils import check_nonneg_float, check_positive_int, log_normalize
+from .._kernel.confusions import one_coin_confusions
+from .._kernel.softmax import log_normalize
+from .._utils import check_nonneg_float, check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import ConvergenceWarning, InvalidParameterError
 from ._base import Aggregator
-from .dawid_skene import one_coin_confusions
 
 __all__ = ["MMSR", "agreement_matrix", "msr_update"]
 
@@ -22,15 +23,17 @@ def agreement_matrix(annotations: Annotations) -> tuple[np.ndarray, np.ndarray]:
     """Centred pairwise agreement ``C`` and the number of shared items ``n_common`` (annotators x annotators).
 
     ``C[a,b] = K/(K-1) * agree[a,b] / n_common[a,b] - 1/(K-1)`` where the pair shares an item, else 0; then
-    ``E[C[a,b]] = s[a] s[b]`` for one-coin annotators with centred skills ``s = (K p - 1)/(K - 1)``. Built from
-    sparse indicator products (cost ``O(sum_i N_i^2)``), never a loop over pairs. The diagonal is 0.
+    ``E[C[a,b]] = s[a] s[b]`` for one-coin annotators with centred skills ``s = (K p - 1)/(K - 1)``. Built
+    from sparse indicator products (cost ``O(sum_i N_i^2)``), never a loop over pairs. The diagonal is 0.
     """
     k, a = annotations.n_classes, annotations.n_annotators
     ones = np.ones(annotations.n_annotations)
     seen = sp.csr_matrix((ones, (annotations.item, annotations.annotator)), shape=(annotations.n_items, a))
     seen.data[:] = 1.0
-    keyed = sp.csr_matrix((ones, (annotations.item.astype(np.int64) * k + annotations.label,
-                                  annotations.annotator)), shape=(annotations.n_items * k, a))
+    keyed = sp.csr_matrix(
+        (ones, (annotations.item.astype(np.int64) * k + annotations.label, annotations.annotator)),
+        shape=(annotations.n_items * k, a),
+    )
     keyed.data[:] = 1.0
     common = np.asarray((seen.T @ seen).todense())
     agree = np.asarray((keyed.T @ keyed).todense())
@@ -41,8 +44,9 @@ def agreement_matrix(annotations: Annotations) -> tuple[np.ndarray, np.ndarray]:
     return centred, common
 
 
-def _trimmed_means(ratios: np.ndarray, observed: np.ndarray, current: np.ndarray, f: int,
-                   floor: float) -> np.ndarray:
+def _trimmed_means(
+    ratios: np.ndarray, observed: np.ndarray, current: np.ndarray, f: int, floor: float
+) -> np.ndarray:
     """Column-wise MSR step: drop the ``F`` largest values above the current estimate (all of them if fewer)
     and the ``F`` smallest below it, and average the rest; a column with nothing left keeps its estimate, and
     one left with a single 0 gets ``floor`` (crowd-kit's ``1/sqrt(n_items)``)."""
@@ -62,8 +66,9 @@ def _trimmed_means(ratios: np.ndarray, observed: np.ndarray, current: np.ndarray
     return out
 
 
-def msr_update(x: np.ndarray, observed: np.ndarray, u: np.ndarray, v: np.ndarray,
-               f: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
+def msr_update(
+    x: np.ndarray, observed: np.ndarray, u: np.ndarray, v: np.ndarray, f: int, floor: float
+) -> tuple[np.ndarray, np.ndarray]:
     """One sweep of the matrix mean-subsequence-reduced iteration: ``v`` from ``X[:, j] / u``, then ``u`` from
     ``X[i, :] / v`` (``X`` symmetric)."""
     with np.errstate(divide="ignore", invalid="ignore"):  # a ratio over a zero estimate is left out
@@ -76,9 +81,9 @@ def _signs(centred: np.ndarray, common: np.ndarray, abs_s: np.ndarray, n_rounds:
     """Sign of each annotator's centred skill.
 
     Starting from all positive, each annotator takes the sign of its agreement with the others, weighted by
-    shared items and signed by the others' current signs: ``sign_a = sign(sum_b n_common[a,b] C[a,b] sign_b)``,
-    repeated until stable; the overall sign is then chosen so that the skill-weighted majority of annotators is
-    better than random (``sum_a sign_a |s_a| >= 0``).
+    shared items and signed by the others' current signs: ``sign_a = sign(sum_b n_common[a,b] C[a,b]
+    sign_b)``, repeated until stable; the overall sign is then chosen so that the skill-weighted majority of
+    annotators is better than random (``sum_a sign_a |s_a| >= 0``).
     An annotator who shares no item with anyone gets sign 0 (skill 0: their votes carry no weight).
     """
     weighted = common * centred
@@ -93,7 +98,8 @@ def _signs(centred: np.ndarray, common: np.ndarray, abs_s: np.ndarray, n_rounds:
 
 
 class MMSR(Aggregator):
-    r"""M-MSR (matrix mean-subsequence-reduced): one-coin annotator skills by robust rank-one matrix completion.
+    r"""M-MSR (matrix mean-subsequence-reduced): one-coin annotator skills by robust rank-one matrix
+    completion.
 
     Parameters
     ----------
@@ -115,12 +121,13 @@ class MMSR(Aggregator):
 
     Notes
     -----
-    One-coin annotators answer correctly with probability ``p[a]``; with centred skill ``s = (K p - 1)/(K - 1)``
-    the centred agreement of two annotators satisfies ``E[C_{ab}] = s_a s_b`` (``a != b``), a rank-one matrix seen
-    only where the pair shares items. ``|s|`` is estimated by alternating trimmed means (``F = floor(d_min/2) - 1``
-    values trimmed on each side, ``d_min`` the smallest number of co-annotators of any annotator; at least 0), the
-    signs from each annotator's weighted agreement with the others, then ``s`` is clipped to
-    ``[-1/(K-1) + 1/sqrt(I), 1 - 1/sqrt(I)]``. The consensus is the one-coin posterior under a uniform prior,
+    One-coin annotators answer correctly with probability ``p[a]``; with centred skill ``s = (K p - 1)/(K -
+    1)`` the centred agreement of two annotators satisfies ``E[C_{ab}] = s_a s_b`` (``a != b``), a rank-one
+    matrix seen only where the pair shares items. ``|s|`` is estimated by alternating trimmed means (``F =
+    floor(d_min/2) - 1`` values trimmed on each side, ``d_min`` the smallest number of co-annotators of any
+    annotator; at least 0), the signs from each annotator's weighted agreement with the others, then ``s`` is
+    clipped to ``[-1/(K-1) + 1/sqrt(I), 1 - 1/sqrt(I)]``. The consensus is the one-coin posterior under a
+    uniform prior,
 
     .. math:: P(t_i = k) \propto \exp \sum_{n \in i,\, l_n = k} w_{a_n},\qquad
               w_a = \log \frac{(K-1)\, p_a}{1 - p_a},
@@ -128,9 +135,9 @@ class MMSR(Aggregator):
     i.e. crowd-kit's weighted majority vote, normalised into probabilities.
 
     Differences from crowd-kit: the agreement matrix comes from sparse products instead of a loop over pairs,
-    the trimmed means are vectorised over annotators, ``F`` is never negative (crowd-kit's ``F = -1`` keeps only
-    the largest ratio), and the signs come from each annotator's weighted agreement with the others rather than
-    crowd-kit's signed-graph eigenproblem.
+    the trimmed means are vectorised over annotators, ``F`` is never negative (crowd-kit's ``F = -1`` keeps
+    only the largest ratio), and the signs come from each annotator's weighted agreement with the others
+    rather than crowd-kit's signed-graph eigenproblem.
 
     References
     ----------
@@ -147,8 +154,13 @@ class MMSR(Aggregator):
 
     name = "mmsr"
 
-    def __init__(self, *, n_iter: int = 10000, tol: float = 1e-10,
-                 random_state: int | np.random.Generator | None = None):
+    def __init__(
+        self,
+        *,
+        n_iter: int = 10000,
+        tol: float = 1e-10,
+        random_state: int | np.random.Generator | None = None,
+    ):
         self.n_iter = n_iter
         self.tol = tol
         self.random_state = random_state
@@ -161,17 +173,32 @@ class MMSR(Aggregator):
             raise InvalidParameterError(f"MMSR needs at least 2 classes; the data have {k}. Pass classes=...")
         centred, common = agreement_matrix(annotations)
         abs_s = self._rank_one(np.abs(centred), common > 0, n_iter, tol, 1.0 / np.sqrt(i), rng)
-        s = np.clip(_signs(centred, common, abs_s) * abs_s, -1.0 / (k - 1) + 1.0 / np.sqrt(i), 1.0 - 1.0 / np.sqrt(i))
+        s = np.clip(
+            _signs(centred, common, abs_s) * abs_s, -1.0 / (k - 1) + 1.0 / np.sqrt(i), 1.0 - 1.0 / np.sqrt(i)
+        )
         p = s * (k - 1) / k + 1.0 / k
         weights = np.log((k - 1) * p / (1.0 - p))
         proba, _ = log_normalize(annotations.vote_counts(weights[annotations.annotator]))
         self.skills_ = pd.Series(weights, index=annotations.annotators, name="skill")
         self.accuracies_ = pd.Series(p, index=annotations.annotators, name="accuracy")
-        return Consensus(annotations, proba, "MMSR", confusions=one_coin_confusions(p, k),
-                         params=self.get_params(), annotator_scores={"quality": p, "skill": weights})
+        return Consensus(
+            annotations,
+            proba,
+            "MMSR",
+            confusions=one_coin_confusions(p, k),
+            params=self.get_params(),
+            annotator_scores={"quality": p, "skill": weights},
+        )
 
-    def _rank_one(self, x: np.ndarray, observed: np.ndarray, n_iter: int, tol: float, floor: float,
-                  rng: np.random.Generator) -> np.ndarray:
+    def _rank_one(
+        self,
+        x: np.ndarray,
+        observed: np.ndarray,
+        n_iter: int,
+        tol: float,
+        floor: float,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
         """``|s|`` from the MSR iteration on ``X = |C|``, scaled as ``u / sqrt(||u|| / ||v||)``."""
         a = len(x)
         degree = observed.sum(axis=0)
@@ -190,7 +217,10 @@ class MMSR(Aggregator):
                 self.converged_ = True
                 break
         if not self.converged_:
-            warnings.warn(f"MMSR stopped at n_iter={n_iter} before converging (last change {loss:.2g} > "
-                          f"tol={tol:g})", ConvergenceWarning, stacklevel=4)
+            warnings.warn(
+                f"MMSR stopped at n_iter={n_iter} before converging (last change {loss:.2g} > tol={tol:g})",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         norm_u, norm_v = np.linalg.norm(u), np.linalg.norm(v)
         return u / np.sqrt(norm_u / norm_v) if norm_u > 0 and norm_v > 0 else np.zeros(a)

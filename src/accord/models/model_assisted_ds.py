@@ -1,4 +1,5 @@
-r"""Dawid-Skene with a classifier's predicted probabilities: as each item's prior, or as one more annotator."""
+r"""Dawid-Skene with a classifier's predicted probabilities: as each item's prior, or as one more
+annotator."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._kernel.em import LOG_EPS, AnnotationMatrix, e_step, initial_posterior
 from .._utils import check_nonneg_float
 from ..annotations import Annotations
 from ..errors import InvalidParameterError
 from ._driver import run_em
-from ._em import LOG_EPS, AnnotationMatrix, e_step
 from .crowdlab import PredProbsMixin
-from .dawid_skene import DawidSkene, initial_posterior
+from .dawid_skene import DawidSkene
 
 __all__ = ["ModelAssistedDawidSkene"]
 
@@ -21,9 +22,11 @@ Mode = Literal["prior", "annotator"]
 MODEL_ANNOTATOR = "__model__"
 
 
-def _with_model_annotator(annotations: Annotations, pred_probs: np.ndarray,
-                          weight: float) -> tuple[Annotations, np.ndarray]:
-    """The annotations plus one soft annotator: item ``i`` gets label ``l`` with weight ``weight * p[i, l]``."""
+def _with_model_annotator(
+    annotations: Annotations, pred_probs: np.ndarray, weight: float
+) -> tuple[Annotations, np.ndarray]:
+    """The annotations plus one soft annotator: item ``i`` gets label ``l`` with weight ``weight * p[i,
+    l]``."""
     n_items, k = pred_probs.shape
     a = annotations.n_annotators
     item = np.concatenate([annotations.item, np.repeat(np.arange(n_items), k)])
@@ -42,8 +45,8 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
     mode : {"prior", "annotator"}, default "prior"
         ``"prior"``: ``pred_probs[i]`` (raised to ``model_weight``) replaces the shared class prior as item
         ``i``'s prior. ``"annotator"``: the model is one more annotator with its own confusion matrix, whose
-        "label" for item ``i`` is the soft vote ``pred_probs[i]`` (times ``model_weight``); its confusion matrix is
-        learnt like any annotator's and reported as ``model_confusion_``.
+        "label" for item ``i`` is the soft vote ``pred_probs[i]`` (times ``model_weight``); its confusion
+        matrix is learnt like any annotator's and reported as ``model_confusion_``.
     model_weight : float, default 1.0
         How much the model counts: the exponent of the prior, or the weight of the soft vote.
     alpha, diag_alpha, prior_alpha, init, min_iter, max_iter, tol, tie_break, keep_history, random_state
@@ -72,8 +75,8 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
     References
     ----------
     A. P. Dawid and A. M. Skene (1979). Maximum likelihood estimation of observer error-rates using the EM
-    algorithm. Applied Statistics 28(1):20-28. V. C. Raykar et al. (2010). Learning from crowds. JMLR 11:1297-1322
-    (a classifier learnt jointly with the annotators' confusions; here the classifier is fixed).
+    algorithm. Applied Statistics 28(1):20-28. V. C. Raykar et al. (2010). Learning from crowds. JMLR
+    11:1297-1322 (a classifier learnt jointly with the annotators' confusions; here the classifier is fixed).
 
     Examples
     --------
@@ -88,13 +91,34 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
     model_name = "ModelAssistedDawidSkene"
     missing_hint = "items x classes; for plain Dawid-Skene use DawidSkene"
 
-    def __init__(self, *, mode: Mode = "prior", model_weight: float = 1.0, alpha: float = 0.5,
-                 diag_alpha: float = 0.0, prior_alpha: float = 0.0, init: str = "mv", min_iter: int = 1,
-                 max_iter: int = 100, tol: float = 1e-5, tie_break: str = "lowest",
-                 keep_history: bool | str = "auto", random_state: int | np.random.Generator | None = None):
-        super().__init__(alpha=alpha, diag_alpha=diag_alpha, prior_alpha=prior_alpha,
-                         init=init, min_iter=min_iter, max_iter=max_iter, tol=tol,  # type: ignore[arg-type]
-                         tie_break=tie_break, keep_history=keep_history, random_state=random_state)
+    def __init__(
+        self,
+        *,
+        mode: Mode = "prior",
+        model_weight: float = 1.0,
+        alpha: float = 0.5,
+        diag_alpha: float = 0.0,
+        prior_alpha: float = 0.0,
+        init: str = "mv",
+        min_iter: int = 1,
+        max_iter: int = 100,
+        tol: float = 1e-5,
+        tie_break: str = "lowest",
+        keep_history: bool | str = "auto",
+        random_state: int | np.random.Generator | None = None,
+    ):
+        super().__init__(
+            alpha=alpha,
+            diag_alpha=diag_alpha,
+            prior_alpha=prior_alpha,
+            init=init,
+            min_iter=min_iter,
+            max_iter=max_iter,
+            tol=tol,  # type: ignore[arg-type]
+            tie_break=tie_break,
+            keep_history=keep_history,
+            random_state=random_state,
+        )
         del self.initial_confusions
         self.mode = mode
         self.model_weight = model_weight
@@ -106,8 +130,10 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
         check_nonneg_float("alpha", self.alpha)
         check_nonneg_float("prior_alpha", self.prior_alpha)
         if annotations.n_classes < 2:
-            raise InvalidParameterError(f"{self.model_name} needs at least 2 classes; the data have "
-                                        f"{list(annotations.classes)}. Pass classes=...")
+            raise InvalidParameterError(
+                f"{self.model_name} needs at least 2 classes; the data have "
+                f"{list(annotations.classes)}. Pass classes=..."
+            )
         p = self._pred_probs
         if self.mode == "annotator":
             augmented, weights = _with_model_annotator(annotations, p, weight)
@@ -122,15 +148,27 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
             return e_step(matrix, log_prior, np.log(params[1] + LOG_EPS))
 
         post = initial_posterior(annotations, self.init, gold, self.tie_break, rng)
-        result = run_em(post, m_step=lambda post: self._m_step(matrix, post), e_step=expect, objective=lambda params, log_z: float(log_z.sum()),
-                        min_iter=self.min_iter, max_iter=self.max_iter, tol=self.tol, gold=gold,
-                        keep_history=self.keep_history, confusions_of=lambda params: params[1],
-                        model=self.model_name)
+        result = run_em(
+            post,
+            m_step=lambda post: self._m_step(matrix, post),
+            e_step=expect,
+            objective=lambda params, log_z: float(log_z.sum()),
+            min_iter=self.min_iter,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            gold=gold,
+            keep_history=self.keep_history,
+            confusions_of=lambda params: params[1],
+            model=self.model_name,
+        )
         prior, theta = result.params
         self.model_confusion_ = None
         if self.mode == "annotator":
-            self.model_confusion_ = pd.DataFrame(theta[-1], index=pd.Index(annotations.classes, name="true"),
-                                                 columns=pd.Index(annotations.classes, name="given"))
+            self.model_confusion_ = pd.DataFrame(
+                theta[-1],
+                index=pd.Index(annotations.classes, name="true"),
+                columns=pd.Index(annotations.classes, name="given"),
+            )
             theta = theta[:-1]
             result.params = (prior, theta)
         return self._finish(annotations, result)

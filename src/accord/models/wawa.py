@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._kernel.votes import TieRule, break_ties, vote_shares, weighted_votes
 from .._utils import check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ._base import Aggregator
-from .majority import TieRule, break_ties, vote_shares, weighted_votes
 
 __all__ = ["Wawa", "ZeroBasedSkill"]
 
@@ -31,13 +31,15 @@ class Wawa(Aggregator):
     2. ``skill[a]`` = share of ``a``'s labels equal to ``mv`` of the item (their own vote included);
     3. ``proba[i,k] ∝ sum_{n in i, label[n]=k} skill[a_n]``; ``labels_`` = its top class.
 
-    No paper; an industry heuristic packaged by crowd-kit (Ustalov et al., "Learning from Crowds with Crowd-Kit",
-    JOSS 2024).
+    No paper; an industry heuristic packaged by crowd-kit (Ustalov et al., "Learning from Crowds with
+    Crowd-Kit", JOSS 2024).
     """
 
     name = "wawa"
 
-    def __init__(self, *, tie_break: TieRule = "lowest", random_state: int | np.random.Generator | None = None):
+    def __init__(
+        self, *, tie_break: TieRule = "lowest", random_state: int | np.random.Generator | None = None
+    ):
         self.tie_break = tie_break
         self.random_state = random_state
 
@@ -47,12 +49,19 @@ class Wawa(Aggregator):
         counts = weighted_votes(annotations, skills)
         labels = break_ties(counts, self.tie_break, rng)
         self.skills_ = pd.Series(skills, index=annotations.annotators, name="skill")
-        return Consensus(annotations, vote_shares(counts), "Wawa", labels=labels, params=self.get_params(),
-                         annotator_scores={"quality": skills, "skill": skills})
+        return Consensus(
+            annotations,
+            vote_shares(counts),
+            "Wawa",
+            labels=labels,
+            params=self.get_params(),
+            annotator_scores={"quality": skills, "skill": skills},
+        )
 
 
 class ZeroBasedSkill(Aggregator):
-    """ZeroBasedSkill: annotator skills learned by gradient steps towards their agreement with the weighted vote.
+    """ZeroBasedSkill: annotator skills learned by gradient steps towards their agreement with the weighted
+    vote.
 
     Parameters
     ----------
@@ -74,9 +83,17 @@ class ZeroBasedSkill(Aggregator):
 
     name = "zbs"
 
-    def __init__(self, *, n_iter: int = 100, lr_init: float = 1.0, lr_steps_to_reduce: int = 20,
-                 lr_reduce_factor: float = 0.5, eps: float = 1e-5, tie_break: TieRule = "lowest",
-                 random_state: int | np.random.Generator | None = None):
+    def __init__(
+        self,
+        *,
+        n_iter: int = 100,
+        lr_init: float = 1.0,
+        lr_steps_to_reduce: int = 20,
+        lr_reduce_factor: float = 0.5,
+        eps: float = 1e-5,
+        tie_break: TieRule = "lowest",
+        random_state: int | np.random.Generator | None = None,
+    ):
         self.n_iter = n_iter
         self.lr_init = lr_init
         self.lr_steps_to_reduce = lr_steps_to_reduce
@@ -102,5 +119,11 @@ class ZeroBasedSkill(Aggregator):
         counts = weighted_votes(annotations, skills)
         labels = break_ties(counts, self.tie_break, rng)
         self.skills_ = pd.Series(skills, index=annotations.annotators, name="skill")
-        return Consensus(annotations, vote_shares(counts), "ZeroBasedSkill", labels=labels,
-                         params=self.get_params(), annotator_scores={"quality": skills, "skill": skills})
+        return Consensus(
+            annotations,
+            vote_shares(counts),
+            "ZeroBasedSkill",
+            labels=labels,
+            params=self.get_params(),
+            annotator_scores={"quality": skills, "skill": skills},
+        )

@@ -9,7 +9,7 @@ Sections (field names of :class:`ReportData`):
 
 - ``summary``: sizes, classes, raw label counts and consensus label counts;
 - ``labels_per_item``: histogram of the number of annotations per item;
-- ``agreement``: Fleiss' kappa, Krippendorff's alpha and observed agreement (:mod:`accord.agreement`);
+- ``agreement``: Fleiss' kappa, Krippendorff's alpha and observed agreement (:mod:`accord.quality.agreement`);
 - ``confidence``: histogram of the consensus confidence (posterior of the chosen class);
 - ``annotators``: one row per annotator (quality, accuracy against the consensus and, with gold, against
   gold);
@@ -35,13 +35,13 @@ import pandas as pd
 
 from .._progress import Progress
 from .._utils import check_random_state
-from ..agreement import agreement_summary
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from ..models import DawidSkene, MajorityVote
 from ..models._base import Aggregator
-from ..registry import make_model
+from ..models.registry import make_model
+from ..quality.agreement import agreement_summary
 
 __all__ = ["FORMAT_VERSION", "ReportData", "build_report", "redundancy_curve"]
 
@@ -146,7 +146,7 @@ def build_report(
     -------
     ReportData
     """
-    from .. import __version__
+    from .._version import __version__
 
     rng = check_random_state(random_state)
     notes = list(annotations.report)

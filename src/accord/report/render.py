@@ -116,7 +116,7 @@ def _summary(d: ReportData) -> str:
     )
     rows = [
         (c, f"{r:,}", f"{r / max(s['n_annotations'], 1):.1%}", f"{n:,}", f"{n / max(s['n_items'], 1):.1%}")
-        for c, r, n in zip(s["classes"], s["raw_label_counts"], s["consensus_label_counts"])
+        for c, r, n in zip(s["classes"], s["raw_label_counts"], s["consensus_label_counts"], strict=False)
     ]
     table = _table(["class", "raw labels", "share", "consensus items", "share"], rows)
     hist = d.labels_per_item

@@ -109,7 +109,7 @@ def bar_chart(
     slot = plot_w / max(n, 1)
     bar_w = min(max(1.0, slot * 0.8), 64.0)
     label_every = max(1, math.ceil(n / 16))
-    for i, (lab, v) in enumerate(zip(labels, values)):
+    for i, (lab, v) in enumerate(zip(labels, values, strict=False)):
         h = plot_h * float(v) / ymax if ymax > 0 else 0.0
         x = left + i * slot + (slot - bar_w) / 2
         y = top + plot_h - h
@@ -189,7 +189,7 @@ def hbar_chart(
         parts.append(_text(8, 16, title, size=13, weight="600"))
     span = (vmax - vmin) or 1.0
     y = top
-    for i, (lab, v) in enumerate(zip(labels, values)):
+    for i, (lab, v) in enumerate(zip(labels, values, strict=False)):
         w = max(0.0, plot_w * (float(v) - vmin) / span) if math.isfinite(float(v)) else 0.0
         color = colors[i] if colors else PALETTE[0]
         short = str(lab) if len(str(lab)) <= 30 else str(lab)[:29] + "…"
@@ -240,7 +240,7 @@ def line_chart(
         finite += [
             float(v) + float(e)
             for name, ys in series.items()
-            for v, e in zip(ys, errors.get(name, []))
+            for v, e in zip(ys, errors.get(name, []), strict=False)
             if v is not None
         ]
     lo, hi = y_range if y_range else (min(finite, default=0.0), max(finite, default=1.0))
@@ -275,7 +275,7 @@ def line_chart(
         dash = ' stroke-dasharray="5 4"' if name in dashed else ""
         pts = [
             (px(xv), py(float(yv)), yv)
-            for xv, yv in zip(xs, ys)
+            for xv, yv in zip(xs, ys, strict=False)
             if yv is not None and math.isfinite(float(yv))
         ]
         if len(pts) > 1:

@@ -1,0 +1,363 @@
+"""method="auto": hidden sets, the held-out scores, the collapse guard, the report of the choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from accord import Annotations, Consensus, DawidSkene
+from accord.cli import main
+from accord.datasets import load_dataset
+from accord.errors import InvalidParameterError
+from accord.evaluation import accuracy
+from accord.models import Auto
+from accord.models._base import Aggregator
+from accord.models.auto import (
+    holdout_splits,
+    kappa_with,
+    label_likelihood,
+    stacking_weights,
+    unrecognised_classes,
+)
+from accord.models.registry import METHODS
+
+
+def _biased(seed=0, n_items=150):
+    """Annotators with class-dependent errors (they over-report class 1): Dawid-Skene's home ground."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, size=n_items)
+    rows = []
+    for i in range(n_items):
+        for a in range(6):
+            p_one = 0.55 if truth[i] == 0 else 0.95  # says 1 often even when the truth is 0
+            rows.append((f"i{i}", f"a{a}", int(rng.random() < p_one)))
+    return Annotations.from_frame(pd.DataFrame(rows, columns=["item", "annotator", "label"])), truth
+
+
+def test_holdout_splits_keep_every_item_and_annotator():
+    ann, _ = _biased()
+    splits = holdout_splits(ann, 0.1, 3, np.random.default_rng(0))
+    assert len(splits) == 3
+    assert all(len(s) == round(0.1 * ann.n_annotations) for s in splits)
+    assert len(np.unique(np.concatenate(splits))) == sum(len(s) for s in splits)  # disjoint
+    for hidden in splits:
+        keep = np.ones(ann.n_annotations, dtype=bool)
+        keep[hidden] = False
+        assert (np.bincount(ann.item[keep], minlength=ann.n_items) > 0).all()
+        assert (np.bincount(ann.annotator[keep], minlength=ann.n_annotators) > 0).all()
+
+
+def test_holdout_splits_do_not_depend_on_row_order():
+    ann, _ = _biased()
+    frame = ann.to_frame()
+    shuffled = Annotations.from_frame(frame.sample(frac=1.0, random_state=3).reset_index(drop=True))
+
+    def pairs(a):
+        hidden = holdout_splits(a, 0.1, 2, np.random.default_rng(7))
+        return [set(zip(a.items[a.item[h]], a.annotators[a.annotator[h]], strict=False)) for h in hidden]
+
+    assert pairs(ann) == pairs(shuffled)
+
+
+def test_kappa_hand_computed():
+    a = np.array([0, 0, 1, 1])
+    b = np.array([0, 1, 1, 1])
+    # agreement 3/4; chance (2*1 + 2*3) / 16 = 1/2; kappa = (0.75 - 0.5) / 0.5
+    assert kappa_with(a, b, 2) == pytest.approx(0.5)
+    assert kappa_with(a, a, 2) == 1.0
+    assert kappa_with(a, 1 - a, 2) == pytest.approx(-1.0)
+
+
+def test_stacking_weights_maximise_the_mixture_score():
+    rng = np.random.default_rng(0)
+    p = np.column_stack([rng.uniform(0.5, 0.9, 400), rng.uniform(0.1, 0.5, 400), rng.uniform(0.2, 0.95, 400)])
+    w = stacking_weights(p)
+    assert w.sum() == pytest.approx(1.0) and (w >= 0).all()
+    best = np.log(p @ w).sum()
+    for _ in range(200):  # no point of the simplex does better
+        other = rng.dirichlet(np.ones(3))
+        assert np.log(p @ other).sum() <= best + 1e-9
+    dominant = np.column_stack([np.full(50, 0.9), np.full(50, 0.1)])
+    np.testing.assert_allclose(stacking_weights(dominant), [1.0, 0.0], atol=1e-6)
+
+
+def test_label_likelihood_uses_confusions_or_item_difficulty():
+    ann, _ = _biased()
+    ds = DawidSkene().fit(ann)
+    idx = np.arange(5)
+    np.testing.assert_allclose(
+        label_likelihood(ds, ann.item[idx], ann.annotator[idx], ann.label[idx]),
+        ds.confusions_[ann.annotator[idx], :, ann.label[idx]],
+    )
+
+    class GladLike:
+        abilities_ = pd.Series([2.0])
+        difficulties_ = pd.Series([1.0, 4.0])
+        consensus_ = ds.consensus_
+
+    lik = label_likelihood(GladLike(), np.array([0, 1]), np.array([0, 0]), np.array([1, 0]))
+    right = 1 / (1 + np.exp(-np.array([2.0, 0.5])))
+    np.testing.assert_allclose(lik, [[1 - right[0], right[0]], [right[1], 1 - right[1]]])
+
+
+def test_chooses_and_explains():
+    ann, truth = _biased()
+    auto = Auto(candidates=["mv", "ds", "onecoin"], criterion="kappa").fit(ann)
+    assert auto.chosen_ == "ds"
+    assert auto.consensus_.method == "Auto(ds)"
+    assert auto.consensus_.params["chosen"] == "ds" and "hidden labels" in auto.reason_
+    table = auto.scores_
+    assert list(table.index) == ["mv", "ds", "onecoin"]
+    assert table.loc["ds", "weight"] == 1.0 and auto.weights_.sum() == 1.0
+    assert table.loc["ds", "heldout_kappa"] == table["heldout_kappa"].max()
+    assert {"heldout_loglik", "se_loglik", "kappa_mv", "degenerate", "seconds", "note"} <= set(table.columns)
+    # the chosen model's output, unchanged
+    pd.testing.assert_frame_equal(auto.proba_, auto.models_["ds"].proba_)
+    assert np.mean(auto.labels_.to_numpy() == truth) > np.mean(auto.models_["mv"].labels_.to_numpy() == truth)
+    # the log-likelihood rule ranks by the other column (here it prefers the vote shares: it scores
+    # predictions of annotations, not accuracy)
+    by_loglik = Auto(candidates=["mv", "ds", "onecoin"], criterion="loglik").fit(ann)
+    best = by_loglik.scores_["heldout_loglik"].idxmax()
+    assert by_loglik.chosen_ == best and by_loglik.scores_.loc[best, "se_loglik"] == 0.0
+
+
+def test_stack_mixes_posteriors():
+    ann, _ = _biased(seed=1)
+    auto = Auto(candidates=["mv", "ds", "onecoin"], criterion="stack").fit(ann)
+    w = auto.scores_["weight"]
+    assert auto.chosen_ == "stack" and w.sum() == pytest.approx(1.0)
+    mix = sum(w[m] * auto.models_[m].proba_.to_numpy() for m in ["mv", "ds", "onecoin"])
+    np.testing.assert_allclose(auto.proba_.to_numpy(), mix / mix.sum(axis=1, keepdims=True))
+
+
+class _Flipped(Aggregator):
+    """A label-switched 'model': majority vote with the two classes swapped, confidently."""
+
+    name = "flipped"
+
+    def __init__(self, *, random_state=None):
+        self.random_state = random_state
+
+    def _fit(self, annotations, rng, gold):
+        counts = annotations.vote_counts()
+        proba = np.clip(counts[:, ::-1] / np.maximum(counts.sum(axis=1, keepdims=True), 1), 0.02, 0.98)
+        return Consensus(annotations, proba / proba.sum(axis=1, keepdims=True), "Flipped")
+
+
+def test_guard_rejects_a_label_switched_solution(monkeypatch):
+    monkeypatch.setitem(METHODS, "flipped", _Flipped)
+    ann, _ = _biased(seed=2)
+    auto = Auto(candidates=["flipped", "mv"], criterion="loglik").fit(ann)
+    table = auto.scores_
+    # held-out likelihood cannot tell a flip (it is permutation invariant) ...
+    assert table.loc["flipped", "heldout_loglik"] == pytest.approx(
+        table.loc["mv", "heldout_loglik"], abs=0.05
+    )
+    # ... the agreement-with-majority-vote guard does
+    assert table.loc["flipped", "degenerate"] and table.loc["flipped", "kappa_mv"] < 0
+    assert auto.chosen_ == "mv" and "label-switched" in auto.reason_
+
+
+class _ThirdClassForDoubt(Aggregator):
+    """A pathological 'model' on three classes: majority vote, except that the items with the closest votes (a
+    plurality of at most 60%) go to the rarely used class c2 (what Bayesian DS does on fact_eval)."""
+
+    name = "doubt"
+
+    def __init__(self, *, random_state=None):
+        self.random_state = random_state
+
+    def _fit(self, annotations, rng, gold):
+        counts = annotations.vote_counts()
+        proba = counts / counts.sum(axis=1, keepdims=True)
+        split = counts.max(axis=1) <= 0.6 * counts.sum(axis=1)
+        proba[split] = np.array([0.05, 0.05, 0.9])
+        return Consensus(annotations, proba, "Doubt")
+
+
+def _ternary_with_a_rare_class(seed=0, n_items=200):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, size=n_items)  # c2 is never true and rarely said
+    rows = []
+    for i in range(n_items):
+        for a in range(5):
+            r = rng.random()
+            label = truth[i] if r < 0.8 else (1 - truth[i] if r < 0.98 else 2)
+            rows.append((f"i{i}", f"a{a}", f"c{label}"))
+    return Annotations.from_frame(
+        pd.DataFrame(rows, columns=["item", "annotator", "label"]), classes=["c0", "c1", "c2"]
+    )
+
+
+def test_unrecognised_classes():
+    ann = _ternary_with_a_rare_class()
+    # majority vote never trips it: a plurality is at least 1/K of an item's labels
+    for seed in range(5):
+        other = _ternary_with_a_rare_class(seed)
+        mv = other.vote_counts().argmax(axis=1)
+        assert unrecognised_classes(mv, other) == []
+    doubt = _ThirdClassForDoubt().fit(ann).consensus_.label_codes
+    assert unrecognised_classes(doubt, ann) == [2]
+    # a class given to fewer than min_share of the items is not judged
+    assert unrecognised_classes(doubt, ann, min_share=0.99) == []
+    # a hand-made case: items labelled (0, 0, 1) put in class 1 -> class 1 gets its own label 1/3 < 1/2
+    tiny = Annotations.from_frame(
+        pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"), "label": [0, 0, 1, 1, 1, 1]})
+    )
+    assert unrecognised_classes(np.array([1, 1]), tiny) == []  # class 1 gets its own label in 4 of 6
+    assert unrecognised_classes(np.array([0, 0]), tiny) == [0]  # class 0 gets its own label in 2 of 6 < 1/2
+
+
+def test_guard_sets_aside_a_class_nobody_recognises(monkeypatch):
+    monkeypatch.setitem(METHODS, "doubt", _ThirdClassForDoubt)
+    ann = _ternary_with_a_rare_class(seed=1)
+    auto = Auto(candidates=["doubt", "mv", "ds"]).fit(ann)
+    table = auto.scores_
+    assert table.loc["doubt", "unrecognised"] == "c2" and table.loc["doubt", "weight"] == 0.0
+    assert table.loc["mv", "unrecognised"] == "" and table.loc["ds", "unrecognised"] == ""
+    assert "less often than chance: doubt (class c2)" in auto.reason_
+    # when every candidate is caught, none is set aside
+    alone = Auto(candidates=["doubt"]).fit(ann)
+    assert alone.chosen_ == "doubt"
+
+
+def test_candidates_that_do_not_apply_are_noted():
+    frame = pd.DataFrame({"item": [1, 1, 2, 2, 3, 3], "annotator": list("ababab"), "label": list("xyzxyz")})
+    auto = Auto(candidates=["mv", "kos"]).fit(frame)
+    assert auto.chosen_ == "mv"
+    assert "binary" in auto.scores_.loc["kos", "note"]
+
+
+def test_gold_judges_when_there_is_enough(monkeypatch):
+    """With gold, the gold labels judge: held-out likelihood cannot tell a label switch, gold can (the kappa
+    guard is switched off here to show it)."""
+    monkeypatch.setitem(METHODS, "flipped", _Flipped)
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 2, size=120)
+    rows = [
+        (f"i{i:03d}", f"a{a}", int(truth[i] if rng.random() < 0.8 else 1 - truth[i]))
+        for i in range(120)
+        for a in range(5)
+    ]
+    ann = Annotations.from_frame(pd.DataFrame(rows, columns=["item", "annotator", "label"]))
+    gold = pd.Series(truth[:30], index=ann.items[:30])
+    auto = Auto(candidates=["flipped", "mv"], criterion="loglik", min_kappa=-1.0).fit(ann, gold=gold)
+    table = auto.scores_
+    assert auto.chosen_ == "mv" and "30 gold labels" in auto.reason_
+    assert table.loc["mv", "gold_loglik"] > table.loc["flipped", "gold_loglik"] + 1.0
+    assert table.loc["mv", "gold_kappa"] > 0.5 > table.loc["flipped", "gold_kappa"]
+    assert (auto.labels_.iloc[:30].to_numpy() == truth[:30]).all()  # the gold items are clamped as always
+    stacked = Auto(candidates=["flipped", "mv"], min_kappa=-1.0).fit(ann, gold=gold)
+    assert stacked.weights_["mv"] > 0.99 and "gold labels" in stacked.reason_
+    # fewer than min_gold gold items: they are clamped, and the hidden annotations judge
+    few = Auto(candidates=["flipped", "mv"], criterion="loglik", min_kappa=-1.0).fit(ann, gold=gold.iloc[:5])
+    assert "hidden labels" in few.reason_ and "gold_loglik" not in few.scores_
+    with pytest.raises(InvalidParameterError, match="min_gold"):
+        Auto(min_gold=0).fit(ann)
+
+
+def test_a_little_gold_fixes_zencrowd(data_dir):
+    """zencrowd_us: every annotation-based score prefers full confusion matrices, gold prefers one-coin; 50
+    gold items move auto from 0.82 to 0.90 on the other 1990."""
+    data = load_dataset(data_dir / "zencrowd_us")
+    order = np.random.default_rng(0).permutation(len(data.gold))
+    known, rest = data.gold.iloc[order[:50]], data.gold.iloc[order[50:]]
+    free = Auto(random_state=0).fit(data.annotations)
+    guided = Auto(random_state=0).fit(data.annotations, gold=known)
+    assert accuracy(free.labels_, rest) < 0.83
+    assert accuracy(guided.labels_, rest) > 0.89
+    assert guided.weights_.idxmax() == "onecoin"
+
+
+def test_same_seed_same_choice():
+    ann, _ = _biased(seed=4)
+    a = Auto(random_state=1).fit(ann)
+    b = Auto(random_state=1).fit(ann)
+    assert a.chosen_ == b.chosen_
+    pd.testing.assert_frame_equal(a.scores_.drop(columns="seconds"), b.scores_.drop(columns="seconds"))
+
+
+def test_errors():
+    ann, _ = _biased()
+    with pytest.raises(InvalidParameterError, match="criterion"):
+        Auto(criterion="accuracy").fit(ann)
+    with pytest.raises(InvalidParameterError, match="holdout"):
+        Auto(holdout=0.7).fit(ann)
+    with pytest.raises(InvalidParameterError, match="candidate"):
+        Auto(candidates=["nope"]).fit(ann)
+    with pytest.raises(InvalidParameterError, match="candidate"):
+        Auto(candidates=["auto"]).fit(ann)
+
+
+def test_cli_aggregate_auto(tmp_path, capsys):
+    ann, _ = _biased()
+    path = tmp_path / "a.csv"
+    ann.to_frame().to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["aggregate", str(path), "--method", "auto", "-p", "candidates=mv", "-o", str(out)]) == 0
+    assert "Auto(mv)" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "aggregate",
+                str(path),
+                "--method",
+                "auto",
+                "-p",
+                "candidates=mv, onecoin",
+                "-p",
+                "criterion=loglik",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "Auto(onecoin)" in printed or "Auto(mv)" in printed
+    assert main(["aggregate", str(path), "--method", "auto", "-o", str(out), "-q"]) == 0
+    assert len(pd.read_csv(out)) == ann.n_items
+    truth = _biased()[1]
+    gold = pd.DataFrame({"item": ann.items, "label": truth})
+    gold.iloc[:25].to_csv(tmp_path / "known.csv", index=False)
+    gold.to_csv(tmp_path / "gold.csv", index=False)
+    assert (
+        main(
+            [
+                "aggregate",
+                str(path),
+                "--method",
+                "auto",
+                "--known",
+                str(tmp_path / "known.csv"),
+                "--gold",
+                str(tmp_path / "gold.csv"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert (
+        "25 gold labels" in printed and f"accuracy on {ann.n_items - 25} gold items not in --known" in printed
+    )
+    written = pd.read_csv(out).set_index("item")
+    assert (written.loc[gold["item"][:25], "label"].to_numpy() == truth[:25]).all()
+
+
+def test_real_data_not_worse_than_majority_vote(data_dir):
+    for name in ("rsip_pneumonia", "bluebirds"):
+        data = load_dataset(data_dir / name)
+        auto = Auto().fit(data.annotations)
+        mv = auto.models_["mv"]
+        assert accuracy(auto.labels_, data.gold) > accuracy(mv.labels_, data.gold) + 0.1, auto.reason_
+
+
+def test_no_hideable_label_means_no_evidence():
+    frame = pd.DataFrame({"item": [1, 2, 3, 4], "annotator": list("abab"), "label": list("xyxy")})
+    auto = Auto(candidates=["mv", "ds"]).fit(frame)
+    assert "no evidence" in auto.reason_ and auto.weights_.tolist() == [0.5, 0.5]
+    assert auto.labels_.tolist() == ["x", "y", "x", "y"]
+    assert Auto(candidates=["mv", "ds"], criterion="loglik").fit(frame).chosen_ == "mv"

@@ -1,0 +1,209 @@
+"""One contract for every model in ``accord.METHODS``: the same checks, on tiny synthetic data made here.
+
+- probabilities are finite, in [0, 1], one row per item and one column per declared class, rows summing to 1;
+- permuting the annotation rows, renaming annotators and permuting the class names change nothing (for Auto,
+  whose hidden annotations are drawn by item and annotator id, rows and class names);
+- a perfect annotator among noisy ones gets the top quality score;
+- an item with a single annotator gets a proper row;
+- a declared class nobody chose keeps its column and is never the consensus (or, for a binary-only model, a
+  clear error);
+- the same seed gives the same result.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from accord import Annotations
+from accord.errors import ConvergenceWarning, DataQualityWarning, InvalidParameterError
+from accord.models.registry import METHODS, make_model
+
+BINARY_ONLY = {"kos"}
+
+
+def _needs_pred_probs(name: str) -> bool:
+    return "pred_probs" in inspect.signature(METHODS[name].fit).parameters
+
+
+def _pred_probs(ann: Annotations) -> pd.DataFrame:
+    """A weak, deterministic stand-in for a classifier: smoothed vote shares, by item id and class."""
+    counts = ann.vote_counts()
+    seen = counts.sum(axis=0) > 0
+    shares = np.where(seen, counts + 1.0, 1e-3)  # a class no annotator used gets almost nothing
+    return pd.DataFrame(shares / shares.sum(axis=1, keepdims=True), index=ann.items, columns=ann.classes)
+
+
+def fit(name: str, ann: Annotations, **params):
+    model = make_model(name, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DataQualityWarning)
+        if _needs_pred_probs(name):
+            return model.fit(ann, pred_probs=_pred_probs(ann))
+        return model.fit(ann)
+
+
+def synthetic(
+    k: int = 2,
+    n_items: int = 80,
+    accuracies=(0.85, 0.8, 0.8, 0.75, 0.7, 0.7),
+    per_item: int | None = 4,
+    seed: int = 3,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """One-coin annotators; each item labelled by ``per_item`` random annotators (all when None)."""
+    rng = np.random.default_rng(seed)
+    names = [f"c{j}" for j in range(k)]
+    truth = rng.integers(0, k, size=n_items)
+    rows = []
+    n_ann = len(accuracies)
+    for i in range(n_items):
+        who = np.arange(n_ann) if per_item is None else rng.choice(n_ann, size=per_item, replace=False)
+        for a in who:
+            right = rng.random() < accuracies[a]
+            label = truth[i] if right else rng.choice([c for c in range(k) if c != truth[i]])
+            rows.append((f"item{i:03d}", f"ann{a}", names[label]))
+    frame = pd.DataFrame(rows, columns=["item", "annotator", "label"])
+    return frame, pd.Series(np.asarray(names)[truth], index=[f"item{i:03d}" for i in range(n_items)])
+
+
+def applicable(name: str, k: int) -> bool:
+    return not (name in BINARY_ONLY and k > 2)
+
+
+ALL = sorted(METHODS)
+
+
+@pytest.fixture(scope="module")
+def binary() -> Annotations:
+    return Annotations.from_frame(synthetic(2)[0])
+
+
+@pytest.fixture(scope="module")
+def ternary() -> Annotations:
+    return Annotations.from_frame(synthetic(3, n_items=90, seed=5)[0])
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("k", [2, 3])
+def test_probabilities(name, k, binary, ternary):
+    ann = binary if k == 2 else ternary
+    if not applicable(name, k):
+        with pytest.raises(InvalidParameterError, match="binary"):
+            fit(name, ann)
+        return
+    consensus = fit(name, ann).consensus_
+    proba = consensus.proba
+    assert proba.shape == (ann.n_items, ann.n_classes)
+    assert list(proba.columns) == list(ann.classes)
+    values = proba.to_numpy()
+    assert np.isfinite(values).all() and (values >= 0).all() and (values <= 1 + 1e-12).all()
+    np.testing.assert_allclose(values.sum(axis=1), 1.0, atol=1e-9)
+    assert set(consensus.labels.unique()) <= set(ann.classes)
+    assert list(consensus.labels.index) == list(ann.items)
+
+
+def _permuted(
+    frame: pd.DataFrame, k: int, seed: int = 11, rename_annotators: bool = True
+) -> tuple[pd.DataFrame, dict]:
+    """Rows shuffled, annotators renamed (and so re-coded in another order), class names permuted."""
+    rng = np.random.default_rng(seed)
+    out = frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+    annotators = sorted(out["annotator"].unique())
+    new_names = [f"z{j}" for j in rng.permutation(len(annotators))] if rename_annotators else annotators
+    rename = dict(zip(annotators, new_names, strict=False))
+    names = [f"c{j}" for j in range(k)]
+    perm = dict(
+        zip(names, np.asarray(names)[np.roll(np.arange(k), 1)], strict=False)
+    )  # c0->c1, c1->c2, ..., last->c0
+    out = out.assign(annotator=out["annotator"].map(rename), label=out["label"].map(perm))
+    return out, perm
+
+
+def _without_vote_ties(frame: pd.DataFrame) -> pd.DataFrame:
+    counts = frame.groupby(["item", "label"]).size().unstack(fill_value=0).to_numpy()
+    top = counts.max(axis=1, keepdims=True)
+    tied = (counts == top).sum(axis=1) > 1
+    items = frame.groupby(["item", "label"]).size().unstack(fill_value=0).index[tied]
+    return frame[~frame["item"].isin(items)].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("k", [2, 3])
+def test_permutation_invariance(name, k):
+    if not applicable(name, k):
+        pytest.skip("binary-only model")
+    frame, _ = synthetic(k, n_items=80 if k == 2 else 90, seed=3 if k == 2 else 5)
+    frame = _without_vote_ties(
+        frame
+    )  # majority-vote ties are broken by class order, which a permutation changes
+    base = fit(name, Annotations.from_frame(frame)).consensus_
+    # Auto draws its hidden annotations by (item id, annotator id): renaming annotators hides other labels, a
+    # different random draw, so for Auto only rows and class names are permuted
+    shuffled, perm = _permuted(frame, k, rename_annotators=name != "auto")
+    other = fit(name, Annotations.from_frame(shuffled)).consensus_
+    labels = other.labels.loc[base.labels.index]
+    expected = base.labels.map(perm)
+    # a tie among the top posteriors is broken by class order (documented), which a permutation changes
+    top2 = np.sort(base.proba.to_numpy(), axis=1)[:, -2:]
+    untied = (top2[:, 1] - top2[:, 0]) > 1e-9
+    assert (labels == expected)[untied].all()
+    back = other.proba.loc[base.proba.index, [perm[c] for c in base.proba.columns]].to_numpy()
+    np.testing.assert_allclose(back, base.proba.to_numpy(), atol=5e-3)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_perfect_annotator_recovered(name):
+    k = 2 if name in BINARY_ONLY else 3
+    frame, truth = synthetic(
+        k, n_items=80, accuracies=(1.0, 0.65, 0.6, 0.6, 0.55, 0.55), per_item=None, seed=7
+    )
+    ann = Annotations.from_frame(frame)
+    consensus = fit(name, ann).consensus_
+    quality = consensus.annotator_quality["quality"]
+    assert quality.idxmax() == "ann0", quality.round(3).to_dict()
+    accuracy = (consensus.labels == truth.loc[consensus.labels.index]).mean()
+    assert accuracy >= 0.8
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_single_annotator_item(name, binary):
+    frame = binary.to_frame()
+    # a new item labelled once, by the best annotator, with the class that annotator uses least often
+    lone = pd.DataFrame({"item": ["lonely"], "annotator": ["ann0"], "label": ["c1"]})
+    ann = Annotations.from_frame(pd.concat([frame, lone], ignore_index=True))
+    consensus = fit(name, ann).consensus_
+    row = consensus.proba.loc["lonely"].to_numpy()
+    assert np.isfinite(row).all() and abs(row.sum() - 1.0) < 1e-9
+    assert consensus.labels.loc["lonely"] in ("c0", "c1")
+    assert consensus.item_quality.loc["lonely", "n_annotations"] == 1
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_class_nobody_chose(name):
+    frame, _ = synthetic(2, seed=3)
+    ann = Annotations.from_frame(frame, classes=["c0", "c1", "never"])
+    if name in BINARY_ONLY:
+        with pytest.raises(InvalidParameterError, match="binary"):
+            fit(name, ann)
+        return
+    consensus = fit(name, ann).consensus_
+    assert list(consensus.proba.columns) == ["c0", "c1", "never"]
+    assert "never" not in set(consensus.labels)
+    never = consensus.proba["never"].to_numpy()
+    others = consensus.proba[["c0", "c1"]].to_numpy().max(axis=1)
+    assert (never < others).all()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_same_seed_same_result(name, binary):
+    if "random_state" not in inspect.signature(METHODS[name]).parameters:
+        pytest.skip("no random_state")
+    a = fit(name, binary, random_state=42).consensus_
+    b = fit(name, binary, random_state=42).consensus_
+    np.testing.assert_array_equal(a.proba.to_numpy(), b.proba.to_numpy())
+    assert a.labels.equals(b.labels)
