@@ -148,7 +148,7 @@ class BayesianDawidSkene(Aggregator):
         c_i
 
     which are the Dawid-Skene EM steps with ``log theta`` replaced by ``E[log theta]`` (the same sparse
-    products, ``accord.models._em``). The bound
+    products, ``accord._kernel.em``). The bound
 
     .. math::
 

@@ -196,7 +196,7 @@ class DawidSkene(_DawidSkeneBase):
         \theta_{akl} = \frac{n_{akl} + \alpha}{\sum_{l'} n_{akl'} + \alpha K},\qquad
         p_{ik} \propto \pi_k \prod_{n \in i} \theta_{a_n k l_n}
 
-    computed in log space with sparse products (see ``accord.models._em``). Gold items, if given to ``fit``,
+    computed in log space with sparse products (see ``accord._kernel.em``). Gold items, if given to ``fit``,
     are clamped to their class after every E-step (crowd-kit's behaviour). ``history_[t]`` is the state
     entering iteration ``t + 1``: ``history_[0]["labels"]`` is the majority vote.
 

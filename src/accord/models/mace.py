@@ -1,7 +1,7 @@
 """MACE: every annotation is either the truth (the annotator knows) or spam from the annotator's own strategy.
 
 The model is a Dawid-Skene model whose confusion matrix is ``th * I + (1 - th) * xi``, so the E-step is the
-sparse product of the shared kernel (:mod:`accord.models._em`) with an ``(annotators * K) x K`` log table, and
+sparse product of the shared kernel (:mod:`accord._kernel.em`) with an ``(annotators * K) x K`` log table, and
 the expected counts of the M-step reduce to one gather of ``post[item, label]`` and one ``bincount``. Both
 fitting schemes of the reference implementation are here: EM with additive smoothing, and variational Bayes
 (its default).

@@ -69,7 +69,7 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
         \prod_l \theta_{m k l}^{\lambda p_{il}},\qquad
         n_{mkl} = \lambda \sum_i \hat p_{ik}\, p_{il}
 
-    Both are the EM kernel of :mod:`accord.models._em` with an item-level log prior or one extra weighted
+    Both are the EM kernel of :mod:`accord._kernel.em` with an item-level log prior or one extra weighted
     column block. Compare with :class:`~accord.models.crowdlab.CrowdLab` (a weighted ensemble).
 
     References
