@@ -5,6 +5,14 @@
 - ``pairwise``: pairwise comparisons (Bradley-Terry and a noisy variant), item scores and a ranking.
 """
 
+from .multilabel import (
+    MULTILABEL_METHODS,
+    MultiLabelAnnotations,
+    MultiLabelConsensus,
+    MultiLabelDawidSkene,
+    MultiLabelMajority,
+    aggregate_multilabel_frame,
+)
 from .ratings import (
     RATING_METHODS,
     BiasNoiseRating,
@@ -18,11 +26,17 @@ from .ratings import (
 # Other task modules (boxes, segmentation) add their imports and names here.
 
 __all__ = [
+    "MULTILABEL_METHODS",
     "RATING_METHODS",
     "BiasNoiseRating",
     "MeanRating",
     "MedianRating",
+    "MultiLabelAnnotations",
+    "MultiLabelConsensus",
+    "MultiLabelDawidSkene",
+    "MultiLabelMajority",
     "RatingConsensus",
     "Ratings",
+    "aggregate_multilabel_frame",
     "aggregate_ratings_frame",
 ]

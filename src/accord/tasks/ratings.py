@@ -7,8 +7,8 @@ annotator=..., value=...)`` validates and encodes it once. Three models turn it 
 - :class:`MeanRating` -- the mean of each item's ratings;
 - :class:`MedianRating` -- their median (robust to a few wild ratings);
 - :class:`BiasNoiseRating` -- every annotator has an additive bias and a noise variance, fitted by EM with
-  conjugate priors, so that a consistent offset is removed and noisy annotators count less (Raykar et al. 2010,
-  regression case).
+  conjugate priors, so that a consistent offset is removed and noisy annotators count less (Raykar et al.
+  2010, regression case).
 
 Examples
 --------
@@ -66,8 +66,8 @@ def _column(df: pd.DataFrame, role: str, given: Hashable | None) -> Hashable:
     if given is not None:
         if given not in df.columns:
             raise InvalidAnnotationsError(
-                f"the {role} column {given!r} is not in the table; its columns are {_show(list(df.columns))}. "
-                f"Pass the right name with {role}=..."
+                f"the {role} column {given!r} is not in the table; its columns are "
+                f"{_show(list(df.columns))}. Pass the right name with {role}=..."
             )
         return given
     lower = {str(c).lower(): c for c in df.columns}
@@ -345,7 +345,7 @@ class RatingConsensus:
 
     @cached_property
     def item_quality(self) -> pd.DataFrame:
-        """One row per item: value, sd, lower, upper, n_annotations, spread (sd of the raw ratings), + extras."""
+        """One row per item: value, sd, lower, upper, n_annotations, spread (sd of the raw ratings)."""
         r = self.ratings
         z = float(ndtri(0.5 + self.level / 2))
         n = r.item_sizes().astype(np.float64)
@@ -371,8 +371,8 @@ class RatingConsensus:
         """One row per annotator: n_labels, bias, noise_sd, mae and correlation with the consensus, + extras.
 
         ``mae`` is the mean absolute difference between the annotator's ratings and the consensus;
-        ``correlation`` the Pearson correlation between them over the annotator's items (NaN with fewer than two
-        items or constant ratings).
+        ``correlation`` the Pearson correlation between them over the annotator's items (NaN with fewer than
+        two items or constant ratings).
         """
         r = self.ratings
         n = r.annotator_sizes().astype(np.float64)
@@ -462,6 +462,8 @@ class _RatingModel:
 
     name = "rating"
     level: float = 0.95
+    ratings_: Ratings
+    consensus_: RatingConsensus
 
     def fit(self: _Model, ratings: Ratings | pd.DataFrame) -> _Model:  # noqa: PYI019
         """Fit the model to a :class:`Ratings` (or a long DataFrame) and return ``self``."""
@@ -505,8 +507,8 @@ def _check_level(level: float) -> None:
 
 
 def _pooled_variance(ratings: Ratings) -> float:
-    """Within-item variance pooled over items with two or more ratings (unbiased); the overall variance when no
-    item has two, and a tiny positive floor when every rating is equal."""
+    """Within-item variance pooled over items with two or more ratings (unbiased); the overall variance when
+    no item has two, and a tiny positive floor when every rating is equal."""
     r = ratings
     n = r.item_sizes().astype(np.float64)
     mean = np.bincount(r.item, weights=r.value, minlength=r.n_items) / n
@@ -532,7 +534,8 @@ class MeanRating(_RatingModel):
     Examples
     --------
     >>> df = pd.DataFrame({"item": [1, 1, 2, 2], "annotator": ["a", "b", "a", "b"], "value": [1, 3, 5, 9]})
-    >>> MeanRating().fit(df).consensus_.item_quality[["value", "sd", "n_annotations"]].round(3).to_dict("list")
+    >>> table = MeanRating().fit(df).consensus_.item_quality
+    >>> table[["value", "sd", "n_annotations"]].round(3).to_dict("list")
     {'value': [2.0, 7.0], 'sd': [1.581, 1.581], 'n_annotations': [2, 2]}
     """
 
@@ -569,8 +572,8 @@ class MedianRating(_RatingModel):
 
     Notes
     -----
-    ``sd_i = sqrt(pi / 2) * s / sqrt(n_i)``: the large-sample standard error of the median of normal data, with
-    the pooled within-item standard deviation ``s``.
+    ``sd_i = sqrt(pi / 2) * s / sqrt(n_i)``: the large-sample standard error of the median of normal data,
+    with the pooled within-item standard deviation ``s``.
 
     Examples
     --------
@@ -684,9 +687,9 @@ class BiasNoiseRating(_RatingModel):
     Notes
     -----
     The rating of item ``i`` by annotator ``a`` is ``y_ia = t_i + b_a + e_ia`` with ``e_ia ~ N(0, s_a^2)``.
-    Priors: ``t_i ~ N(m_0, v_0)``, ``b_a ~ N(0, tau^2)``, ``s_a^2 ~ InvGamma(nu_0 / 2, nu_0 s_0^2 / 2)``, where
-    ``s_0^2`` is the pooled within-item variance, ``m_0`` and ``v_0`` the mean and variance of the item means
-    (``v_0 >= s_0^2``) and ``tau = bias_prior_sd * s_0``. EM treats ``t`` as latent:
+    Priors: ``t_i ~ N(m_0, v_0)``, ``b_a ~ N(0, tau^2)``, ``s_a^2 ~ InvGamma(nu_0 / 2, nu_0 s_0^2 / 2)``,
+    where ``s_0^2`` is the pooled within-item variance, ``m_0`` and ``v_0`` the mean and variance of the item
+    means (``v_0 >= s_0^2``) and ``tau = bias_prior_sd * s_0``. EM treats ``t`` as latent:
 
     - E-step: ``t_i | y ~ N(mu_i, v_i)``, ``1 / v_i = 1 / v_0 + sum_a 1 / s_a^2``,
       ``mu_i = v_i (m_0 / v_0 + sum_a (y_ia - b_a) / s_a^2)``;
@@ -694,11 +697,11 @@ class BiasNoiseRating(_RatingModel):
       ``s_a^2 = (nu_0 s_0^2 + sum_i [(y_ia - mu_i - b_a)^2 + v_i]) / (nu_0 + n_a + 2)``.
 
     Each step raises the log posterior of ``(b, s^2)`` with ``t`` integrated out, which ``history_`` records.
-    The consensus is ``mu_i`` with ``sd_i = sqrt(v_i)`` (it treats the fitted biases and variances as known). With
-    the same annotators on every item, the biases shift all values alike and only the noise weighting changes the
-    ranking of items. This is the regression case of Raykar et al. (2010) with conjugate priors; CATD (Li et
-    al. 2014) uses a chi-square interval on the error variance for the same purpose, shrinking annotators with
-    few ratings.
+    The consensus is ``mu_i`` with ``sd_i = sqrt(v_i)`` (it treats the fitted biases and variances as known).
+    With the same annotators on every item, the biases shift all values alike and only the noise weighting
+    changes the ranking of items. This is the regression case of Raykar et al. (2010) with conjugate priors;
+    CATD (Li et al. 2014) uses a chi-square interval on the error variance for the same purpose, shrinking
+    annotators with few ratings.
 
     References
     ----------
