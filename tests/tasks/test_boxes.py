@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
-from accord.tasks._box_match import cluster_item
+from accord.tasks._box_match import cluster_boxes, cluster_item
 from accord.tasks.boxes import BoxConsensus, Boxes, aggregate_boxes, iou_matrix, paired_iou
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "boxes.py"
@@ -72,6 +72,28 @@ def test_matching_threshold_is_on_average_iou() -> None:
     boxes = np.array([[0, 0, 4, 4], [2, 2, 4, 4]], dtype=float)  # IoU 1/7
     assert cluster_item(boxes, np.array([0, 1]), None, 0.15).tolist() == [0, 1]
     assert cluster_item(boxes, np.array([0, 1]), None, 0.14).tolist() == [0, 0]
+
+
+def test_batched_matching_equals_item_by_item() -> None:
+    rng = np.random.default_rng(7)
+    n = 400
+    item = rng.integers(0, 60, n)
+    annotator = rng.integers(0, 5, n)
+    label = rng.integers(0, 2, n)
+    xywh = np.column_stack([rng.uniform(0, 50, (n, 2)), rng.uniform(5, 30, (n, 2))])
+    for by_label in (False, True):
+        got = cluster_boxes(item, annotator, label, xywh, by_label=by_label, max_batch_cells=500)
+        for g in np.unique(item):
+            idx = np.flatnonzero(item == g)
+            order = idx[np.lexsort((xywh[idx, 3], xywh[idx, 2], xywh[idx, 1], xywh[idx, 0]))]
+            one = cluster_item(xywh[order], annotator[order], label[order] if by_label else None, 0.5)
+            _, expected = np.unique(one, return_inverse=True)
+            _, actual = np.unique(got[order], return_inverse=True)
+            assert actual.tolist() == expected.tolist()
+            for c in np.unique(got[order]):  # one box per annotator per cluster
+                members = annotator[order][got[order] == c]
+                assert len(members) == len(set(members))
+        assert np.unique(got).tolist() == list(range(got.max() + 1))
 
 
 # ---------------------------------------------------------------------------------------------- aggregate

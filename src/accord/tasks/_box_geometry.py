@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["from_corners", "iou_matrix", "paired_iou", "to_corners"]
+__all__ = ["from_corners", "iou_from_corners", "iou_matrix", "paired_iou", "to_corners"]
 
 
 def to_corners(xywh: np.ndarray) -> np.ndarray:
@@ -23,7 +23,7 @@ def from_corners(corners: np.ndarray) -> np.ndarray:
     return np.concatenate([corners[..., :2], corners[..., 2:4] - corners[..., :2]], axis=-1)
 
 
-def _iou_from_corners(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def iou_from_corners(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of corner boxes ``a`` and ``b`` that broadcast against each other (last axis = 4 corners)."""
     iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0.0, None)
     ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0.0, None)
@@ -59,11 +59,11 @@ def iou_matrix(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """
     ca = to_corners(np.asarray(a, dtype=np.float64).reshape(-1, 4))
     cb = ca if b is None else to_corners(np.asarray(b, dtype=np.float64).reshape(-1, 4))
-    return _iou_from_corners(ca[:, None, :], cb[None, :, :])
+    return iou_from_corners(ca[:, None, :], cb[None, :, :])
 
 
 def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Element-wise IoU of two equally long ``(x, y, width, height)`` arrays: ``out[i] = IoU(a[i], b[i])``."""
-    return _iou_from_corners(
+    return iou_from_corners(
         to_corners(np.asarray(a).reshape(-1, 4)), to_corners(np.asarray(b).reshape(-1, 4))
     )

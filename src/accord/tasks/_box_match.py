@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._box_geometry import iou_matrix
+from ._box_geometry import iou_from_corners
 
-__all__ = ["cluster_boxes", "cluster_item"]
+__all__ = ["cluster_batch", "cluster_boxes", "cluster_item"]
 
 
 def cluster_item(
@@ -41,36 +41,54 @@ def cluster_item(
     >>> cluster_item(boxes, np.array([0, 1, 0, 2]), None, 0.5).tolist()
     [0, 0, 1, 2]
     """
-    n = len(xywh)
-    if n == 1:
-        return np.zeros(1, dtype=np.int64)
-    sums = iou_matrix(xywh)
-    np.fill_diagonal(sums, 0.0)
-    size = np.ones(n)
-    blocked = annotator[:, None] == annotator[None, :]
+    lab = None if label is None else np.asarray(label)[None, :]
+    return cluster_batch(np.asarray(xywh, float)[None], np.asarray(annotator)[None], lab, iou_threshold)[0]
+
+
+def cluster_batch(
+    xywh: np.ndarray, annotator: np.ndarray, label: np.ndarray | None, iou_threshold: float
+) -> np.ndarray:
+    """:func:`cluster_item` on ``B`` items of ``n`` boxes each at once: arrays ``(B, n, 4)``, ``(B, n)``.
+
+    Every step merges, in every item that still has an admissible pair, its best pair; at most ``n - 1``
+    steps, each a handful of array operations over the whole batch.
+    """
+    n_items, n = annotator.shape
+    corners = np.concatenate([xywh[..., :2], xywh[..., :2] + xywh[..., 2:]], axis=-1)
+    sums = iou_from_corners(corners[:, :, None, :], corners[:, None, :, :])
+    idx = np.arange(n)
+    sums[:, idx, idx] = 0.0
+    size = np.ones((n_items, n))
+    blocked = annotator[:, :, None] == annotator[:, None, :]
     if label is not None:
-        blocked |= label[:, None] != label[None, :]
-    assign = np.arange(n)
-    while True:
-        link = np.where(blocked, -1.0, sums / np.outer(size, size))
-        i, j = divmod(int(np.argmax(link)), n)
-        if link[i, j] < iou_threshold:
+        blocked |= label[:, :, None] != label[:, None, :]
+    assign = np.tile(idx, (n_items, 1))
+    for _ in range(n - 1):
+        link = np.where(blocked, -1.0, sums / (size[:, :, None] * size[:, None, :])).reshape(n_items, -1)
+        flat = np.argmax(link, axis=1)
+        go = np.flatnonzero(link[np.arange(n_items), flat] >= iou_threshold)
+        if len(go) == 0:
             break
-        _merge(sums, size, blocked, i, j)
-        assign[assign == j] = i
-    return np.unique(assign, return_inverse=True)[1].astype(np.int64)
+        i, j = np.divmod(flat[go], n)
+        _merge(sums, size, blocked, go, i, j)
+        assign[go] = np.where(assign[go] == j[:, None], i[:, None], assign[go])
+    roots = assign == idx[None, :]
+    rank = np.cumsum(roots, axis=1) - 1
+    return np.take_along_axis(rank, assign, axis=1).astype(np.int64)
 
 
-def _merge(sums: np.ndarray, size: np.ndarray, blocked: np.ndarray, i: int, j: int) -> None:
-    """Fold cluster ``j`` into cluster ``i`` in place: IoU sums, sizes and cannot-link constraints."""
-    sums[i] += sums[j]
-    sums[:, i] += sums[:, j]
-    sums[i, i] = 0.0
-    size[i] += size[j]
-    blocked[i] |= blocked[j]
-    blocked[:, i] |= blocked[:, j]
-    blocked[j, :] = True
-    blocked[:, j] = True
+def _merge(
+    sums: np.ndarray, size: np.ndarray, blocked: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray
+) -> None:
+    """In items ``b``, fold cluster ``j`` into cluster ``i`` in place: IoU sums, sizes, cannot-links."""
+    sums[b, i, :] += sums[b, j, :]
+    sums[b, :, i] += sums[b, :, j]
+    sums[b, i, i] = 0.0
+    size[b, i] += size[b, j]
+    blocked[b, i, :] |= blocked[b, j, :]
+    blocked[b, :, i] |= blocked[b, :, j]
+    blocked[b, j, :] = True
+    blocked[b, :, j] = True
 
 
 def item_slices(item: np.ndarray, xywh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,8 +110,12 @@ def cluster_boxes(
     *,
     iou_threshold: float = 0.5,
     by_label: bool = False,
+    max_batch_cells: int = 4_000_000,
 ) -> np.ndarray:
     """A cluster id per box, clusters numbered item by item (see :func:`cluster_item`).
+
+    Items with the same number of boxes are clustered together by :func:`cluster_batch`, in chunks of at
+    most ``max_batch_cells`` IoU cells, so the Python loop runs over box counts, not over items.
 
     Examples
     --------
@@ -101,12 +123,19 @@ def cluster_boxes(
     >>> cluster_boxes(np.array([1, 0, 0]), np.array([0, 0, 1]), np.zeros(3, int), xywh).tolist()
     [2, 1, 0]
     """
-    out = np.empty(len(item), dtype=np.int64)
     order, starts, stops = item_slices(item, xywh)
-    next_id = 0
-    for start, stop in zip(starts, stops, strict=True):
-        idx = order[start:stop]
-        local = cluster_item(xywh[idx], annotator[idx], label[idx] if by_label else None, iou_threshold)
-        out[idx] = local + next_id
-        next_id += int(local.max()) + 1
+    counts = stops - starts
+    local = np.empty(len(item), dtype=np.int64)
+    for n in np.unique(counts):
+        groups = np.flatnonzero(counts == n)
+        step = max(1, max_batch_cells // int(n * n))
+        for chunk in range(0, len(groups), step):
+            rows = order[starts[groups[chunk : chunk + step], None] + np.arange(n)[None, :]]
+            lab = label[rows] if by_label else None
+            local[rows] = cluster_batch(xywh[rows], annotator[rows], lab, iou_threshold)
+    n_local = np.zeros(len(starts), dtype=np.int64)
+    np.maximum.at(n_local, np.repeat(np.arange(len(starts)), counts), local[order] + 1)
+    offset = np.cumsum(n_local) - n_local
+    out = np.empty(len(item), dtype=np.int64)
+    out[order] = local[order] + np.repeat(offset, counts)
     return out
