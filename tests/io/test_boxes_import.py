@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from accord.errors import DataQualityWarning, InvalidAnnotationsError
+from accord.errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 from accord.io import boxes_label_studio, boxes_sagemaker
 from accord.tasks.boxes import aggregate_boxes, detect_box_format, read_boxes
 
@@ -146,6 +146,23 @@ def test_label_studio_several_controls() -> None:
     with pytest.warns(DataQualityWarning):
         boxes = boxes_label_studio.read(tasks, from_name="damage")
     assert boxes.n_boxes == 1
+    with pytest.raises(InvalidAnnotationsError, match="no rectangle control named 'dent'"):
+        boxes_label_studio.read(tasks, from_name="dent")
+
+
+def test_read_boxes_field_and_format(tmp_path: Path) -> None:
+    tasks = _ls_tasks()
+    extra = _rect(1, 1, 5, 5)
+    extra["from_name"] = "damage"
+    tasks[0]["annotations"][0]["result"].append(extra)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks))
+    with pytest.warns(DataQualityWarning):
+        assert read_boxes(path, field="damage").n_boxes == 1
+    with pytest.raises(InvalidParameterError, match="unknown box export format 'coco'"):
+        read_boxes(path, format="coco")
+    with pytest.raises(InvalidAnnotationsError, match="no such file"):
+        read_boxes(tmp_path / "missing.json")
 
 
 @pytest.mark.parametrize("kind", ["yolo_dir", "yolo_txt", "voc_xml", "voc_dir", "coco", "zip"])

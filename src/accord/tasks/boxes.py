@@ -388,7 +388,13 @@ def read_boxes(path: str | Path, format: str | None = None, **options: Any) -> B
         ``None`` or ``"auto"``: guessed from the file.
     **options
         Passed to the reader (:func:`accord.io.boxes_label_studio.read`,
-        :func:`accord.io.boxes_sagemaker.read`), e.g. ``from_name=`` or ``field=``.
+        :func:`accord.io.boxes_sagemaker.read`): ``field=`` (the Label Studio control, alias ``from_name=``;
+        the SageMaker ``answerContent`` key), ``label_attribute=`` (SageMaker manifests), ``classes=``.
+
+    Returns
+    -------
+    Boxes
+        With ``report`` (what was skipped and why, one line each) and ``skipped`` (reason -> count).
     """
     fmt = (
         detect_box_format(path) if format in (None, "auto") else str(format).strip().lower().replace("-", "_")
@@ -396,6 +402,9 @@ def read_boxes(path: str | Path, format: str | None = None, **options: Any) -> B
     fmt = {"labelstudio": "label_studio", "ls": "label_studio", "ground_truth": "sagemaker"}.get(fmt, fmt)
     if fmt == "label_studio":
         from ..io.boxes_label_studio import read as read_label_studio
+
+        if "field" in options:  # one CLI flag (--field) for both tools
+            options["from_name"] = options.pop("field")
 
         return read_label_studio(path, **options)
     if fmt == "sagemaker":
