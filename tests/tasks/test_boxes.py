@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
+from accord.tasks._box_em import build_responses, m_step
 from accord.tasks._box_match import cluster_boxes, cluster_item
 from accord.tasks.boxes import BoxConsensus, Boxes, aggregate_boxes, iou_matrix, paired_iou
 
@@ -74,6 +75,42 @@ def test_matching_threshold_is_on_average_iou() -> None:
     assert cluster_item(boxes, np.array([0, 1]), None, 0.14).tolist() == [0, 0]
 
 
+def _naive_clusters(xywh: np.ndarray, annotator: np.ndarray, threshold: float) -> set[frozenset[int]]:
+    """Reference: merge the admissible pair of clusters with the highest average IoU, one at a time."""
+    iou = iou_matrix(xywh)
+    clusters = [[k] for k in range(len(xywh))]
+    while True:
+        best, pair = -1.0, None
+        for a in range(len(clusters)):
+            for b in range(a + 1, len(clusters)):
+                if set(annotator[clusters[a]]) & set(annotator[clusters[b]]):
+                    continue
+                link = np.mean([iou[i, j] for i in clusters[a] for j in clusters[b]])
+                if link > best:
+                    best, pair = link, (a, b)
+        if pair is None or best < threshold:
+            return {frozenset(c) for c in clusters}
+        a, b = pair
+        clusters[a] += clusters.pop(b)
+
+
+def test_matching_equals_a_naive_reference() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        n_obj, n_ann = rng.integers(1, 5), rng.integers(2, 6)
+        objects = np.column_stack([rng.uniform(0, 100, (n_obj, 2)), rng.uniform(10, 40, (n_obj, 2))])
+        rows = [(a, objects[o] + rng.normal(0, 3, 4)) for a in range(n_ann) for o in range(n_obj)
+                if rng.random() < 0.8]  # fmt: skip
+        if not rows:
+            continue
+        annotator = np.array([a for a, _ in rows])
+        xywh = np.abs(np.array([b for _, b in rows])) + np.array([0, 0, 1, 1])
+        got = cluster_item(xywh, annotator, None, 0.5)
+        assert {frozenset(np.flatnonzero(got == c).tolist()) for c in np.unique(got)} == _naive_clusters(
+            xywh, annotator, 0.5
+        )
+
+
 def test_batched_matching_equals_item_by_item() -> None:
     rng = np.random.default_rng(7)
     n = 400
@@ -94,6 +131,28 @@ def test_batched_matching_equals_item_by_item() -> None:
                 members = annotator[order][got[order] == c]
                 assert len(members) == len(set(members))
         assert np.unique(got).tolist() == list(range(got.max() + 1))
+
+
+def test_responses_add_a_no_box_row_for_every_annotator_of_the_item() -> None:
+    # item 0: annotators 0, 1, 2 annotated it; cluster 0 = boxes of 0 and 1, cluster 1 = a box of 2;
+    # item 1: annotators 0 and 2; cluster 2 = a box of 0 (label 1)
+    rows = build_responses(
+        cluster=np.array([0, 0, 1, 2]), annotator=np.array([0, 1, 2, 0]), label=np.array([0, 0, 0, 1]),
+        cluster_item=np.array([0, 0, 1]), seen_item=np.array([0, 0, 0, 1, 1]),
+        seen_annotator=np.array([0, 1, 2, 0, 2]), n_annotators=3, n_classes=2,
+    )  # fmt: skip
+    got = sorted(zip(rows.cluster.tolist(), rows.annotator.tolist(), rows.response.tolist(), strict=True))
+    assert got == [(0, 0, 1), (0, 1, 1), (0, 2, 0), (1, 0, 0), (1, 1, 0), (1, 2, 1), (2, 0, 2), (2, 2, 0)]
+
+
+def test_posterior_is_bayes_rule_under_the_fitted_parameters() -> None:
+    result = aggregate_boxes(_three_agree())
+    fit, rows = result.fit, result._responses
+    theta, prior = m_step(rows, fit.posterior, 0.5, 1.0, 1.0)
+    for c in range(rows.n_clusters):
+        mine = rows.cluster == c
+        joint = prior * np.prod(theta[rows.annotator[mine], :, rows.response[mine]], axis=0)
+        np.testing.assert_allclose(fit.posterior[c], joint / joint.sum(), atol=1e-4)
 
 
 # ---------------------------------------------------------------------------------------------- aggregate
