@@ -13,6 +13,14 @@ from .multilabel import (
     MultiLabelMajority,
     aggregate_multilabel_frame,
 )
+from .pairwise import (
+    PAIRWISE_METHODS,
+    BradleyTerry,
+    Comparisons,
+    NoisyBradleyTerry,
+    PairwiseConsensus,
+    aggregate_pairwise_frame,
+)
 from .ratings import (
     RATING_METHODS,
     BiasNoiseRating,
@@ -27,16 +35,22 @@ from .ratings import (
 
 __all__ = [
     "MULTILABEL_METHODS",
+    "PAIRWISE_METHODS",
     "RATING_METHODS",
     "BiasNoiseRating",
+    "BradleyTerry",
+    "Comparisons",
     "MeanRating",
     "MedianRating",
     "MultiLabelAnnotations",
     "MultiLabelConsensus",
     "MultiLabelDawidSkene",
     "MultiLabelMajority",
+    "NoisyBradleyTerry",
+    "PairwiseConsensus",
     "RatingConsensus",
     "Ratings",
     "aggregate_multilabel_frame",
+    "aggregate_pairwise_frame",
     "aggregate_ratings_frame",
 ]
