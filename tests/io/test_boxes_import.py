@@ -295,3 +295,17 @@ def test_synthetic_label_studio_export_end_to_end(tmp_path: Path) -> None:
     ours = bench.score(consensus, truth)
     best = max(bench.score(own, truth)["f1"] for _, own in raw.groupby("annotator"))
     assert ours["f1"] > best + 0.02 and ours["mean_iou"] > 0.85
+
+
+def test_plain_tables(tmp_path: Path) -> None:
+    frame = EXPECTED.rename(columns={"item": "image", "x": "left", "y": "top"})
+    path = tmp_path / "boxes.csv"
+    frame.to_csv(path, index=False)
+    assert detect_box_format(path) == "table"
+    boxes = read_boxes(path)
+    assert boxes.n_boxes == 4 and list(boxes.classes) == ["car", "person", "truck"]
+    frame.to_csv(tmp_path / "boxes.tsv", sep="\t", index=False)
+    assert read_boxes(tmp_path / "boxes.tsv", classes=["truck", "person", "car"]).n_boxes == 4
+    frame.drop(columns="height").to_csv(path, index=False)
+    with pytest.raises(InvalidAnnotationsError, match="no height column"):
+        read_boxes(path)

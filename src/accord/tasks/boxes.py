@@ -43,7 +43,7 @@ __all__ = [
     "read_boxes",
 ]
 
-BOX_FORMATS = ("label_studio", "sagemaker")
+BOX_FORMATS = ("label_studio", "sagemaker", "table")
 NO_OBJECT = "(no object)"
 NO_BOX = "(no box)"
 
@@ -355,8 +355,8 @@ def _skipped_hint(boxes: Boxes) -> str:
 
 
 def detect_box_format(path: str | Path) -> str:
-    """``"sagemaker"`` or ``"label_studio"`` from a file's suffix and content (folders: SageMaker job output,
-    unless they look like a YOLO or VOC export, which the Label Studio reader refuses)."""
+    """``"sagemaker"``, ``"label_studio"`` or ``"table"`` from a file's suffix and content (folders: SageMaker
+    job output, unless they look like a YOLO or VOC export, which the Label Studio reader refuses)."""
     p = Path(path)
     if not p.exists():
         raise InvalidAnnotationsError(f"no such file or folder: {p}")
@@ -366,6 +366,8 @@ def detect_box_format(path: str | Path) -> str:
     suffix = p.suffix.lower()
     if suffix in (".manifest", ".jsonl", ".ndjson"):
         return "sagemaker"
+    if suffix == ".parquet" or (suffix in (".csv", ".tsv") and _plain_table_header(p)):
+        return "table"
     if suffix == ".json":
         head = p.read_text(encoding="utf-8-sig", errors="replace")[:200_000]
         if '"answers"' in head and '"answerContent"' in head:
@@ -376,20 +378,48 @@ def detect_box_format(path: str | Path) -> str:
     return "label_studio"
 
 
+def _plain_table_header(path: Path) -> bool:
+    """Whether a CSV/TSV's header names box coordinates (a plain long table rather than Label Studio's CSV,
+    whose boxes sit in one JSON column)."""
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    names = {c.strip().strip('"').lower() for c in header.replace("\t", ",").split(",")}
+    return bool(names & {"x", "left", "xmin"}) and bool(names & {"width", "w"})
+
+
+def _read_table(path: Path, **options: Any) -> Boxes:
+    """A long table, one row per box (CSV, TSV or Parquet); ``options`` go to :meth:`Boxes.from_frame`."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    except ImportError:
+        raise InvalidAnnotationsError(
+            "reading Parquet needs pyarrow: pip install 'accord[parquet]'"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidAnnotationsError(f"could not read {path} as a table of boxes: {exc}") from None
+    return Boxes.from_frame(frame, **options)
+
+
 def read_boxes(path: str | Path, format: str | None = None, **options: Any) -> Boxes:
     """Read the bounding boxes of a labelling tool's export.
 
     Parameters
     ----------
     path : str or Path
-        A Label Studio JSON / JSON_MIN / CSV export, or SageMaker Ground Truth worker responses (a job folder,
-        a ``worker-response`` folder, one response file) or an output manifest.
-    format : {"label_studio", "sagemaker"}, optional
-        ``None`` or ``"auto"``: guessed from the file.
+        A Label Studio JSON / JSON_MIN / CSV export, SageMaker Ground Truth worker responses (a job folder,
+        a ``worker-response`` folder, one response file) or an output manifest, or a plain table with one
+        row per box (CSV, TSV, Parquet: ``item, annotator, label, x, y, width, height``).
+    format : {"label_studio", "sagemaker", "table"}, optional
+        ``None`` or ``"auto"``: guessed from the file (a CSV whose header names ``x`` and ``width`` is a
+        plain table, other CSVs are Label Studio's).
     **options
         Passed to the reader (:func:`accord.io.boxes_label_studio.read`,
-        :func:`accord.io.boxes_sagemaker.read`): ``field=`` (the Label Studio control, alias ``from_name=``;
-        the SageMaker ``answerContent`` key), ``label_attribute=`` (SageMaker manifests), ``classes=``.
+        :func:`accord.io.boxes_sagemaker.read`, :meth:`Boxes.from_frame` for tables): ``field=`` (the Label
+        Studio control, alias ``from_name=``; the SageMaker ``answerContent`` key), ``label_attribute=``
+        (SageMaker manifests), ``classes=``; column names (``item=``, ``x=``, ...) for tables.
 
     Returns
     -------
@@ -411,6 +441,8 @@ def read_boxes(path: str | Path, format: str | None = None, **options: Any) -> B
         from ..io.boxes_sagemaker import read as read_sagemaker
 
         return read_sagemaker(path, **options)
+    if fmt == "table":
+        return _read_table(Path(path), **options)
     raise InvalidParameterError(
         f"unknown box export format {format!r}; choose one of {', '.join(BOX_FORMATS)}"
     )
