@@ -35,6 +35,11 @@ def datasets():
     return out
 
 
+def test_the_datasets_are_there(data_dir):
+    """Skips without ../shared/data on a developer's machine, fails under CI (see conftest.py)."""
+    assert datasets(), f"no dataset folder with a gold.csv under {data_dir}"
+
+
 @pytest.mark.parametrize("name", datasets())
 def test_mv_and_ds_on_real_dataset(name):
     data = load_dataset(DATA / name)

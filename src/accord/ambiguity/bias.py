@@ -355,8 +355,8 @@ def _em_mixed(
     for _ in range(max_iter):
         p_rho = proba[item, label]
         accepted = np.where(candidate, delta / np.maximum(delta + (1 - delta) * p_rho, 1e-300), 0.0)
-        counts = np.bincount(key, weights=1.0 - accepted, minlength=annotations.n_items * k)
-        counts = counts.reshape(-1, k) + beta
+        flat = np.bincount(key, weights=1.0 - accepted, minlength=annotations.n_items * k)
+        counts = flat.reshape(-1, k) + beta
         totals = counts.sum(axis=1, keepdims=True)
         new = np.divide(counts, totals, out=proba.copy(), where=totals > 0)
         change = np.abs(new[mixed] - proba[mixed]).max()
