@@ -14,7 +14,7 @@ import pytest
 from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
 from accord.tasks._box_em import build_responses, m_step
 from accord.tasks._box_match import cluster_boxes, cluster_item
-from accord.tasks.boxes import BoxConsensus, Boxes, aggregate_boxes, iou_matrix, paired_iou
+from accord.tasks.boxes import BOX_PARAMS, BoxConsensus, Boxes, aggregate_boxes, iou_matrix, paired_iou
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "boxes.py"
 
@@ -249,6 +249,14 @@ def test_outputs(tmp_path: Path) -> None:
     quality = result.box_quality
     assert len(quality) == 24 and quality["iou"].between(0, 1).all()
     assert result.history["iteration"].iloc[-1] == result.fit.n_iter
+
+
+def test_box_params_are_the_keyword_arguments() -> None:
+    import inspect
+
+    names = [p for p in inspect.signature(aggregate_boxes).parameters if p != "boxes"]
+    assert tuple(names) == BOX_PARAMS
+    assert set(aggregate_boxes(_three_agree()).params) == set(BOX_PARAMS)
 
 
 def test_deterministic() -> None:

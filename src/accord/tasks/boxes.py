@@ -33,6 +33,7 @@ from ._box_match import cluster_boxes
 
 __all__ = [
     "BOX_FORMATS",
+    "BOX_PARAMS",
     "BoxCollector",
     "BoxConsensus",
     "Boxes",
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 BOX_FORMATS = ("label_studio", "sagemaker", "table")
+BOX_PARAMS = ("iou_threshold", "by_label", "min_confidence", "alpha", "diag_alpha", "max_iter", "tol")
 NO_OBJECT = "(no object)"
 NO_BOX = "(no box)"
 
