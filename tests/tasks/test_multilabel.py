@@ -182,6 +182,8 @@ def test_parameters_and_not_fitted() -> None:
     df, _, _ = synthetic(n_items=10)
     with pytest.raises(InvalidParameterError, match="alpha"):
         MultiLabelDawidSkene(alpha=0.5).fit(df)
+    with pytest.raises(InvalidParameterError, match="shared must be True or False"):
+        MultiLabelDawidSkene(shared="no").fit(df)  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="threshold"):
         MultiLabelMajority(threshold=1.0).fit(df)
     with pytest.raises(NotFittedError):
@@ -189,6 +191,15 @@ def test_parameters_and_not_fitted() -> None:
 
 
 # ------------------------------------------------------------------ outputs and CLI glue
+def test_json_lists_as_read_from_csv(tmp_path: Path) -> None:
+    df, _, _ = synthetic(n_items=40)
+    df.assign(label=df["label"].map(json.dumps)).to_csv(tmp_path / "sets.csv", index=False)
+    text = pd.read_csv(tmp_path / "sets.csv", dtype=str)
+    got = aggregate_multilabel_frame(text, "ds", classes=CLASSES).proba
+    expected = MultiLabelDawidSkene().fit(MultiLabelAnnotations.from_frame(df, classes=CLASSES)).proba_
+    assert got.to_numpy() == pytest.approx(expected.loc[got.index].to_numpy())
+
+
 def test_to_csv_and_cli_glue(tmp_path: Path) -> None:
     df = pd.DataFrame({"item": [1, 1, 2], "annotator": ["a", "b", "a"], "class": ["x", "x", None]})
     c = aggregate_multilabel_frame(df, "mv", label="class", classes=["x", "y"])

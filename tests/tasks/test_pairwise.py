@@ -193,11 +193,23 @@ def test_parameters_and_not_fitted() -> None:
         NoisyBradleyTerry(prior=0).fit(df)
     with pytest.raises(InvalidParameterError, match="reliability_prior"):
         NoisyBradleyTerry(reliability_prior=(0.5, 2.0)).fit(df)
+    with pytest.raises(InvalidParameterError, match="reliability_prior"):
+        NoisyBradleyTerry(reliability_prior="4,x").fit(df)  # type: ignore[arg-type]
+    text = NoisyBradleyTerry(reliability_prior="4,2").fit(df).scores_  # type: ignore[arg-type]
+    assert text.to_numpy() == pytest.approx(NoisyBradleyTerry().fit(df).scores_.to_numpy())
     with pytest.raises(NotFittedError):
         _ = BradleyTerry().scores_
 
 
 # ------------------------------------------------------------------ outputs and CLI glue
+def test_text_columns_as_read_from_csv(tmp_path: Path) -> None:
+    df, _ = synthetic(n=100)
+    df.to_csv(tmp_path / "pairs.csv", index=False)
+    text = pd.read_csv(tmp_path / "pairs.csv", dtype=str)
+    scores = aggregate_pairwise_frame(text, "bt").scores
+    assert scores.to_numpy() == pytest.approx(BradleyTerry().fit(df).scores_.loc[scores.index].to_numpy())
+
+
 def test_to_csv_and_cli_glue(tmp_path: Path) -> None:
     df = two_items(3, 1).rename(columns={"winner": "preferred_item"})
     c = aggregate_pairwise_frame(df, "noisy_bt", winner="preferred_item")

@@ -201,6 +201,8 @@ def test_parameters_and_not_fitted() -> None:
         BiasNoiseRating(prior_strength=0).fit(small())
     with pytest.raises(InvalidParameterError, match="max_iter"):
         BiasNoiseRating(max_iter=0).fit(small())
+    with pytest.raises(InvalidParameterError, match="fit_bias must be True or False"):
+        BiasNoiseRating(fit_bias="no").fit(small())  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="level"):
         MeanRating(level=1.5).fit(small())
     with pytest.raises(NotFittedError):

@@ -718,6 +718,8 @@ class MultiLabelDawidSkene(_MultiLabelModel):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or float(value) < 1:
                 raise InvalidParameterError(f"{name} must be a number >= 1; got {value!r}")
+        if not isinstance(self.shared, bool):
+            raise InvalidParameterError(f"shared must be True or False; got {self.shared!r}")
         if not isinstance(self.tol, numbers.Real) or not self.tol > 0:
             raise InvalidParameterError(f"tol must be a positive number; got {self.tol!r}")
         if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:

@@ -649,7 +649,7 @@ class NoisyBradleyTerry(_PairwiseModel):
         Gamma(1 + prior, prior) prior on the strengths, as in :class:`BradleyTerry` (must be > 0 here).
     reliability_prior : tuple of float, default (4.0, 2.0)
         Beta prior on each annotator's reliability (mode 0.75), so that one with few answers is neither fully
-        trusted nor dismissed.
+        trusted nor dismissed; text ``"4,2"`` works too.
     bias_prior : float, default 2.0
         Beta(bias_prior, bias_prior) prior on each annotator's left bias.
     max_iter : int, default 1000
@@ -730,7 +730,7 @@ class NoisyBradleyTerry(_PairwiseModel):
                 f"NoisyBradleyTerry needs prior > 0 (got {self.prior!r}): the reliability "
                 "and the spread of the scores are not identified without it"
             )
-        values = [*tuple(self.reliability_prior), self.bias_prior]
+        values = [*_pair(self.reliability_prior), self.bias_prior]
         if len(values) != 3 or not all(isinstance(v, numbers.Real) and float(v) >= 1 for v in values):
             raise InvalidParameterError(
                 f"reliability_prior must be two numbers >= 1 and bias_prior a number >= 1; "
@@ -740,7 +740,9 @@ class NoisyBradleyTerry(_PairwiseModel):
     def _fit(self, comparisons: Comparisons) -> PairwiseConsensus:
         c = comparisons
         a, b = _gamma_parameters(float(self.prior))
-        state = _NoisyState(c, a, b, tuple(float(v) for v in self.reliability_prior), float(self.bias_prior))
+        state = _NoisyState(
+            c, a, b, tuple(float(v) for v in _pair(self.reliability_prior)), float(self.bias_prior)
+        )
         rows: list[tuple[int, float, float]] = []
         converged = False
         for it in range(1, int(self.max_iter) + 1):
@@ -772,6 +774,16 @@ class NoisyBradleyTerry(_PairwiseModel):
     def left_bias_(self) -> pd.Series:
         values = self._fitted().annotator_scores["left_bias"]
         return pd.Series(values, index=self.comparisons_.annotators, name="left_bias")
+
+
+def _pair(value: Any) -> tuple[Any, ...]:
+    """A prior given as a tuple, or as text ``"4,2"`` (from the command line)."""
+    if isinstance(value, str):
+        try:
+            return tuple(float(v) for v in value.split(","))
+        except ValueError:
+            return (value,)
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 class _NoisyState:

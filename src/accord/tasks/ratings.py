@@ -746,6 +746,8 @@ class BiasNoiseRating(_RatingModel):
                 raise InvalidParameterError(f"{name} must be a positive number; got {value!r}")
         if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
             raise InvalidParameterError(f"max_iter must be an integer >= 1; got {self.max_iter!r}")
+        if not isinstance(self.fit_bias, bool):
+            raise InvalidParameterError(f"fit_bias must be True or False; got {self.fit_bias!r}")
 
     def _fit(self, ratings: Ratings) -> RatingConsensus:
         self._check()
