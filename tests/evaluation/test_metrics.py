@@ -15,6 +15,7 @@ from accord.evaluation import (
     macro_f1,
     redundancy_curve,
 )
+from accord.evaluation.metrics import macro_f1_codes
 
 PROBA = pd.DataFrame({"x": [0.9, 0.2, 0.6, 0.5], "y": [0.1, 0.8, 0.4, 0.5]}, index=["a", "b", "c", "d"])
 GOLD = pd.Series({"a": "x", "b": "x", "c": "x", "d": "y", "unknown": "y"})
@@ -25,6 +26,27 @@ def test_accuracy_and_macro_f1_hand_computed():
     assert accuracy(labels, GOLD) == 0.5
     # class x: tp 2, fp 1, fn 1 -> F1 2*2/(4+1+1) = 2/3; class y: tp 0 -> 0
     assert macro_f1(labels, GOLD) == pytest.approx((2 / 3 + 0) / 2)
+
+
+def _macro_f1_loop(pred, true):
+    scores = []
+    for c in np.unique(true):
+        tp = np.sum((pred == c) & (true == c))
+        fp = np.sum((pred == c) & (true != c))
+        fn = np.sum((pred != c) & (true == c))
+        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(scores))
+
+
+def test_macro_f1_codes_equals_the_per_class_loop():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n, k = int(rng.integers(1, 30)), int(rng.integers(1, 6))
+        true, pred = rng.integers(0, k, n), rng.integers(0, k + 1, n)  # pred may name a class gold lacks
+        if rng.random() < 0.3:
+            true, pred = true.astype(str), pred.astype(str)
+        assert macro_f1_codes(pred, true) == _macro_f1_loop(pred, true)
+    assert macro_f1_codes(np.array([1, 1]), np.array([0, 0])) == 0.0
 
 
 def test_log_loss_hand_computed():

@@ -14,10 +14,10 @@ the proposal outright with probability ``delta`` (the dataset *offset*), and oth
 
 .. math::  P_{obs}(l \mid \rho) = \delta \, 1[l = \rho] + (1 - \delta) \, P_i(l)
 
-``delta = 0``: proposals have no influence; ``delta = 1``: they are always accepted. Seed 002 measured
-``delta ~ 0.11`` on its vertebra data (0.10 to 0.58 on other datasets). This is the acceptance model the
-reference sheet (ALGORITHMS.md 12.3) adopts as a stand-in for CleverLabel's; it is exactly what the authors'
-code (``Emprime/dcic``, ``bias_correction``) inverts.
+``delta = 0``: proposals have no influence; ``delta = 1``: they are always accepted. Schmarje et al. (2024)
+measured ``delta ~ 0.11`` on their vertebra data (0.10 to 0.58 on other datasets). This acceptance model
+stands in for CleverLabel's simulation; it is exactly what the authors' code (``Emprime/dcic``,
+``bias_correction``) inverts.
 
 Estimating delta
 ----------------
@@ -29,8 +29,8 @@ annotations without proposal (independent of ``l_n``), ``r_n = 1[l_n = rho_n] - 
 .. math::  \hat\delta = \sum_n r_n \Big/ \sum_n d_n, \qquad
            \mathrm{se}(\hat\delta) = \sqrt{\textstyle\sum_n (r_n - \hat\delta d_n)^2} \Big/ \sum_n d_n
 
-is consistent; it is the per-item ratio ``(P_with(rho) - P_without(rho)) / (1 - P_without(rho))`` of the
-reference sheet, averaged with weights ``n_with_i (1 - P_without_i(rho))`` so that items where it is unstable
+is consistent; it is the per-item ratio ``(P_with(rho) - P_without(rho)) / (1 - P_without(rho))``,
+averaged with weights ``n_with_i (1 - P_without_i(rho))`` so that items where it is unstable
 (``P_without(rho)`` near 1) count little. ``by="annotator"`` gives one estimate per annotator.
 
 Correcting
@@ -56,8 +56,12 @@ References
 ----------
 L. Schmarje, V. Grossmann, T. Michels, J. Nazarenus, M. Santarossa, C. Zelenka, R. Koch. Label Smarter, Not
 Harder: CleverLabel for Faster Annotation of Ambiguous Image Classification with Higher Quality.
-arXiv:2305.12811, 2023. L. Schmarje et al. Annotating Ambiguous Images. TMLR 2024 (seed 002), Figure 4 and
-D.1.
+arXiv:2305.12811, 2023. https://arxiv.org/abs/2305.12811
+
+L. Schmarje, V. Grossmann, C. Zelenka, J. Brünger, R. Koch. Annotating Ambiguous Images: General Annotation
+Strategy for High-Quality Data with Real-World Biomedical Validation. TMLR 2024, Figure 4 and
+appendix D.1.
+https://openreview.net/forum?id=gii9qgtvsL (arXiv:2306.12189)
 """
 
 from __future__ import annotations
@@ -196,7 +200,7 @@ def estimate_offset(
         raise InvalidAnnotationsError(
             f"estimating delta needs items annotated both with and without a proposal; {with_p} item(s) have "
             f"annotations with a proposal and {without} without, but none has both. Annotate some items both "
-            "ways (seed 002 used 20), or pass a known delta"
+            "ways (Schmarje et al. 2024 used 20), or pass a known delta"
         )
     if by == "annotator":
         return _offset_by_annotator(annotations, r, d, mask)
@@ -410,8 +414,9 @@ def cleverlabel(
     that order.
 
     ``transition`` defaults to ``c`` estimated leave-one-out from the annotations made *without* a proposal
-    when there are any (seed 002: estimate ``c`` from unbiased data), else from the corrected distributions.
-    An item left without annotations is tied on every class and gets the mean row of ``c``.
+    when there are any (as Schmarje et al. 2024 advise: estimate ``c`` from unbiased data), else from the
+    corrected distributions. An item left without annotations is tied on every class and gets the mean row of
+    ``c``.
     """
 
     corrected = correct_bias(annotations, delta, proposal=proposal, shown=shown)

@@ -2,18 +2,18 @@
 
 Notes
 -----
-Class blending (CB) is the first half of CleverLabel (Schmarje et al. 2023) and is recommended by seed 002
-even without proposals. ``c`` is a fixed ``K x K`` row-stochastic *class transition matrix*: row ``k`` is the
-typical annotation distribution of an item whose main class is ``k`` (a car is confused with a truck more
-often than with a dog). With ``k*_i = argmax_k p[i,k]`` the blended label is
+Class blending (CB) is the first half of CleverLabel (Schmarje et al. 2023) and is recommended by Schmarje et
+al. (2024) even without proposals. ``c`` is a fixed ``K x K`` row-stochastic *class transition matrix*: row
+``k`` is the typical annotation distribution of an item whose main class is ``k`` (a car is confused with a
+truck more often than with a dog). With ``k*_i = argmax_k p[i,k]`` the blended label is
 
 ``blend[i,:] = mu * p[i,:] + (1 - mu) * c[k*_i, :]``
 
 (the authors' code: ``Emprime/dcic``, ``src/algorithms/vps.py``; their default ``mu = 0.75``). Variants:
 
 - ``"blend"``: the formula with the given ``mu`` (default 0.75);
-- ``"balanced"``: ``mu = 0.5``, equal weight to the item's own annotations and to the class row. Seed 002
-  names a "balanced" blending without defining it; this is our reading;
+- ``"balanced"``: ``mu = 0.5``, equal weight to the item's own annotations and to the class row. Schmarje et
+  al. (2024) name a "balanced" blending without defining it; this is our reading;
 - ``"only"``: ``mu = 0``, the item's distribution is replaced by its main class's row ("only blends");
 - ``"shrink"`` [ours]: ``mu_i = n_i / (n_i + s)`` with ``n_i`` the item's number of annotations. This is the
   posterior mean under a Dirichlet prior of strength ``s`` centred on ``c[k*_i]``: blending fades as
@@ -25,7 +25,7 @@ every class.
 
 ``c`` is estimated by :func:`estimate_transition`:
 
-- ``"mean"`` (the reference-sheet rule): ``c[k,:]`` = mean of ``p[i,:]`` over items whose main class is ``k``;
+- ``"mean"``: ``c[k,:]`` = mean of ``p[i,:]`` over items whose main class is ``k``;
 - ``"loo"`` [ours]: ``c[k,l]`` = share of annotations with label ``l`` among the annotations whose item's
   *other* annotations have main class ``k``. With few annotations per item the "mean" rule is biased toward
   the diagonal (an item's main class is chosen by the same votes that are averaged); leaving the annotation
@@ -36,7 +36,11 @@ References
 ----------
 L. Schmarje, V. Grossmann, T. Michels, J. Nazarenus, M. Santarossa, C. Zelenka, R. Koch. Label Smarter, Not
 Harder: CleverLabel for Faster Annotation of Ambiguous Image Classification with Higher Quality.
-arXiv:2305.12811, 2023. L. Schmarje et al. Annotating Ambiguous Images. TMLR 2024 (seed 002), Table 1.
+arXiv:2305.12811, 2023. https://arxiv.org/abs/2305.12811
+
+L. Schmarje, V. Grossmann, C. Zelenka, J. Brünger, R. Koch. Annotating Ambiguous Images: General Annotation
+Strategy for High-Quality Data with Real-World Biomedical Validation. TMLR 2024, Table 1.
+https://openreview.net/forum?id=gii9qgtvsL (arXiv:2306.12189)
 """
 
 from __future__ import annotations

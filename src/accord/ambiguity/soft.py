@@ -9,7 +9,7 @@ correction in :mod:`accord.ambiguity.bias`.
 
 Notes
 -----
-Soft vote (section 12.1 of ALGORITHMS.md): ``c[i,k] = sum_{n: item[n]=i, label[n]=k} w[a_n]`` and
+Soft vote: ``c[i,k] = sum_{n: item[n]=i, label[n]=k} w[a_n]`` and
 
 ``soft[i,k] = (c[i,k] + beta) / (sum_k' c[i,k'] + K * beta)``
 
@@ -26,6 +26,7 @@ References
 ----------
 L. Schmarje, V. Grossmann, C. Zelenka, J. Brünger, R. Koch. Annotating Ambiguous Images: General Annotation
 Strategy for High-Quality Data with Real-World Biomedical Validation. TMLR 2024.
+https://openreview.net/forum?id=gii9qgtvsL (arXiv:2306.12189)
 """
 
 from __future__ import annotations

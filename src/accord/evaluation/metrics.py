@@ -12,7 +12,7 @@ from ..errors import InvalidAnnotationsError, InvalidParameterError
 if TYPE_CHECKING:
     pass
 
-__all__ = ["accuracy", "align_gold", "expected_calibration_error", "log_loss", "macro_f1"]
+__all__ = ["accuracy", "align_gold", "expected_calibration_error", "log_loss", "macro_f1", "macro_f1_codes"]
 
 
 def align_gold(labels: pd.Series, gold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -42,19 +42,33 @@ def accuracy(labels: pd.Series, gold: pd.Series) -> float:
 
 
 def macro_f1(labels: pd.Series, gold: pd.Series) -> float:
-    """Unweighted mean over the gold classes of the per-class F1 score."""
+    """Unweighted mean over the gold classes of the per-class F1 score (see :func:`macro_f1_codes`)."""
     p, t = align_gold(labels, gold)
-    scores = []
-    for c in np.unique(t):
-        tp = np.sum((p == c) & (t == c))
-        fp = np.sum((p == c) & (t != c))
-        fn = np.sum((p != c) & (t == c))
-        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(scores))
+    return macro_f1_codes(p, t)
 
 
-# ---------------------------------------------------------------------- calibration of a posterior on gold
-# items
+def macro_f1_codes(pred: np.ndarray, true: np.ndarray) -> float:
+    """Macro-F1 of predicted against true labels given as two aligned arrays (codes or label values).
+
+    For every class ``c`` present in ``true``: ``F1_c = 2 tp / (2 tp + fp + fn)`` (0 when ``tp = 0``); the
+    result is their unweighted mean. Classes predicted but absent from ``true`` only count as false positives.
+
+    >>> macro_f1_codes(np.array([0, 1, 0, 0]), np.array([0, 0, 0, 1]))
+    0.3333333333333333
+    """
+    pred, true = np.asarray(pred), np.asarray(true)
+    values, codes = np.unique(np.concatenate([true, pred]), return_inverse=True)
+    t, p = codes[: len(true)], codes[len(true) :]
+    k = len(values)
+    tp = np.bincount(t[p == t], minlength=k)
+    fp = np.bincount(p, minlength=k) - tp
+    fn = np.bincount(t, minlength=k) - tp
+    present = np.bincount(t, minlength=k) > 0
+    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(k), where=tp > 0)
+    return float(np.mean(f1[present]))
+
+
+# ---------------------------------------------------------------- calibration of a posterior on gold items
 def _gold_rows(proba: pd.DataFrame, gold: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``(p, y)``: the posterior rows of the gold items and the column of each gold label in ``proba``.
 

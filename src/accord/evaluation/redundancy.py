@@ -54,7 +54,7 @@ def redundancy_curve(
     random_state: int | np.random.Generator | None = None,
     metric: Callable[[pd.Series, pd.Series], float] | None = None,
 ) -> pd.DataFrame:
-    """Accuracy (or ``metric``) as the number of labels per item is capped, as in seed 004's Table 2.
+    """Accuracy (or ``metric``) of one model as the number of labels per item is capped (its redundancy).
 
     For every level ``r``, ``repeats`` times: keep at most ``r`` labels per item, chosen uniformly at random
     (:meth:`Annotations.subsample`), fit a fresh model, score its labels on the gold items. ``"all"`` (or
@@ -80,6 +80,18 @@ def redundancy_curve(
     DataFrame
         One row per level: ``redundancy`` (the cap, or "all"), ``labels_per_item`` (mean over items that have
         labels), ``mean``, ``sem`` (standard error of the mean over repeats; 0 with one repeat), ``repeats``.
+
+    Notes
+    -----
+    This is the accuracy-against-redundancy table of the crowdsourcing literature (for example Table 2 of
+    Platanios et al. 2020). It answers "how good is this model with ``r`` labels per item"; the report's
+    :func:`accord.report.data.redundancy_curve` answers another question (the error of several methods on
+    the same subsamples, ``k = 1`` being one label per item).
+
+    References
+    ----------
+    E. A. Platanios, M. Al-Shedivat, E. Xing and T. Mitchell (2020). Learning from Imperfect Annotations.
+    arXiv:2004.03473. https://arxiv.org/abs/2004.03473
     """
     factory = _model_factory(model)
     repeats = check_positive_int("repeats", repeats)

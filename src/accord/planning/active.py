@@ -183,8 +183,8 @@ def active_learning_scores(
     calibrate : bool or float, default True
         Temperature-scale the model to the annotators' vote shares when some item has two or more labels (a
         number: use that temperature). The temperature found can differ from cleanlab's, whose search
-        misplaces the vote shares of items that lack some class (cleanlab 2.9 finds 7.25 on seed 001's data,
-        we find 2.0); with the same temperature the scores are cleanlab's to 1e-15.
+        misplaces the vote shares of items that lack some class (cleanlab 2.9 finds 7.25 on the data of its
+        multi-annotator tutorial, we find 2.0); with the same temperature the scores are cleanlab's to 1e-15.
     random_state : int, Generator or None
         For the majority vote's last-resort tie-break.
 

@@ -9,7 +9,8 @@ in a random order.
 References
 ----------
 L. Schmarje et al. Annotating Ambiguous Images: General Annotation Strategy for High-Quality Data with
-Real-World Biomedical Validation. TMLR 2024.
+Real-World Biomedical Validation. TMLR 2024, appendix A.4. https://openreview.net/forum?id=gii9qgtvsL
+(arXiv:2306.12189)
 """
 
 from __future__ import annotations

@@ -26,8 +26,10 @@ the annotators.
 References
 ----------
 L. Schmarje et al. Annotating Ambiguous Images: General Annotation Strategy for High-Quality Data with
-Real-World Biomedical Validation. TMLR 2024. R. L. Ott (Lyman). An Introduction to Statistical Methods and
-Data Analysis, 1993.
+Real-World Biomedical Validation. TMLR 2024, appendix B. https://openreview.net/forum?id=gii9qgtvsL
+(arXiv:2306.12189)
+
+R. L. Ott. An Introduction to Statistical Methods and Data Analysis, 4th ed. Duxbury, 1993.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def unanimous_lower_bound(n_annotations: int, *, base: float = 0.25) -> float:
 # --------------------------------------------------------------------------------------------------- workload
 @dataclass(frozen=True)
 class Workload:
-    """Expected annotations and hours of a campaign (appendix B.2)."""
+    """Expected annotations and hours of a campaign (Schmarje et al. 2024, appendix B.2)."""
 
     n_items: int
     annotations: float

@@ -1,7 +1,8 @@
 """The loop with a model: consensus -> out-of-sample ``pred_probs`` -> better consensus -> ... (needs
 scikit-learn).
 
-Seed 001's "virtuous cycle": train any scikit-learn classifier on the current consensus labels, get
+The "virtuous cycle" of cleanlab's multi-annotator tutorial (Goh et al. 2022): train any scikit-learn
+classifier on the current consensus labels, get
 **out-of-sample** predicted probabilities by K-fold cross-validation, recompute the consensus with them
 (:class:`~accord.models.crowdlab.CrowdLab` by default), and repeat. scikit-learn is imported only here, when
 the loop runs: ``pip install 'accord[ml]'``.
@@ -185,8 +186,9 @@ def model_loop(
         Anything with ``fit`` and ``predict_proba``; it is cloned for every fold.
     n_rounds : int, default 1
         Rounds of (cross-validated pred_probs -> consensus) after the starting majority vote; the loop stops
-        early when a round changes no label. On seed 001's data the first round does nearly all the work
-        (majority vote 0.858 -> 0.980); later rounds move 2-3 of 296 labels back and forth (0.970-0.976).
+        early when a round changes no label. On the data of cleanlab's multi-annotator tutorial the first
+        round does nearly all the work (majority vote 0.858 -> 0.980); later rounds move 2-3 of 296 labels
+        back and forth (0.970-0.976).
     n_folds : int, default 5
     method : str, default "crowdlab"
         A method that takes ``pred_probs`` (``"crowdlab"`` or ``"ds_model"``), with ``method_params``.

@@ -2,9 +2,9 @@
 
 Notes
 -----
-Seed 002 (appendix A.2 and C) trains annotators on a small precisely labelled set ``X_l`` until they reach a
-threshold ``mu`` (60 % to 80 %; 0.6 in its study) in macro accuracy and macro F1; an annotator who does not is
-excluded together with all their annotations. For annotator ``a`` with confusion counts
+Schmarje et al. (2024, appendix A.2 and C) train annotators on a small precisely labelled set ``X_l`` until
+they reach a threshold ``mu`` (60 % to 80 %; 0.6 in their study) in macro accuracy and macro F1; an annotator
+who does not is excluded together with all their annotations. For annotator ``a`` with confusion counts
 ``m[k, l]`` = gold items of class ``k`` they labelled ``l``, over the gold classes ``G_a`` they saw
 (``sum_l m[k, l] > 0``):
 
@@ -18,7 +18,8 @@ are not averaged over (the convention of :func:`accord.evaluation.metrics.macro_
 References
 ----------
 L. Schmarje et al. Annotating Ambiguous Images: General Annotation Strategy for High-Quality Data with
-Real-World Biomedical Validation. TMLR 2024, appendix A.2.
+Real-World Biomedical Validation. TMLR 2024, appendix A.2. https://openreview.net/forum?id=gii9qgtvsL
+(arXiv:2306.12189)
 """
 
 from __future__ import annotations
