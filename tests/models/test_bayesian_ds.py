@@ -95,7 +95,7 @@ def test_elbo_never_decreases(tiny):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(data)
-        bound = np.asarray([h["objective"] for h in model.history_])
+        bound = model.history_["objective"].to_numpy()
         assert len(bound) == 60
         assert np.all(np.diff(bound) >= -1e-9 * np.abs(bound[1:]))
 
@@ -113,7 +113,7 @@ def _synthetic(k: int, n_items: int = 150, seed: int = 0) -> pd.DataFrame:
 
 def test_posterior_mean_confusions_and_subnormalised_expectation(tiny):
     model = BayesianDawidSkene().fit(tiny)
-    np.testing.assert_allclose(model.confusions_.sum(axis=2), 1.0)
+    np.testing.assert_allclose(model.confusions_.values.sum(axis=2), 1.0)
     np.testing.assert_allclose(model.confusions_, model.alpha_ / model.alpha_.sum(axis=2, keepdims=True))
     # exp(E[log theta]) sums to less than one: the discount for annotators with little evidence
     from scipy.special import digamma

@@ -58,8 +58,7 @@ S = TypeVar("S")
 
 @dataclass
 class EStep:
-    """What an E-step returns: the posterior (items x K), each item's log evidence, and optionally its
-    argmax."""
+    """What an E-step returns: the posterior (items x K), each item's log evidence, optionally its argmax."""
 
     post: np.ndarray
     log_z: np.ndarray
@@ -75,8 +74,7 @@ class EMSteps(Protocol[P, S]):
         ...
 
     def m_step(self, stats: S, params: P | None) -> P:
-        """Parameters from summed statistics; ``params`` is the previous value (a warm start), None at
-        first."""
+        """Parameters from summed statistics; ``params`` is the previous value (a warm start) or None."""
         ...
 
     def e_step(self, params: P) -> EStep:
@@ -100,6 +98,7 @@ class EMResult(Generic[P]):
     objective: float
     history: pd.DataFrame
     snapshots: list[dict[str, Any]] = field(default_factory=list)
+    restarts: list[float] = field(default_factory=list)
 
 
 def check_em_params(min_iter: int, max_iter: int, tol: float) -> tuple[int, int, float]:
@@ -152,6 +151,10 @@ def run_em(
     model: str = "EM",
     warn: bool = True,
     callback: Callable[[int, float], None] | None = None,
+    params: P | None = None,
+    objective_tol: float | None = None,
+    objective_scale: float = 1.0,
+    start_objective: float = -np.inf,
 ) -> EMResult[P]:
     """Run EM from the posterior ``post`` (clamped to ``gold`` here) until ``tol`` or ``max_iter``.
 
@@ -175,6 +178,16 @@ def run_em(
         Emit a :class:`~accord.errors.ConvergenceWarning` when ``max_iter`` stops the run.
     callback : callable, optional
         Called as ``callback(iteration, max_delta)`` after each iteration (progress display).
+    params : optional
+        The parameters that produced ``post`` (a warm start handed to the first M-step), if any.
+    objective_tol, objective_scale, start_objective
+        A second stopping rule (Dawid & Skene's alternative, crowd-kit's): stop once an iteration raises the
+        objective by less than ``objective_tol * objective_scale`` (e.g. ``objective_scale`` = the number of
+        annotations for a gain per annotation); ``start_objective`` is the objective at ``post``. Off by
+        default.
+
+    ``tol = 0`` never stops early: the run is a fixed schedule of ``max_iter`` iterations (pass ``warn=False``
+    when that is what the model means).
     """
     min_iter, max_iter, tol = check_em_params(min_iter, max_iter, tol)
     post = clamp(post, gold)
@@ -182,8 +195,7 @@ def run_em(
     rows: list[tuple[Any, ...]] = []
     extra_rows: list[dict[str, float]] = []
     kept = _Snapshots(history_bytes)
-    params: P | None = None
-    converged, it, value = False, 0, -np.inf
+    converged, it, value, previous = False, 0, -np.inf, float(start_objective)
     e = EStep(post, np.zeros(len(post)))
     for it in range(1, max_iter + 1):
         params = steps.m_step(steps.statistics(post), params)
@@ -194,11 +206,14 @@ def run_em(
         value = float(steps.objective(params, e))
         rows.append((it, value, float(e.log_z.sum()), delta, int((new_labels != labels).sum())))
         extra_rows.append(e.extra)
-        kept.add({"labels": labels, "posteriors": post, **(snapshot(params) if snapshot else {})})
+        extra = snapshot(params) if snapshot and not kept.full else {}
+        kept.add({"iteration": it, "labels": labels, "posteriors": post, **extra})
         post, labels = new_post, new_labels
         if callback is not None:
             callback(it, delta)
-        if it >= min_iter and delta < tol:
+        gain_small = objective_tol is not None and (value - previous) < objective_tol * objective_scale
+        previous = value
+        if it >= min_iter and (delta < tol or gain_small):
             converged = True
             break
     if not converged and warn:
@@ -218,22 +233,31 @@ def run_em(
 
 def run_em_restarts(
     steps: EMSteps[P, S],
-    starts: Iterable[np.ndarray] | Sequence[np.ndarray],
+    starts: Iterable[Any] | Sequence[Any],
+    *,
+    key: Callable[[EMResult[P]], float] | None = None,
     **kwargs: Any,
 ) -> EMResult[P]:
-    """Run :func:`run_em` from each starting posterior and keep the run with the highest objective.
+    """Run :func:`run_em` from each start and keep the run with the highest ``key`` (default: the objective).
 
-    The first start wins ties, so a list that begins with the majority-vote start never does worse than it.
-    A ``ConvergenceWarning`` is emitted only when the kept run did not converge.
+    A start is a posterior, or a ``(posterior, parameters)`` pair when the model starts from parameters (e.g.
+    random ones). The first start wins ties, so a list that begins with the majority-vote start never does
+    worse than it. ``restarts`` of the result lists every run's ``key``. A ``ConvergenceWarning`` is emitted
+    only when the kept run did not converge.
     """
     warn = kwargs.pop("warn", True)
+    score = key if key is not None else (lambda r: r.objective)
     best: EMResult[P] | None = None
+    scores: list[float] = []
     for start in starts:
-        result = run_em(steps, start, warn=False, **kwargs)
-        if best is None or result.objective > best.objective:
+        post, params = start if isinstance(start, tuple) else (start, None)
+        result = run_em(steps, post, warn=False, params=params, **kwargs)
+        scores.append(float(score(result)))
+        if best is None or scores[-1] > max(scores[:-1]):
             best = result
     if best is None:
-        raise InvalidParameterError("run_em_restarts needs at least one starting posterior")
+        raise InvalidParameterError("run_em_restarts needs at least one start")
+    best.restarts = scores
     if warn and not best.converged:
         warnings.warn(
             f"{kwargs.get('model', 'EM')} stopped at max_iter={kwargs.get('max_iter')} before converging; "

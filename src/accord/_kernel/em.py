@@ -14,6 +14,7 @@ items.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -132,3 +133,20 @@ def initial_posterior(
     else:
         raise InvalidParameterError(f"init must be 'mv' or 'soft_mv', got {init!r}")
     return clamp(post, *(gold if gold is not None else (None, None)))
+
+
+@dataclass(frozen=True)
+class DSStats:
+    """Sufficient statistics of the Dawid-Skene family: expected confusion counts ``counts[a, k, l]`` and the
+    posterior mass of each class ``class_mass[k] = sum_i post[i, k]``. Both add up over disjoint items."""
+
+    counts: np.ndarray
+    class_mass: np.ndarray
+
+    def __add__(self, other: DSStats) -> DSStats:
+        return DSStats(self.counts + other.counts, self.class_mass + other.class_mass)
+
+
+def ds_statistics(matrix: AnnotationMatrix, post: np.ndarray) -> DSStats:
+    """``counts[a,k,l] = sum_{n: a_n=a, l_n=l} post[i_n,k]`` and ``class_mass[k] = sum_i post[i,k]``."""
+    return DSStats(matrix.expected_counts(post), column_sums(post))

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from .._kernel.driver import EMResult
+from .._kernel.fitted import Confusions, errors_frame, history_frame
 from .._utils import check_random_state
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidAnnotationsError, NotFittedError
 
-__all__ = ["Aggregator", "as_annotations"]
+__all__ = ["Aggregator", "IterativeAggregator", "as_annotations", "check_no_positional"]
 
 
 def as_annotations(data: Annotations | pd.DataFrame) -> Annotations:
@@ -31,21 +34,26 @@ class Aggregator:
     """Common surface of the models: ``fit`` returns ``self``; ``labels_``, ``proba_`` and ``consensus_``
     after.
 
-    Subclasses implement ``_fit(annotations, rng, gold)`` and return a :class:`~accord.Consensus`.
+    Subclasses implement ``_fit(annotations, rng, gold)`` and return a :class:`~accord.Consensus`. Every input
+    of ``fit`` but the annotations is keyword-only; ``requires`` names the ones a model cannot fit without
+    (e.g. ``("pred_probs",)``) and ``accepts`` all the ones it takes.
     """
 
     name = "aggregator"
+    requires: ClassVar[tuple[str, ...]] = ()
+    accepts: ClassVar[tuple[str, ...]] = ("gold",)
 
-    def fit(self, annotations: Annotations | pd.DataFrame, gold: Any = None) -> Aggregator:
+    def fit(self, annotations: Annotations | pd.DataFrame, *args: Any, gold: Any = None) -> Aggregator:
         """Fit the model.
 
         Parameters
         ----------
         annotations : Annotations or DataFrame
-        gold : Series (item -> label), dict or DataFrame, optional
+        gold : Series (item -> label), dict or DataFrame, optional, keyword-only
             Known true labels for some items; models that support it clamp those items during fitting.
             Do not pass the labels you will evaluate on.
         """
+        check_no_positional(self, args)
         ann = as_annotations(annotations)
         gold_codes = ann.encode_gold(gold) if gold is not None else None
         rng = check_random_state(getattr(self, "random_state", None))
@@ -63,13 +71,17 @@ class Aggregator:
     ) -> Consensus:
         raise NotImplementedError
 
-    def fit_predict(self, annotations: Annotations | pd.DataFrame, gold: Any = None) -> pd.Series:
-        """Fit and return the consensus label of each item."""
-        return self.fit(annotations, gold=gold).labels_
+    def fit_predict(self, annotations: Annotations | pd.DataFrame, *args: Any, **inputs: Any) -> pd.Series:
+        """Fit and return the consensus label of each item (inputs as :meth:`fit`, keyword-only)."""
+        check_no_positional(self, args)
+        return self.fit(annotations, **inputs).labels_
 
-    def fit_predict_proba(self, annotations: Annotations | pd.DataFrame, gold: Any = None) -> pd.DataFrame:
-        """Fit and return the posterior (items x classes)."""
-        return self.fit(annotations, gold=gold).proba_
+    def fit_predict_proba(
+        self, annotations: Annotations | pd.DataFrame, *args: Any, **inputs: Any
+    ) -> pd.DataFrame:
+        """Fit and return the posterior (items x classes) (inputs as :meth:`fit`, keyword-only)."""
+        check_no_positional(self, args)
+        return self.fit(annotations, **inputs).proba_
 
     def _fitted(self) -> Consensus:
         consensus = self.__dict__.get("consensus_")
@@ -91,3 +103,64 @@ class Aggregator:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+def check_no_positional(model: Any, args: tuple[Any, ...]) -> None:
+    """Refuse extra inputs passed by position: ``fit(ann, gold)`` would otherwise be read as another input."""
+    if args:
+        names = ", ".join(f"{name}=..." for name in model.accepts) or "nothing else"
+        raise TypeError(
+            f"{type(model).__name__}.fit takes the annotations as its only positional argument; pass the "
+            f"other inputs by keyword ({names})"
+        )
+
+
+class IterativeAggregator(Aggregator):
+    """An aggregator fitted by iterations of the EM driver (:func:`accord._kernel.driver.run_em`).
+
+    It shares one vocabulary: parameters ``max_iter``, ``tol`` and ``random_state``; fitted ``n_iter_``,
+    ``converged_``, ``history_`` (a DataFrame, one row per iteration: iteration, objective, log_likelihood,
+    max_delta, n_changed), ``snapshots_`` (per-iteration arrays within a byte budget), ``log_likelihood_`` and
+    ``objective_``; models with confusion matrices add ``confusions_`` (:class:`~accord._kernel.fitted.
+    Confusions`, labelled by annotator, true class and given label) and ``errors_`` (crowd-kit's layout).
+    """
+
+    max_iter: int
+    tol: float
+
+    def _store_run(self, result: EMResult[Any]) -> None:
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self.snapshots_ = result.snapshots
+        self.history_ = history_frame(result.history, result.snapshots)
+        self.log_likelihood_ = float(result.log_z.sum())
+        self.objective_ = float(result.objective)
+
+    def _store_confusions(self, values: np.ndarray, annotations: Annotations) -> Confusions:
+        self.confusions_ = Confusions(values, annotations.annotators, annotations.classes)
+        self.errors_ = errors_frame(self.confusions_)
+        return self.confusions_
+
+    @property
+    def n_iter(self) -> int:
+        """Deprecated spelling of ``max_iter``."""
+        warnings.warn("n_iter is deprecated; use max_iter", DeprecationWarning, stacklevel=2)
+        return self.max_iter
+
+    @n_iter.setter
+    def n_iter(self, value: int) -> None:
+        warnings.warn("n_iter is deprecated; use max_iter", DeprecationWarning, stacklevel=2)
+        self.max_iter = value
+
+
+def renamed_n_iter(n_iter: int | None, max_iter: int, model: str) -> int:
+    """``max_iter``, or the deprecated ``n_iter`` when a caller still passes it (with a
+    DeprecationWarning)."""
+    if n_iter is None:
+        return max_iter
+    warnings.warn(
+        f"{model}(n_iter=...) is deprecated and will be removed in the next release; use max_iter",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return int(n_iter)

@@ -10,15 +10,16 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from .._kernel.em import AnnotationMatrix, clamp, one_hot
+from .._kernel.driver import EMResult, EStep, run_em
+from .._kernel.em import AnnotationMatrix, DSStats, clamp, ds_statistics, one_hot
 from .._kernel.softmax import log_normalize
 from .._kernel.votes import break_ties
 from .._utils import check_nonneg_float
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
-from ._base import Aggregator
-from ._driver import EMResult, run_em
+from ._base import IterativeAggregator
+from .dawid_skene import history_budget
 
 __all__ = ["BayesianDawidSkene", "confusion_prior", "elbo"]
 
@@ -60,11 +61,11 @@ class VBState:
         return self.nu / self.nu.sum()
 
 
-def vb_m_step(matrix: AnnotationMatrix, post: np.ndarray, alpha0: np.ndarray, nu0: np.ndarray) -> VBState:
+def vb_m_step(stats: DSStats, alpha0: np.ndarray, nu0: np.ndarray) -> VBState:
     """Posterior Dirichlets: ``alpha = alpha0 + N`` (``N`` the expected confusion counts), ``nu = nu0 +
     sum_i post``, and their expected logs (not renormalised: the shortfall discounts sparse annotators)."""
-    alpha = matrix.expected_counts(post) + alpha0[None, :, :]
-    nu = nu0 + post.sum(axis=0)
+    alpha = stats.counts + alpha0[None, :, :]
+    nu = nu0 + stats.class_mass
     return VBState(alpha, nu, _expected_log_dirichlet(alpha), _expected_log_dirichlet(nu))
 
 
@@ -76,7 +77,7 @@ def vb_e_step(matrix: AnnotationMatrix, state: VBState) -> tuple[np.ndarray, np.
 
 
 def elbo(state: VBState, log_z: np.ndarray, alpha0: np.ndarray, nu0: np.ndarray) -> float:
-    """Evidence lower bound right after an E-step with ``state`` (ALGORITHMS.md section 6.3).
+    """Evidence lower bound right after an E-step with ``state`` (Simpson et al. 2013, the IBCC-VB bound).
 
     ``sum_i log Z_i - KL(q(theta) || p(theta)) - KL(q(kappa) || p(kappa))``, each KL between Dirichlets in the
     closed form ``lnB(a0) - lnB(a) + sum (a - a0) E[log p]``.
@@ -88,7 +89,27 @@ def elbo(state: VBState, log_z: np.ndarray, alpha0: np.ndarray, nu0: np.ndarray)
     return float(log_z.sum() - kl_theta - kl_prior)
 
 
-class BayesianDawidSkene(Aggregator):
+class VBSteps:
+    """IBCC's pieces for the EM driver: Dawid-Skene's statistics, the posterior Dirichlets as M-step, the
+    E-step with expected logs and the evidence lower bound as objective."""
+
+    def __init__(self, matrix: AnnotationMatrix, alpha0: np.ndarray, nu0: np.ndarray) -> None:
+        self.matrix, self.alpha0, self.nu0 = matrix, alpha0, nu0
+
+    def statistics(self, post: np.ndarray) -> DSStats:
+        return ds_statistics(self.matrix, post)
+
+    def m_step(self, stats: DSStats, params: VBState | None) -> VBState:
+        return vb_m_step(stats, self.alpha0, self.nu0)
+
+    def e_step(self, params: VBState) -> EStep:
+        return EStep(*vb_e_step(self.matrix, params))
+
+    def objective(self, params: VBState, e: EStep) -> float:
+        return elbo(params, e.log_z, self.alpha0, self.nu0)
+
+
+class BayesianDawidSkene(IterativeAggregator):
     r"""Bayesian Dawid-Skene (IBCC): Dawid-Skene with Dirichlet priors, fitted by mean-field variational
     Bayes.
 
@@ -228,7 +249,9 @@ class BayesianDawidSkene(Aggregator):
             raise InvalidParameterError(f"init must be 'soft_mv' or 'mv', got {self.init!r}")
         return clamp(post, *(gold if gold is not None else (None, None)))
 
-    def _fit(self, annotations, rng, gold):
+    def _fit(
+        self, annotations: Annotations, rng: np.random.Generator, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> Consensus:
         k = annotations.n_classes
         if k < 2:
             raise InvalidParameterError(
@@ -239,38 +262,33 @@ class BayesianDawidSkene(Aggregator):
         matrix = AnnotationMatrix(annotations)
         post = self._initial_posterior(annotations, nu0, rng, gold)
         result = run_em(
+            VBSteps(matrix, alpha0, nu0),
             post,
-            m_step=lambda p: vb_m_step(matrix, p, alpha0, nu0),
-            e_step=lambda state: vb_e_step(matrix, state),
-            objective=lambda state, log_z: elbo(state, log_z, alpha0, nu0),
             min_iter=self.min_iter,
             max_iter=self.max_iter,
             tol=self.tol,
             gold=gold,
-            keep_history=self.keep_history,
-            confusions_of=lambda state: state.confusions,
+            history_bytes=history_budget(self.keep_history),
+            snapshot=lambda state: {"confusions": state.confusions},
             model=self.model_name,
         )
         return self._finish(annotations, result)
 
-    def _finish(self, annotations: Annotations, result: EMResult) -> Consensus:
-        state: VBState = result.params
+    def _finish(self, annotations: Annotations, result: EMResult[VBState]) -> Consensus:
+        state = result.params
         theta = state.confusions
         self.alpha_ = state.alpha
         self.nu_ = state.nu
-        self.confusions_ = theta
+        self._store_confusions(theta, annotations)
         self.priors_ = pd.Series(state.priors, index=annotations.classes, name="prior")
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.log_likelihood_ = float(result.log_z.sum())
-        self.elbo_ = float(result.history[-1]["objective"]) if result.history else float("nan")
-        self.history_ = result.history
+        self._store_run(result)
+        self.elbo_ = self.objective_
         return Consensus(
             annotations,
             result.post,
             self.model_name,
             confusions=theta,
             priors=state.priors,
-            history=result.history_frame(),
+            history=self.history_,
             params=self.get_params(),
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from .._kernel.ids import match_index
 from ..annotations import Annotations, read_table
 from ..consensus import Consensus
 from ..errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
-from ._base import Aggregator, as_annotations
+from ._base import Aggregator, as_annotations, check_no_positional
 
 __all__ = [
     "PredProbsMixin",
@@ -547,20 +547,28 @@ Quality = Literal["crowdlab", "agreement"]
 
 
 class PredProbsMixin:
-    """``fit(annotations, pred_probs, gold)`` for models that read a classifier's predicted probabilities.
+    """``fit(annotations, *, pred_probs, gold=None)`` for models that read a classifier's predicted
+    probabilities.
 
     ``pred_probs`` is validated against the annotations once (:func:`check_pred_probs`), held in
     ``self._pred_probs`` while the model's ``_fit`` runs, then released. ``missing_hint`` is the model's
-    advice when ``pred_probs`` is not given.
+    advice when ``pred_probs`` is not given. Both inputs are keyword-only: ``fit(annotations, gold)`` would
+    otherwise read the gold labels as predicted probabilities.
     """
 
+    requires: ClassVar[tuple[str, ...]] = ("pred_probs",)
+    accepts: ClassVar[tuple[str, ...]] = ("pred_probs", "gold")
     accepts_pred_probs = True
     requires_pred_probs = True
     missing_hint = "pass a classifier's out-of-sample predicted probabilities (items x classes)"
 
-    def fit(self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None, gold: Any = None) -> Any:
-        """Fit from annotations and out-of-sample ``pred_probs`` (a DataFrame by item id, or an array in
-        ``annotations.items`` order). ``gold`` items, if given, are set to their known class in the output."""
+    def fit(
+        self, annotations: Annotations | pd.DataFrame, *args: Any, pred_probs: Any = None, gold: Any = None
+    ) -> Any:
+        """Fit from annotations and out-of-sample ``pred_probs`` (keyword-only: a DataFrame by item id, or an
+        array in ``annotations.items`` order). ``gold`` items, if given, are set to their known class in the
+        output."""
+        check_no_positional(self, args)
         if pred_probs is None:
             raise InvalidParameterError(f"{type(self).__name__} needs pred_probs: {self.missing_hint}")
         ann = as_annotations(annotations)
@@ -570,15 +578,15 @@ class PredProbsMixin:
         finally:
             del self._pred_probs
 
-    def fit_predict(
-        self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None, gold: Any = None
-    ) -> pd.Series:
-        return self.fit(annotations, pred_probs, gold).labels_
+    def fit_predict(self, annotations: Annotations | pd.DataFrame, *args: Any, **inputs: Any) -> pd.Series:
+        check_no_positional(self, args)
+        return self.fit(annotations, **inputs).labels_
 
     def fit_predict_proba(
-        self, annotations: Annotations | pd.DataFrame, pred_probs: Any = None, gold: Any = None
+        self, annotations: Annotations | pd.DataFrame, *args: Any, **inputs: Any
     ) -> pd.DataFrame:
-        return self.fit(annotations, pred_probs, gold).proba_
+        check_no_positional(self, args)
+        return self.fit(annotations, **inputs).proba_
 
 
 class CrowdLab(PredProbsMixin, Aggregator):

@@ -1,19 +1,22 @@
-"""Dawid-Skene EM with full confusion matrices, and its one-coin special case."""
+"""Dawid-Skene EM with full confusion matrices, and its one-coin special case, on the shared EM driver."""
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from .._kernel.confusions import one_coin_confusions
+from .._kernel.driver import HISTORY_BYTES, EMResult, EStep, run_em
 from .._kernel.em import (
     LOG_EPS,
     AnnotationMatrix,
+    DSStats,
     clamp,
-    class_priors,
+    ds_statistics,
     e_step,
     e_step_labels,
     initial_posterior,
@@ -23,12 +26,12 @@ from .._utils import check_nonneg_float
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import DataQualityWarning, InvalidParameterError
-from ._base import Aggregator
-from ._driver import EMResult, run_em
+from ._base import IterativeAggregator
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
 
 Init = Literal["mv", "soft_mv"]
+Params = tuple[np.ndarray, np.ndarray]  # (class prior, confusions)
 
 
 def _initial_confusions(value: Any, annotations: Annotations) -> np.ndarray:
@@ -51,15 +54,110 @@ def _initial_confusions(value: Any, annotations: Annotations) -> np.ndarray:
     return out
 
 
-class _DawidSkeneBase(Aggregator):
-    """Shared driver of the full and one-coin models; subclasses supply ``_m_step``."""
+def history_budget(keep_history: bool | str) -> int:
+    """Byte budget of the per-iteration snapshots: all (True), none (False) or the default ("auto")."""
+    if keep_history is True:
+        return 2**62
+    if keep_history is False:
+        return 0
+    if keep_history == "auto":
+        return HISTORY_BYTES
+    raise InvalidParameterError(f"keep_history must be True, False or 'auto', got {keep_history!r}")
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """Pseudo-counts of the confusion rows and the class prior: ``cell`` on every cell, ``diag`` more on the
+    diagonal, ``prior`` on every class."""
+
+    cell: float
+    diag: float
+    prior: float
+
+    def confusions(self, counts: np.ndarray) -> np.ndarray:
+        """``theta[a,k,l] = (n[a,k,l] + cell + diag [k == l]) / (n[a,k] + K cell + diag)``."""
+        if self.diag:
+            counts = counts + self.diag * np.eye(counts.shape[1])
+        return smoothed_confusions(counts, self.cell)
+
+    def class_prior(self, mass: np.ndarray, n_items: int) -> np.ndarray:
+        """``prior[k] = (sum_i post[i,k] + prior) / (n_items + K prior)``."""
+        return (mass + self.prior) / (n_items + len(mass) * self.prior)
+
+
+class FullSteps:
+    """Dawid-Skene's EM pieces for the driver: statistics ``(counts[a,k,l], sum_i post[i,k])``, the smoothed
+    M-step, the sparse E-step and the penalised log-likelihood."""
+
+    def __init__(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> None:
+        self.matrix = matrix
+        self.smoothing = smoothing
+
+    def statistics(self, post: np.ndarray) -> DSStats:
+        return ds_statistics(self.matrix, post)
+
+    def m_step(self, stats: DSStats, params: Params | None) -> Params:
+        return (
+            self.smoothing.class_prior(stats.class_mass, self.matrix.n_items),
+            self.smoothing.confusions(stats.counts),
+        )
+
+    def e_step(self, params: Params) -> EStep:
+        return EStep(*e_step_labels(self.matrix, np.log(params[0] + LOG_EPS), np.log(params[1] + LOG_EPS)))
+
+    def objective(self, params: Params, e: EStep) -> float:
+        """``sum_i log Z_i + cell sum log theta + diag sum log theta[a,k,k] + prior sum log pi``: the log
+        posterior (up to a constant) under the Dirichlet priors that the smoothing is the MAP estimate of."""
+        prior, theta = params
+        s = self.smoothing
+        log_theta = np.log(theta + LOG_EPS)
+        return (
+            float(e.log_z.sum())
+            + s.cell * float(log_theta.sum())
+            + s.diag * float(np.trace(log_theta, axis1=1, axis2=2).sum())
+            + s.prior * float(np.log(prior + LOG_EPS).sum())
+        )
+
+
+class OneCoinSteps(FullSteps):
+    """One-coin pieces: the same statistics; ``s[a] = (C[a] + alpha) / (N[a] + K alpha)`` with ``C[a]`` the
+    trace of the expected counts; the objective is the log posterior under the Beta prior this maximises."""
+
+    def m_step(self, stats: DSStats, params: Params | None) -> Params:
+        k = stats.counts.shape[1]
+        alpha = self.smoothing.cell
+        correct = np.trace(stats.counts, axis1=1, axis2=2)
+        total = stats.counts.sum(axis=(1, 2))
+        skills = np.clip((correct + alpha) / (total + k * alpha), 1e-10, 1 - 1e-10)
+        return self.smoothing.class_prior(stats.class_mass, self.matrix.n_items), one_coin_confusions(
+            skills, k
+        )
+
+    def objective(self, params: Params, e: EStep) -> float:
+        """``sum_i log Z_i + alpha sum_a [log s_a + (K-1) log(1 - s_a)] + prior sum log pi``.
+
+        With ``alpha`` pseudo-counts per cell of one confusion row (``alpha`` on the diagonal, ``alpha`` on
+        each of the ``K - 1`` others), this is the log posterior under ``s_a ~ Beta(alpha + 1, (K-1) alpha +
+        1)``, which the M-step maximises exactly; the previous release added ``alpha log theta`` over all
+        ``K^2`` cells, which that M-step does not maximise.
+        """
+        prior, theta = params
+        k = theta.shape[1]
+        skills = theta[:, 0, 0]
+        alpha = self.smoothing.cell
+        penalty = alpha * float(np.log(skills).sum() + (k - 1) * np.log1p(-skills).sum())
+        return float(e.log_z.sum()) + penalty + self.smoothing.prior * float(np.log(prior + LOG_EPS).sum())
+
+
+class _DawidSkeneBase(IterativeAggregator):
+    """Shared fit of the full and one-coin models; subclasses supply ``_steps`` and ``_smoothing``."""
 
     model_name = "DawidSkene"
 
     def __init__(
         self,
         *,
-        alpha: float = 0.5,
+        alpha: float | None = 0.5,
         prior_alpha: float = 0.0,
         init: Init = "mv",
         initial_confusions: Any = None,
@@ -69,7 +167,7 @@ class _DawidSkeneBase(Aggregator):
         tie_break: str = "lowest",
         keep_history: bool | str = "auto",
         random_state: int | np.random.Generator | None = None,
-    ):
+    ) -> None:
         self.alpha = alpha
         self.prior_alpha = prior_alpha
         self.init = init
@@ -81,56 +179,68 @@ class _DawidSkeneBase(Aggregator):
         self.keep_history = keep_history
         self.random_state = random_state
 
-    def _m_step(self, matrix: AnnotationMatrix, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+    def _smoothing(self, k: int) -> Smoothing:
+        alpha = 0.5 if self.alpha is None else self.alpha
+        return Smoothing(
+            check_nonneg_float("alpha", alpha), 0.0, check_nonneg_float("prior_alpha", self.prior_alpha)
+        )
 
-    def _penalty(self, prior: np.ndarray, theta: np.ndarray) -> float:
-        return 0.0
+    def _steps(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> FullSteps:
+        return FullSteps(matrix, smoothing)
 
-    def _fit(self, annotations, rng, gold):
-        check_nonneg_float("alpha", self.alpha)
-        check_nonneg_float("prior_alpha", self.prior_alpha)
+    def _check_classes(self, annotations: Annotations) -> None:
         if annotations.n_classes < 2:
             raise InvalidParameterError(
                 f"{self.model_name} needs at least 2 classes; the data have "
                 f"{annotations.n_classes} ({list(annotations.classes)}). Pass classes=..."
             )
-        warn_if_unidentifiable(annotations, self.model_name)
-        matrix = AnnotationMatrix(annotations)
+
+    def _start(
+        self,
+        annotations: Annotations,
+        matrix: AnnotationMatrix,
+        rng: np.random.Generator,
+        gold: tuple[np.ndarray, np.ndarray] | None,
+    ) -> np.ndarray:
         post = initial_posterior(annotations, self.init, gold, self.tie_break, rng)
         if self.initial_confusions is not None:
             theta0 = _initial_confusions(self.initial_confusions, annotations)
-            post, _ = e_step(
-                matrix,
-                np.log(np.full(annotations.n_classes, 1.0 / annotations.n_classes)),
-                np.log(theta0 + LOG_EPS),
-            )
+            k = annotations.n_classes
+            post, _ = e_step(matrix, np.log(np.full(k, 1.0 / k)), np.log(theta0 + LOG_EPS))
             clamp(post, *(gold if gold is not None else (None, None)))
-        result = run_em(
+        return post
+
+    def _run(
+        self, steps: FullSteps, post: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> EMResult[Params]:
+        return run_em(
+            steps,
             post,
-            m_step=lambda p: self._m_step(matrix, p),
-            e_step=lambda params: e_step_labels(
-                matrix, np.log(params[0] + LOG_EPS), np.log(params[1] + LOG_EPS)
-            ),
-            objective=lambda params, log_z: float(log_z.sum()) + self._penalty(*params),
-            min_iter=self.min_iter,
             max_iter=self.max_iter,
             tol=self.tol,
+            min_iter=self.min_iter,
             gold=gold,
-            keep_history=self.keep_history,
-            confusions_of=lambda params: params[1],
+            history_bytes=history_budget(self.keep_history),
+            snapshot=lambda params: {"confusions": params[1]},
             model=self.model_name,
         )
+
+    def _fit(
+        self, annotations: Annotations, rng: np.random.Generator, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> Consensus:
+        self._check_classes(annotations)
+        smoothing = self._smoothing(annotations.n_classes)
+        warn_if_unidentifiable(annotations, self.model_name)
+        matrix = AnnotationMatrix(annotations)
+        post = self._start(annotations, matrix, rng, gold)
+        result = self._run(self._steps(matrix, smoothing), post, gold)
         return self._finish(annotations, result)
 
-    def _finish(self, annotations: Annotations, result: EMResult) -> Consensus:
+    def _finish(self, annotations: Annotations, result: EMResult[Params]) -> Consensus:
         prior, theta = result.params
         self.priors_ = pd.Series(prior, index=annotations.classes, name="prior")
-        self.confusions_ = theta
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.log_likelihood_ = float(result.log_z.sum())
-        self.history_ = result.history
+        self._store_confusions(theta, annotations)
+        self._store_run(result)
         warn_if_degenerate(annotations, result.post.argmax(axis=1), self.model_name)
         return Consensus(
             annotations,
@@ -138,7 +248,7 @@ class _DawidSkeneBase(Aggregator):
             self.model_name,
             confusions=theta,
             priors=prior,
-            history=result.history_frame(),
+            history=self.history_,
             params=self.get_params(),
             annotator_scores=self._annotator_scores(theta),
         )
@@ -152,21 +262,22 @@ class DawidSkene(_DawidSkeneBase):
 
     Parameters
     ----------
-    alpha : float, default 0.5
-        Pseudo-count added to every confusion cell (seed 000's smoothing): ``theta[a,k,l] = (n[a,k,l] + alpha)
-        / (sum_l n[a,k,l] + alpha * K)``, the MAP estimate under a symmetric Dirichlet(alpha + 1) prior. It
-        keeps annotators with few labels from vetoing the others and avoids absorbing zeros.
-    diag_alpha : float, default 0.0
-        Extra pseudo-count on the diagonal of every confusion row (a Dirichlet prior saying "annotators are
-        better than chance"): ``theta[a,k,l] = (n[a,k,l] + alpha + diag_alpha * [k == l]) / (sum_l n[a,k,l] +
-        alpha * K + diag_alpha)``. 0 reproduces seed 000; 1.0 is more accurate on sparse real data (see
-        benchmarks/accuracy.py).
+    alpha : float, optional
+        Pseudo-count added to every confusion cell: ``theta[a,k,l] = (n[a,k,l] + alpha + d [k == l]) /
+        (sum_l n[a,k,l] + alpha K + d)``, the MAP estimate under a Dirichlet prior on each row. Given, it is
+        used exactly (0.5 with ``diag_alpha=0`` is the smoothing of the pneumonia example of the
+        ``accord demo``). By default the smoothing is per row instead: ``alpha = row_prior / K``, so each row
+        gets ``row_prior`` pseudo-labels whatever the number of classes.
+    row_prior : float, default 1.0
+        Pseudo-labels spread evenly over each confusion row when ``alpha`` is not given (``c`` below).
+    diag_alpha : float, optional
+        Extra pseudo-count on the diagonal of every row ("annotators are better than chance"; ``d`` below).
+        Default 1.0 with per-row smoothing, 0.0 when ``alpha`` is given.
     prior_alpha : float, default 0.0
         Pseudo-count of a symmetric Dirichlet prior on the class priors: ``prior[k] = (sum_i post[i,k] +
-        prior_alpha) / (n_items + K * prior_alpha)``. 0 is the plain mean posterior (seed 000).
+        prior_alpha) / (n_items + K * prior_alpha)``. 0 is the plain mean posterior.
     init : {"mv", "soft_mv"}, default "mv"
-        Starting posterior: one-hot majority vote (seed 000; breaks the label-switching symmetry) or vote
-        shares.
+        Starting posterior: one-hot majority vote (breaks the label-switching symmetry) or vote shares.
     initial_confusions : array (n_annotators, K, K) or dict annotator -> K x K, optional
         Start from known confusion matrices instead (one E-step with a uniform prior gives the first
         posterior).
@@ -176,29 +287,42 @@ class DawidSkene(_DawidSkeneBase):
     tie_break : {"lowest", "random", "prior"}, default "lowest"
         Tie rule of the majority vote used to start.
     keep_history : bool or "auto", default "auto"
-        Keep per-iteration labels, confusions and posteriors in ``history_`` (``"auto"``: when the posterior
-        has at most 2 million cells). Scalars (log-likelihood, change) are always kept.
+        Keep per-iteration labels, posteriors and confusions in ``snapshots_`` (``"auto"``: while they fit in
+        64 MiB). The scalar ``history_`` is always kept.
     random_state : int, Generator or None
 
     Attributes
     ----------
-    labels_, proba_, consensus_, confusions_ (n_annotators x K x K), priors_, n_iter_, converged_,
-    log_likelihood_, history_ (list of dicts: iteration, labels, confusions, posteriors, log_likelihood, ...).
+    labels_, proba_, consensus_
+    confusions_ : Confusions
+        ``P(given label | true class)`` per annotator, labelled: ``confusions_.loc[annotator]`` is a K x K
+        DataFrame (index: true class, columns: given label); ``confusions_.values`` the array.
+    errors_ : DataFrame
+        The same in crowd-kit's layout: rows (annotator, given label), one column per true class.
+    priors_ : Series
+    n_iter_, converged_, log_likelihood_, objective_ (the penalised log-likelihood EM increases)
+    history_ : DataFrame
+        One row per iteration: iteration, objective, log_likelihood, max_delta, n_changed.
+    snapshots_ : list of dict
+        Per iteration ``t`` (from 0): the labels and posteriors entering iteration ``t + 1`` and the
+        confusions fitted from them; ``snapshots_[0]["labels"]`` is the majority vote.
 
     Notes
     -----
     Generative model: ``t_i ~ Cat(prior)``, ``label_n | t_{i_n} = k ~ Cat(theta[a_n, k, :])``, independent
-    given the truth. EM alternates
+    given the truth. With ``c = row_prior`` and ``d = diag_alpha``, EM alternates
 
     .. math::
 
         n_{akl} = \sum_{n: a_n=a, l_n=l} p_{i_n k},\qquad
-        \theta_{akl} = \frac{n_{akl} + \alpha}{\sum_{l'} n_{akl'} + \alpha K},\qquad
+        \theta_{akl} = \frac{n_{akl} + c/K + d\,[k = l]}{\sum_{l'} n_{akl'} + c + d},\qquad
         p_{ik} \propto \pi_k \prod_{n \in i} \theta_{a_n k l_n}
 
-    computed in log space with sparse products (see ``accord._kernel.em``). Gold items, if given to ``fit``,
-    are clamped to their class after every E-step (crowd-kit's behaviour). ``history_[t]`` is the state
-    entering iteration ``t + 1``: ``history_[0]["labels"]`` is the majority vote.
+    computed in log space with sparse products. Per-cell smoothing with a fixed ``alpha`` adds ``alpha K``
+    pseudo-labels to each row, which flattens the matrices toward uniform when there are many classes; the
+    per-row prior keeps the total at ``c + d``. The penalised log-likelihood
+    ``sum_i log Z_i + sum_{akl} (c/K + d [k = l]) log theta_{akl}`` never decreases. Gold items, if given to
+    ``fit``, are clamped to their class after every E-step.
 
     References
     ----------
@@ -209,9 +333,10 @@ class DawidSkene(_DawidSkeneBase):
     --------
     >>> import pandas as pd
     >>> from accord import DawidSkene
-    >>> df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"), "label": list("xxyyyy")})
+    >>> df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2, 3, 3, 3],
+    ...                    "annotator": list("abcabcabc"), "label": list("xxyyyyxxx")})
     >>> DawidSkene().fit_predict(df).tolist()
-    ['x', 'y']
+    ['x', 'y', 'x']
     """
 
     name = "ds"
@@ -220,8 +345,9 @@ class DawidSkene(_DawidSkeneBase):
     def __init__(
         self,
         *,
-        alpha: float = 0.5,
-        diag_alpha: float = 0.0,
+        alpha: float | None = None,
+        row_prior: float = 1.0,
+        diag_alpha: float | None = None,
         prior_alpha: float = 0.0,
         init: Init = "mv",
         initial_confusions: Any = None,
@@ -231,7 +357,7 @@ class DawidSkene(_DawidSkeneBase):
         tie_break: str = "lowest",
         keep_history: bool | str = "auto",
         random_state: int | np.random.Generator | None = None,
-    ):
+    ) -> None:
         super().__init__(
             alpha=alpha,
             prior_alpha=prior_alpha,
@@ -244,32 +370,52 @@ class DawidSkene(_DawidSkeneBase):
             keep_history=keep_history,
             random_state=random_state,
         )
+        self.row_prior = row_prior
         self.diag_alpha = diag_alpha
 
-    def _m_step(self, matrix, post):
-        counts = matrix.expected_counts(post)
-        diag = check_nonneg_float("diag_alpha", self.diag_alpha)
-        if diag:
-            counts = counts + diag * np.eye(counts.shape[1])
-        return class_priors(post, float(self.prior_alpha)), smoothed_confusions(counts, float(self.alpha))
-
-    def _penalty(self, prior, theta):
-        log_theta = np.log(theta + LOG_EPS)
-        return (
-            float(self.alpha) * float(log_theta.sum())
-            + float(self.diag_alpha) * float(np.trace(log_theta, axis1=1, axis2=2).sum())
-            + float(self.prior_alpha) * float(np.log(prior + LOG_EPS).sum())
-        )
+    def _smoothing(self, k: int) -> Smoothing:
+        prior = check_nonneg_float("prior_alpha", self.prior_alpha)
+        if self.alpha is not None:
+            diag = 0.0 if self.diag_alpha is None else self.diag_alpha
+            return Smoothing(
+                check_nonneg_float("alpha", self.alpha), check_nonneg_float("diag_alpha", diag), prior
+            )
+        diag = 1.0 if self.diag_alpha is None else self.diag_alpha
+        cell = check_nonneg_float("row_prior", self.row_prior) / k
+        return Smoothing(cell, check_nonneg_float("diag_alpha", diag), prior)
 
 
 class OneCoinDawidSkene(_DawidSkeneBase):
     r"""One-coin Dawid-Skene: one accuracy ``s[a]`` per annotator; errors spread evenly over the other
     classes.
 
-    ``theta[a,k,l] = s[a]`` if ``l == k`` else ``(1 - s[a]) / (K - 1)``. M-step:
-    ``s[a] = (sum_{n in a} post[i_n, l_n] + alpha) / (N_a + K * alpha)``, the exact maximiser of the expected
-    complete log-likelihood with ``alpha`` pseudo-counts per confusion cell. Parameters as
-    :class:`DawidSkene`. ``skills_`` holds ``s``; ``consensus_.annotator_quality["quality"]`` is ``s``.
+    Parameters
+    ----------
+    alpha : float, default 0.5
+        Pseudo-count of each cell of one confusion row: ``alpha`` on the diagonal and on each of the ``K - 1``
+        others, i.e. a ``Beta(alpha + 1, (K - 1) alpha + 1)`` prior on ``s``.
+    prior_alpha, init, initial_confusions, min_iter, max_iter, tol, tie_break, keep_history, random_state
+        As :class:`DawidSkene`.
+
+    Attributes
+    ----------
+    skills_ : Series
+        ``s`` per annotator (also ``consensus_.annotator_quality["quality"]``).
+    labels_, proba_, consensus_, confusions_, errors_, priors_, n_iter_, converged_, log_likelihood_,
+    objective_, history_, snapshots_
+        As :class:`DawidSkene`.
+
+    Notes
+    -----
+    ``theta[a,k,l] = s[a]`` if ``l == k`` else ``(1 - s[a]) / (K - 1)``. With ``C[a] = sum_{n in a}
+    post[i_n, l_n]`` (the trace of the expected counts) and ``N[a]`` the annotator's number of labels, the
+    M-step
+
+    .. math:: s_a = \frac{C_a + \alpha}{N_a + K\alpha}
+
+    maximises ``C_a log s_a + (N_a - C_a) log(1 - s_a)`` plus the log prior
+    ``alpha [log s_a + (K-1) log(1 - s_a)]``; ``history_["objective"]`` is the log-likelihood plus that log
+    prior, which never decreases.
 
     References
     ----------
@@ -280,26 +426,17 @@ class OneCoinDawidSkene(_DawidSkeneBase):
     name = "onecoin"
     model_name = "OneCoinDawidSkene"
 
-    def _m_step(self, matrix, post):
-        counts = matrix.expected_counts(post)
-        k = counts.shape[1]
-        correct = np.trace(counts, axis1=1, axis2=2)
-        total = counts.sum(axis=(1, 2))
-        skills = (correct + self.alpha) / (total + k * self.alpha)
-        skills = np.clip(skills, 1e-10, 1 - 1e-10)
-        return class_priors(post, float(self.prior_alpha)), one_coin_confusions(skills, k)
+    def _steps(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> FullSteps:
+        return OneCoinSteps(matrix, smoothing)
 
-    def _penalty(self, prior, theta):
-        return float(self.alpha) * float(np.log(theta + LOG_EPS).sum())
-
-    def _finish(self, annotations, result):
+    def _finish(self, annotations: Annotations, result: EMResult[Params]) -> Consensus:
         consensus = super()._finish(annotations, result)
         self.skills_ = pd.Series(
             np.diagonal(result.params[1], axis1=1, axis2=2)[:, 0], index=annotations.annotators, name="skill"
         )
         return consensus
 
-    def _annotator_scores(self, theta):
+    def _annotator_scores(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         skills = np.diagonal(theta, axis1=1, axis2=2)[:, 0]
         return {"quality": skills, "skill": skills}
 
@@ -311,7 +448,7 @@ DEGENERATE_SHARE = 0.25
 
 def warn_if_degenerate(annotations: Annotations, labels: np.ndarray, model: str) -> None:
     """Warn when the consensus contradicts unanimous annotators on many items: the sign of a collapsed or
-    label-switched fixed point (ANCHORS.md: 'methods that collapse')."""
+    label-switched fixed point."""
     counts = annotations.vote_counts()
     n = counts.sum(axis=1)
     unanimous = (counts.max(axis=1) == n) & (n >= 2)

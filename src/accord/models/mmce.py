@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._kernel.driver import EMResult, EStep, run_em
 from .._kernel.em import AnnotationMatrix, clamp
 from .._kernel.lbfgs import minimize_lbfgs, vdot
 from .._kernel.softmax import log_normalize
@@ -26,8 +27,8 @@ from .._utils import check_nonneg_float, check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
-from ._base import Aggregator
-from ._driver import run_em
+from ._base import IterativeAggregator
+from .dawid_skene import history_budget
 
 __all__ = ["MMCE", "default_lambdas"]
 
@@ -241,7 +242,42 @@ def confusions_at_average_item(sig_t: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=2, keepdims=True)
 
 
-class MMCE(Aggregator):
+MmceParams = tuple[np.ndarray, np.ndarray]  # (sig_t, tau_t), label-major
+
+
+class MmceSteps:
+    """MMCE's pieces for the EM driver. The statistics are the posterior itself: the item parameters ``tau``
+    make the M-step depend on every item's posterior, not only on sums over annotations."""
+
+    def __init__(
+        self, data: MmceData, lambdas: tuple[float, float], log_prior: np.ndarray, max_iter: int, gtol: float
+    ) -> None:
+        self.data, self.lambdas, self.log_prior = data, lambdas, log_prior
+        self.max_iter, self.gtol = max_iter, gtol
+
+    def statistics(self, post: np.ndarray) -> np.ndarray:
+        return post
+
+    def m_step(self, stats: np.ndarray, params: MmceParams | None) -> MmceParams:
+        k, d = self.data.n_classes, self.data
+        sig, tau = (
+            params if params is not None else (np.zeros((k, k, d.n_annotators)), np.zeros((k, k, d.n_items)))
+        )
+        return m_step(d, stats, sig, tau, *self.lambdas, self.max_iter, self.gtol)
+
+    def e_step(self, params: MmceParams) -> EStep:
+        return EStep(*e_step(self.data, *params, self.log_prior))
+
+    def objective(self, params: MmceParams, e: EStep) -> float:
+        """The penalised log-likelihood ``sum_i log Z_i - lambda_w/2 ||sigma||^2 - lambda_t/2 ||tau||^2``."""
+        sig, tau = params
+        lam_w, lam_t = self.lambdas
+        return float(e.log_z.sum()) - 0.5 * (
+            lam_w * vdot(sig.ravel(), sig.ravel()) + lam_t * vdot(tau.ravel(), tau.ravel())
+        )
+
+
+class MMCE(IterativeAggregator):
     r"""Regularised minimax conditional entropy (categorical), as the VLDB'17 benchmark runs it.
 
     Parameters
@@ -373,7 +409,9 @@ class MMCE(Aggregator):
             return np.float32 if ann.n_annotations * ann.n_classes**2 > FLOAT32_ABOVE else np.float64
         return np.float32 if self.precision == "float32" else np.float64
 
-    def _fit(self, annotations, rng, gold):
+    def _fit(
+        self, annotations: Annotations, rng: np.random.Generator, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> Consensus:
         if annotations.n_classes < 2:
             raise InvalidParameterError(
                 f"MMCE needs at least 2 classes; the data have "
@@ -384,55 +422,38 @@ class MMCE(Aggregator):
         gtol = check_nonneg_float("m_step_tol", self.m_step_tol)
         lam_w, lam_t = self._lambdas(annotations)
         data = MmceData.of(annotations, self._dtype(annotations))
-        k = data.n_classes
-        state = {"sig": np.zeros((k, k, data.n_annotators)), "tau": np.zeros((k, k, data.n_items))}
-
-        def m(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            state["sig"], state["tau"] = m_step(
-                data, post, state["sig"], state["tau"], lam_w, lam_t, self.m_step_max_iter, gtol
-            )
-            return state["sig"], state["tau"]
-
-        def penalised(params: tuple[np.ndarray, np.ndarray], log_z: np.ndarray) -> float:
-            sig, tau = params
-            return float(log_z.sum()) - 0.5 * (
-                lam_w * vdot(sig.ravel(), sig.ravel()) + lam_t * vdot(tau.ravel(), tau.ravel())
-            )
-
         log_prior = uniform_log_prior(annotations)
+        steps = MmceSteps(data, (lam_w, lam_t), log_prior, self.m_step_max_iter, gtol)
         post = clamp(vote_shares(annotations.vote_counts()), *(gold if gold is not None else (None, None)))
         result = run_em(
+            steps,
             post,
-            m_step=m,
-            e_step=lambda p: e_step(data, *p, log_prior),
-            objective=penalised,
             min_iter=1,
             max_iter=self.max_iter,
             tol=self.tol,
             gold=gold,
-            keep_history=self.keep_history,
+            history_bytes=history_budget(self.keep_history),
+            snapshot=lambda p: {"confusions": confusions_at_average_item(p[0])},
             model=self.model_name,
-            confusions_of=lambda p: confusions_at_average_item(p[0]),
         )
-        return self._finish(annotations, result, (lam_w, lam_t), penalised, np.exp(log_prior))
+        return self._finish(annotations, result, (lam_w, lam_t), np.exp(log_prior))
 
-    def _finish(self, ann, result, lambdas, penalised, prior) -> Consensus:
+    def _finish(
+        self, ann: Annotations, result: EMResult[MmceParams], lambdas: tuple[float, float], prior: np.ndarray
+    ) -> Consensus:
         sig_t, tau_t = result.params
         self.sigma_ = sig_t.transpose(2, 1, 0).copy()
         self.tau_ = tau_t.transpose(2, 1, 0).copy()
-        self.confusions_ = confusions_at_average_item(sig_t)
+        confusions = confusions_at_average_item(sig_t)
+        self._store_confusions(confusions, ann)
         self.lambdas_ = lambdas
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.log_likelihood_ = float(result.log_z.sum())
-        self.objective_ = penalised(result.params, result.log_z)
-        self.history_ = result.history
+        self._store_run(result)
         return Consensus(
             ann,
             result.post,
             self.model_name,
-            confusions=self.confusions_,
+            confusions=confusions,
             priors=prior,
-            history=result.history_frame(),
+            history=self.history_,
             params=self.get_params(),
         )

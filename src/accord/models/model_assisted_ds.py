@@ -8,13 +8,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._kernel.driver import EStep
 from .._kernel.em import LOG_EPS, AnnotationMatrix, e_step, initial_posterior
 from .._utils import check_nonneg_float
 from ..annotations import Annotations
+from ..consensus import Consensus
 from ..errors import InvalidParameterError
-from ._driver import run_em
 from .crowdlab import PredProbsMixin
-from .dawid_skene import DawidSkene
+from .dawid_skene import DawidSkene, FullSteps, Params, Smoothing
 
 __all__ = ["ModelAssistedDawidSkene"]
 
@@ -35,6 +36,22 @@ def _with_model_annotator(
     weights = np.concatenate([np.ones(annotations.n_annotations), weight * pred_probs.ravel()])
     annotators = annotations.annotators.append(pd.Index([MODEL_ANNOTATOR]))
     return Annotations(item, annotator, label, annotations.items, annotators, annotations.classes), weights
+
+
+class PriorSteps(FullSteps):
+    """Dawid-Skene's pieces with a fixed log prior per item (``model_weight * log pred_probs``) in place of
+    the shared class prior, which then plays no part in the E-step or the objective."""
+
+    def __init__(self, matrix: AnnotationMatrix, smoothing: Smoothing, item_log_prior: np.ndarray) -> None:
+        super().__init__(matrix, smoothing)
+        self.item_log_prior = item_log_prior
+
+    def e_step(self, params: Params) -> EStep:
+        return EStep(*e_step(self.matrix, self.item_log_prior, np.log(params[1] + LOG_EPS)))
+
+    def objective(self, params: Params, e: EStep) -> float:
+        prior, theta = params
+        return super().objective((np.ones_like(prior), theta), e)
 
 
 class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
@@ -123,44 +140,23 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
         self.mode = mode
         self.model_weight = model_weight
 
-    def _fit(self, annotations, rng, gold):
+    def _fit(
+        self, annotations: Annotations, rng: np.random.Generator, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> Consensus:
         if self.mode not in ("prior", "annotator"):
             raise InvalidParameterError(f"mode must be 'prior' or 'annotator', got {self.mode!r}")
         weight = check_nonneg_float("model_weight", self.model_weight)
-        check_nonneg_float("alpha", self.alpha)
-        check_nonneg_float("prior_alpha", self.prior_alpha)
-        if annotations.n_classes < 2:
-            raise InvalidParameterError(
-                f"{self.model_name} needs at least 2 classes; the data have "
-                f"{list(annotations.classes)}. Pass classes=..."
-            )
+        self._check_classes(annotations)
+        smoothing = self._smoothing(annotations.n_classes)
         p = self._pred_probs
+        steps: FullSteps
         if self.mode == "annotator":
             augmented, weights = _with_model_annotator(annotations, p, weight)
-            matrix = AnnotationMatrix(augmented, weights)
-            item_log_prior = None
+            steps = FullSteps(AnnotationMatrix(augmented, weights), smoothing)
         else:
-            matrix = AnnotationMatrix(annotations)
-            item_log_prior = weight * np.log(p + LOG_EPS)
-
-        def expect(params):
-            log_prior = item_log_prior if item_log_prior is not None else np.log(params[0] + LOG_EPS)
-            return e_step(matrix, log_prior, np.log(params[1] + LOG_EPS))
-
+            steps = PriorSteps(AnnotationMatrix(annotations), smoothing, weight * np.log(p + LOG_EPS))
         post = initial_posterior(annotations, self.init, gold, self.tie_break, rng)
-        result = run_em(
-            post,
-            m_step=lambda post: self._m_step(matrix, post),
-            e_step=expect,
-            objective=lambda params, log_z: float(log_z.sum()),
-            min_iter=self.min_iter,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            gold=gold,
-            keep_history=self.keep_history,
-            confusions_of=lambda params: params[1],
-            model=self.model_name,
-        )
+        result = self._run(steps, post, gold)
         prior, theta = result.params
         self.model_confusion_ = None
         if self.mode == "annotator":
