@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import IO, TypeVar
 
-__all__ = ["Progress", "progress_enabled", "track"]
+__all__ = ["Progress", "Status", "progress_enabled", "track"]
 
 T = TypeVar("T")
 _WIDTH = 24
@@ -120,3 +121,71 @@ def track(iterable: Iterable[T], total: int, label: str = "", *, enabled: bool |
         for value in iterable:
             yield value
             bar.advance()
+
+
+class Status:
+    """A one-line status on a terminal while one long step runs: ``label 0:12``, redrawn twice a second.
+
+    Silent when the stream is not a terminal (piped, redirected, under test) or when ``quiet``; see
+    :func:`progress_enabled`. :meth:`update` changes the text (e.g. the step that is running now).
+
+    >>> with Status("fitting ds", enabled=False) as line:   # enabled=False: draws nothing
+    ...     line.update("fitting ds: iteration 3")
+    >>> line.text
+    'fitting ds: iteration 3'
+    """
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        quiet: bool = False,
+        enabled: bool | None = None,
+        stream: IO[str] | None = None,
+        interval: float = 0.5,
+    ) -> None:
+        self.text = label
+        self.stream = stream if stream is not None else sys.stderr
+        wanted = progress_enabled(self.stream, quiet=quiet) if enabled is None else bool(enabled)
+        self.enabled = wanted and not quiet
+        self.interval = float(interval)
+        self._start = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Status:
+        if self.enabled:
+            self._draw()
+            self._thread = threading.Thread(target=self._run, name="accord-status", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def update(self, text: str) -> None:
+        """Show ``text`` from now on."""
+        self.text = text
+        if self.enabled:
+            self._draw()
+
+    def close(self) -> None:
+        """Stop redrawing and erase the line."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            with self._lock:
+                self.stream.write("\r\x1b[2K")
+                self.stream.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._draw()
+
+    def _draw(self) -> None:
+        elapsed = int(time.monotonic() - self._start)
+        with self._lock:
+            self.stream.write(f"\r\x1b[2K{self.text[:70]} {elapsed // 60}:{elapsed % 60:02d}")
+            self.stream.flush()

@@ -12,17 +12,18 @@ matrix with missing cells, cleanlab's layout) or :meth:`Annotations.read` (CSV, 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ._hints import option
 from ._utils import check_positive_int, check_random_state
-from .errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
+from .errors import AccordError, DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 
-__all__ = ["Annotations"]
+__all__ = ["Annotations", "register_reader"]
 
 _COLUMN_ALIASES = {
     "item": ("item", "task", "item_id", "task_id", "example", "example_id"),
@@ -32,10 +33,34 @@ _COLUMN_ALIASES = {
 _MAX_SHOWN = 5
 Duplicates = Literal["error", "keep_first", "keep_last", "keep_all"]
 
+# Readers of files and tool exports live in :mod:`accord.io`, which depends on this module (never the
+# reverse); it registers them here so that ``Annotations.read`` and ``Annotations.from_label_studio`` (...)
+# keep working.
+_READERS: dict[str, Callable[..., Annotations]] = {}
+
+
+def register_reader(name: str, reader: Callable[..., Annotations]) -> None:
+    """Make ``reader`` the implementation of ``Annotations.read`` (``name="read"``) or of
+    ``Annotations.from_<name>``; :mod:`accord.io` calls this when it is imported."""
+    _READERS[name] = reader
+
+
+def _reader(name: str) -> Callable[..., Annotations]:
+    if name not in _READERS:
+        raise AccordError(
+            f"no reader for {name!r}: import accord (or accord.io) to register the file readers"
+        )
+    return _READERS[name]
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds, so that messages show ``4``, not ``np.int64(4)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
 
 def _show(values: Iterable[Any], limit: int = _MAX_SHOWN) -> str:
     values = list(values)
-    shown = ", ".join(repr(v) for v in values[:limit])
+    shown = ", ".join(repr(_plain(v)) for v in values[:limit])
     return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
 
 
@@ -60,27 +85,85 @@ def _default_class_order(values: Sequence[Any]) -> list[Any]:
 
 
 def _resolve_column(df: pd.DataFrame, role: str, given: Hashable | None) -> Hashable:
+    flag = {"item": "--item-col", "annotator": "--annotator-col", "label": "--label-col"}[role]
     if given is not None:
         if given not in df.columns:
             raise InvalidAnnotationsError(
                 f"the {role} column {given!r} is not in the table; its columns are {_show(df.columns, 20)}. "
-                f"Pass the right name with {role}=... (CLI: --{role}-col)"
+                f"Name the right one with {option(f'{role}=...', flag + ' NAME')}"
             )
         return given
-    lower = {str(c).lower(): c for c in df.columns}
+    lower = {str(c).strip().lower(): c for c in df.columns}
     for alias in _COLUMN_ALIASES[role]:
         if alias in lower:
             return lower[alias]
     raise InvalidAnnotationsError(
         f"no {role} column: expected one named {' or '.join(repr(a) for a in _COLUMN_ALIASES[role][:2])}, "
-        f"but the columns are {_show(df.columns, 20)}. Rename it, or pass {role}='your column name'"
+        f"but the columns are {_show(df.columns, 20)}. Rename it, or name it with "
+        f"{option(role + '=' + repr('your column name'), flag + ' NAME')}"
     )
 
 
-def _rows(mask: np.ndarray, index: pd.Index | None = None) -> str:
-    pos = np.flatnonzero(mask)
-    labels = pos if index is None else index[pos]
-    return f"row{'s' if len(pos) > 1 else ''} {_show(list(labels))}"
+def _where(rows: pd.Index, positions: np.ndarray, place: str = "", header: bool = False) -> str:
+    """The rows at ``positions`` as the user numbers them: file lines (when read from a file) or index
+    labels."""
+    positions = np.asarray(positions)
+    unit = "line" if rows.name == "line" else "row"
+    text = f"{unit}{'s' if len(positions) > 1 else ''} {_show(list(rows[positions]))}{place}"
+    return text + (" (line 1 is the header)" if header and unit == "line" else "")
+
+
+def _source(df: pd.DataFrame) -> tuple[str, bool]:
+    """``(" of <file>", header)`` when ``df`` was read from a file by :mod:`accord.io`, else ``("",
+    False)``."""
+    src = df.attrs.get("accord_source")
+    if isinstance(src, dict) and src.get("path"):
+        return f" of {src['path']}", bool(src.get("header"))
+    return "", False
+
+
+def _factorize(
+    values: pd.Series, what: str, rows: pd.Index, place: str, header: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` (missing -> -1, uniques as an object array) that names the rows holding a list, dict
+    or other unhashable value."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:
+        bad = values.map(lambda v: not isinstance(v, Hashable)).to_numpy(dtype=bool)
+        kinds = sorted({type(v).__name__ for v in values[bad]})
+        raise InvalidAnnotationsError(
+            f"the {what} must be single values, but {_where(rows, np.flatnonzero(bad), place, header)} "
+            f"hold{'s' if bad.sum() == 1 else ''} {' / '.join(kinds)} values; give one id or label per cell"
+        ) from None
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def _blank_codes(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+    """Mask of missing entries: NaN/None (code -1) or a blank / whitespace-only string."""
+    text = pd.Series(uniques, dtype=object)
+    try:
+        blank = (text.str.strip() == "").fillna(False).to_numpy(dtype=bool)
+    except AttributeError:  # no string at all
+        blank = np.zeros(len(uniques), dtype=bool)
+    return np.append(blank, True)[codes]
+
+
+def _integral(value: Any) -> Any:
+    """A float that holds an integer (pandas widens integer columns with a gap to floats) as that integer."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return int(value)
+    return _plain(value)
+
+
+def _merge_uniques(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integral floats back to ints, merging the codes of values that become equal (``1`` and ``1.0``)."""
+    if not any(isinstance(u, (float, np.floating)) for u in uniques):
+        return codes, uniques
+    fixed = pd.Series([_integral(u) for u in uniques], dtype=object)
+    new_codes, merged = pd.factorize(fixed, use_na_sentinel=True)
+    lookup = np.append(np.asarray(new_codes, dtype=np.int64), -1)
+    return lookup[codes], np.asarray(merged, dtype=object)
 
 
 class Annotations:
@@ -161,9 +244,17 @@ class Annotations:
         duplicates : {"error", "keep_first", "keep_last", "keep_all"}
             What to do when an annotator labelled the same item more than once.
         missing : {"error", "drop"}
-            What to do with rows whose label is missing (NaN, None, empty string).
+            What to do with rows whose label is missing: NaN, None, ``pd.NA``, or a blank or whitespace-only
+            string. Strings such as ``"NA"`` or ``"None"`` are labels like any other.
         extra : sequence of column names, optional
             Per-annotation columns to carry along (available as ``.extra``).
+
+        Notes
+        -----
+        Ids keep their type (an integer item column gives integer item ids). Labels that are integral floats
+        (an integer column that pandas widened to floats because of a gap) become the integers they were, so
+        ``1`` and ``1.0`` are one class. An error about a row names it by the frame's index, or by its line in
+        the file when the frame was read by :func:`accord.io.read_table`.
         """
         if not isinstance(df, pd.DataFrame):
             raise InvalidAnnotationsError(
@@ -176,8 +267,9 @@ class Annotations:
             )
         if missing not in ("error", "drop"):
             raise InvalidParameterError(f"missing must be 'error' or 'drop', got {missing!r}")
+        place, header = _source(df)
         if len(df) == 0:
-            raise InvalidAnnotationsError("the annotations are empty: the table has no rows")
+            raise InvalidAnnotationsError(f"the annotations{place} are empty: the table has no rows")
         cols = {
             role: _resolve_column(df, role, given)
             for role, given in (("item", item), ("annotator", annotator), ("label", label))
@@ -188,92 +280,137 @@ class Annotations:
                 raise InvalidAnnotationsError(
                     f"extra column {c!r} is not in the table; its columns are {_show(df.columns, 20)}"
                 )
-        report: list[str] = []
-        table = df[[cols["item"], cols["annotator"], cols["label"], *extra_cols]]
-        table.columns = pd.Index(["item", "annotator", "label", *[str(c) for c in extra_cols]])
-        table = table.reset_index(drop=True)
-        for role in ("item", "annotator"):
-            bad = table[role].isna().to_numpy()
-            if bad.any():
-                raise InvalidAnnotationsError(
-                    f"the {role} column {cols[role]!r} is missing on {_rows(bad, df.index)}; "
-                    f"every annotation needs an {role} id: fill or drop those rows"
-                )
-        table, dropped = cls._handle_missing_labels(table, cols["label"], df.index, missing)
-        report += dropped
-        table, dropped = cls._handle_duplicates(table, duplicates)
-        report += dropped
-        return cls._encode(table, classes, extra_cols, report)
-
-    @staticmethod
-    def _handle_missing_labels(
-        table: pd.DataFrame, label_col: Hashable, index: pd.Index, missing: str
-    ) -> tuple[pd.DataFrame, list[str]]:
-        lab = table["label"]
-        bad = lab.isna().to_numpy().copy()  # pandas may hand back a read-only view
-        if lab.dtype == object:
-            bad |= lab.map(lambda v: isinstance(v, str) and v.strip() == "").to_numpy(dtype=bool)
-        if not bad.any():
-            return table, []
-        if missing == "error":
-            raise InvalidAnnotationsError(
-                f"the label column {label_col!r} is missing (NaN/None/empty) on {_rows(bad, index)}. "
-                "Drop those rows, or pass missing='drop' (the CLI: --missing drop) to drop them with a note"
-            )
-        note = f"dropped {int(bad.sum())} annotation(s) with a missing label"
-        warnings.warn(note, DataQualityWarning, stacklevel=4)
-        if bad.all():
-            raise InvalidAnnotationsError("the annotations are empty: every label is missing")
-        return table.loc[~bad].reset_index(drop=True), [note]
-
-    @staticmethod
-    def _handle_duplicates(table: pd.DataFrame, duplicates: str) -> tuple[pd.DataFrame, list[str]]:
-        if duplicates == "keep_all":
-            return table, []
-        dup = table.duplicated(subset=["item", "annotator"], keep=False).to_numpy()
-        if not dup.any():
-            return table, []
-        pairs = table.loc[dup, ["item", "annotator"]].drop_duplicates()
-        if duplicates == "error":
-            shown = _show(list(pairs.itertuples(index=False, name=None)))
-            raise InvalidAnnotationsError(
-                f"{len(pairs)} (item, annotator) pair(s) occur more than once, e.g. {shown}. "
-                "Pass duplicates='keep_last', 'keep_first' or 'keep_all' (CLI: --duplicates ...) to choose"
-            )
-        keep = "last" if duplicates == "keep_last" else "first"
-        kept = table.loc[~table.duplicated(subset=["item", "annotator"], keep=keep)].reset_index(drop=True)
-        note = (
-            f"dropped {len(table) - len(kept)} repeated annotation(s) of {len(pairs)} (item, annotator) "
-            f"pair(s), keeping the {keep} of each"
+        rows = df.index if df.index.name == "line" else pd.Index(df.index)
+        ids = {
+            role: cls._id_codes(df[cols[role]], role, cols[role], rows, place, header)
+            for role in ("item", "annotator")
+        }
+        label_codes, label_values = _factorize(df[cols["label"]], "labels", rows, place, header)
+        label_codes, label_values = _merge_uniques(label_codes, label_values)
+        keep = np.ones(len(df), dtype=bool)
+        report = cls._handle_missing_labels(
+            _blank_codes(label_codes, label_values), keep, cols["label"], rows, place, header, missing
         )
-        return kept, [note]
-
-    @classmethod
-    def _encode(
-        cls, table: pd.DataFrame, classes: Sequence[Any] | None, extra_cols: list[Hashable], report: list[str]
-    ) -> Annotations:
-        item_codes, items = pd.factorize(table["item"], sort=False)
-        ann_codes, annotators = pd.factorize(table["annotator"], sort=False)
-        class_index = cls._class_index(table["label"], classes)
-        label_codes = cls._encode_labels(table["label"], class_index)
-        extra = table[[str(c) for c in extra_cols]] if extra_cols else None
+        report += cls._handle_duplicates(ids["item"][0], ids["annotator"][0], keep, ids, duplicates)
+        pos = np.flatnonzero(keep)
+        item_codes, item_used = pd.factorize(ids["item"][0][pos], sort=False)
+        ann_codes, ann_used = pd.factorize(ids["annotator"][0][pos], sort=False)
+        items = ids["item"][1][item_used]
+        annotators = ids["annotator"][1][ann_used]
+        used = np.unique(label_codes[pos])
+        class_index = cls._class_index(list(label_values[used]), classes)
+        per_value = np.full(len(label_values), -1, dtype=np.int64)
+        per_value[used] = cls._code_values(label_values[used], class_index, "label", "")
+        codes = per_value[label_codes[pos]]
+        if (codes < 0).any():
+            bad = np.flatnonzero(codes < 0)
+            shown = pd.unique(label_values[label_codes[pos][bad]])
+            raise InvalidAnnotationsError(
+                f"label(s) {_show(shown)} are not among the declared classes {_show(class_index, 20)} "
+                f"(on {_where(rows[pos], bad, place, header)}). Add them to "
+                f"{option('classes=...', '--classes')}, or fix those rows"
+            )
+        extra_frame = None
+        if extra_cols:
+            extra_frame = df[extra_cols].iloc[pos].reset_index(drop=True)
+            extra_frame.columns = pd.Index([str(c) for c in extra_cols])
         return cls(
             item_codes,
             ann_codes,
-            label_codes,
+            codes,
             pd.Index(items, name="item"),
             pd.Index(annotators, name="annotator"),
             class_index,
-            extra,
+            extra_frame,
             report,
         )
 
     @staticmethod
-    def _class_index(labels: pd.Series, classes: Sequence[Any] | None) -> pd.Index:
+    def _id_codes(
+        values: pd.Series, role: str, column: Hashable, rows: pd.Index, place: str, header: bool
+    ) -> tuple[np.ndarray, pd.Index]:
+        """Codes and unique ids of an id column; a missing or blank id is an error that names the rows."""
+        codes, uniques = _factorize(values, f"{role} ids", rows, place, header)
+        bad = _blank_codes(codes, uniques)
+        if bad.any():
+            raise InvalidAnnotationsError(
+                f"the {role} column {column!r} is missing on "
+                f"{_where(rows, np.flatnonzero(bad), place, header)} "
+                f"(an empty cell); every annotation needs an {role} id: fill or delete those rows"
+            )
+        return codes, pd.Index(uniques, tupleize_cols=False) if len(uniques) else pd.Index([])
+
+    @staticmethod
+    def _handle_missing_labels(
+        bad: np.ndarray,
+        keep: np.ndarray,
+        label_col: Hashable,
+        rows: pd.Index,
+        place: str,
+        header: bool,
+        missing: str,
+    ) -> list[str]:
+        if not bad.any():
+            return []
+        where = _where(rows, np.flatnonzero(bad), place, header)
+        hint = option("missing='drop'", "--missing drop")
+        if missing == "error":
+            raise InvalidAnnotationsError(
+                f"the label column {label_col!r} is missing (empty or blank) on {where}. Fill or delete "
+                f"those rows, or drop them with a note: {hint}"
+            )
+        if bad.all():
+            raise InvalidAnnotationsError(f"the annotations{place} are empty: every label is missing")
+        note = f"dropped {int(bad.sum())} annotation(s) with a missing label ({where})"
+        warnings.warn(note, DataQualityWarning, stacklevel=4)
+        keep &= ~bad
+        return [note]
+
+    @staticmethod
+    def _handle_duplicates(
+        item: np.ndarray,
+        annotator: np.ndarray,
+        keep: np.ndarray,
+        ids: dict[str, tuple[np.ndarray, pd.Index]],
+        duplicates: str,
+    ) -> list[str]:
+        if duplicates == "keep_all":
+            return []
+        pos = np.flatnonzero(keep)
+        key = pd.Series(item[pos] * (int(annotator.max(initial=0)) + 1) + annotator[pos])
+        dup = key.duplicated(keep=False).to_numpy()
+        if not dup.any():
+            return []
+        pairs = np.unique(key.to_numpy()[dup])
+        if duplicates == "error":
+            first = pos[dup][:_MAX_SHOWN]
+            shown = _show(
+                [
+                    (_plain(ids["item"][1][item[p]]), _plain(ids["annotator"][1][annotator[p]]))
+                    for p in dict.fromkeys(first)
+                ]
+            )
+            hint = option(
+                "duplicates='keep_last', 'keep_first' or 'keep_all'",
+                "--duplicates keep_last (or keep_first, keep_all)",
+            )
+            raise InvalidAnnotationsError(
+                f"{len(pairs)} (item, annotator) pair(s) occur more than once, e.g. {shown}. Choose which to "
+                f"keep with {hint}"
+            )
+        which = "last" if duplicates == "keep_last" else "first"
+        drop = key.duplicated(keep=which).to_numpy()
+        keep[pos[drop]] = False
+        return [
+            f"dropped {int(drop.sum())} repeated annotation(s) of {len(pairs)} (item, annotator) "
+            f"pair(s), keeping the {which} of each"
+        ]
+
+    @staticmethod
+    def _class_index(seen: Sequence[Any], classes: Sequence[Any] | None) -> pd.Index:
         if classes is None:
-            seen = pd.unique(labels.to_numpy())
             return pd.Index(_default_class_order(list(seen)), name="class", tupleize_cols=False)
-        class_index = pd.Index(list(classes), name="class", tupleize_cols=False)
+        class_index = pd.Index([_plain(c) for c in classes], name="class", tupleize_cols=False)
         if len(class_index) == 0:
             raise InvalidParameterError("classes is empty: give at least two classes, or leave it out")
         if class_index.has_duplicates:
@@ -283,21 +420,29 @@ class Annotations:
         return class_index
 
     @staticmethod
-    def _encode_labels(labels: pd.Series, class_index: pd.Index) -> np.ndarray:
-        codes = class_index.get_indexer(labels.to_numpy())
+    def _code_values(values: Sequence[Any], class_index: pd.Index, what: str, where: str) -> np.ndarray:
+        """Class code of each value (-1 when it is not a class); labels read as text ("1") also match classes
+        given as numbers (1), and the other way round."""
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = list(values)
+        codes = class_index.get_indexer(arr) if len(arr) else np.zeros(0, dtype=np.int64)
         if (codes < 0).any():
-            # Labels read from text ("1") against classes given as numbers (1), or the other way round.
             as_text = pd.Index([str(c) for c in class_index])
             if not as_text.has_duplicates:
-                codes_text = as_text.get_indexer(labels.astype(str).to_numpy())
+                codes_text = as_text.get_indexer([str(v) for v in arr])
                 codes = np.where(codes < 0, codes_text, codes)
+        return np.asarray(codes, dtype=np.int64)
+
+    @classmethod
+    def _encode_labels(cls, labels: pd.Series, class_index: pd.Index, what: str = "label") -> np.ndarray:
+        codes = cls._code_values([_integral(v) for v in labels.to_numpy()], class_index, what, "")
         unknown = codes < 0
         if unknown.any():
             bad = pd.unique(labels.to_numpy()[unknown])
             raise InvalidAnnotationsError(
-                f"label(s) {_show(list(bad))} are not among the declared classes "
+                f"{what}(s) {_show(list(bad))} are not among the declared classes "
                 f"{_show(list(class_index), 20)} "
-                f"(on {_rows(unknown)}). Add them to classes=..., or fix those rows"
+                f"(on {_where(pd.Index(labels.index), np.flatnonzero(unknown))}). Use one of the classes"
             )
         return codes.astype(np.int32)
 
@@ -311,45 +456,76 @@ class Annotations:
         annotators: Sequence[Any] | None = None,
         empty_items: Literal["error", "drop"] = "error",
     ) -> Annotations:
-        """Build from an items x annotators matrix; a missing annotation is NaN, None or ``pd.NA``.
+        """Build from an items x annotators matrix; a missing annotation is NaN, None, ``pd.NA`` or a blank
+        cell.
 
         This is cleanlab's ``labels_multiannotator`` layout. Row labels are item ids and column labels
         annotator ids (for a NumPy array: 0..n-1 unless ``items`` / ``annotators`` are given). An item (row)
         with no annotation at all is an error unless ``empty_items="drop"``, which drops it and says so in
-        ``.report``.
+        ``.report``. Labels follow the same policy as :meth:`from_frame`: strings such as ``"NA"`` are labels,
+        and a column that pandas turned into floats because of a gap gives the integers it held.
         """
+        if empty_items not in ("error", "drop"):
+            raise InvalidParameterError(f"empty_items must be 'error' or 'drop', got {empty_items!r}")
         frame = cls._wide_frame(matrix, items, annotators)
+        place, _ = _source(frame)
         if frame.size == 0:
-            raise InvalidAnnotationsError("the annotations are empty: the matrix has no cells")
-        present = frame.notna().to_numpy()
+            raise InvalidAnnotationsError(f"the annotations{place} are empty: the matrix has no cells")
+        n_items, n_ann = frame.shape
+        flat = pd.Series(frame.to_numpy(dtype=object).ravel())
+        try:
+            codes, uniques = pd.factorize(flat, use_na_sentinel=True)
+        except TypeError:
+            bad = np.flatnonzero(flat.map(lambda v: not isinstance(v, Hashable)).to_numpy(dtype=bool))
+            cells = [(_plain(frame.index[p // n_ann]), _plain(frame.columns[p % n_ann])) for p in bad[:3]]
+            raise InvalidAnnotationsError(
+                f"the matrix{place} must hold one label per cell, but {len(bad)} cell(s) hold lists or other "
+                f"containers, e.g. (item, annotator) {_show(cells)}"
+            ) from None
+        codes, values = _merge_uniques(np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object))
+        present = ~_blank_codes(codes, values).reshape(n_items, n_ann)
         empty_rows = ~present.any(axis=1)
         report: list[str] = []
         if empty_rows.any():
             ids = frame.index[empty_rows]
             if empty_items == "error":
+                hint = option("empty_items='drop'", "--empty-items drop")
                 raise InvalidAnnotationsError(
-                    f"{len(ids)} item(s) have no annotation: {_show(list(ids))}. Remove those rows, or pass "
-                    "empty_items='drop'"
+                    f"{len(ids)} item(s){place} have no annotation: {_show(list(ids))}. Remove those rows, "
+                    f"or "
+                    f"drop them with a note: {hint}"
                 )
             report.append(f"dropped {len(ids)} item(s) with no annotation: {_show(list(ids))}")
             warnings.warn(report[-1], DataQualityWarning, stacklevel=2)
         if not present.any():
-            raise InvalidAnnotationsError("the annotations are empty: every cell of the matrix is missing")
+            raise InvalidAnnotationsError(
+                f"the annotations{place} are empty: every cell of the matrix is missing"
+            )
         rows, cols = np.nonzero(present)
-        values = frame.to_numpy(dtype=object)[rows, cols]
-        table = pd.DataFrame({"item": frame.index[rows], "annotator": frame.columns[cols], "label": values})
-        item_codes, _ = pd.factorize(table["item"])
         kept_items = frame.index[~empty_rows]
-        item_codes = kept_items.get_indexer(table["item"])
-        ann_codes, ann_index = pd.factorize(table["annotator"])
-        class_index = cls._class_index(table["label"], classes)
-        label_codes = cls._encode_labels(table["label"], class_index)
+        item_codes = np.cumsum(~empty_rows)[rows] - 1
+        ann_codes, ann_used = pd.factorize(cols, sort=False)
+        cell_codes = codes.reshape(n_items, n_ann)[rows, cols]
+        used = np.unique(cell_codes)
+        class_index = cls._class_index([values[c] for c in used], classes)
+        per_value = np.full(len(values), -1, dtype=np.int64)
+        per_value[used] = cls._code_values([values[c] for c in used], class_index, "label", "")
+        label_codes = per_value[cell_codes]
+        if (label_codes < 0).any():
+            bad = np.flatnonzero(label_codes < 0)
+            shown = pd.unique(np.asarray([values[c] for c in cell_codes[bad]], dtype=object))
+            raise InvalidAnnotationsError(
+                f"label(s) {_show(shown)} are not among the declared classes {_show(class_index, 20)} (e.g. "
+                f"item "
+                f"{_plain(frame.index[rows[bad[0]]])!r}, annotator {_plain(frame.columns[cols[bad[0]]])!r}). "
+                f"Add them to {option('classes=...', '--classes')}, or fix those cells"
+            )
         return cls(
             item_codes,
             ann_codes,
             label_codes,
             pd.Index(kept_items, name="item"),
-            pd.Index(ann_index, name="annotator"),
+            pd.Index(frame.columns[ann_used], name="annotator"),
             class_index,
             None,
             report,
@@ -361,8 +537,14 @@ class Annotations:
     ) -> pd.DataFrame:
         if isinstance(matrix, pd.DataFrame):
             frame = matrix.copy()
+            frame.attrs = dict(matrix.attrs)
         else:
-            arr = np.asarray(matrix, dtype=object)
+            try:
+                arr = np.asarray(matrix, dtype=object)
+            except ValueError as exc:
+                raise InvalidAnnotationsError(
+                    f"a wide annotation matrix must be 2-D (items x annotators): {exc}"
+                ) from None
             if arr.ndim != 2:
                 raise InvalidAnnotationsError(
                     f"a wide annotation matrix must be 2-D (items x annotators), got shape {arr.shape}"
@@ -372,15 +554,25 @@ class Annotations:
             frame.index = pd.Index(list(items))
         if annotators is not None:
             frame.columns = pd.Index(list(annotators))
-        if frame.index.has_duplicates:
-            raise InvalidAnnotationsError(
-                f"repeated item ids in the rows: {_show(frame.index[frame.index.duplicated()].tolist())}"
+        place, _ = _source(frame)
+        for what, index in (
+            ("item ids in the rows", frame.index),
+            ("annotator ids in the columns", frame.columns),
+        ):
+            codes, uniques = _factorize(
+                pd.Series(index, dtype=object), what, pd.RangeIndex(len(index)), place, False
             )
-        if frame.columns.has_duplicates:
-            raise InvalidAnnotationsError(
-                f"repeated annotator ids in the columns: "
-                f"{_show(frame.columns[frame.columns.duplicated()].tolist())}"
-            )
+            blank = _blank_codes(codes, uniques)
+            if blank.any():
+                raise InvalidAnnotationsError(
+                    f"missing {what}{place}: position(s) {_show(np.flatnonzero(blank))} (counting from 0) "
+                    f"have "
+                    "an empty id; name every row and column"
+                )
+            if index.has_duplicates:
+                raise InvalidAnnotationsError(
+                    f"repeated {what}{place}: {_show(index[index.duplicated()].tolist())}"
+                )
         return frame
 
     @classmethod
@@ -394,55 +586,40 @@ class Annotations:
     ) -> Annotations:
         """Read annotations from a file; the format comes from the suffix unless ``format`` is given.
 
-        Formats: ``csv``, ``tsv``, ``parquet``, ``jsonl`` (JSON Lines, one annotation per line). Ids and
-        labels are read as text, so ``"007"`` stays ``"007"``. With ``layout="wide"`` the first column holds
-        item ids and the others are annotators. Other keywords go to :meth:`from_frame` (or
-        :meth:`from_wide`).
+        The same as :func:`accord.io.read_annotations` (which this calls): ``csv``, ``tsv``, ``parquet``,
+        ``jsonl`` (JSON Lines, one annotation per line). Ids and labels are read as text kept exactly as
+        written (``"007"`` stays ``"007"``, ``"NA"`` stays ``"NA"``); only an empty cell is missing. With
+        ``layout="wide"`` the first column holds item ids and the others are annotators. Other keywords go to
+        :meth:`from_frame` (or :meth:`from_wide`).
         """
-        frame = read_table(path, format=format)
-        if layout == "wide":
-            frame = frame.set_index(frame.columns[0])
-            return cls.from_wide(frame, **kwargs)
-        if layout != "long":
-            raise InvalidParameterError(f"layout must be 'long' or 'wide', got {layout!r}")
-        return cls.from_frame(frame, **kwargs)
+        return _reader("read")(path, format=format, layout=layout, **kwargs)
 
     # ------------------------------------------------------------------ annotation-tool exports
     @classmethod
     def from_label_studio(cls, path: Any, **options: Any) -> Annotations:
-        """From a Label Studio JSON or JSON_MIN export (choices); see :func:`accord.io.label_studio.read`."""
-        from .io import from_label_studio
-
-        return from_label_studio(path, **options)
+        """From a Label Studio JSON, JSON_MIN, CSV or TSV export; see :func:`accord.io.label_studio.read`."""
+        return _reader("label_studio")(path, **options)
 
     @classmethod
     def from_sagemaker(cls, path: Any, **options: Any) -> Annotations:
         """From SageMaker Ground Truth worker responses or an output manifest; see
         :mod:`accord.io.sagemaker`."""
-        from .io import from_sagemaker
-
-        return from_sagemaker(path, **options)
+        return _reader("sagemaker")(path, **options)
 
     @classmethod
     def from_mturk(cls, path: Any, **options: Any) -> Annotations:
         """From an Amazon MTurk batch-results CSV; see :func:`accord.io.mturk.read`."""
-        from .io import from_mturk
-
-        return from_mturk(path, **options)
+        return _reader("mturk")(path, **options)
 
     @classmethod
     def from_toloka(cls, path: Any, **options: Any) -> Annotations:
         """From a Toloka assignments TSV; see :func:`accord.io.toloka.read`."""
-        from .io import from_toloka
-
-        return from_toloka(path, **options)
+        return _reader("toloka")(path, **options)
 
     @classmethod
     def from_prodigy(cls, path: Any, **options: Any) -> Annotations:
         """From a Prodigy JSONL export; see :func:`accord.io.prodigy.read`."""
-        from .io import from_prodigy
-
-        return from_prodigy(path, **options)
+        return _reader("prodigy")(path, **options)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -569,15 +746,25 @@ class Annotations:
 
     def encode_gold(self, gold: pd.Series | dict[Any, Any] | pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Turn gold labels (a Series item -> label, a dict, or a DataFrame with item and label columns) into
-        ``(item_codes, label_codes)``. Gold items that have no annotation are skipped with a warning."""
+        ``(item_codes, label_codes)``.
+
+        Gold items that have no annotation are skipped with a :class:`~accord.DataQualityWarning`; when *no*
+        gold item has an annotation, that is an error (the ids do not match), the same in every function and
+        command that takes gold labels. A gold label outside ``classes`` is an error that names it as gold.
+        """
         series = _gold_series(gold)
+        if len(series) == 0:
+            raise InvalidAnnotationsError("the gold labels are empty")
         if series.index.has_duplicates:
             raise InvalidAnnotationsError(
                 f"gold has repeated items: {_show(series.index[series.index.duplicated()].tolist())}"
             )
-        if series.isna().any():
+        blank = series.isna().to_numpy() | series.map(
+            lambda v: isinstance(v, str) and not v.strip()
+        ).to_numpy(dtype=bool)
+        if blank.any():
             raise InvalidAnnotationsError(
-                f"gold labels are missing for items {_show(series.index[series.isna().to_numpy()].tolist())}"
+                f"gold labels are missing for items {_show(series.index[blank].tolist())}"
             )
         codes = self.items.get_indexer(series.index)
         if (codes < 0).any():
@@ -592,7 +779,22 @@ class Annotations:
                 DataQualityWarning,
                 stacklevel=2,
             )
-        labels = self.encode_labels(series.to_numpy()[~unknown])
+        if unknown.all():
+            raise InvalidAnnotationsError(
+                f"no gold item has an annotation: none of the {len(series)} gold item id(s) "
+                f"{_show(series.index.tolist(), 3)} matches the item ids {_show(self.items.tolist(), 3)}; "
+                "check that the gold file uses the same item ids"
+            )
+        known = series.iloc[np.flatnonzero(~unknown)]
+        labels = self._code_values([_integral(v) for v in known.to_numpy()], self.classes, "gold label", "")
+        if (labels < 0).any():
+            bad = labels < 0
+            raise InvalidAnnotationsError(
+                f"gold label(s) {_show(pd.unique(known.to_numpy()[bad]))} (items "
+                f"{_show(known.index[bad].tolist(), 3)}) are not among the classes of the annotations "
+                f"{_show(list(self.classes), 20)}; fix the gold labels or declare the class with "
+                f"{option('classes=...', '--classes')}"
+            )
         return codes[~unknown].astype(np.int64), labels.astype(np.int64)
 
     # ------------------------------------------------------------------ back to pandas
@@ -634,40 +836,12 @@ def _gold_series(gold: pd.Series | dict[Any, Any] | pd.DataFrame) -> pd.Series:
 
 
 def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
-    """Read a CSV, TSV, Parquet or JSON Lines file with every column as text (Parquet keeps its types)."""
-    path = Path(path)
-    if not path.exists():
-        raise InvalidAnnotationsError(f"no such file: {path}")
-    fmt = (format or _format_from_suffix(path)).lower()
-    try:
-        if fmt == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=True, na_values=[""])
-        if fmt == "tsv":
-            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=True, na_values=[""])
-        if fmt == "parquet":
-            try:
-                return pd.read_parquet(path)
-            except ImportError:
-                raise InvalidAnnotationsError(
-                    "reading Parquet needs pyarrow: pip install 'accord[parquet]'"
-                ) from None
-        if fmt in ("jsonl", "ndjson", "json"):
-            return pd.read_json(path, lines=True, dtype=False)
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
-        if isinstance(exc, InvalidAnnotationsError):
-            raise
-        raise InvalidAnnotationsError(f"could not read {path} as {fmt}: {str(exc).splitlines()[0]}") from None
-    raise InvalidAnnotationsError(
-        f"unknown file format {fmt!r} for {path}; use .csv, .tsv, .parquet or .jsonl, or pass format=..."
-    )
-
-
-def _format_from_suffix(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz"):
-        suffixes = suffixes[:-1]
-    if not suffixes:
-        raise InvalidAnnotationsError(
-            f"cannot tell the format of {path} (no suffix); pass format='csv' or similar"
-        )
-    return suffixes[-1].lstrip(".")
+    """Transitional: use :func:`accord.io.read_table`; this copy goes once ``models/crowdlab.py`` reads
+    through :mod:`accord.io`. Same policy: every cell as text, only empty cells missing."""
+    fmt = (format or Path(path).suffix.lstrip(".") or "csv").lower()
+    if fmt in ("csv", "tsv"):
+        sep = "," if fmt == "csv" else "\t"
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    return pd.read_json(path, lines=True, dtype=False)

@@ -6,8 +6,9 @@ posterior over classes for every item and the annotators' confusion matrices, an
 - ``labels`` and ``proba`` (items x classes);
 - ``item_quality``: label, confidence (posterior of the chosen class), agreement (share of the item's
   annotators who chose it), number of annotations, entropy of the posterior, and the seed-000 consensus
-  strength (``Strong`` = unanimous, ``Weak`` = a tie for the most votes, ``Moderate`` otherwise);
-- ``annotator_quality``: number of labels, quality score, accuracy against the consensus, expected accuracy
+  strength (``Strong`` = unanimous: two or more annotations, all for the consensus label; ``Weak`` = the
+  consensus label ties for the most votes or is not the most voted; ``Moderate`` otherwise);
+- ``annotator_quality``: number of labels, quality score, agreement with the consensus, expected accuracy
   from the confusion matrix, worst class;
 - ``annotation_quality``: for each annotation, the posterior probability of the label given;
 - ``history``: one row per iteration of an iterative model.
@@ -146,7 +147,7 @@ class Consensus:
                 "agreement": agreement,
                 "n_annotations": n.astype(np.int64),
                 "entropy": entropy,
-                "strength": consensus_strength(counts),
+                "strength": consensus_strength(counts, self.label_codes),
             },
             index=self.annotations.items,
         )
@@ -176,10 +177,13 @@ class Consensus:
 
     @cached_property
     def annotator_quality(self) -> pd.DataFrame:
-        """One row per annotator: n_labels, quality, accuracy, expected_accuracy, worst_class (+ model
-        scores).
+        """One row per annotator: n_labels, quality, agreement_with_consensus, expected_accuracy,
+        worst_class (+ model scores).
 
-        ``accuracy`` is the share of the annotator's labels equal to the consensus label;
+        ``agreement_with_consensus`` is the share of the annotator's labels equal to the consensus label (not
+        an accuracy: no gold label is involved; accuracy against gold is
+        :func:`accord.evaluation.metrics.accuracy`); ``accuracy`` is the same column under its old name,
+        kept for one release;
         ``expected_accuracy`` is ``sum_k prior[k] * confusion[a, k, k]``; ``worst_class`` is the true class
         the annotator gets right least often (among the classes their items carry posterior mass on);
         ``quality`` is the model's quality score, by default the expected accuracy.
@@ -188,7 +192,7 @@ class Consensus:
         n_labels = ann.annotator_sizes()
         agree = (ann.label == self.label_codes[ann.item]).astype(np.float64)
         hits = np.bincount(ann.annotator, weights=agree, minlength=ann.n_annotators)
-        accuracy = np.divide(hits, n_labels, out=np.zeros_like(hits), where=n_labels > 0)
+        agreement = np.divide(hits, n_labels, out=np.zeros_like(hits), where=n_labels > 0)
         conf = self.confusions
         diag = np.diagonal(conf, axis1=1, axis2=2)
         expected = diag @ self.priors_array
@@ -196,7 +200,7 @@ class Consensus:
             {
                 "n_labels": n_labels.astype(np.int64),
                 "quality": expected,
-                "accuracy": accuracy,
+                "agreement_with_consensus": agreement,
                 "expected_accuracy": expected,
                 "worst_class": self._worst_class(diag),
             },
@@ -204,6 +208,7 @@ class Consensus:
         )
         for name, values in self.annotator_scores.items():
             frame[name] = values
+        frame["accuracy"] = agreement  # the old name of agreement_with_consensus (deprecated)
         return frame
 
     def _worst_class(self, diag: np.ndarray) -> np.ndarray:
@@ -244,7 +249,9 @@ class Consensus:
         return frame.reset_index()
 
     def annotators_frame(self) -> pd.DataFrame:
-        frame = self.annotator_quality.copy()
+        """One row per annotator: ``annotator`` and the ``annotator_quality`` columns (without the deprecated
+        ``accuracy`` alias of ``agreement_with_consensus``)."""
+        frame = self.annotator_quality.drop(columns=["accuracy"])
         frame.index.name = "annotator"
         return frame.reset_index()
 
@@ -266,12 +273,27 @@ class Consensus:
             raise AccordError("writing Parquet needs pyarrow: pip install 'accord[parquet]'") from None
 
 
-def consensus_strength(counts: np.ndarray) -> np.ndarray:
-    """Seed-000 consensus strength from a vote table: ``Strong`` if unanimous, ``Weak`` if two or more classes
-    tie for the most votes, ``Moderate`` otherwise (``None`` for an item with no annotation)."""
+def consensus_strength(counts: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """Consensus strength from a vote table (items x classes) and the consensus labels (default: the most
+    voted class).
+
+    ``Strong``: unanimous, i.e. two or more annotations and every one of them for the consensus label.
+    ``Weak``: the consensus label ties with another class for the most votes, or is not the most voted
+    class (a model overruled the votes). ``Moderate``: the consensus label is the single most voted class,
+    but not unanimously (or the item has a single annotation). ``None`` for an item with no annotation.
+
+    >>> votes = np.array([[3, 0], [2, 1], [1, 1], [1, 0], [3, 0]])
+    >>> consensus_strength(votes, np.array([0, 0, 0, 0, 1])).tolist()
+    ['Strong', 'Moderate', 'Weak', 'Moderate', 'Weak']
+    """
+    counts = np.asarray(counts)
     top = counts.max(axis=1)
     n = counts.sum(axis=1)
+    rows = np.arange(len(n))
+    chosen = top if labels is None else counts[rows, np.asarray(labels, dtype=np.int64)]
     n_top = (counts == top[:, None]).sum(axis=1)
-    out = np.where(top == n, "Strong", np.where(n_top > 1, "Weak", "Moderate")).astype(object)
+    strong = (chosen == n) & (n >= 2)
+    weak = (chosen < top) | (n_top > 1)
+    out = np.where(strong, "Strong", np.where(weak, "Weak", "Moderate")).astype(object)
     out[n == 0] = "None"
     return out

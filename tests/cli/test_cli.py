@@ -82,10 +82,11 @@ def test_data_error_is_one_line_exit_1(csv, tmp_path, capsys):
     assert main(["aggregate", str(tmp_path / "none.csv"), "-o", "x.csv"]) == 1
 
 
-def test_bad_param_is_exit_1(csv, tmp_path, capsys):
+def test_malformed_param_is_a_usage_error(csv, tmp_path, capsys):
+    # a -p without '=' is a mistake in the command line: exit code 2 (it was 1 before usage errors had their own)
     assert (
         main(["aggregate", str(csv), "--label-col", "choice", "-p", "alpha", "-o", str(tmp_path / "o.csv")])
-        == 1
+        == 2
     )
     assert "KEY=VALUE" in capsys.readouterr().err
 

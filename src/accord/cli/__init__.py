@@ -4,7 +4,8 @@ Subcommands live one per module in this package and are found automatically: a m
 that defines ``register(subparsers)`` adds ``accord NAME``. ``register`` must set ``func`` (a callable taking
 the parsed arguments and returning an exit code) with ``parser.set_defaults(func=...)``.
 
-Exit codes: 0 ok, 1 data error (one line on stderr, no traceback), 2 usage error.
+Exit codes: 0 ok, 1 data error, 2 usage error (a wrong flag or flag value, an unknown ``-p`` key, an output
+suffix accord cannot write); every error is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import importlib
 import pkgutil
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
+from .._hints import cli_messages
 from ..errors import AccordError
+from ._common import UsageError
 
 __all__ = ["main", "build_parser"]
 
@@ -30,10 +34,17 @@ EPILOG = """examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit code 2), like every other accord error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"accord: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="accord",
         description="Consensus labels and annotator quality from many annotators.",
         epilog=EPILOG,
@@ -51,24 +62,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "func", None) is None:
-        parser.print_help(sys.stderr)
-        return 2
+    """Run one command; returns the exit code (0 ok, 1 data error, 2 usage error, 130 interrupted)."""
+    with cli_messages():
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             code = int(args.func(args) or 0)
         for message in _unique(str(w.message) for w in caught if not _is_internal(w)):
-            print(f"accord: warning: {message}", file=sys.stderr)
+            print(f"accord: warning: {_one_line(message)}", file=sys.stderr)
         return code
+    except UsageError as exc:  # the command line is wrong: a -p key or value, an output path, a flag's value
+        print(f"accord: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except AccordError as exc:
-        print(f"accord: error: {exc}", file=sys.stderr)
+        print(f"accord: error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"accord: error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        print(f"accord: error: {_one_line(exc.strerror or exc)}: {exc.filename}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `accord aggregate ... | head`: the reader left, which is not an error
         sys.stderr.close()
@@ -85,7 +109,7 @@ def _is_internal(w: warnings.WarningMessage) -> bool:
     ) and "accord" not in (w.filename or "")
 
 
-def _unique(messages) -> list[str]:
+def _unique(messages: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for m in messages:
         seen.setdefault(m, None)

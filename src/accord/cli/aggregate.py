@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
-from ..datasets import read_gold
+import pandas as pd
+
+from .._progress import Status
+from ..annotations import Annotations
+from ..consensus import Consensus
 from ..evaluation.metrics import accuracy
+from ..io.tables import read_pred_probs
 from ..models.registry import METHODS, make_model
-from ._common import add_input_arguments, format_table, load_annotations, parse_params, write_table
+from ._common import (
+    UsageError,
+    add_input_arguments,
+    add_output_safety_argument,
+    check_output,
+    fit_guarded,
+    format_table,
+    load_annotations,
+    load_gold,
+    make_model_from_args,
+    parse_params,
+    write_table,
+)
 
 EXAMPLES = """examples:
   accord aggregate annotations.csv --method ds --output consensus.csv --annotators annotators.csv
@@ -16,6 +35,7 @@ EXAMPLES = """examples:
   accord aggregate project-1-export.json --from label_studio -o consensus.csv
   accord aggregate Batch_123_batch_results.csv --from mturk --label-col sentiment.label -o out.csv
   accord aggregate assignments.tsv --from toloka -o out.csv    (GOLDEN:* columns give gold accuracy)
+  accord aggregate annotations.csv -o - | head          (the table on standard output, notes on stderr)
   accord aggregate annotations.csv --method auto --known checked.csv -o out.csv
                                      (checked.csv: item,label known true; auto lets them judge the models)
 """
@@ -46,7 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="a hyper-parameter of the method, e.g. -p alpha=1.0 (repeatable)",
     )
-    parser.add_argument("--output", "-o", required=True, help="per-item output (.csv, .tsv or .parquet)")
+    parser.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        help="per-item output (.csv, .tsv, .parquet, .json or .jsonl; - for standard output)",
+    )
     parser.add_argument("--annotators", default=None, help="per-annotator output file (optional)")
     parser.add_argument("--gold", default=None, help="gold labels (item,label) to report accuracy against")
     parser.add_argument(
@@ -81,40 +106,57 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0.0,
         help="with --soft: pseudo-count added to every class (default 0)",
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="print nothing on success (no progress line either)"
+    )
+    add_output_safety_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    check_output(args.annotators, "--annotators")
+    if args.output == "-" and args.annotators == "-":
+        raise UsageError("--output - and --annotators -: only one table can go to standard output")
+    params = parse_params(args.param)
+    model = make_model_from_args(args.method, params, METHODS, make_model)
     ann = load_annotations(args)
-    model = make_model(args.method, **parse_params(args.param))
-    known = read_gold(args.known) if args.known else None
-    consensus = fit_model(model, ann, args.pred_probs, known).consensus_
+    known = load_gold(args.known, ann, "--known") if args.known else None
+    gold = load_gold(args.gold, ann) if args.gold else None
+    pred_probs = read_pred_probs(args.pred_probs) if args.pred_probs else None
+    with Status(f"aggregate: fitting {args.method} on {ann.n_annotations:,} annotations", quiet=args.quiet):
+        fitted = fit_guarded(lambda: fit_model(model, ann, pred_probs, known), args.method, params)
+    consensus = fitted.consensus_
     if getattr(args, "soft", None):
         from ..ambiguity.soft import soft_consensus
 
         consensus = soft_consensus(ann, args.soft_from, consensus, args.smoothing)
-    write_table(consensus.to_frame(), args.output)
+    write_table(consensus.to_frame(), args.output, allow_formulas=args.allow_formulas)
     if args.annotators:
-        write_table(consensus.annotators_frame(), args.annotators)
+        write_table(consensus.annotators_frame(), args.annotators, allow_formulas=args.allow_formulas)
     if not args.quiet:
-        print(summary(consensus))
+        out = sys.stderr if "-" in (args.output, args.annotators) else sys.stdout
+        print(summary(consensus), file=out)
         if consensus.params.get("reason"):
-            print(f"\nwhy this model: {consensus.params['reason']}")
-        if args.gold:
-            gold = read_gold(args.gold)
+            print(f"\nwhy this model: {consensus.params['reason']}", file=out)
+        if gold is not None:
             if known is not None:
                 gold = gold[~gold.index.astype(str).isin(known.index.astype(str))]
             which = "gold items" if known is None else "gold items not in --known"
-            print(f"accuracy on {len(gold)} {which}: {accuracy(consensus.labels, gold):.4f}")
+            print(f"accuracy on {len(gold)} {which}: {accuracy(consensus.labels, gold):.4f}", file=out)
         elif len(getattr(args, "imported_gold", ())):
             gold = args.imported_gold
-            print(f"accuracy on the export's {len(gold)} gold items: {accuracy(consensus.labels, gold):.4f}")
-        print(f"wrote {args.output}" + (f" and {args.annotators}" if args.annotators else ""))
+            print(
+                f"accuracy on the export's {len(gold)} gold items: {accuracy(consensus.labels, gold):.4f}",
+                file=out,
+            )
+        written = [p for p in (args.output, args.annotators) if p and p != "-"]
+        if written:
+            print("wrote " + " and ".join(written), file=out)
     return 0
 
 
-def summary(consensus) -> str:
+def summary(consensus: Consensus) -> str:
     """A short text summary: sizes, label counts, confidence, and the annotators ranked by quality."""
     ann = consensus.annotations
     iq = consensus.item_quality
@@ -131,28 +173,28 @@ def summary(consensus) -> str:
     aq = consensus.annotators_frame().sort_values("quality", ascending=False)
     lines.append("")
     lines.append(
-        format_table(aq[["annotator", "n_labels", "quality", "accuracy", "worst_class"]], max_rows=10)
+        format_table(
+            aq[["annotator", "n_labels", "quality", "agreement_with_consensus", "worst_class"]], max_rows=10
+        )
     )
     return "\n".join(lines)
 
 
-def fit_model(model, ann, pred_probs_path, known=None):
-    """Fit ``model`` (with ``known`` true labels as gold, if any), passing the predicted probabilities read
-    from ``pred_probs_path`` to a model that takes them."""
-    from ..errors import InvalidParameterError
-    from ..models.crowdlab import read_pred_probs
-
-    takes = getattr(model, "accepts_pred_probs", False)
-    if pred_probs_path is None:
+def fit_model(
+    model: Any, ann: Annotations, pred_probs: pd.DataFrame | None, known: pd.Series | None = None
+) -> Any:
+    """Fit ``model`` (with ``known`` true labels as gold, if any), passing the predicted probabilities
+    (``--pred-probs``) to a model that takes them."""
+    if pred_probs is None:
         if getattr(model, "requires_pred_probs", False):
-            raise InvalidParameterError(
+            raise UsageError(
                 f"{type(model).__name__} needs --pred-probs PRED.csv (a column item, then "
                 "one column per class, holding out-of-sample predicted probabilities)"
             )
         return model.fit(ann, gold=known)
-    if not takes:
+    if not getattr(model, "accepts_pred_probs", False):
         users = sorted(n for n, cls in METHODS.items() if getattr(cls, "accepts_pred_probs", False))
-        raise InvalidParameterError(
+        raise UsageError(
             f"{type(model).__name__} does not use --pred-probs; methods that do: {', '.join(users)}"
         )
-    return model.fit(ann, pred_probs=read_pred_probs(pred_probs_path, ann), gold=known)
+    return model.fit(ann, pred_probs=pred_probs, gold=known)

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"majority-vote accuracy : {np.mean(mv.labels_.to_numpy() == gold):.3f}")
     print(f"Dawid-Skene accuracy   : {np.mean(model.labels_.to_numpy() == gold):.3f}\n")
     print("consensus by EM iteration (iteration 1 = majority vote):")
-    for step in model.history_:
+    for step in model.snapshots_:
         labels = np.asarray(ann.classes)[step["labels"]]
         counts = ", ".join(f"{c}={int(np.sum(labels == c))}" for c in ann.classes)
         print(f"  iteration {step['iteration']:2d}: accuracy={np.mean(labels == gold):.3f}  {counts}")

@@ -27,13 +27,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..annotations import Annotations
+from ..annotations import Annotations, register_reader
 from ..errors import InvalidAnnotationsError, InvalidParameterError
 from . import label_studio, mturk, prodigy, sagemaker, toloka
 from ._base import Imported
+from .datasets import Dataset, load_dataset, load_demo
+from .tables import read_annotations, read_gold, read_item_ids, read_pred_probs, read_table
 
 __all__ = [
     "FORMATS",
+    "Dataset",
     "Imported",
     "canonical_format",
     "detect_format",
@@ -42,7 +45,14 @@ __all__ = [
     "from_prodigy",
     "from_sagemaker",
     "from_toloka",
+    "load_dataset",
+    "load_demo",
     "read",
+    "read_annotations",
+    "read_gold",
+    "read_item_ids",
+    "read_pred_probs",
+    "read_table",
 ]
 
 FORMATS: dict[str, Callable[..., Imported]] = {
@@ -168,3 +178,13 @@ def from_toloka(path: str | Path, **options: Any) -> Annotations:
 def from_prodigy(path: str | Path | list[dict[str, Any]], **options: Any) -> Annotations:
     """Annotations from a Prodigy JSONL export (see :func:`accord.io.prodigy.read`)."""
     return prodigy.read(path, **options).annotations
+
+
+# ``Annotations.read`` and ``Annotations.from_<tool>`` are implemented here. io depends on Annotations, never
+# the reverse, so the readers are registered with it instead of being imported by it.
+register_reader("read", read_annotations)
+register_reader("label_studio", from_label_studio)
+register_reader("sagemaker", from_sagemaker)
+register_reader("mturk", from_mturk)
+register_reader("toloka", from_toloka)
+register_reader("prodigy", from_prodigy)

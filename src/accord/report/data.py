@@ -322,7 +322,7 @@ def _gold_hits(
 def annotator_rows(
     consensus: Consensus, gold_codes: tuple[np.ndarray, np.ndarray] | None
 ) -> list[dict[str, Any]]:
-    """One row per annotator, best quality first: n_labels, quality, accuracy against the consensus,
+    """One row per annotator, best quality first: n_labels, quality, agreement with the consensus,
     expected accuracy, worst class and, with gold, the number of gold items labelled and the accuracy on
     them."""
     frame = consensus.annotator_quality
@@ -332,7 +332,7 @@ def annotator_rows(
             "annotator": [str(a) for a in ann.annotators],
             "n_labels": frame["n_labels"].to_numpy(),
             "quality": frame["quality"].to_numpy(dtype=float),
-            "accuracy": frame["accuracy"].to_numpy(dtype=float),
+            "agreement_with_consensus": frame["agreement_with_consensus"].to_numpy(dtype=float),
             "expected_accuracy": frame["expected_accuracy"].to_numpy(dtype=float),
             "worst_class": [str(c) for c in frame["worst_class"]],
         }
@@ -407,7 +407,10 @@ def convergence_section(
         "accuracy": None,
         "final_accuracy": None,
     }
-    steps = getattr(model, "history_", None) or []
+    steps = getattr(model, "snapshots_", None)
+    if steps is None:  # models that keep per-iteration snapshots in a list history_ (older spelling)
+        history = getattr(model, "history_", None)
+        steps = history if isinstance(history, list) else []
     if gold_codes is not None:
         out["final_accuracy"] = _accuracy(consensus.label_codes, gold_codes)
         if steps and all("labels" in s for s in steps):

@@ -189,7 +189,8 @@ def _quality_color(q: float, chance: float) -> str:
 def _annotators(d: ReportData) -> str:
     rows = d.annotators
     chance = 1.0 / max(d.summary["n_classes"], 1)
-    shown, gaps = rows, ()
+    shown: list[Any] = rows
+    gaps: tuple[int, ...] = ()
     if len(rows) > MAX_BARS:
         half = MAX_BARS // 2
         shown, gaps = rows[:half] + rows[-half:], (half - 1,)
@@ -219,7 +220,7 @@ def _annotators(d: ReportData) -> str:
             r["annotator"],
             f"{r['n_labels']:,}",
             _f(r["quality"]),
-            _f(r["accuracy"]),
+            _f(r["agreement_with_consensus"]),
             _f(r["expected_accuracy"]),
             r["worst_class"],
         ]

@@ -188,7 +188,7 @@ def hbar_chart(
     if title:
         parts.append(_text(8, 16, title, size=13, weight="600"))
     span = (vmax - vmin) or 1.0
-    y = top
+    y: float = top
     for i, (lab, v) in enumerate(zip(labels, values, strict=False)):
         w = max(0.0, plot_w * (float(v) - vmin) / span) if math.isfinite(float(v)) else 0.0
         color = colors[i] if colors else PALETTE[0]
