@@ -166,10 +166,8 @@ def _fit_accord(
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if needs_extra_inputs(method):
-            model.fit(ann, pred_probs=pred_probs)
-        else:
-            model.fit(ann)
+        inputs = {"pred_probs": pred_probs} if needs_extra_inputs(method) else {}
+        model.fit(ann, **inputs)
     seconds = time.perf_counter() - start
     consensus = model.consensus_
     row = {"method": method, "seconds": seconds, "note": _note(model)}
@@ -212,8 +210,7 @@ def needs_extra_inputs(method: str) -> bool:
     """True for models whose ``fit`` needs more than annotations (e.g. a classifier's ``pred_probs``)."""
     from ..models.registry import METHODS
 
-    params = inspect.signature(METHODS[method].fit).parameters
-    return "pred_probs" in params
+    return "pred_probs" in getattr(METHODS[method], "requires", ())
 
 
 # ---------------------------------------------------------------------- peers, each in a child process
