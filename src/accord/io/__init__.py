@@ -31,7 +31,7 @@ from ..annotations import Annotations, register_reader
 from ..errors import InvalidAnnotationsError, InvalidParameterError
 from . import label_studio, mturk, prodigy, sagemaker, toloka
 from ._base import Imported
-from .datasets import Dataset, load_dataset, load_demo
+from .datasets import Dataset, load_dataset, load_demo, read_meta
 from .tables import read_annotations, read_gold, read_item_ids, read_pred_probs, read_table
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "read_annotations",
     "read_gold",
     "read_item_ids",
+    "read_meta",
     "read_pred_probs",
     "read_table",
 ]

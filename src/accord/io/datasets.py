@@ -14,7 +14,7 @@ from ..annotations import Annotations
 from ..errors import InvalidAnnotationsError
 from .tables import read_annotations, read_gold
 
-__all__ = ["Dataset", "load_dataset", "load_demo", "read_gold"]
+__all__ = ["Dataset", "load_dataset", "load_demo", "read_gold", "read_meta"]
 
 
 @dataclass
@@ -26,6 +26,11 @@ class Dataset:
     gold: pd.Series
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+
+
+def read_meta(folder: str | Path) -> dict[str, Any]:
+    """The ``meta.json`` of a dataset folder as a dict (``{}`` when the folder has none)."""
+    return _read_meta(Path(folder) / "meta.json")
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

@@ -361,8 +361,7 @@ def read_gold(path: str | Path, *, format: str | None = None) -> pd.Series:
     )
 
 
-# ====================================================================== predicted probabilities and item
-# lists
+# ============================================================= predicted probabilities and item lists
 def read_pred_probs(
     path: str | Path, annotations: Annotations | None = None, *, align: bool = True
 ) -> pd.DataFrame:
