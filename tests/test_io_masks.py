@@ -165,3 +165,126 @@ def test_missing_pillow_names_the_extra(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(AccordError, match=r'needs Pillow: pip install "accord\[images\]"'):
         read_masks(folder)
     np.testing.assert_array_equal(read_mask(folder / "cat" / "carol.npy"), square(hi=5))
+
+
+# ---------------------------------------------------------------------------------- Label Studio brush
+
+
+def encode_brush(values: np.ndarray, literal_first: int = 0) -> list[int]:
+    """Label Studio's brush RLE, written here from the format: header, then ``literal_first`` values as one
+    literal block, then repeat blocks with 16-bit run lengths (run-length widths 3, 4, 8, 16)."""
+    flat = np.asarray(values).ravel()
+    bits = f"{len(flat):032b}{8 - 1:05b}" + "".join(f"{w - 1:04b}" for w in (3, 4, 8, 16))
+    if literal_first:
+        bits += "0" + "11" + f"{literal_first - 1:016b}" + "".join(f"{v:08b}" for v in flat[:literal_first])
+    rest = flat[literal_first:]
+    starts = np.flatnonzero(np.diff(rest, prepend=-1) != 0)
+    for start, stop in zip(starts, [*starts[1:], len(rest)], strict=True):
+        length = stop - start
+        while length > 0:
+            run = min(length, 2**16)
+            bits += "1" + "11" + f"{run - 1:016b}" + f"{rest[start]:08b}"
+            length -= run
+    bits += "0" * (-len(bits) % 8)
+    return [int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)]
+
+
+def brush_result(mask: np.ndarray, label: str, literal_first: int = 0) -> dict:
+    rgba = np.repeat((mask > 0).astype(np.uint8).ravel() * 255, 4)
+    h, w = mask.shape
+    return {
+        "type": "brushlabels",
+        "from_name": "tag",
+        "to_name": "image",
+        "original_width": w,
+        "original_height": h,
+        "value": {"format": "rle", "rle": encode_brush(rgba, literal_first), "brushlabels": [label]},
+    }
+
+
+def test_decode_brush_rle_round_trip_and_published_vector() -> None:
+    from accord.io.masks import decode_brush_rle
+
+    # label-studio-converter's own test vector for its encoder (tests/test_brush.py)
+    rle = [0, 0, 0, 18, 57, 27, 252, 96, 32, 1, 0, 6, 0, 40, 0, 192, 3, 128, 17, 56, 32]
+    assert decode_brush_rle(rle).tolist() == [1, 1, 1, 1, 2, 3, 5, 6, 7, 8, 4, 4, 4, 4, 4, 4, 4, 4]
+    values = np.random.default_rng(0).integers(0, 3, 300_000).repeat(2)  # runs longer than 2**16 too
+    values[1000:200_000] = 7
+    np.testing.assert_array_equal(decode_brush_rle(encode_brush(values, literal_first=5)), values)
+    with pytest.raises(InvalidAnnotationsError, match="the brush RLE ends early"):
+        decode_brush_rle(rle[:10])
+    with pytest.raises(InvalidAnnotationsError, match="must be a list of bytes"):
+        decode_brush_rle([0, 300])
+
+
+def label_studio_export() -> tuple[list, np.ndarray, np.ndarray]:
+    cat = square()
+    dog = np.zeros((8, 8), dtype=np.uint8)
+    dog[0:2, 0:3] = 1
+    tasks = [
+        {
+            "id": 7,
+            "data": {"image": "a.png"},
+            "annotations": [
+                {
+                    "completed_by": 1,
+                    "result": [brush_result(cat, "Cat", literal_first=3), brush_result(dog, "Dog")],
+                },
+                {"completed_by": {"id": 2, "email": "b@x.org"}, "result": [brush_result(cat, "Cat")]},
+                {"completed_by": 3, "result": []},
+                {"completed_by": 4, "was_cancelled": True, "result": []},
+                {"completed_by": 5, "ground_truth": True, "result": [brush_result(cat, "Cat")]},
+            ],
+        },
+        {
+            "id": 8,
+            "data": {"image": "b.png"},
+            "annotations": [{"completed_by": 1, "result": [brush_result(square(size=6, lo=1, hi=3), "Dog")]}],
+            "predictions": [{"result": []}],
+        },
+    ]
+    return tasks, cat, dog
+
+
+def test_read_label_studio_brush_export(tmp_path: Path) -> None:
+    import json
+
+    from accord.io.masks import read_label_studio_masks
+
+    tasks, cat, dog = label_studio_export()
+    (tmp_path / "export.json").write_text(json.dumps(tasks))
+    imported = read_label_studio_masks(tmp_path / "export.json")
+    assert imported.labels == ["Cat", "Dog"]
+    ms = imported.masks
+    assert list(ms.items) == ["7", "8"] and ms.n_classes == 3
+    first = ms.masks_of("7")
+    assert sorted(first) == ["1", "3", "b@x.org"]
+    np.testing.assert_array_equal(first["1"], np.where(dog == 1, 2, cat))  # the later region wins
+    np.testing.assert_array_equal(first["b@x.org"], cat)
+    np.testing.assert_array_equal(first["3"], np.zeros((8, 8)))  # submitted without a region: background
+    np.testing.assert_array_equal(ms.masks_of("8")["1"], square(size=6, lo=1, hi=3) * 2)
+    np.testing.assert_array_equal(imported.gold["7"], cat)
+    assert imported.skipped == {"cancelled or skipped annotation": 1}
+    ordered = read_label_studio_masks(tasks, labels=["Dog", "Cat"])
+    np.testing.assert_array_equal(ordered.masks.masks_of("7")["b@x.org"], cat * 2)
+    voted = read_label_studio_masks(tasks, ground_truth="vote")
+    assert "5" in voted.masks.masks_of("7") and voted.gold == {}
+
+
+def test_label_studio_brush_errors() -> None:
+    from accord.io.masks import read_label_studio_masks
+
+    tasks, cat, _ = label_studio_export()
+    with pytest.raises(
+        InvalidAnnotationsError, match=r"task 7: a brush region has the labels \['Cat'\]; each"
+    ):
+        read_label_studio_masks(tasks, labels=["Dog"])
+    region = brush_result(cat, "Cat")
+    region["original_width"] = 9
+    bad = [{"id": 1, "annotations": [{"completed_by": 1, "result": [region]}]}]
+    with pytest.raises(InvalidAnnotationsError, match="decodes to 256 values, expected 8 x 9 x 4"):
+        read_label_studio_masks(bad)
+    with pytest.raises(InvalidAnnotationsError, match="no brush"):
+        read_label_studio_masks([{"id": 1, "annotations": []}])
+    with pytest.raises(InvalidAnnotationsError, match="expected a list of task objects"):
+        read_label_studio_masks([1, 2])

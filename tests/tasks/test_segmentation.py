@@ -95,7 +95,7 @@ def four_by_four() -> dict[str, dict[str, np.ndarray]]:
 
 def test_binary_staple_matches_the_plain_loop_reference_on_a_4x4_mask() -> None:
     items = four_by_four()
-    model = STAPLE(alpha=0.5, tol=1e-10, max_iter=200).fit(items)
+    model = STAPLE(prior="item", alpha=0.5, tol=1e-10, max_iter=200).fit(items)
     w_ref, theta_ref, n_iter = reference_staple(items, 2, alpha=0.5, max_iter=200, tol=1e-10)
     got = model.consensus_.proba("scan")
     expected = np.array([[w_ref["scan"][(r, c)][1] for c in range(4)] for r in range(4)])
@@ -119,7 +119,7 @@ def test_multiclass_staple_matches_the_reference_with_parameters_pooled_over_ite
             noisy = np.where(rng.random(tr.shape) < flip, rng.integers(0, 3, tr.shape), tr)
             items[t][a] = noisy
     del items["y"]["q"]  # an annotator absent from one item
-    model = STAPLE(alpha=0.5, tol=1e-10, max_iter=300).fit(items)
+    model = STAPLE(prior="item", alpha=0.5, tol=1e-10, max_iter=300).fit(items)
     w_ref, theta_ref, n_iter = reference_staple(items, 3, alpha=0.5, max_iter=300, tol=1e-10)
     for t, tr in truth.items():
         expected = np.array([[w_ref[t][(r, c)] for c in range(tr.shape[1])] for r in range(tr.shape[0])])
@@ -159,8 +159,8 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_staple_beats_majority_vote_when_raters_differ_in_quality() -> None:
     masks, gold, flips = synthetic()
-    staple = aggregate_masks(masks, method="staple", gold=gold)
-    fitted_prior = aggregate_masks(masks, method="staple", gold=gold, prior="fit")
+    staple = aggregate_masks(masks, method="staple", gold=gold, prior="item")
+    fitted_prior = aggregate_masks(masks, method="staple", gold=gold)
     mv = aggregate_masks(masks, method="mv", gold=gold)
     mv_dice = mv.to_frame()["dice"].mean()
     assert staple.to_frame()["dice"].mean() > mv_dice + 0.015
@@ -225,6 +225,8 @@ def test_result_tables_have_one_row_per_item_and_per_annotator() -> None:
     assert frame.loc[0, "iou"] == pytest.approx(d / (2 - d))  # IoU = Dice / (2 - Dice) for one class
     per_mask = result.item_annotator_quality
     assert len(per_mask) == 15
+    row = per_mask[(per_mask["item"] == "img1") & (per_mask["annotator"] == "poor2")].iloc[0]
+    assert row["dice_consensus"] == pytest.approx(dice(masks["img1"]["poor2"], result.mask("img1")))
     assert per_mask["dice"].notna().sum() == 5
     assert set(result.annotator_quality.index) == set(flips)
     assert result.annotator_quality["n_items"].tolist() == [3] * 5
@@ -283,7 +285,7 @@ def test_per_pixel_prior_equal_to_the_item_prior_gives_the_item_prior_result() -
     masks, _, _ = synthetic(n_items=2)
     shares = {t: np.mean([m for m in ms.values()]) for t, ms in masks.items()}
     atlas = {t: np.full((48, 48), s) for t, s in shares.items()}
-    by_item = STAPLE().fit(masks)
+    by_item = STAPLE(prior="item").fit(masks)
     by_pixel = STAPLE(prior=atlas).fit(masks)
     for t in masks:
         np.testing.assert_allclose(by_pixel.consensus_.proba(t), by_item.consensus_.proba(t), atol=1e-12)
@@ -295,8 +297,9 @@ def test_prior_and_pooling_options() -> None:
     mv_dice = aggregate_masks(masks, method="mv", gold=gold).to_frame()["dice"].mean()
     options: list[dict[str, Any]] = [
         {"prior": "global"},
-        {"prior": "fit"},
+        {"prior": "item"},
         {"pooling": "item"},
+        {"pooling": "item", "prior": "item"},
         {"init": "confident"},
     ]
     for kwargs in options:
@@ -389,3 +392,19 @@ def test_parameter_errors() -> None:
     ms = MaskSet.from_arrays(masks)
     with pytest.raises(InvalidParameterError, match="n_classes=3 but the MaskSet has 2 classes"):
         PixelMajorityVote().fit(ms, n_classes=3)
+
+
+def test_label_studio_brush_export_with_ground_truth(tmp_path: Path) -> None:
+    import json
+
+    from tests.test_io_masks import label_studio_export
+
+    tasks, cat, _ = label_studio_export()
+    (tmp_path / "export.json").write_text(json.dumps(tasks))
+    result = aggregate_masks(tmp_path / "export.json")
+    frame = result.to_frame()
+    assert list(frame["item"]) == ["7", "8"]
+    assert frame["n_annotators"].tolist() == [3, 1]
+    assert frame["dice"].notna().tolist() == [True, False]  # the ground-truth annotation is the gold mask
+    explicit = aggregate_masks(tmp_path / "export.json", gold={"7": cat * 0})
+    assert explicit.to_frame()["dice"].iloc[0] < frame["dice"].iloc[0]

@@ -25,6 +25,7 @@ MaskSet(1 items, 2 annotators, 2 classes, 18 annotated pixels)
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +35,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import AccordError, InvalidAnnotationsError
+from ..errors import AccordError, InvalidAnnotationsError, InvalidParameterError
 
-__all__ = ["IMAGE_SUFFIXES", "MaskSet", "read_gold_masks", "read_mask", "read_masks", "write_mask"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "BrushImport",
+    "MaskSet",
+    "decode_brush_rle",
+    "read_gold_masks",
+    "read_label_studio_masks",
+    "read_mask",
+    "read_masks",
+    "write_mask",
+]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp")
 MASK_SUFFIXES = (".npy", *IMAGE_SUFFIXES)
@@ -118,7 +129,7 @@ def _as_labels(raw: np.ndarray, path: Path) -> np.ndarray:
             f"mask {path} has the negative value {labels[r, c]} at row {r}, column {c}; "
             "label indices start at 0"
         )
-    if labels.size and np.isin(labels, (0, 255)).all():
+    if labels.size and labels.max() == 255 and ((labels == 0) | (labels == 255)).all():
         labels = labels // 255
     return labels
 
@@ -350,3 +361,202 @@ def _files_by_stem(paths: Iterable[Path]) -> dict[str, Path]:
             raise InvalidAnnotationsError(f"two masks for item {p.stem!r}: {out[p.stem]} and {p}; keep one")
         out[p.stem] = p
     return out
+
+
+# ---------------------------------------------------------------------------------------------- Label Studio
+@dataclass(frozen=True)
+class BrushImport:
+    """A Label Studio brush export read as masks: the annotators' masks, the ground-truth masks, the label
+    names (``labels[k - 1]`` is label ``k``; 0 is the background) and what was skipped (reason -> count)."""
+
+    masks: MaskSet
+    gold: dict[str, np.ndarray]
+    labels: list[str]
+    skipped: dict[str, int]
+
+
+class _Bits:
+    """Reads unsigned big-endian integers of any width from a bit array."""
+
+    def __init__(self, data: np.ndarray, where: str) -> None:
+        self.bits = np.unpackbits(data).astype(np.int64)
+        self.pos = 0
+        self.where = where
+
+    def read(self, n: int, count: int = 1) -> np.ndarray:
+        end = self.pos + n * count
+        if end > len(self.bits):
+            raise InvalidAnnotationsError(f"{self.where}: the brush RLE ends early; is the export complete?")
+        chunk = self.bits[self.pos : end].reshape(count, n)
+        self.pos = end
+        return chunk @ (1 << np.arange(n - 1, -1, -1, dtype=np.int64))
+
+    def one(self, n: int) -> int:
+        return int(self.read(n)[0])
+
+
+def decode_brush_rle(rle: Iterable[int], where: str = "brush RLE") -> np.ndarray:
+    """Decode Label Studio's brush RLE (a list of bytes) into the flat array of values it encodes.
+
+    The format (label-studio-converter's ``brush.py``, after thi.ng's ``rle-pack``) is a bit stream, most
+    significant bit first: a 32-bit count of values, a 5-bit word size minus one, four 4-bit run-length field
+    widths minus one; then blocks, each a flag bit, a 2-bit choice of run-length field and a run length minus
+    one in that many bits: flag 1 repeats the next word that many times, flag 0 is followed by that many
+    words. Label Studio encodes an RGBA image, four values per pixel; the mask is the alpha channel.
+
+    >>> rle = [0, 0, 0, 18, 57, 27, 252, 96, 32, 1, 0, 6, 0, 40, 0, 192, 3, 128, 17, 56, 32]
+    >>> decode_brush_rle(rle).tolist()
+    [1, 1, 1, 1, 2, 3, 5, 6, 7, 8, 4, 4, 4, 4, 4, 4, 4, 4]
+    """
+    data = np.asarray(list(rle))
+    if (
+        data.ndim != 1
+        or not np.issubdtype(data.dtype, np.integer)
+        or (data.size and not (data.min() >= 0 and data.max() <= 255))
+    ):
+        raise InvalidAnnotationsError(f"{where}: the brush RLE must be a list of bytes (integers 0-255)")
+    bits = _Bits(data.astype(np.uint8), where)
+    num, word = bits.one(32), bits.one(5) + 1
+    sizes = [bits.one(4) + 1 for _ in range(4)]
+    out = np.zeros(num, dtype=np.uint8 if word <= 8 else np.uint16 if word <= 16 else np.uint32)
+    i = 0
+    while i < num:
+        repeat = bits.one(1)
+        j = i + 1 + bits.one(sizes[bits.one(2)])
+        if j > num:
+            raise InvalidAnnotationsError(f"{where}: the brush RLE runs past its {num} values")
+        out[i:j] = bits.one(word) if repeat else bits.read(word, j - i)
+        i = j
+    return out
+
+
+def read_label_studio_masks(
+    source: str | Path | list[Any], labels: Iterable[str] | None = None, ground_truth: str = "gold"
+) -> BrushImport:
+    """Read the brush (``BrushLabels``, RLE) annotations of a Label Studio JSON export as masks.
+
+    Parameters
+    ----------
+    source : path or list
+        The JSON export (a list of tasks), or the parsed list. The item id is the task id; the annotator is
+        ``completed_by`` (a user's email when the export has it, else the user id).
+    labels : list of str, optional
+        Brush label names in code order (the first is label 1). Default: every name in the export, sorted.
+    ground_truth : {"gold", "vote"}, default "gold"
+        Annotations marked ``ground_truth`` become gold masks, or count as one more annotator's mask.
+
+    Each annotation becomes one label map: every brush region painted with its label's code, later regions
+    over earlier ones; an annotation without any brush region is an empty mask (all background). Cancelled
+    annotations and predictions are skipped and counted in ``skipped``.
+    """
+    from ._base import load_json
+
+    if ground_truth not in ("gold", "vote"):
+        raise InvalidParameterError(f"ground_truth must be 'gold' or 'vote', got {ground_truth!r}")
+    where = str(source) if isinstance(source, str | Path) else "Label Studio export"
+    tasks = load_json(source, "Label Studio") if isinstance(source, str | Path) else source
+    if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
+        raise InvalidAnnotationsError(
+            f"{where}: expected a list of task objects (Label Studio's JSON export)"
+        )
+    names = list(labels) if labels is not None else _brush_label_names(tasks)
+    codes = {name: k + 1 for k, name in enumerate(names)}
+    masks: dict[str, dict[str, np.ndarray]] = {}
+    gold: dict[str, np.ndarray] = {}
+    skipped: Counter[str] = Counter()
+    for pos, task in enumerate(tasks):
+        item = str(task.get("id", f"task{pos}"))
+        votes, truth = _read_task(task, codes, f"{where}, task {item}", ground_truth, skipped)
+        if votes:
+            masks[item] = votes
+        if truth is not None:
+            gold[item] = truth
+    if not masks:
+        raise InvalidAnnotationsError(f"{where}: no brush (BrushLabels, RLE) annotation found")
+    mask_set = MaskSet.from_arrays(masks, n_classes=max(2, len(names) + 1), source=where)
+    return BrushImport(mask_set, gold, names, dict(skipped))
+
+
+def _read_task(
+    task: dict[str, Any], codes: Mapping[str, int], where: str, ground_truth: str, skipped: Counter[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """One task's masks by annotator and its ground-truth mask; an empty annotation takes the task's shape."""
+    from .label_studio import annotator_id
+
+    votes: dict[str, np.ndarray] = {}
+    empty: list[str] = []
+    truth = None
+    for ann in task.get("annotations") or []:
+        if not isinstance(ann, dict) or ann.get("was_cancelled") or ann.get("skipped"):
+            skipped["cancelled or skipped annotation"] += 1
+            continue
+        mask = _annotation_mask(ann, codes, where)
+        if ann.get("ground_truth") and ground_truth == "gold":
+            truth = mask if mask is not None else truth
+            continue
+        annotator = str(annotator_id(ann.get("completed_by")))
+        if annotator in votes or annotator in empty:
+            skipped["second annotation by the same annotator (the last one kept)"] += 1
+        votes.pop(annotator, None)
+        if annotator in empty:
+            empty.remove(annotator)
+        if mask is None:
+            empty.append(annotator)
+        else:
+            votes[annotator] = mask
+    shape = next(iter(votes.values())).shape if votes else None
+    for annotator in empty:
+        if shape is None:
+            skipped["annotation without a brush region on a task without any"] += 1
+        else:
+            votes.setdefault(annotator, np.zeros(shape, dtype=np.int64))
+    return votes, truth
+
+
+def _brush_results(ann: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in ann.get("result") or []
+        if isinstance(r, dict)
+        and str(r.get("type", "")).lower() == "brushlabels"
+        and isinstance(r.get("value"), dict)
+        and "rle" in r["value"]
+    ]
+
+
+def _brush_label_names(tasks: list[Any]) -> list[str]:
+    found = {
+        str(name)
+        for task in tasks
+        if isinstance(task, dict)
+        for ann in task.get("annotations") or []
+        if isinstance(ann, dict)
+        for r in _brush_results(ann)
+        for name in r["value"].get("brushlabels") or []
+    }
+    return sorted(found)
+
+
+def _annotation_mask(ann: dict[str, Any], codes: Mapping[str, int], where: str) -> np.ndarray | None:
+    results = _brush_results(ann)
+    if not results:
+        return None
+    shape = (int(results[0]["original_height"]), int(results[0]["original_width"]))
+    mask = np.zeros(shape, dtype=np.int64)
+    for r in results:
+        value = r["value"]
+        names = value.get("brushlabels") or []
+        if len(names) != 1 or str(names[0]) not in codes:
+            raise InvalidAnnotationsError(
+                f"{where}: a brush region has the labels {names}; each region needs one label among "
+                f"{list(codes)} (pass labels=[...] to name them all)"
+            )
+        h, w = int(r["original_height"]), int(r["original_width"])
+        flat = decode_brush_rle(value["rle"], where)
+        if flat.size != h * w * 4 or (h, w) != shape:
+            raise InvalidAnnotationsError(
+                f"{where}: a brush region decodes to {flat.size} values, expected {h} x {w} x 4 (RGBA) "
+                f"for an image of {shape[0]} x {shape[1]}"
+            )
+        mask[flat.reshape(h, w, 4)[:, :, 3] > 0] = codes[str(names[0])]
+    return mask

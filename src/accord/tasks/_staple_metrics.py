@@ -18,16 +18,24 @@ __all__ = ["dice_iou", "mask_scores", "overlap_counts"]
 
 
 def overlap_counts(
-    a: np.ndarray, b: np.ndarray, segment: np.ndarray, n_segments: int, n_classes: int
+    a: np.ndarray,
+    b: np.ndarray,
+    segment: np.ndarray,
+    n_segments: int,
+    n_classes: int,
+    weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``inter[g, c]``, ``area_a[g, c]``, ``area_b[g, c]`` for segments ``g`` and classes ``c < K``."""
+    """``inter[g, c]``, ``area_a[g, c]``, ``area_b[g, c]`` for segments ``g`` and classes ``c < K``.
+
+    ``weight`` counts each row that many times (rows standing for groups of identical pixels).
+    """
     base = n_classes + 1
     size = n_segments * base
     seg = segment.astype(np.int64) * base
     a64, b64 = a.astype(np.int64), b.astype(np.int64)
-    inter = np.bincount(seg + np.where(a64 == b64, a64, n_classes), minlength=size)
-    area_a = np.bincount(seg + a64, minlength=size)
-    area_b = np.bincount(seg + b64, minlength=size)
+    inter = np.bincount(seg + np.where(a64 == b64, a64, n_classes), weights=weight, minlength=size)
+    area_a = np.bincount(seg + a64, weights=weight, minlength=size)
+    area_b = np.bincount(seg + b64, weights=weight, minlength=size)
     shape = (n_segments, base)
     return (
         inter.reshape(shape)[:, :n_classes],
@@ -53,13 +61,18 @@ def dice_iou(inter: np.ndarray, area_a: np.ndarray, area_b: np.ndarray) -> tuple
 
 
 def mask_scores(
-    votes: np.ndarray, pixel_item: np.ndarray, reference: np.ndarray, n_items: int, n_classes: int
+    votes: np.ndarray,
+    pixel_item: np.ndarray,
+    reference: np.ndarray,
+    n_items: int,
+    n_classes: int,
+    weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Dice and IoU of every mask (item ``t``, slot ``s``) against ``reference``; shape ``(n_items, S)``."""
     n_slots = votes.shape[1]
     dice = np.empty((n_items, n_slots))
     iou = np.empty((n_items, n_slots))
     for s in range(n_slots):
-        counts = overlap_counts(votes[:, s], reference, pixel_item, n_items, n_classes)
+        counts = overlap_counts(votes[:, s], reference, pixel_item, n_items, n_classes, weight)
         dice[:, s], iou[:, s] = dice_iou(*counts)
     return dice, iou

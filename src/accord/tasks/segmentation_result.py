@@ -214,7 +214,8 @@ class SegmentationConsensus:
         for name, values in _rates(theta).items():
             frame[name] = values
         lay = self.layout
-        dice_c, _ = mask_scores(lay.votes, lay.pixel_item, self.pixel_labels, len(self.items), self.n_classes)
+        p = self.patterns
+        dice_c, _ = mask_scores(p.votes, p.item, self.label_codes, len(self.items), self.n_classes, p.weight)
         frame["dice_consensus"] = dice_c.ravel()[used]
         if self.gold is not None:
             dice_g, iou_g = mask_scores(lay.votes, lay.pixel_item, self.gold, len(self.items), self.n_classes)
