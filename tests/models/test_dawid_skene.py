@@ -181,7 +181,7 @@ def test_degenerate_fit_is_flagged():
         {"item": [1, 1, 1, 2, 2, 2, 3, 3], "annotator": list("abcabcab"), "label": list("xxyyyyxy")}
     )
     with pytest.warns(DataQualityWarning, match="contradicts the unanimous annotators"):
-        DawidSkene(alpha=0.5).fit(tiny)  # per-cell smoothing: the default per-row prior does not collapse here
+        DawidSkene(alpha=0.5).fit(tiny)  # per-cell smoothing; the default per-row prior does not collapse
 
 
 def test_single_label_items_are_flagged():

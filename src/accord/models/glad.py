@@ -7,7 +7,6 @@ over the annotations, so one EM iteration costs O(n_annotations x L-BFGS evaluat
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,19 +15,20 @@ import pandas as pd
 from scipy.special import expit
 
 from .._kernel.confusions import one_coin_confusions
+from .._kernel.driver import EMResult, EStep, run_em
 from .._kernel.em import clamp
 from .._kernel.lbfgs import minimize_lbfgs, vdot
-from .._kernel.priors import class_prior_setting, learned_log_prior
-from .._kernel.softmax import log_normalize
+from .._kernel.priors import class_prior_setting
+from .._kernel.softmax import column_sums, log_normalize
 from .._utils import check_nonneg_float, check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
-from ..errors import ConvergenceWarning, InvalidParameterError
-from ._base import Aggregator
+from ..errors import InvalidParameterError
+from ._base import IterativeAggregator
 
 __all__ = ["GLAD"]
 
-HISTORY_COLUMNS = ["iteration", "log_likelihood", "objective", "max_delta", "n_changed"]
+NormalPriors = tuple[float, float, float, float]  # (mean, sd) of alpha, then of b
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def log_prior_density(alpha: np.ndarray, b: np.ndarray, prior: tuple[float, floa
 
 def m_step(
     data: GladData,
-    post: np.ndarray,
+    p_given: np.ndarray,
     alpha: np.ndarray,
     b: np.ndarray,
     prior: tuple[float, float, float, float],
@@ -142,9 +142,8 @@ def m_step(
     gtol: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A partial M-step: L-BFGS on ``-Q`` from the current ``(alpha, b)`` (generalised EM: ``Q`` never
-    falls)."""
+    falls). ``p_given[n] = post[item[n], label[n]]``."""
     na = data.n_annotators
-    p_given = post[data.item, data.label]
     res = minimize_lbfgs(
         lambda theta: neg_q(theta, data, p_given, prior),
         np.concatenate([alpha, b]),
@@ -164,7 +163,62 @@ def expected_accuracy(data: GladData, alpha: np.ndarray, b: np.ndarray) -> np.nd
     return np.divide(total, n, out=fallback, where=n > 0)
 
 
-class GLAD(Aggregator):
+@dataclass(frozen=True)
+class GladStats:
+    """What GLAD's M-step reads: the posterior of the label given, per annotation, and the posterior mass of
+    each class (for a learned class prior)."""
+
+    p_given: np.ndarray
+    class_mass: np.ndarray
+
+
+@dataclass(frozen=True)
+class GladParams:
+    alpha: np.ndarray
+    b: np.ndarray
+    log_pi: np.ndarray
+
+
+class GladSteps:
+    """GLAD's pieces for the EM driver: a partial (L-BFGS) M-step on ``(alpha, b)``, the class prior fixed or
+    re-estimated, the log-space E-step and the log-posterior as objective."""
+
+    def __init__(
+        self, data: GladData, prior: NormalPriors, log_pi: np.ndarray, learn: bool, max_iter: int, gtol: float
+    ) -> None:
+        self.data, self.prior, self.log_pi, self.learn = data, prior, log_pi, learn
+        self.max_iter, self.gtol = max_iter, gtol
+
+    def initial(self) -> GladParams:
+        """The start: every ability at its prior mean, every ``b`` at its prior mean."""
+        return GladParams(
+            np.full(self.data.n_annotators, self.prior[0]),
+            np.full(self.data.n_items, self.prior[2]),
+            self.log_pi,
+        )
+
+    def statistics(self, post: np.ndarray) -> GladStats:
+        return GladStats(post[self.data.item, self.data.label], column_sums(post))
+
+    def m_step(self, stats: GladStats, params: GladParams | None) -> GladParams:
+        start = params if params is not None else self.initial()
+        alpha, b = m_step(
+            self.data, stats.p_given, start.alpha, start.b, self.prior, self.max_iter, self.gtol
+        )
+        log_pi = start.log_pi
+        if self.learn:
+            log_pi = np.log(np.clip(stats.class_mass / self.data.n_items, 1e-300, None))
+        return GladParams(alpha, b, log_pi)
+
+    def e_step(self, params: GladParams) -> EStep:
+        return EStep(*e_step(self.data, params.alpha, params.b, params.log_pi))
+
+    def objective(self, params: GladParams, e: EStep) -> float:
+        """``sum_i log p(labels of i) + log N(alpha) + log N(b)``: the log-posterior generalised EM raises."""
+        return float(e.log_z.sum()) + log_prior_density(params.alpha, params.b, self.prior)
+
+
+class GLAD(IterativeAggregator):
     r"""GLAD (Generative model of Labels, Abilities and Difficulties), multi-class, fitted by EM.
 
     Parameters
@@ -177,8 +231,12 @@ class GLAD(Aggregator):
     b_prior : (mean, sd), default (1.0, 1.0)
         Normal prior on ``b[i] = log beta[i]``, the log inverse difficulty of each item.
     max_iter : int, default 100
-    tol : float, default 1e-5
-        Stop when the log-posterior gains less than ``tol`` per annotation in an iteration.
+    tol : float, default 0.0
+        Stop once no posterior probability moves by more than ``tol`` in an iteration (the meaning ``tol`` has
+        in every iterative model; 0 turns this test off).
+    objective_tol : float or None, default 1e-5
+        Stop once an iteration raises the log-posterior by less than ``objective_tol`` per annotation
+        (crowd-kit's rule; in the previous release this was ``tol``); None turns this test off.
     m_step_max_iter : int, default 10
         L-BFGS iterations per M-step (a partial M-step is enough for EM to increase the objective).
     m_step_tol : float, default 1e-4
@@ -252,7 +310,8 @@ class GLAD(Aggregator):
         alpha_prior: tuple[float, float] = (1.0, 1.0),
         b_prior: tuple[float, float] = (1.0, 1.0),
         max_iter: int = 100,
-        tol: float = 1e-5,
+        tol: float = 0.0,
+        objective_tol: float | None = 1e-5,
         m_step_max_iter: int = 10,
         m_step_tol: float = 1e-4,
         random_state: int | np.random.Generator | None = None,
@@ -262,6 +321,7 @@ class GLAD(Aggregator):
         self.b_prior = b_prior
         self.max_iter = max_iter
         self.tol = tol
+        self.objective_tol = objective_tol
         self.m_step_max_iter = m_step_max_iter
         self.m_step_tol = m_step_tol
         self.random_state = random_state
@@ -281,64 +341,47 @@ class GLAD(Aggregator):
         return (*_normal_prior("alpha_prior", self.alpha_prior), *_normal_prior("b_prior", self.b_prior))
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, annotations, rng, gold):
+    def _fit(
+        self, annotations: Annotations, rng: np.random.Generator, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> Consensus:
         prior = self._check(annotations)
         data = GladData.of(annotations)
         log_pi, learn = class_prior_setting(self.class_prior, annotations)
-        gi, gl = gold if gold is not None else (None, None)
-        alpha = np.full(data.n_annotators, prior[0])
-        b = np.full(data.n_items, prior[2])
-        post, log_z = e_step(data, alpha, b, log_pi)
-        clamp(post, gi, gl)
-        previous = float(log_z.sum()) + log_prior_density(alpha, b, prior)
-        history, converged, it = [], False, 0
-        scale = max(len(data.item), 1)
-        for it in range(1, self.max_iter + 1):
-            alpha, b = m_step(data, post, alpha, b, prior, self.m_step_max_iter, self.m_step_tol)
-            if learn:
-                log_pi = learned_log_prior(post)
-            new_post, log_z = e_step(data, alpha, b, log_pi)
-            clamp(new_post, gi, gl)
-            objective = float(log_z.sum()) + log_prior_density(alpha, b, prior)
-            history.append(
-                {
-                    "iteration": it,
-                    "log_likelihood": float(log_z.sum()),
-                    "objective": objective,
-                    "max_delta": float(np.abs(new_post - post).max()) if post.size else 0.0,
-                    "n_changed": int((new_post.argmax(axis=1) != post.argmax(axis=1)).sum()),
-                }
-            )
-            post = new_post
-            if (objective - previous) / scale < self.tol:
-                converged = True
-                break
-            previous = objective
-        if not converged:
-            warnings.warn(
-                f"GLAD stopped at max_iter={self.max_iter} before converging (last gain "
-                f"{(objective - previous) / scale:.2g} per annotation > tol={self.tol:g}); "
-                "raise max_iter or tol",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        return self._finish(annotations, data, post, alpha, b, np.exp(log_pi), log_z, history, it, converged)
+        steps = GladSteps(data, prior, log_pi, learn, self.m_step_max_iter, float(self.m_step_tol))
+        start = steps.initial()
+        first = steps.e_step(start)
+        post = clamp(first.post, *(gold if gold is not None else (None, None)))
+        objective_tol = (
+            None if self.objective_tol is None else check_nonneg_float("objective_tol", self.objective_tol)
+        )
+        result = run_em(
+            steps,
+            post,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            gold=gold,
+            params=start,
+            objective_tol=objective_tol,
+            objective_scale=float(max(len(data.item), 1)),
+            start_objective=steps.objective(start, first),
+            model=self.model_name,
+        )
+        return self._finish(annotations, data, result)
 
-    def _finish(self, ann, data, post, alpha, b, pi, log_z, history, it, converged) -> Consensus:
+    def _finish(self, ann: Annotations, data: GladData, result: EMResult[GladParams]) -> Consensus:
+        alpha, b, pi = result.params.alpha, result.params.b, np.exp(result.params.log_pi)
         quality = expected_accuracy(data, alpha, b)
         self.abilities_ = pd.Series(alpha, index=ann.annotators, name="ability")
         self.difficulties_ = pd.Series(np.exp(-b), index=ann.items, name="difficulty")
         self.priors_ = pd.Series(pi, index=ann.classes, name="prior")
-        self.n_iter_ = it
-        self.converged_ = converged
-        self.log_likelihood_ = float(log_z.sum())
-        self.objective_ = history[-1]["objective"] if history else float("nan")
-        self.history_ = pd.DataFrame(history, columns=HISTORY_COLUMNS)
+        self._store_run(result)
+        confusions = one_coin_confusions(quality, ann.n_classes)
+        self._store_confusions(confusions, ann)
         return Consensus(
             ann,
-            post,
+            result.post,
             self.model_name,
-            confusions=one_coin_confusions(quality, ann.n_classes),
+            confusions=confusions,
             priors=pi,
             history=self.history_,
             params=self.get_params(),
