@@ -48,7 +48,6 @@ WRITING_MODES = ("w", "a", "x")
 # the entries here (issue 10, point 4); nothing may be added without a reason.
 READING_ALLOWED: dict[str, str] = {
     "accord.annotations": "transitional read_table copy while models/crowdlab.py imports it (HARDEN, MODELS)",
-    "accord.evaluation.bench": "meta.json of a dataset folder: to io/ with datasets.py (HARDEN), then ARCH",
     "accord.tasks.boxes": "reads a box export file: to io/ (TASKS, boxes)",
 }
 

@@ -15,7 +15,7 @@ from accord.datasets import load_dataset
 from accord.errors import InvalidParameterError
 from accord.evaluation import accuracy, log_loss
 from accord.evaluation.bench import dataset_folders, parse_peer, run_bench, to_markdown
-from accord.models.crowdlab import read_pred_probs
+from accord.io import read_pred_probs
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bench_datasets"
 

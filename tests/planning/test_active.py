@@ -10,7 +10,7 @@ import pytest
 from accord import Annotations, InvalidAnnotationsError, InvalidParameterError
 from accord.cli import main
 from accord.datasets import load_dataset
-from accord.models.crowdlab import read_pred_probs
+from accord.io import read_pred_probs
 from accord.planning.active import active_learning_scores, next_batch
 
 POOL = pd.DataFrame(

@@ -15,7 +15,6 @@ imported or fails becomes a note, never a crash.
 from __future__ import annotations
 
 import inspect
-import json
 import multiprocessing as mp
 import time
 import warnings
@@ -28,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..annotations import Annotations
-from ..datasets import load_dataset
 from ..errors import AccordError, InvalidParameterError
+from ..io import load_dataset, read_meta, read_pred_probs
 from .metrics import accuracy, expected_calibration_error, log_loss, macro_f1
 from .redundancy import redundancy_curve
 
@@ -119,11 +118,6 @@ def dataset_folders(root: str | Path) -> list[Path]:
     return folders
 
 
-def _meta(folder: Path) -> dict[str, Any]:
-    path = folder / "meta.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
 def _skip_reason(folder: Path, meta: dict[str, Any]) -> str | None:
     if meta.get("task_type") == "continuous":
         return "numeric rating task (task_type 'continuous'): no classification model applies"
@@ -178,8 +172,6 @@ def _fit_accord(
 def _pred_probs(folder: Path, ann: Annotations) -> pd.DataFrame | None:
     """The folder's ``pred_probs.csv`` aligned to the annotated items and classes, or None when it has
     none."""
-    from ..models.crowdlab import read_pred_probs
-
     path = folder / PRED_PROBS_FILE
     if not path.exists():
         return None
@@ -397,7 +389,7 @@ def run_bench(
     red_rows: list[pd.DataFrame] = []
     skipped: list[tuple[str, str]] = []
     for folder in folders:
-        reason = _skip_reason(folder, _meta(folder))
+        reason = _skip_reason(folder, read_meta(folder))
         if reason is not None:
             skipped.append((folder.name, reason))
             say(f"{folder.name}: skipped ({reason})")
