@@ -129,6 +129,9 @@ def test_multichannel_and_bad_shapes(tmp_path: Path) -> None:
     np.save(tmp_path / "cube.npy", np.zeros((2, 3, 4)))
     with pytest.raises(InvalidAnnotationsError, match=r"cube.npy has shape \(2, 3, 4\); a mask must be 2-D"):
         read_mask(tmp_path / "cube.npy")
+    np.save(tmp_path / "empty.npy", np.zeros((0, 4)))
+    with pytest.raises(InvalidAnnotationsError, match=r"empty.npy has shape \(0, 4\); a mask must be 2-D"):
+        read_mask(tmp_path / "empty.npy")
     (tmp_path / "broken.png").write_bytes(b"not a png")
     with pytest.raises(InvalidAnnotationsError, match="broken.png: cannot read it as an image"):
         read_mask(tmp_path / "broken.png")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
+from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError, NotFittedError
 from accord.io.masks import MaskSet, read_mask
 from accord.tasks.segmentation import STAPLE, PixelMajorityVote, SegmentationConsensus, aggregate_masks
 
@@ -408,3 +408,30 @@ def test_label_studio_brush_export_with_ground_truth(tmp_path: Path) -> None:
     assert frame["dice"].notna().tolist() == [True, False]  # the ground-truth annotation is the gold mask
     explicit = aggregate_masks(tmp_path / "export.json", gold={"7": cat * 0})
     assert explicit.to_frame()["dice"].iloc[0] < frame["dice"].iloc[0]
+
+
+def test_save_writes_masks_and_tables_for_the_command_line(tmp_path: Path) -> None:
+    masks, gold, _ = synthetic(n_items=2)
+    result = aggregate_masks(masks, gold=gold)
+    written = result.save(tmp_path / "out")
+    names = sorted(p.name for p in written)
+    assert names == [
+        "annotators.csv",
+        "history.csv",
+        "img0.png",
+        "img1.png",
+        "item_annotators.csv",
+        "items.csv",
+    ]
+    items = pd.read_csv(tmp_path / "out" / "items.csv")
+    pd.testing.assert_frame_equal(items, result.to_frame(), check_dtype=False)
+    annotators = pd.read_csv(tmp_path / "out" / "annotators.csv")
+    assert annotators["annotator"].tolist() == list(result.annotator_quality.index)
+    assert "history.csv" not in {p.name for p in aggregate_masks(masks, method="mv").save(tmp_path / "mv")}
+
+
+def test_unfitted_model_says_so() -> None:
+    with pytest.raises(NotFittedError, match="STAPLE is not fitted yet"):
+        _ = STAPLE().consensus_
+    with pytest.raises(AttributeError):
+        _ = STAPLE().no_such_thing

@@ -112,7 +112,7 @@ def _load_image(path: Path) -> np.ndarray:
 def _as_labels(raw: np.ndarray, path: Path) -> np.ndarray:
     if raw.ndim == 3 and raw.shape[2] == 1:
         raw = raw[:, :, 0]
-    if raw.ndim != 2:
+    if raw.ndim != 2 or raw.size == 0:
         raise InvalidAnnotationsError(
             f"mask {path} has shape {raw.shape}; a mask must be 2-D (height x width) with one label per pixel"
         )

@@ -235,7 +235,7 @@ def run_em(
                 "iteration": iteration,
                 "log_likelihood": float(weight @ log_evidence),
                 "max_delta": delta,
-                "n_changed": changed,
+                "n_changed": int(round(changed)),
             }
         )
         if delta < tol:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
+from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError, NotFittedError
 from accord.io.masks import MaskSet, read_gold_masks, read_label_studio_masks, read_masks
 
 from ._staple import (
@@ -114,6 +114,13 @@ class _PixelModel:
 
     method = ""
     consensus_: SegmentationConsensus
+
+    def __getattr__(self, name: str) -> Any:
+        if name.endswith("_") and not name.startswith("__"):
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet (no {name}); call fit(masks) first"
+            )
+        raise AttributeError(name)
 
     def _prepare(self, masks: MaskSource, n_classes: int | None) -> tuple[MaskSet, Layout]:
         mask_set = load_masks(masks, n_classes)

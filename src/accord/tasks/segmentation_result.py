@@ -255,6 +255,27 @@ class SegmentationConsensus:
         return frame.reset_index()
 
     # ------------------------------------------------------------------ output
+    def save(self, directory: str | Path, proba: bool = False) -> list[Path]:
+        """Everything, for the command line: the masks (:meth:`save_masks`) and three tables in ``directory``.
+
+        ``items.csv`` (:meth:`to_frame`), ``annotators.csv`` (:meth:`annotators_frame`) and
+        ``item_annotators.csv`` (:attr:`item_annotator_quality`), plus ``history.csv`` for an iterative
+        method. Returns the paths written.
+        """
+        directory = Path(directory)
+        written = self.save_masks(directory, proba=proba)
+        tables = {
+            "items.csv": self.to_frame(),
+            "annotators.csv": self.annotators_frame(),
+            "item_annotators.csv": self.item_annotator_quality,
+        }
+        if len(self.history):
+            tables["history.csv"] = self.history
+        for name, frame in tables.items():
+            frame.to_csv(directory / name, index=False)
+            written.append(directory / name)
+        return written
+
     def save_masks(self, directory: str | Path, format: str = "auto", proba: bool = False) -> list[Path]:
         """Write ``DIRECTORY/<item>.png`` (``.npy`` when Pillow is missing or ``format="npy"``).
 
