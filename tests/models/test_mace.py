@@ -71,7 +71,7 @@ def loop_reference(ann, spam, know, xi, n_iter, method, s):
 def test_matches_loop_reference(method):
     frame, _ = spam_data(n_items=25, per_item=3, seed=1)
     ann = Annotations.from_frame(frame)
-    model = MACE(method=method, n_restarts=1, n_iter=6, random_state=3).fit(ann)
+    model = MACE(method=method, n_restarts=1, max_iter=6, random_state=3).fit(ann)
     start = random_params(np.random.default_rng(3), ann.n_annotators, ann.n_classes, 0.5)
     post, ll = loop_reference(
         ann, np.exp(start.log_spam), np.exp(start.log_know), np.exp(start.log_xi), 6, method, 0.01 / 3
@@ -93,7 +93,7 @@ def test_expected_counts_add_up():
 
 def test_em_objective_never_decreases():
     frame, _ = spam_data(n_items=80, per_item=3, seed=4)
-    model = MACE(method="em", n_restarts=1, n_iter=40, random_state=0).fit(frame)
+    model = MACE(method="em", n_restarts=1, max_iter=40, random_state=0).fit(frame)
     objective = model.history_["objective"].to_numpy()
     assert np.all(np.diff(objective) >= -1e-9 * np.abs(objective[:-1]))
 

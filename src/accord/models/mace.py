@@ -9,23 +9,23 @@ fitting schemes of the reference implementation are here: EM with additive smoot
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma
+from scipy.special import digamma, gammaln
 
+from .._kernel.driver import EMResult, EStep, run_em_restarts
 from .._kernel.em import AnnotationMatrix, clamp
-from .._kernel.priors import class_prior_setting, learned_log_prior
-from .._kernel.softmax import log_normalize
+from .._kernel.priors import class_prior_setting
+from .._kernel.softmax import column_sums, log_normalize
 from .._utils import check_nonneg_float, check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
-from ._base import Aggregator
-
-HISTORY_COLUMNS = ["iteration", "log_likelihood", "objective", "max_delta", "n_changed"]
+from ._base import IterativeAggregator, renamed_n_iter
 
 __all__ = ["MACE"]
 
@@ -42,6 +42,8 @@ class MaceParams:
     log_spam: np.ndarray
     log_know: np.ndarray
     log_xi: np.ndarray
+    # variational Bayes only: the posterior Beta (know, spam) and Dirichlet (xi) parameters behind the logs
+    posterior: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def log_table(self) -> np.ndarray:
         """``T[(a, l), k] = log(spam[a] xi[a, l] + know[a] 1[l == k])``, rows ordered like the columns of the
@@ -97,10 +99,22 @@ def expected_counts(data: MaceData, params: MaceParams, post: np.ndarray) -> tup
     ``knows[a, l] = know[a] / f[a, l] * sum_{n in (a, l)} post[i_n, l]`` and
     ``spam[a, l] = N[a, l] - knows[a, l]``.
     """
-    a, k = params.log_xi.shape
+    return expected_counts_from_mass(data, params, label_mass(data, post))
+
+
+def label_mass(data: MaceData, post: np.ndarray) -> np.ndarray:
+    """``mass[a, l] = sum_{n: a_n = a, l_n = l} post[i_n, l]``: the posterior of the label given, summed."""
+    a, k = data.n_per_label.shape
+    flat = post.ravel(order="C")[data.key_il]
+    return np.bincount(data.key_al, weights=flat, minlength=a * k).reshape(a, k)
+
+
+def expected_counts_from_mass(
+    data: MaceData, params: MaceParams, mass: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`expected_counts` from the summed label mass: ``knows[a, l] = know[a] / f[a, l] mass[a, l]``."""
     log_f_diag = np.logaddexp(params.log_spam[:, None] + params.log_xi, params.log_know[:, None])  # A x K
     ratio = np.exp(params.log_know[:, None] - log_f_diag)
-    mass = np.bincount(data.key_al, weights=post.ravel()[data.key_il], minlength=a * k).reshape(a, k)
     knows = ratio * mass
     return knows.sum(axis=1), data.n_per_label - knows
 
@@ -121,12 +135,29 @@ def vb_m_step(
 ) -> MaceParams:
     """Mean-field update: ``log know = digamma(E_know + b) - digamma(N_a + a + b)``, and likewise for spam
     and for ``xi`` under a symmetric Dirichlet(``strategy_prior``); left sub-normalised, as the reference."""
-    k = spam.shape[1]
-    log_den = digamma(n + a_spam + b_know)
-    log_know = digamma(e_know + b_know) - log_den
-    log_spam = digamma(np.clip(n - e_know, 0.0, None) + a_spam) - log_den
-    log_xi = digamma(spam + strategy_prior) - digamma(spam.sum(axis=1, keepdims=True) + k * strategy_prior)
-    return MaceParams(log_spam, log_know, log_xi)
+    p_know, p_spam, p_xi = e_know + b_know, np.clip(n - e_know, 0.0, None) + a_spam, spam + strategy_prior
+    log_den = digamma(p_know + p_spam)
+    log_xi = digamma(p_xi) - digamma(p_xi.sum(axis=1, keepdims=True))
+    return MaceParams(digamma(p_spam) - log_den, digamma(p_know) - log_den, log_xi, (p_know, p_spam, p_xi))
+
+
+def _ln_beta(v: np.ndarray) -> np.ndarray:
+    """Log multivariate Beta function over the last axis: ``sum gammaln(v) - gammaln(sum v)``."""
+    return gammaln(v).sum(axis=-1) - gammaln(v.sum(axis=-1))
+
+
+def vb_divergence(params: MaceParams, a_spam: float, b_know: float, strategy_prior: float) -> float:
+    """``KL(q || prior)`` of the variational posteriors: Beta over (know, spam) and Dirichlet over ``xi``,
+    per annotator, each in the closed form ``lnB(prior) - lnB(q) + sum (q - prior) E_q[log p]``."""
+    assert params.posterior is not None
+    p_know, p_spam, p_xi = params.posterior
+    pair = np.column_stack([p_know, p_spam])
+    prior_pair = np.array([b_know, a_spam])
+    logs = np.column_stack([params.log_know, params.log_spam])
+    kl_pair = (_ln_beta(prior_pair) - _ln_beta(pair)).sum() + ((pair - prior_pair) * logs).sum()
+    prior_xi = np.full(p_xi.shape[1], strategy_prior)
+    kl_xi = (_ln_beta(prior_xi) - _ln_beta(p_xi)).sum() + ((p_xi - strategy_prior) * params.log_xi).sum()
+    return float(kl_pair + kl_xi)
 
 
 def _finite(params: MaceParams, k: int) -> MaceParams:
@@ -151,7 +182,61 @@ def log_map_penalty(params: MaceParams, smoothing: float) -> float:
     return smoothing * float(params.log_spam.sum() + params.log_know.sum() + params.log_xi.sum())
 
 
-class MACE(Aggregator):
+@dataclass(frozen=True)
+class MaceStats:
+    """What MACE's M-step reads: ``mass[a, l] = sum_{n in (a, l)} post[i_n, l]`` and the class mass."""
+
+    mass: np.ndarray
+    class_mass: np.ndarray
+
+
+MaceState = tuple[MaceParams, np.ndarray]  # (parameters, log class prior)
+
+
+class MaceSteps:
+    """MACE's pieces for the EM driver. The expected "knows" counts need the parameters of the last E-step
+    (the M-step's ``params``), so the statistics are the posterior mass of each (annotator, label)."""
+
+    def __init__(self, data: MaceData, model: MACE, smoothing: float, learn: bool) -> None:
+        self.data, self.model, self.smoothing, self.learn = data, model, smoothing, learn
+
+    def statistics(self, post: np.ndarray) -> MaceStats:
+        return MaceStats(label_mass(self.data, post), column_sums(post))
+
+    def m_step(self, stats: MaceStats, params: MaceState | None) -> MaceState:
+        assert params is not None  # MACE always starts from parameters
+        old, log_prior = params
+        e_know, spam = expected_counts_from_mass(self.data, old, stats.mass)
+        m = self.model
+        if m.method == "em":
+            new = em_m_step(e_know, spam, self.data.n_per_annotator, self.smoothing)
+        else:
+            new = vb_m_step(
+                e_know,
+                spam,
+                self.data.n_per_annotator,
+                float(m.alpha),
+                float(m.beta),
+                float(m.strategy_prior),
+            )
+        if self.learn:
+            log_prior = np.log(np.clip(stats.class_mass / self.data.matrix.n_items, 1e-300, None))
+        return new, log_prior
+
+    def e_step(self, params: MaceState) -> EStep:
+        return EStep(*e_step(self.data, *params))
+
+    def objective(self, params: MaceState, e: EStep) -> float:
+        """EM: log-likelihood plus the log prior its smoothing maximises; VB: the evidence lower bound
+        ``sum_i log Z_i - KL(q(know, spam) || Beta) - KL(q(xi) || Dirichlet)``."""
+        m = self.model
+        if m.method == "em":
+            return float(e.log_z.sum()) + log_map_penalty(params[0], self.smoothing)
+        kl = vb_divergence(params[0], float(m.alpha), float(m.beta), float(m.strategy_prior))
+        return float(e.log_z.sum()) - kl
+
+
+class MACE(IterativeAggregator):
     r"""MACE (Multi-Annotator Competence Estimation): annotators who know, and annotators who spam.
 
     Parameters
@@ -161,10 +246,11 @@ class MACE(Aggregator):
         smoothing.
     n_restarts : int, default 10
         Random starts; the one with the highest log marginal likelihood is kept.
-    n_iter : int, default 50
-        EM / VB iterations per start (the reference runs a fixed number).
+    max_iter : int, default 50
+        EM / VB iterations per start (the reference runs a fixed number). ``n_iter`` is its deprecated
+        spelling.
     tol : float, default 0.0
-        Stop a start early once no posterior moves by more than ``tol`` (0: always run ``n_iter``).
+        Stop a start early once no posterior moves by more than ``tol`` (0: always run ``max_iter``).
     smoothing : float, optional
         EM only: pseudo-count added before normalising; default ``0.01 / K`` (the reference's).
     alpha, beta : float, default 0.5
@@ -192,8 +278,9 @@ class MACE(Aggregator):
     log_likelihood_ : float
         Log marginal likelihood of the kept start; ``restart_log_likelihoods_`` lists every start's.
     n_iter_, converged_ (the kept start's last posterior change was at most ``max(tol, 1e-4)``; MACE runs a
-    fixed schedule, so no ConvergenceWarning), history_ (DataFrame of the kept start: iteration,
-    log_likelihood, objective, max_delta, n_changed).
+    fixed schedule, so no ConvergenceWarning), history_ (DataFrame of the kept start: iteration, objective,
+    log_likelihood, max_delta, n_changed; the objective is the penalised log-likelihood under EM and the
+    evidence lower bound under VB, and never decreases), snapshots_, objective_.
 
     Notes
     -----
@@ -234,7 +321,7 @@ class MACE(Aggregator):
         *,
         method: Method = "vb",
         n_restarts: int = 10,
-        n_iter: int = 50,
+        max_iter: int = 50,
         tol: float = 0.0,
         smoothing: float | None = None,
         alpha: float = 0.5,
@@ -243,10 +330,11 @@ class MACE(Aggregator):
         default_noise: float = 0.5,
         class_prior: Any = "uniform",
         random_state: int | np.random.Generator | None = None,
-    ):
+        n_iter: int | None = None,
+    ) -> None:
         self.method = method
         self.n_restarts = n_restarts
-        self.n_iter = n_iter
+        self.max_iter = renamed_n_iter(n_iter, max_iter, "MACE")
         self.tol = tol
         self.smoothing = smoothing
         self.alpha = alpha
@@ -260,7 +348,7 @@ class MACE(Aggregator):
         if self.method not in ("vb", "em"):
             raise InvalidParameterError(f"method must be 'vb' or 'em', got {self.method!r}")
         check_positive_int("n_restarts", self.n_restarts)
-        check_positive_int("n_iter", self.n_iter)
+        check_positive_int("max_iter", self.max_iter)
         for name in ("tol", "default_noise"):
             check_nonneg_float(name, getattr(self, name))
         for name in ("alpha", "beta", "strategy_prior"):
@@ -275,68 +363,45 @@ class MACE(Aggregator):
         s = 0.01 / ann.n_classes if self.smoothing is None else self.smoothing
         return check_nonneg_float("smoothing", s)
 
-    def _m_step(self, data: MaceData, params: MaceParams, post: np.ndarray, smoothing: float) -> MaceParams:
-        e_know, spam = expected_counts(data, params, post)
-        if self.method == "em":
-            return em_m_step(e_know, spam, data.n_per_annotator, smoothing)
-        return vb_m_step(
-            e_know,
-            spam,
-            data.n_per_annotator,
-            float(self.alpha),
-            float(self.beta),
-            float(self.strategy_prior),
-        )
+    def _starts(
+        self,
+        data: MaceData,
+        steps: MaceSteps,
+        log_prior: np.ndarray,
+        rng: np.random.Generator,
+        gold: tuple[np.ndarray, np.ndarray] | None,
+    ) -> Iterator[tuple[np.ndarray, MaceState]]:
+        """Each restart: random parameters drawn one after the other from ``rng``, and their E-step."""
+        a, k = data.n_per_label.shape
+        for _ in range(self.n_restarts):
+            state = (random_params(rng, a, k, float(self.default_noise)), log_prior)
+            post = clamp(steps.e_step(state).post, *(gold if gold is not None else (None, None)))
+            yield post, state
 
-    def _run(self, data, params, log_prior, gold, smoothing):
-        """One start: E-step, then ``n_iter`` x (M-step, E-step); returns params, posterior, log_z,
-        history and log prior."""
-        learn = isinstance(self.class_prior, str) and self.class_prior == "learn"
-        post, log_z = e_step(data, params, log_prior)
-        clamp(post, *gold)
-        labels = post.argmax(axis=1)
-        history = []
-        for it in range(1, self.n_iter + 1):
-            params = self._m_step(data, params, post, smoothing)
-            if learn:
-                log_prior = learned_log_prior(post)
-            new_post, log_z = e_step(data, params, log_prior)
-            clamp(new_post, *gold)
-            ll = float(log_z.sum())
-            delta = float(np.abs(new_post - post).max()) if post.size else 0.0
-            new_labels = new_post.argmax(axis=1)
-            penalty = log_map_penalty(params, smoothing) if self.method == "em" else 0.0
-            history.append(
-                {
-                    "iteration": it,
-                    "log_likelihood": ll,
-                    "objective": ll + penalty,
-                    "max_delta": delta,
-                    "n_changed": int(np.count_nonzero(new_labels != labels)),
-                }
-            )
-            post, labels = new_post, new_labels
-            if delta < self.tol:
-                break
-        return params, post, log_z, history, log_prior
-
-    def _fit(self, annotations, rng, gold):
+    def _fit(
+        self, annotations: Annotations, rng: np.random.Generator, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> Consensus:
         smoothing = self._check(annotations)
         data = MaceData.of(annotations)
-        k = annotations.n_classes
         log_prior, _ = class_prior_setting(self.class_prior, annotations)
-        gold = gold if gold is not None else (None, None)
-        best, lls = None, []
-        for _ in range(self.n_restarts):
-            start = random_params(rng, annotations.n_annotators, k, float(self.default_noise))
-            run = self._run(data, start, log_prior, gold, smoothing)
-            lls.append(float(run[2].sum()))
-            if best is None or lls[-1] > max(lls[:-1]):  # the first start with the highest likelihood is kept
-                best = run
-        self.restart_log_likelihoods_ = np.array(lls)
-        return self._finish(annotations, *best)
+        learn = isinstance(self.class_prior, str) and self.class_prior == "learn"
+        steps = MaceSteps(data, self, smoothing, learn)
+        result = run_em_restarts(
+            steps,
+            self._starts(data, steps, log_prior, rng, gold),
+            key=lambda run: float(run.log_z.sum()),  # the reference keeps the highest marginal likelihood
+            max_iter=self.max_iter,
+            tol=float(self.tol),
+            gold=gold,
+            history_bytes=0,
+            warn=False,
+            model=self.model_name,
+        )
+        self.restart_log_likelihoods_ = np.array(result.restarts)
+        return self._finish(annotations, result)
 
-    def _finish(self, ann, params, post, log_z, history, log_prior) -> Consensus:
+    def _finish(self, ann: Annotations, result: EMResult[MaceState]) -> Consensus:
+        params, log_prior = result.params
         competence = params.competence()
         xi = np.exp(params.log_xi)
         xi = xi / xi.sum(axis=1, keepdims=True)
@@ -349,15 +414,14 @@ class MACE(Aggregator):
             {"spam": np.exp(params.log_spam), "know": np.exp(params.log_know)}, index=ann.annotators
         )
         self.strategies_ = pd.DataFrame(xi, index=ann.annotators, columns=ann.classes)
-        self.log_likelihood_ = float(log_z.sum())
+        self._store_confusions(confusions, ann)
         self.priors_ = pd.Series(np.exp(log_prior), index=ann.classes, name="prior")
-        self.n_iter_ = len(history)
-        self.history_ = pd.DataFrame(history, columns=HISTORY_COLUMNS)
-        last = history[-1]["max_delta"] if history else 0.0
+        self._store_run(result)
+        last = float(result.history["max_delta"].iloc[-1]) if len(result.history) else 0.0
         self.converged_ = bool(last <= max(float(self.tol), 1e-4))
         return Consensus(
             ann,
-            post,
+            result.post,
             self.model_name,
             confusions=confusions,
             priors=np.exp(log_prior),
