@@ -235,7 +235,7 @@ def test_dawid_skene_equals_crowdkit_with_the_same_iterations(ck, real, name):
     """With the stopping rules switched off (both run 10 iterations), the same posteriors, priors and error
     matrices to crowd-kit's 1e-10 floor."""
     df = real(name)
-    ours = ac.DawidSkene(n_iter=10, tol=0.0)
+    ours = ac.DawidSkene(n_iter=10, tol=-1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=Warning)  # accord: "stopped at max_iter"
         ours.fit(df)
@@ -258,7 +258,7 @@ def test_dawid_skene_agrees_with_crowdkit_with_its_own_stopping_rule(ck, real):
 
 def test_one_coin_equals_crowdkit_with_the_same_iterations(ck, real):
     df = real("wsd")
-    ours = ac.OneCoinDawidSkene(n_iter=10, tol=0.0)
+    ours = ac.OneCoinDawidSkene(n_iter=10, tol=-1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=Warning)
         ours.fit(df)

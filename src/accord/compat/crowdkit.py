@@ -196,6 +196,15 @@ def _iterations(cls: type, value: int) -> dict[str, Any]:
     return {"max_iter": value} if "max_iter" in params else {"n_iter": value}
 
 
+def _stopping(cls: type, tol: float) -> dict[str, Any]:
+    """crowd-kit's ``tol`` (stop once the objective gains less than ``tol`` per label; never if negative) as
+    accord's keywords: ``objective_tol`` where the model has it (with the posterior-change test off), else
+    ``tol`` (accord's largest posterior change)."""
+    if "objective_tol" in inspect.signature(cls).parameters:
+        return {"tol": 0.0, "objective_tol": None if tol < 0 else float(tol)}
+    return {"tol": max(float(tol), 0.0)}
+
+
 def _history_column(model: Any, column: str, scale: float) -> list[float]:
     history = getattr(model, "history_", None)
     if isinstance(history, pd.DataFrame) and column in history.columns:
@@ -472,8 +481,10 @@ class DawidSkene(_Aggregator):
     n_iter : int, default 100
         The most EM iterations.
     tol : float, default 1e-5
-        accord's stopping rule: the largest change of any task's posterior is below ``tol`` (crowd-kit stops
-        when the evidence lower bound per label gains less than ``tol``, usually a few iterations earlier).
+        Stop once an iteration gains less than ``tol`` in log-likelihood per label, where accord's model has
+        that test (``objective_tol``); else once no posterior moves by more than ``tol`` (accord's rule;
+        crowd-kit's evidence lower bound usually stops a few iterations earlier). A negative ``tol`` never
+        stops early.
     initial_error_strategy : {"assign", "addition"}, optional
         How ``fit(..., initial_error=...)`` is used: as the starting matrices, or as counts added to the first
         M-step's.
@@ -511,7 +522,7 @@ class DawidSkene(_Aggregator):
         return self._accord_class(
             alpha=0.0,
             init="soft_mv",
-            tol=self.tol,
+            **_stopping(self._accord_class, self.tol),
             initial_confusions=initial_confusions,
             **_iterations(self._accord_class, self.n_iter),
         )
@@ -633,7 +644,7 @@ class GLAD(_Aggregator):
     ----------
     n_iter : int, default 100
     tol : float, default 1e-5
-        Stop when the log-posterior gains less than ``tol`` per label.
+        Stop when the log-posterior gains less than ``tol`` per label (never, if negative).
     silent : bool, default True
         Accepted for compatibility (accord shows no progress bar).
     labels_priors : Series, optional
@@ -692,7 +703,7 @@ class GLAD(_Aggregator):
         ann = to_annotations(data)
         model = _GLAD(
             class_prior=self._class_prior(ann),
-            tol=self.tol,
+            **_stopping(_GLAD, self.tol),
             m_step_max_iter=self.m_step_max_iter,
             m_step_tol=self.m_step_tol,
             **_iterations(_GLAD, self.n_iter),
