@@ -124,8 +124,8 @@ def _source(df: pd.DataFrame) -> tuple[str, bool]:
 
 def _factorize(
     values: pd.Series, what: str, rows: pd.Index, place: str, header: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize`` (missing -> -1, uniques as an object array) that names the rows holding a list, dict
+) -> tuple[np.ndarray, Any]:
+    """``pd.factorize`` (missing -> -1) that names the rows holding a list, dict
     or other unhashable value."""
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -136,7 +136,7 @@ def _factorize(
             f"the {what} must be single values, but {_where(rows, np.flatnonzero(bad), place, header)} "
             f"hold{'s' if bad.sum() == 1 else ''} {' / '.join(kinds)} values; give one id or label per cell"
         ) from None
-    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+    return np.asarray(codes, dtype=np.int64), uniques
 
 
 def _blank_codes(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
@@ -285,8 +285,8 @@ class Annotations:
             role: cls._id_codes(df[cols[role]], role, cols[role], rows, place, header)
             for role in ("item", "annotator")
         }
-        label_codes, label_values = _factorize(df[cols["label"]], "labels", rows, place, header)
-        label_codes, label_values = _merge_uniques(label_codes, label_values)
+        label_codes, label_uniques = _factorize(df[cols["label"]], "labels", rows, place, header)
+        label_codes, label_values = _merge_uniques(label_codes, np.asarray(label_uniques, dtype=object))
         keep = np.ones(len(df), dtype=bool)
         report = cls._handle_missing_labels(
             _blank_codes(label_codes, label_values), keep, cols["label"], rows, place, header, missing
@@ -383,12 +383,11 @@ class Annotations:
             return []
         pairs = np.unique(key.to_numpy()[dup])
         if duplicates == "error":
-            first = pos[dup][:_MAX_SHOWN]
             shown = _show(
-                [
+                dict.fromkeys(
                     (_plain(ids["item"][1][item[p]]), _plain(ids["annotator"][1][annotator[p]]))
-                    for p in dict.fromkeys(first)
-                ]
+                    for p in pos[dup][: 4 * _MAX_SHOWN]
+                )
             )
             hint = option(
                 "duplicates='keep_last', 'keep_first' or 'keep_all'",

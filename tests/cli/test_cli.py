@@ -83,7 +83,7 @@ def test_data_error_is_one_line_exit_1(csv, tmp_path, capsys):
 
 
 def test_malformed_param_is_a_usage_error(csv, tmp_path, capsys):
-    # a -p without '=' is a mistake in the command line: exit code 2 (it was 1 before usage errors had their own)
+    # a -p without '=' is a mistake in the command line: exit code 2 (usage), not 1 (data)
     assert (
         main(["aggregate", str(csv), "--label-col", "choice", "-p", "alpha", "-o", str(tmp_path / "o.csv")])
         == 2

@@ -53,6 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_input_arguments(parser)
     parser.add_argument(
+        "--task",
+        default="labels",
+        choices=["labels", "rating", "multilabel", "pairwise", "boxes", "segmentation"],
+        help="what the annotations are: class labels (default), ratings, label sets, pairwise choices, "
+        "bounding boxes or segmentation masks",
+    )
+    parser.add_argument(
         "--method",
         "-m",
         default="ds",
@@ -114,6 +121,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "task", "labels") != "labels":
+        from ._tasks import run_task  # written by the tasks' CLI helper; only needed for other tasks
+
+        return int(run_task(args))
     check_output(args.output)
     check_output(args.annotators, "--annotators")
     if args.output == "-" and args.annotators == "-":

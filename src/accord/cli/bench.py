@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import InvalidParameterError
 from ..evaluation.bench import DEFAULT_PEERS, run_bench, to_markdown
+from ._common import UsageError, check_output
 
 EXAMPLES = """examples:
   accord bench ../shared/data --output bench.md
@@ -114,9 +115,28 @@ def _names(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
+def _check_datasets(folder: str, names: list[str] | None) -> None:
+    """Every --datasets name must be a dataset folder (with an annotations.csv) under DATASETS_DIR."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UsageError(f"DATASETS_DIR {folder} is not a folder")
+    if (root / "annotations.csv").is_file():
+        available = [root.name]
+    else:
+        available = sorted(p.name for p in root.iterdir() if (p / "annotations.csv").is_file())
+    if not available:
+        raise UsageError(f"{folder} holds no dataset folder (a folder with an annotations.csv)")
+    unknown = [n for n in names or [] if n not in available]
+    if unknown:
+        shown = ", ".join(available[:30]) + (", ..." if len(available) > 30 else "")
+        raise UsageError(f"--datasets: no dataset {', '.join(unknown)} in {folder}; the datasets are {shown}")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.repeats < 1:
         raise InvalidParameterError(f"--repeats must be >= 1, got {args.repeats}")
+    check_output(args.output, formats={".md": "markdown", ".markdown": "markdown", ".txt": "markdown"})
+    _check_datasets(args.datasets_dir, _names(args.datasets))
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     result = run_bench(
         args.datasets_dir,

@@ -1,4 +1,5 @@
-"""``accord demo``: the main job on the bundled example (seed 000's pneumonia annotations)."""
+"""``accord demo``: the main job on the bundled example (a synthetic pneumonia set after RSIP Vision's
+blog post on Dawid-Skene for medical labels)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from ..datasets import load_demo
 from ..errors import ConvergenceWarning
 from ..models import DawidSkene, MajorityVote
-from ._common import write_table
+from ._common import check_output, write_table
 from .aggregate import summary
 
 
@@ -18,14 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="run majority vote and Dawid-Skene on the bundled pneumonia example",
-        description="Seed 000's synthetic example: 200 chest X-ray cases, 10 annotators (4 good tests, "
-        "4 random, 2 adversarial), hidden truth known.",
+        description="A synthetic example: 200 chest X-ray cases, 10 annotators (4 good, 4 random, "
+        "2 adversarial), hidden truth known.",
     )
     parser.add_argument("--output", "-o", default=None, help="also write the consensus table here")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.output)
     data = load_demo()
     ann, gold = data.annotations, data.gold.reindex(data.annotations.items).to_numpy()
     mv = MajorityVote().fit(ann)

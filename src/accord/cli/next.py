@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import pandas as pd
 
-from ..annotations import read_table
-from ..errors import InvalidAnnotationsError
-from ..models.crowdlab import read_pred_probs
+from .._progress import Status
+from ..annotations import Annotations
+from ..io.tables import read_item_ids, read_pred_probs
 from ..planning.active import active_learning_scores
-from ._common import add_input_arguments, format_table, load_annotations, write_table
+from ._common import (
+    UsageError,
+    add_input_arguments,
+    add_output_safety_argument,
+    check_output,
+    format_table,
+    load_annotations,
+    write_table,
+)
 
 EXAMPLES = """examples:
   accord next annotations.csv -n 100 --output next.csv
@@ -49,37 +58,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-calibrate", action="store_true", help="do not temperature-scale the model")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the last-resort tie-break")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    add_output_safety_argument(parser)
     parser.set_defaults(func=run)
 
 
-def _read_unlabeled(path: str, ann) -> tuple[pd.DataFrame | None, list | None]:
-    frame = read_table(path)
-    lower = {str(c).lower(): c for c in frame.columns}
-    item_col = next((lower[a] for a in ("item", "task", "item_id") if a in lower), None)
-    if item_col is None:
-        raise InvalidAnnotationsError(
-            f"{path}: the --unlabeled file needs a column 'item'; its columns are {list(frame.columns)}"
-        )
+def _read_unlabeled(path: str, ann: Annotations) -> tuple[pd.DataFrame | None, list[Any] | None]:
+    """The --unlabeled pool: item ids only, or item ids with one predicted-probability column per class."""
+    ids, frame = read_item_ids(path)
     if len(frame.columns) == 1:
-        return None, frame[item_col].tolist()
+        return None, ids
     return read_pred_probs(path, ann, align=False), None
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    if args.n < 1:
+        raise UsageError(f"-n must be at least 1, got {args.n}")
     ann = load_annotations(args)
     pred_probs = read_pred_probs(args.pred_probs, ann) if args.pred_probs else None
     pool, ids = _read_unlabeled(args.unlabeled, ann) if args.unlabeled else (None, None)
-    scores = active_learning_scores(
-        ann,
-        pred_probs,
-        pred_probs_unlabeled=pool,
-        unlabeled_items=ids,
-        calibrate=not args.no_calibrate,
-        random_state=args.seed,
-    )
-    batch = scores.next_batch(args.n, random_state=args.seed)
-    write_table(batch, args.output)
+    with Status(f"next: scoring {ann.n_items:,} items", quiet=args.quiet):
+        scores = active_learning_scores(
+            ann,
+            pred_probs,
+            pred_probs_unlabeled=pool,
+            unlabeled_items=ids,
+            calibrate=not args.no_calibrate,
+            random_state=args.seed,
+        )
+        batch = scores.next_batch(args.n, random_state=args.seed)
+    write_table(batch, args.output, allow_formulas=args.allow_formulas)
     if not args.quiet:
+        out = sys.stderr if args.output == "-" else sys.stdout
         counts = batch["status"].value_counts()
         model = (
             f"model weight {scores.model_weight:.3g}, temperature {scores.temperature:.3g}"
@@ -90,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
             f"{len(batch)} items to label next: {int(counts.get('relabel', 0))} to re-label, "
             f"{int(counts.get('new', 0))} new ({model}; "
             f"mean annotator weight {scores.mean_annotator_weight:.3g})",
-            file=sys.stdout,
+            file=out,
         )
-        print(format_table(batch, max_rows=10))
-        print(f"wrote {args.output}")
+        print(format_table(batch, max_rows=10), file=out)
+        if args.output != "-":
+            print(f"wrote {args.output}", file=out)
     return 0

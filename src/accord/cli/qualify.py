@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from ..datasets import read_gold
 from ..quality.qualification import METRICS, keep_annotators, qualify
-from ._common import add_input_arguments, format_table, load_annotations, write_table
+from ._common import (
+    UsageError,
+    add_input_arguments,
+    add_output_safety_argument,
+    check_output,
+    format_table,
+    load_annotations,
+    load_gold,
+    write_table,
+)
 
 EXAMPLES = """examples:
   accord qualify annotations.csv --gold gold.csv
@@ -38,23 +47,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--keep", default=None, help="write the annotations of the annotators who pass here (long format)"
     )
+    add_output_safety_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    check_output(args.keep, "--keep")
+    if args.output == "-" and args.keep == "-":
+        raise UsageError("--output - and --keep -: only one table can go to standard output")
     ann = load_annotations(args)
-    table = qualify(ann, read_gold(args.gold), mu=args.mu, metric=args.metric, min_gold=args.min_gold)
+    gold = load_gold(args.gold, ann)
+    table = qualify(ann, gold, mu=args.mu, metric=args.metric, min_gold=args.min_gold)
     frame = table.reset_index()
     frame = frame.rename(columns={frame.columns[0]: "annotator"})
+    out = sys.stderr if "-" in (args.output, args.keep) else sys.stdout
     if args.output:
-        write_table(frame, args.output)
+        write_table(frame, args.output, allow_formulas=args.allow_formulas)
     passed = int(table["passes"].sum())
-    print(format_table(frame.sort_values("macro_f1", ascending=False, na_position="last"), max_rows=50))
-    print(f"\n{passed} of {len(table)} annotators pass (mu = {args.mu:g}, metric = {args.metric})")
+    ranked = frame.sort_values("macro_f1", ascending=False, na_position="last")
+    print(format_table(ranked, max_rows=50), file=out)
+    print(f"\n{passed} of {len(table)} annotators pass (mu = {args.mu:g}, metric = {args.metric})", file=out)
     if args.keep:
         kept = keep_annotators(ann, table.index[table["passes"].to_numpy()])
-        write_table(kept.to_frame(), args.keep)
-        print(f"kept {kept.n_annotations} of {ann.n_annotations} annotations; wrote {args.keep}")
-    if args.output:
-        print(f"wrote {args.output}")
+        write_table(kept.to_frame(), args.keep, allow_formulas=args.allow_formulas)
+        print(f"kept {kept.n_annotations} of {ann.n_annotations} annotations; wrote {args.keep}", file=out)
+    if args.output and args.output != "-":
+        print(f"wrote {args.output}", file=out)
     return 0

@@ -7,10 +7,18 @@ import sys
 from pathlib import Path
 
 from .._progress import progress_enabled
-from ..datasets import read_gold
-from ..models.registry import METHODS
-from ..report import build_report, write_report
-from ._common import add_input_arguments, load_annotations, parse_params
+from ..models.registry import METHODS, make_model
+from ..report import build_report, render_html, write_report
+from ._common import (
+    UsageError,
+    add_input_arguments,
+    check_output,
+    fit_guarded,
+    load_annotations,
+    load_gold,
+    make_model_from_args,
+    parse_params,
+)
 
 EXAMPLES = """examples:
   accord report annotations.csv -o report.html
@@ -65,7 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="report format (default: from the --output suffix, else html)",
     )
     parser.add_argument(
-        "--output", "-o", default=None, help="where to write (default: report.html / report.json)"
+        "--output",
+        "-o",
+        default=None,
+        help="where to write: .html or .json (default: report.html / report.json; - for standard output)",
     )
     parser.add_argument("--title", default=None, help="the report's title")
     parser.add_argument(
@@ -82,37 +93,63 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _output(args: argparse.Namespace) -> tuple[Path, str]:
+_REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json"}
+
+
+def _output(args: argparse.Namespace) -> tuple[str, str]:
+    """Where and in which format to write: ``--output`` (``.html`` / ``.json``, or ``-`` for standard output)
+    and ``--format``, which must agree."""
     fmt = args.report_format
     if args.output is None:
         fmt = fmt or "html"
-        return Path(f"report.{fmt}"), fmt
-    path = Path(args.output)
-    return path, fmt or ("json" if path.suffix.lower() == ".json" else "html")
+        return f"report.{fmt}", fmt
+    if args.output == "-":
+        return "-", fmt or "html"
+    check_output(args.output, formats=_REPORT_SUFFIXES)
+    by_suffix = _REPORT_SUFFIXES[Path(args.output).suffix.lower()]
+    if fmt is not None and fmt != by_suffix:
+        raise UsageError(f"--format {fmt} and --output {args.output} disagree; name the file .{fmt}")
+    return args.output, by_suffix
 
 
 def run(args: argparse.Namespace) -> int:
+    path, fmt = _output(args)
+    params = parse_params(args.param)
+    make_model_from_args(args.method, params, METHODS, make_model)
     ann = load_annotations(args)
-    gold = read_gold(args.gold) if args.gold else getattr(args, "imported_gold", None)
+    if args.gold:
+        gold = load_gold(args.gold, ann)
+    else:
+        gold = getattr(args, "imported_gold", None)
+        if gold is not None and len(gold):
+            ann.encode_gold(gold)  # the same checks as --gold: gold that matches no item is an error
     if gold is not None and len(gold) == 0:
         gold = None
-    path, fmt = _output(args)
-    data = build_report(
-        ann,
-        method=args.method,
-        params=parse_params(args.param),
-        gold=gold,
-        n_review=args.review,
-        redundancy=not args.no_curves,
-        redundancy_repeats=args.repeats,
-        random_state=args.seed,
-        title=args.title,
-        progress=progress_enabled(sys.stderr, quiet=args.quiet),
+    data = fit_guarded(
+        lambda: build_report(
+            ann,
+            method=args.method,
+            params=params,
+            gold=gold,
+            n_review=args.review,
+            redundancy=not args.no_curves,
+            redundancy_repeats=args.repeats,
+            random_state=args.seed,
+            title=args.title,
+            progress=progress_enabled(sys.stderr, quiet=args.quiet),
+        ),
+        args.method,
+        params,
     )
-    write_report(data, path, fmt)
+    if path == "-":
+        sys.stdout.write(data.to_json() if fmt == "json" else render_html(data))
+    else:
+        write_report(data, path, fmt)
     if not args.quiet:
-        print(summary_line(data))
-        print(f"wrote {path}")
+        out = sys.stderr if path == "-" else sys.stdout
+        print(summary_line(data), file=out)
+        if path != "-":
+            print(f"wrote {path}", file=out)
     return 0
 
 
