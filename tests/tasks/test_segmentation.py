@@ -379,8 +379,12 @@ def test_parameter_errors() -> None:
         aggregate_masks(masks, prior="atlas")
     with pytest.raises(InvalidParameterError, match="pooling must be one of"):
         aggregate_masks(masks, pooling="annotator")
-    with pytest.raises(InvalidParameterError, match="tol must be"):
+    with pytest.raises(InvalidParameterError, match="tol must be a finite number >= 0, got -1.0"):
         aggregate_masks(masks, tol=-1.0)
+    with pytest.raises(InvalidParameterError, match="alpha must be a finite number >= 0, got 'x'"):
+        aggregate_masks(masks, alpha="x")
+    with pytest.raises(InvalidParameterError, match="max_iter must be an integer >= 1, got 0"):
+        aggregate_masks(masks, max_iter=0)
     with pytest.raises(InvalidParameterError, match="tie_break must be one of"):
         aggregate_masks(masks, method="mv", tie_break="random")
     with pytest.raises(InvalidParameterError, match="prior has no map for item 'img0'"):

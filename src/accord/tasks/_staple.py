@@ -65,7 +65,7 @@ def build_layout(stacks: tuple[np.ndarray, ...], raters: tuple[np.ndarray, ...],
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     n_slots = max(s.shape[0] for s in stacks)
     dtype = np.uint8 if n_classes < 255 else np.uint16
-    votes = np.full((int(offsets[-1]), n_slots), n_classes, dtype=dtype)
+    votes = np.full((int(offsets[-1]), n_slots), n_classes, dtype=dtype, order="F")  # columns contiguous
     slot_annotator = np.full((len(stacks), n_slots), -1, dtype=np.int64)
     for t, (stack, codes) in enumerate(zip(stacks, raters, strict=True)):
         votes[offsets[t] : offsets[t + 1], : stack.shape[0]] = stack.reshape(stack.shape[0], -1).T
@@ -90,31 +90,48 @@ def build_patterns(layout: Layout, compress: bool = True) -> Patterns:
     n = votes.shape[0]
     if not compress:
         return Patterns(votes, item, np.ones(n), np.arange(n, dtype=np.int64))
-    code = _row_codes(votes, item, layout.n_classes)
-    if code is None:
+    coded = _row_codes(votes, item, layout.n_classes)
+    if coded is None:
         rows = np.column_stack([item, votes.astype(np.int64)])
         _, first, inverse, counts = np.unique(
             rows, axis=0, return_index=True, return_inverse=True, return_counts=True
         )
+    elif coded[1] <= 2 * n + 1_000_000:
+        first, inverse, counts = _unique_dense(*coded)
     else:
         _, first, inverse, counts = np.unique(
-            code, return_index=True, return_inverse=True, return_counts=True
+            coded[0], return_index=True, return_inverse=True, return_counts=True
         )
     return Patterns(
         votes[first], item[first], counts.astype(np.float64), inverse.reshape(-1).astype(np.int64)
     )
 
 
-def _row_codes(votes: np.ndarray, item: np.ndarray, n_classes: int) -> np.ndarray | None:
-    """One int64 per row, ``item * B**S + sum_s votes[:, s] * B**s`` with ``B = K + 1``; None on overflow."""
+def _row_codes(votes: np.ndarray, item: np.ndarray, n_classes: int) -> tuple[np.ndarray, int] | None:
+    """One int64 per row, ``item * B**S + sum_s votes[:, s] * B**s`` with ``B = K + 1``, and the number of
+    possible codes; None when they would overflow."""
     base, n_slots = n_classes + 1, votes.shape[1]
     n_items = int(item.max()) + 1 if item.size else 1
     if n_slots * np.log2(base) + np.log2(n_items) >= 62:
         return None
-    code = item.astype(np.int64) * base**n_slots
-    for s in range(n_slots):
-        code += votes[:, s].astype(np.int64) * base**s
-    return code
+    code = item.astype(np.int64)
+    for s in range(n_slots - 1, -1, -1):  # Horner's rule, in place
+        code *= base
+        code += votes[:, s]
+    return code, n_items * base**n_slots
+
+
+def _unique_dense(code: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(code, return_index, return_inverse, return_counts)`` by counting instead of sorting, for
+    codes below ``space``; the index is one row of each code (not necessarily the first)."""
+    counts = np.bincount(code, minlength=space)
+    present = np.flatnonzero(counts)
+    rank = np.zeros(space, dtype=np.int64)
+    rank[present] = np.arange(len(present))
+    inverse = rank[code]
+    first = np.empty(len(present), dtype=np.int64)
+    first[inverse] = np.arange(len(code))
+    return first, inverse, counts[present]
 
 
 def pattern_keys(patterns: Patterns, slot_group: np.ndarray, n_classes: int) -> np.ndarray:

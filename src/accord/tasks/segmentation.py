@@ -104,6 +104,12 @@ def gold_pixels(gold: GoldSource, masks: MaskSet, layout: Layout) -> np.ndarray 
     return out
 
 
+def _check_number(name: str, value: Any, minimum: float) -> None:
+    ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+    if not (ok and np.isfinite(value) and value >= minimum):
+        raise InvalidParameterError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
+
+
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise InvalidParameterError(f"{name} must be one of {choices}, got {value!r}")
@@ -310,12 +316,14 @@ class STAPLE(_PixelModel):
             _check_choice("prior", self.prior, PRIORS)
         _check_choice("pooling", self.pooling, POOLINGS)
         _check_choice("init", self.init, INITS)
-        if not (np.isfinite(self.alpha) and self.alpha >= 0):
-            raise InvalidParameterError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
-        if int(self.max_iter) < 1:
-            raise InvalidParameterError(f"max_iter must be at least 1, got {self.max_iter!r}")
-        if not (np.isfinite(self.tol) and self.tol >= 0):
-            raise InvalidParameterError(f"tol must be a finite number >= 0, got {self.tol!r}")
+        _check_number("alpha", self.alpha, 0.0)
+        _check_number("tol", self.tol, 0.0)
+        if (
+            not isinstance(self.max_iter, int | np.integer)
+            or isinstance(self.max_iter, bool)
+            or self.max_iter < 1
+        ):
+            raise InvalidParameterError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
 
     def fit(self, masks: MaskSource, gold: GoldSource = None, n_classes: int | None = None) -> STAPLE:
         """Fit on masks (a MaskSet, a folder or a mapping); ``gold`` adds Dice and IoU against known masks."""
