@@ -292,6 +292,23 @@ def test_per_pixel_prior_equal_to_the_item_prior_gives_the_item_prior_result() -
     assert by_pixel.consensus_.params["prior"] == "pixel"
 
 
+@pytest.mark.parametrize("n_annotators", [3, 13, 40])  # pattern codes counted, sorted, or rows sorted
+def test_pattern_grouping_is_exact_for_every_code_path(n_annotators: int) -> None:
+    rng = np.random.default_rng(n_annotators)
+    truth = disk_truth(rng, size=12)
+    masks = {
+        "a": {
+            f"r{j}": np.where(rng.random(truth.shape) < 0.1 + j / 100, 1 - truth, truth)
+            for j in range(n_annotators)
+        }
+    }
+    share = float(np.mean(list(masks["a"].values())))
+    grouped = STAPLE(prior="item").fit(masks)
+    per_pixel = STAPLE(prior={"a": np.full(truth.shape, share)}).fit(masks)
+    np.testing.assert_allclose(grouped.consensus_.proba("a"), per_pixel.consensus_.proba("a"), atol=1e-12)
+    np.testing.assert_allclose(grouped.theta_, per_pixel.theta_, atol=1e-12)
+
+
 def test_prior_and_pooling_options() -> None:
     masks, gold, _ = synthetic(n_items=3)
     mv_dice = aggregate_masks(masks, method="mv", gold=gold).to_frame()["dice"].mean()
