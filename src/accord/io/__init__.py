@@ -3,7 +3,7 @@
 ===================  =====================================================  ============================
 format               what                                                   module
 ===================  =====================================================  ============================
-``label_studio``     Label Studio JSON export and JSON_MIN (Choices)        :mod:`.label_studio`
+``label_studio``     Label Studio JSON, JSON_MIN, CSV and TSV (Choices)     :mod:`.label_studio`
 ``sagemaker``        SageMaker Ground Truth worker responses, manifests     :mod:`.sagemaker`
 ``mturk``            Mechanical Turk batch-results CSV                      :mod:`.mturk`
 ``toloka``           Toloka assignment results TSV (GOLDEN:* = gold)        :mod:`.toloka`
@@ -108,6 +108,10 @@ def detect_format(path: str | Path) -> str:
         return "toloka"
     if "WorkerId" in head and ("HITId" in head or "Answer." in head):
         return "mturk"
+    if suffix in (".csv", ".tsv"):
+        columns = {c.strip().strip('"') for c in head.rstrip("\r\n").split("\t" if suffix == ".tsv" else ",")}
+        if "annotator" in columns and ({"annotation_id", "lead_time"} & columns):
+            return "label_studio"
     if suffix in (".jsonl", ".ndjson") or (
         suffix == ".json"
         and head.lstrip().startswith("{")

@@ -16,7 +16,7 @@ import pandas as pd
 from ..annotations import Annotations
 from ..errors import DataQualityWarning, InvalidAnnotationsError
 
-__all__ = ["Collector", "Imported", "iter_jsonl", "load_json", "read_text_table", "text"]
+__all__ = ["Collector", "Imported", "iter_jsonl", "load_json", "open_table", "read_text_table", "text"]
 
 
 @dataclass
@@ -40,7 +40,8 @@ class Imported:
 
 
 def text(value: Any) -> str | None:
-    """An id or label as text (``None`` for missing / empty); integral floats lose their ``.0``."""
+    """An id or label as text by the reading policy: kept as written (``"NA"`` stays ``"NA"``, surrounding
+    spaces stay); ``None`` for missing, empty or whitespace-only values; integral floats lose their ``.0``."""
     if value is None:
         return None
     if isinstance(value, float):
@@ -50,8 +51,8 @@ def text(value: Any) -> str | None:
             return str(int(value))
     if isinstance(value, bool):
         return str(value).lower()
-    out = str(value).strip()
-    return out or None
+    out = str(value)
+    return out if out.strip() else None
 
 
 class Collector:
@@ -139,6 +140,8 @@ def load_json(path: str | Path, fmt: str) -> Any:
     try:
         with p.open(encoding="utf-8-sig") as fh:
             return json.load(fh)
+    except RecursionError:
+        raise InvalidAnnotationsError(f"{p}: the JSON is nested too deeply to read") from None
     except json.JSONDecodeError as exc:
         raise InvalidAnnotationsError(
             f"{p} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
@@ -158,6 +161,10 @@ def iter_jsonl(path: str | Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]
                     continue
                 try:
                     obj = json.loads(line)
+                except RecursionError:
+                    raise InvalidAnnotationsError(
+                        f"{p}, line {lineno}: the JSON is nested too deeply to read"
+                    ) from None
                 except json.JSONDecodeError as exc:
                     raise InvalidAnnotationsError(
                         f"{p}, line {lineno}: not valid JSON ({exc.msg}); a {fmt} file has "
@@ -193,6 +200,19 @@ def read_text_table(path: str | Path, sep: str, fmt: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise InvalidAnnotationsError(f"{p} is empty") from None
     return frame
+
+
+def open_table(
+    source: str | Path | pd.DataFrame, sep: str, fmt: str, required: Sequence[str], hint: str
+) -> tuple[str, pd.DataFrame]:
+    """``(name, frame)`` of a tool's table export given as a path or a DataFrame, with the ``required``
+    columns checked (the shared opening of the MTurk and Toloka importers)."""
+    if isinstance(source, pd.DataFrame):
+        name, frame = f"{fmt} table", source.astype(object).where(source.notna(), None)
+    else:
+        name, frame = str(source), read_text_table(source, sep, fmt)
+    require_columns(frame, required, name, fmt, hint)
+    return name, frame
 
 
 def require_columns(

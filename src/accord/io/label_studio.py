@@ -1,4 +1,5 @@
-"""Label Studio exports: the full JSON export and JSON_MIN, for classification (``Choices``) projects.
+"""Label Studio exports: the full JSON export, JSON_MIN, CSV and TSV, for classification (``Choices``)
+projects.
 
 JSON export: a list of tasks ``{"id", "data", "annotations": [{"completed_by", "result": [{"from_name",
 "type": "choices", "value": {"choices": [...]}}], "was_cancelled", "ground_truth", ...}], "predictions":
@@ -7,26 +8,39 @@ email is used, else the id). JSON_MIN: a list of flat records, one per annotatio
 "<from_name>": "label" or {"choices": [...]}, "annotator": id or email, "annotation_id", ...}`` plus the
 task's data fields.
 
-Skipped, and counted in the report: cancelled (or skipped) annotations, annotations without a choice for the
-chosen control, several choices at once (multi-label is not supported), annotations without an annotator.
+CSV and TSV exports: the JSON_MIN records as rows, one row per annotation: ``id`` (the task), ``annotator``
+(the user id or email), ``annotation_id``, ``created_at``, ``updated_at``, ``lead_time``, the task's data
+fields, and one column per control holding its value; a control with several values (several choices at
+once) holds them as a JSON string such as ``{"choices": ["a", "b"]}``. Like JSON_MIN, a CSV or TSV export
+cannot contain cancelled annotations or tasks nobody annotated (Label Studio leaves them out unless asked), so
+the report says so: export JSON to see them.
+
+Skipped, and counted in the report with their reason: cancelled (or skipped) annotations, annotations
+without a choice for the chosen control (no result, an empty or null list of choices, an empty choice),
+several choices at once (multi-label is not supported), annotations without an annotator. A record of the
+wrong type or shape (``"annotations": 5``, a result that is not a list, a choice that is an object) is an
+error that names the task and the annotation.
 Model ``predictions`` are ignored. Annotations marked ``ground_truth`` are returned as gold labels, not as
 votes.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._hints import option
 from ..errors import InvalidAnnotationsError
-from ._base import Collector, Imported, load_json, text
+from ._base import Collector, Imported, load_json, read_text_table, text
 
 __all__ = ["read"]
 
 FMT = "Label Studio"
 _MIN_META = {
+    "_where",
     "id",
     "annotator",
     "annotation_id",
@@ -71,16 +85,23 @@ def read(
         Annotations flagged ``ground_truth``: gold labels (not votes), or ordinary votes.
     """
     name = str(source) if isinstance(source, (str, Path)) else "Label Studio data"
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".csv", ".tsv"):
+        return _read_csv(Path(source), from_name, classes, duplicates)
     data = load_json(source, FMT) if isinstance(source, (str, Path)) else source
     if ground_truth not in ("gold", "vote"):
         raise InvalidAnnotationsError(f"ground_truth must be 'gold' or 'vote', got {ground_truth!r}")
     if isinstance(data, dict) and ("annotations" in data or "completions" in data):
         data = [data]
-    if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
+    if not isinstance(data, list):
         raise InvalidAnnotationsError(
-            f"{name} is not a Label Studio export: expected a JSON list of tasks (JSON "
-            "export) or of records (JSON_MIN)"
+            f"{name} is not a Label Studio export: expected a JSON list of tasks (JSON export) or of records "
+            f"(JSON_MIN), got {_kind(data)}"
         )
+    for pos, task in enumerate(data):
+        if not isinstance(task, dict):
+            raise InvalidAnnotationsError(
+                f"{name}: record {pos + 1} (counting from 1) is {_kind(task)}, not a task object"
+            )
     collector = Collector(FMT, name)
     if any("annotations" in t or "completions" in t for t in data):
         _read_tasks(data, collector, from_name, ground_truth)
@@ -95,28 +116,83 @@ def read(
 
 
 # ------------------------------------------------------------------------------------------- JSON export
+def _kind(value: Any) -> str:
+    """What a JSON value is, for messages: "a list", "the number 5", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
 def annotator_id(completed_by: Any) -> str | None:
     """A user id (int) as text, or from a user dict its email, else its id."""
     if isinstance(completed_by, dict):
         return text(completed_by.get("email")) or text(completed_by.get("id"))
+    if isinstance(completed_by, list):
+        raise TypeError("completed_by")
     return text(completed_by)
 
 
-def _choice_results(annotation: dict[str, Any]) -> list[dict[str, Any]]:
-    results = annotation.get("result") or []
-    return [
-        r
-        for r in results
-        if isinstance(r, dict) and isinstance(r.get("value"), dict) and "choices" in r["value"]
-    ]
+def _task_annotations(task: dict[str, Any], where: str) -> list[Any]:
+    key = "annotations" if "annotations" in task else "completions"
+    value = task.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidAnnotationsError(f"{where}: {key!r} is {_kind(value)}; expected a list of annotations")
+    return value
+
+
+def _results(annotation: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """The annotation's choice results, after checking every level's type."""
+    results = annotation.get("result")
+    if results is None:
+        return []
+    if not isinstance(results, list):
+        raise InvalidAnnotationsError(f"{where}: 'result' is {_kind(results)}; expected a list of results")
+    out = []
+    for k, r in enumerate(results):
+        if not isinstance(r, dict):
+            raise InvalidAnnotationsError(f"{where}, result {k + 1}: {_kind(r)}, not a result object")
+        value = r.get("value")
+        if value is not None and not isinstance(value, dict):
+            raise InvalidAnnotationsError(
+                f"{where}, result {k + 1}: 'value' is {_kind(value)}; expected an object"
+            )
+        if isinstance(value, dict) and "choices" in value:
+            choices = value["choices"]
+            if choices is not None and not isinstance(choices, list):
+                raise InvalidAnnotationsError(
+                    f"{where}, result {k + 1}: 'choices' is {_kind(choices)}; expected a list of labels"
+                )
+            for c in choices or []:
+                if isinstance(c, (dict, list)):
+                    raise InvalidAnnotationsError(
+                        f"{where}, result {k + 1}: a choice is {_kind(c)}; expected a label (text)"
+                    )
+            out.append(r)
+    return out
+
+
+def _where(source: str, task: dict[str, Any], pos: int, k: int | None = None) -> str:
+    tid = task.get("id")
+    name = f"task id {tid!r}" if isinstance(tid, (str, int)) else f"task {pos + 1} (counting from 1)"
+    return f"{source}, {name}" + ("" if k is None else f", annotation {k + 1}")
 
 
 def _pick_control(tasks: list[dict[str, Any]], from_name: str | None, source: str) -> str | None:
     names: Counter[str] = Counter()
-    for task in tasks:
-        for ann in task.get("annotations") or task.get("completions") or []:
+    for pos, task in enumerate(tasks):
+        for k, ann in enumerate(_task_annotations(task, _where(source, task, pos))):
             if isinstance(ann, dict):
-                names.update(str(r.get("from_name")) for r in _choice_results(ann))
+                names.update(str(r.get("from_name")) for r in _results(ann, _where(source, task, pos, k)))
     if from_name is not None:
         if from_name not in names:
             raise InvalidAnnotationsError(
@@ -124,9 +200,10 @@ def _pick_control(tasks: list[dict[str, Any]], from_name: str | None, source: st
             )
         return from_name
     if len(names) > 1:
+        hint = option("from_name=...", "--label-col NAME")
         raise InvalidAnnotationsError(
-            f"{source}: the export has several choice controls {sorted(names)}; pass "
-            "from_name=... (CLI: --field) to say which one to aggregate"
+            f"{source}: the export has several choice controls {sorted(names)}; name the one to aggregate "
+            f"with {hint}"
         )
     return next(iter(names), None)
 
@@ -138,22 +215,33 @@ def _read_tasks(
     n_predictions = 0
     for pos, task in enumerate(tasks):
         item = task.get("id", f"task{pos}")
-        n_predictions += len(task.get("predictions") or [])
-        for ann in task.get("annotations") or task.get("completions") or []:
+        if isinstance(item, (dict, list)):
+            raise InvalidAnnotationsError(f"{_where(out.source, task, pos)}: the task id is {_kind(item)}")
+        predictions = task.get("predictions")
+        n_predictions += len(predictions) if isinstance(predictions, list) else 0
+        for k, ann in enumerate(_task_annotations(task, _where(out.source, task, pos))):
+            where = _where(out.source, task, pos, k)
             if not isinstance(ann, dict):
-                out.skip("annotation that is not a JSON object")
-                continue
+                raise InvalidAnnotationsError(f"{where}: {_kind(ann)}, not an annotation object")
             if ann.get("was_cancelled") or ann.get("skipped"):
                 out.skip("cancelled or skipped annotation")
                 continue
-            label = _one_choice([r for r in _choice_results(ann) if str(r.get("from_name")) == control], out)
+            results = [r for r in _results(ann, where) if str(r.get("from_name")) == control]
+            label = _one_choice(results, out)
             if label is None:
                 continue
             if ann.get("ground_truth") and ground_truth == "gold":
                 out.add_gold(item, label)
                 out.skip("ground-truth annotation (taken as gold, not as a vote)")
                 continue
-            out.add(item, annotator_id(ann.get("completed_by")), label)
+            try:
+                annotator = annotator_id(ann.get("completed_by"))
+            except TypeError:
+                raise InvalidAnnotationsError(
+                    f"{where}: 'completed_by' is {_kind(ann.get('completed_by'))}; expected a user id or "
+                    f"object"
+                ) from None
+            out.add(item, annotator, label)
     if control is not None:
         out.notes.append(f"labels from the choice control {control!r}")
     if n_predictions:
@@ -161,14 +249,20 @@ def _read_tasks(
 
 
 def _one_choice(results: list[dict[str, Any]], out: Collector) -> str | None:
+    if not results:
+        out.skip("annotation without a choice")
+        return None
     choices = [c for r in results for c in (r["value"].get("choices") or [])]
     if not choices:
-        out.skip("annotation without a choice")
+        out.skip("annotation with an empty or null list of choices")
         return None
     if len(choices) > 1:
         out.skip("several choices in one annotation (multi-label is not supported)")
         return None
-    return text(choices[0])
+    label = text(choices[0])
+    if label is None:
+        out.skip("annotation whose choice is empty or null")
+    return label
 
 
 # ------------------------------------------------------------------------------------------- JSON_MIN
@@ -215,7 +309,8 @@ def _guess_label_field(records: list[dict[str, Any]], source: str) -> str:
     candidates = sorted(k for k in values if k not in excluded)
     if not candidates:
         raise InvalidAnnotationsError(
-            f"{source}: no label column in the JSON_MIN records; pass from_name=..."
+            f"{source}: no label column in the records; name it with "
+            f"{option('from_name=...', '--label-col NAME')}"
         )
     if len(choice_objects - excluded) == 1:
         return next(iter(choice_objects - excluded))
@@ -227,21 +322,72 @@ def _guess_label_field(records: list[dict[str, Any]], source: str) -> str:
         return ranked[0]
     raise InvalidAnnotationsError(
         f"{source}: cannot tell which JSON_MIN column holds the labels "
-        f"(candidates {ranked[:6]}); pass from_name=... (CLI: --field)"
+        f"(candidates {ranked[:6]}); name it with {option('from_name=...', '--label-col NAME')}"
     )
 
 
-def _read_min(records: list[dict[str, Any]], out: Collector, from_name: str | None) -> None:
+def _read_min(
+    records: list[dict[str, Any]], out: Collector, from_name: str | None, kind: str = "JSON_MIN"
+) -> None:
     field = from_name if from_name is not None else _guess_label_field(records, out.source)
     if from_name is not None and not any(from_name in r for r in records):
-        raise InvalidAnnotationsError(f"{out.source}: no JSON_MIN column {from_name!r}")
+        raise InvalidAnnotationsError(f"{out.source}: no {kind} column {from_name!r}")
     for pos, rec in enumerate(records):
         label, why = _label_of(rec.get(field))
         if label is None:
             out.skip(why or "no label")
             continue
-        out.add(rec.get("id", f"task{pos}"), annotator_id(rec.get("annotator")), label)
+        try:
+            annotator = annotator_id(rec.get("annotator"))
+        except TypeError:
+            raise InvalidAnnotationsError(
+                f"{out.source}, {rec.get('_where', f'record {pos + 1}')}: 'annotator' is "
+                f"{_kind(rec.get('annotator'))}; expected a user id or email"
+            ) from None
+        item = rec.get("id", f"task{pos}")
+        if isinstance(item, (dict, list)):
+            raise InvalidAnnotationsError(
+                f"{out.source}, {rec.get('_where', f'record {pos + 1}')}: the task id is {_kind(item)}"
+            )
+        out.add(item, annotator, label)
+    guessed = "" if from_name else f" (guessed; {option('from_name=...', '--label-col NAME')} chooses)"
+    out.notes.append(f"{kind} labels from the column {field!r}{guessed}")
+
+
+# ------------------------------------------------------------------------------------------- CSV / TSV
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty -> None; a JSON object or list (how the CSV export writes multi-valued results) ->
+    parsed; anything else the text as written."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except (json.JSONDecodeError, RecursionError):
+            return value
+    return value
+
+
+def _read_csv(path: Path, from_name: str | None, classes: Sequence[Any] | None, duplicates: str) -> Imported:
+    """A Label Studio CSV or TSV export: the JSON_MIN records, one row per annotation."""
+    kind = "TSV" if path.suffix.lower() == ".tsv" else "CSV"
+    frame = read_text_table(path, "\t" if kind == "TSV" else ",", FMT)
+    if "annotator" not in frame.columns:
+        shown = ", ".join(repr(c) for c in list(frame.columns)[:12])
+        raise InvalidAnnotationsError(
+            f"{path}: no 'annotator' column, so this is not a Label Studio {kind} export (its columns are "
+            f"{shown}); export the project again as CSV, or read a plain table without "
+            f"{option('accord.io.read', '--from label_studio')}"
+        )
+    records = []
+    for line, row in zip(range(2, len(frame) + 2), frame.to_dict("records"), strict=True):
+        rec = {str(k): _cell(v) for k, v in row.items()}
+        rec["_where"] = f"line {line}"
+        records.append(rec)
+    out = Collector(FMT, str(path))
+    _read_min(records, out, from_name, kind)
     out.notes.append(
-        f"JSON_MIN labels from the column {field!r}"
-        + ("" if from_name else " (guessed; pass from_name=... to choose)")
+        f"a {kind} export holds no cancelled annotations and no tasks nobody annotated (Label Studio leaves "
+        "them out); export JSON to see them"
     )
+    return out.build(classes, duplicates)

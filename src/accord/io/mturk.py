@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._hints import option
 from ..errors import InvalidAnnotationsError
-from ._base import Collector, Imported, read_text_table, require_columns
+from ._base import Collector, Imported, open_table, require_columns
 
 __all__ = ["read"]
 
@@ -96,21 +97,16 @@ def read(
         Keep assignments the requester rejected.
     classes, duplicates : passed to :meth:`Annotations.from_frame`.
     """
-    name = str(source) if not isinstance(source, pd.DataFrame) else "MTurk table"
-    frame = (
-        source.astype(object).where(source.notna(), None)
-        if isinstance(source, pd.DataFrame)
-        else read_text_table(source, ",", FMT)
-    )
-    require_columns(
-        frame,
-        ["WorkerId"],
-        name,
+    name, frame = open_table(
+        source,
+        ",",
         FMT,
+        ["WorkerId"],
         "An MTurk batch-results CSV has WorkerId, HITId, Input.* and Answer.* columns",
     )
     item_col = _column(frame, item, "Input.", name, "item") if item else "HITId"
-    require_columns(frame, [item_col], name, FMT, "Pass item='Input.<column>' to name the item column")
+    hint = "Name the item column with " + option("item='Input.<column>'", "--item-col Input.<column>")
+    require_columns(frame, [item_col], name, FMT, hint)
     candidates = answer_candidates(frame)
     if label is not None:
         key = next((k for k in (label, f"Answer.{label}") if k in candidates), None)
@@ -126,7 +122,8 @@ def read(
             + (
                 "no Answer.* column"
                 if not candidates
-                else f"several answers {sorted(candidates)}; pass label=... (CLI: --field)"
+                else f"several answers {sorted(candidates)}; name one with "
+                f"{option('label=...', '--label-col ANSWER')}"
             )
         )
     out = Collector(FMT, name)

@@ -83,8 +83,9 @@ def read(
             "export with named sessions (e.g. ?session=alice) to aggregate annotators"
         )
     out = Collector(FMT, name)
-    binary_labels = {text(r.get("label")) for r in records if "options" not in r and "accept" not in r}
-    binary_labels.discard(None)
+    binary_labels: set[str] = {
+        lab for r in records if "options" not in r and "accept" not in r if (lab := text(r.get("label")))
+    }
     for rec in records:
         item_id = _item(rec, item)
         if "options" in rec or "accept" in rec:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._hints import option
 from ..errors import InvalidAnnotationsError
 from ._base import Collector, Imported, iter_jsonl, load_json, text
 
@@ -87,7 +88,7 @@ def answer_label(content: Any, field: str | None, where: str) -> tuple[str | Non
         if len(candidates) > 1:
             raise InvalidAnnotationsError(
                 f"{where}: the answers have several labelled fields {sorted(candidates)}; "
-                "pass field=... (CLI: --field) to choose one"
+                f"name one with {option('field=...', '--label-col FIELD')}"
             )
         if not candidates:
             return None, "answer without a 'label'"
@@ -132,11 +133,30 @@ def _manifest_sources(folder: Path) -> list[str] | None:
         folder.parent.parent / "manifests" / "output" / "output.manifest",
     ):
         if candidate.is_file():
-            ids = []
+            ids: list[str] = []
             for _, obj in iter_jsonl(candidate, FMT):
                 ids.append(text(obj.get("source-ref")) or text(obj.get("source")) or str(len(ids)))
             return ids
     return None
+
+
+def _consolidation_sources(folder: Path) -> dict[str, str]:
+    """Item ids by data-object index from the job's consolidation requests
+    (``annotations/consolidation-request/iteration-N/*.json``: a list of ``{"datasetObjectId", "dataObject":
+    {"s3Uri" | "content"}}``), used when the output manifest is not there."""
+    found: dict[str, str] = {}
+    for path in sorted(folder.rglob("consolidation-request/*/*.json")):
+        data = load_json(path, FMT)
+        if not isinstance(data, list):
+            continue
+        for entry in data:
+            if not isinstance(entry, dict) or not isinstance(entry.get("dataObject"), dict):
+                continue
+            index, obj = text(entry.get("datasetObjectId")), entry["dataObject"]
+            ref = text(obj.get("s3Uri")) or text(obj.get("source-ref")) or text(obj.get("content"))
+            if index is not None and ref is not None:
+                found.setdefault(index, ref)
+    return found
 
 
 def _read_folder(folder: Path, out: Collector, field: str | None) -> None:
@@ -150,18 +170,36 @@ def _read_folder(folder: Path, out: Collector, field: str | None) -> None:
             f"{folder}: no worker-response JSON files (annotations/worker-response/"
             "iteration-N/<index>/*.json) and no manifests/output/output.manifest"
         )
-    job = next((p for p in [folder, *folder.parents] if (p / "manifests").is_dir()), folder)
+    job = next(
+        (p for p in [folder, *folder.parents] if (p / "manifests").is_dir() or (p / "annotations").is_dir()),
+        folder,
+    )
     sources = _manifest_sources(job)
+    requests = {} if sources is not None else _consolidation_sources(job)
+    unnamed = 0
     for path in files:
         index = path.parent.name
         item = index
         if sources is not None and index.isdigit() and int(index) < len(sources):
             item = sources[int(index)]
+        elif index in requests:
+            item = requests[index]
+        else:
+            unnamed += 1
         _read_response(path, item, out, field)
-    out.notes.append(
-        f"{len(files)} worker-response file(s); items named by "
-        + ("the output manifest's source-ref" if sources is not None else "data-object index")
+    how = (
+        "the output manifest's source-ref"
+        if sources is not None
+        else "the consolidation requests' source references"
+        if requests
+        else "data-object index"
     )
+    out.notes.append(f"{len(files)} worker-response file(s); items named by {how}")
+    if unnamed:
+        out.notes.append(
+            f"{unnamed} worker-response file(s) named by data-object index: no output manifest "
+            "(manifests/output/output.manifest) or consolidation request gives their source-ref"
+        )
 
 
 # ------------------------------------------------------------------------------------------- output manifest
@@ -182,15 +220,27 @@ def _read_manifest(path: Path, out: Collector, field: str | None, label_attribut
             continue
         for attr in attrs:
             value, meta = obj[attr], obj.get(f"{attr}-metadata") or {}
-            if isinstance(value, dict) and isinstance(value.get("annotationsFromAllWorkers"), list):
-                per_worker += 1
-                for worker in value["annotationsFromAllWorkers"]:
-                    content = (
-                        (worker.get("annotationData") or {}).get("content")
-                        if isinstance(worker, dict)
-                        else None
+            if isinstance(value, dict) and "annotationsFromAllWorkers" in value:
+                workers = value["annotationsFromAllWorkers"]
+                where = f"{path}, line {lineno} ({item})"
+                if not isinstance(workers, list):
+                    raise InvalidAnnotationsError(
+                        f"{where}: {attr}.annotationsFromAllWorkers is {type(workers).__name__}; expected a "
+                        f"list"
                     )
-                    label, why = answer_label(content, field, f"{path}, line {lineno}")
+                per_worker += 1
+                for k, worker in enumerate(workers):
+                    if not isinstance(worker, dict):
+                        raise InvalidAnnotationsError(
+                            f"{where}: worker answer {k + 1} is {type(worker).__name__}, not an object"
+                        )
+                    data = worker.get("annotationData")
+                    if data is not None and not isinstance(data, dict):
+                        raise InvalidAnnotationsError(
+                            f"{where}: worker answer {k + 1} ({worker.get('workerId')!r}): annotationData is "
+                            f"{type(data).__name__}; expected an object with a 'content' field"
+                        )
+                    label, why = answer_label((data or {}).get("content"), field, where)
                     if label is None:
                         out.skip(why or "no label")
                         continue

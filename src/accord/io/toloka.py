@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._hints import option
 from ..errors import InvalidAnnotationsError
-from ._base import Collector, Imported, read_text_table, require_columns
+from ._base import Collector, Imported, open_table
 
 __all__ = ["read"]
 
@@ -46,7 +47,7 @@ def _output_column(frame: pd.DataFrame, label: str | None, source: str) -> str:
             + (
                 "no OUTPUT:* column — not a Toloka results file?"
                 if not outputs
-                else f"several outputs {outputs}; pass label=... (CLI: --field)"
+                else f"several outputs {outputs}; name one with {option('label=...', '--label-col OUTPUT')}"
             )
         )
     return outputs[0]
@@ -63,7 +64,9 @@ def _item_ids(frame: pd.DataFrame, item: str | None, source: str) -> tuple[np.nd
     inputs = _prefixed(frame, "INPUT:")
     if not inputs:
         raise InvalidAnnotationsError(
-            f"{source}: no INPUT:* column and no ASSIGNMENT:task_id to identify tasks; pass item=..."
+            f"{source}: no INPUT:* column and no ASSIGNMENT:task_id to identify tasks; name the item column "
+            f"with "
+            f"{option('item=...', '--item-col COLUMN')}"
         )
     if len(inputs) == 1:
         return frame[inputs[0]].to_numpy(dtype=object), inputs[0]
@@ -94,17 +97,11 @@ def read(
         Assignment statuses to keep (default SUBMITTED, ACCEPTED, APPROVED).
     classes, duplicates : passed to :meth:`Annotations.from_frame`.
     """
-    name = str(source) if not isinstance(source, pd.DataFrame) else "Toloka table"
-    frame = (
-        source.astype(object).where(source.notna(), None)
-        if isinstance(source, pd.DataFrame)
-        else read_text_table(source, "\t", FMT)
-    )
-    require_columns(
-        frame,
-        ["ASSIGNMENT:worker_id"],
-        name,
+    name, frame = open_table(
+        source,
+        "\t",
         FMT,
+        ["ASSIGNMENT:worker_id"],
         "A Toloka results TSV has INPUT:*, OUTPUT:* and ASSIGNMENT:* columns",
     )
     out = Collector(FMT, name)
