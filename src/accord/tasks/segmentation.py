@@ -266,17 +266,17 @@ class STAPLE(_PixelModel):
 
     where the sums run over the pixels annotator ``j`` labelled; in the binary case
     ``p_j = sum_i W_i1 D_ij / sum_i W_i1`` and ``q_j = sum_i W_i0 (1 - D_ij) / sum_i W_i0`` (with
-    ``alpha = 0``). The consensus mask is ``argmax_k W_ik`` (``W_i1 >= 0.5`` for binary masks; ties go to the
-    lowest label). The E-step runs in log space on the distinct vote patterns of each item, which gives the
-    same posterior as running it on every pixel when the prior is constant over an item.
+    ``alpha = 0``). The consensus mask is ``argmax_k W_ik`` (``W_i1 > 0.5`` for binary masks; an exact tie
+    goes to the lowest label). The E-step runs in log space on the distinct vote patterns of each item, which
+    gives the same posterior as running it on every pixel when the prior is constant over an item.
 
     The prior moves the result. A fixed prior equal to the share of foreground votes is inflated by careless
-    annotators (30% of pixels flipped turns a 10% foreground into about 35% of the votes), and EM then
-    enlarges the consensus to match it. On synthetic masks with two careful and three careless annotators
-    (``benchmarks/segmentation.py``) the mean Dice is 0.82 for majority vote, 0.85 with the fixed prior and
-    0.98 with the re-estimated one; when annotators differ only at boundaries or in missed structures the two
-    priors agree (and majority vote does as well or better: STAPLE models independent pixel errors, not
-    shifted boundaries or dropped objects). Hence the default ``prior="fit"``.
+    annotators (flipping 30% of the pixels turns a 10% foreground into 34% of a careless annotator's mask),
+    and EM then enlarges the consensus to match it. On synthetic masks with two careful and three careless
+    annotators (``benchmarks/segmentation.py``) the mean Dice is 0.82 for majority vote, 0.85 with the fixed
+    prior and 0.98 with the re-estimated one; when annotators differ only at boundaries or in missed
+    structures the two priors agree (and majority vote does as well or better: STAPLE models independent pixel
+    errors, not shifted boundaries or dropped objects). Hence the default ``prior="fit"``.
 
     Background dominates large images: the many easy background pixels push every specificity towards 1;
     compare annotators on sensitivity, or on Dice.
