@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ._hints import option
+from ._kernel.ids import match_index
 from ._utils import check_positive_int, check_random_state
 from .errors import AccordError, DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 
@@ -728,11 +729,7 @@ class Annotations:
     def encode_items(self, ids: Sequence[Any] | np.ndarray | pd.Index) -> np.ndarray:
         """Codes of the given item ids; an unknown id is an error."""
         ids = pd.Index(list(ids) if not isinstance(ids, pd.Index) else ids)
-        codes = self.items.get_indexer(ids)
-        if (codes < 0).any():
-            as_text = pd.Index([str(i) for i in self.items])
-            if not as_text.has_duplicates:
-                codes = np.where(codes < 0, as_text.get_indexer([str(i) for i in ids]), codes)
+        codes = match_index(ids, self.items)
         if (codes < 0).any():
             raise InvalidAnnotationsError(
                 f"item id(s) {_show(list(ids[codes < 0]))} are not in the annotations"
@@ -765,11 +762,7 @@ class Annotations:
             raise InvalidAnnotationsError(
                 f"gold labels are missing for items {_show(series.index[blank].tolist())}"
             )
-        codes = self.items.get_indexer(series.index)
-        if (codes < 0).any():
-            as_text = pd.Index([str(i) for i in self.items])
-            if not as_text.has_duplicates:
-                codes = np.where(codes < 0, as_text.get_indexer([str(i) for i in series.index]), codes)
+        codes = match_index(pd.Index(series.index), self.items)
         unknown = codes < 0
         if unknown.any():
             warnings.warn(

@@ -5,7 +5,7 @@ posterior over classes for every item and the annotators' confusion matrices, an
 
 - ``labels`` and ``proba`` (items x classes);
 - ``item_quality``: label, confidence (posterior of the chosen class), agreement (share of the item's
-  annotators who chose it), number of annotations, entropy of the posterior, and the seed-000 consensus
+  annotators who chose it), number of annotations, entropy of the posterior, and the consensus
   strength (``Strong`` = unanimous: two or more annotations, all for the consensus label; ``Weak`` = the
   consensus label ties for the most votes or is not the most voted; ``Moderate`` otherwise);
 - ``annotator_quality``: number of labels, quality score, agreement with the consensus, expected accuracy

@@ -14,7 +14,7 @@ from accord import Annotations, DawidSkene, MajorityVote
 from accord.cli import main
 from accord.datasets import load_dataset
 from accord.quality.agreement import fleiss_kappa, krippendorff_alpha
-from accord.report import FORMAT_VERSION, build_report, redundancy_curve, render_html, write_report
+from accord.report import FORMAT_VERSION, build_report, error_by_labels_per_item, render_html, write_report
 from accord.report.data import cross_table, size_histogram
 from accord.report.render import SECTIONS
 from accord.report.svg import heatmap, line_chart, nice_ticks
@@ -190,7 +190,7 @@ def test_redundancy_curve_with_perfect_annotators_is_zero():
     rows = [(f"i{i}", f"a{a}", str(truth[i])) for i in range(60) for a in range(4)]
     ann = Annotations.from_frame(pd.DataFrame(rows, columns=["item", "annotator", "label"]))
     gold = (np.arange(60), ann.encode_labels([str(t) for t in truth]).astype(np.int64))
-    curve = redundancy_curve(ann, gold, repeats=2)
+    curve = error_by_labels_per_item(ann, gold, repeats=2)
     assert curve["k"] == [1, 2, 3, 4]
     for series in curve["series"].values():
         assert series["error"] == pytest.approx([0.0] * 4)

@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "qualify",
         help="score annotators on gold items (macro accuracy, macro F1) against a threshold",
         description="Score every annotator on the gold items they labelled and say who reaches mu "
-        "(Schmarje et al., appendix A.2: macro accuracy and macro F1 of at least mu = 0.6).",
+        "(Schmarje et al., Annotating Ambiguous Images, TMLR 2024: macro accuracy and macro F1 of at least "
+        "mu = 0.6).",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -105,11 +105,15 @@ def _output(args: argparse.Namespace) -> tuple[str, str]:
         return f"report.{fmt}", fmt
     if args.output == "-":
         return "-", fmt or "html"
-    check_output(args.output, formats=_REPORT_SUFFIXES)
-    by_suffix = _REPORT_SUFFIXES[Path(args.output).suffix.lower()]
-    if fmt is not None and fmt != by_suffix:
-        raise UsageError(f"--format {fmt} and --output {args.output} disagree; name the file .{fmt}")
-    return args.output, by_suffix
+    suffix = Path(args.output).suffix.lower()
+    if fmt is None or suffix in _REPORT_SUFFIXES:  # without --format the suffix must say html or json
+        check_output(args.output, formats=_REPORT_SUFFIXES)
+        by_suffix = _REPORT_SUFFIXES[suffix]
+        if fmt is not None and fmt != by_suffix:
+            raise UsageError(f"--format {fmt} and --output {args.output} disagree; name the file .{fmt}")
+        return args.output, by_suffix
+    check_output(args.output, formats={suffix: fmt})  # --format json -o report.txt: the folder must exist
+    return args.output, fmt
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,15 @@
 True
 """
 
-from .data import FORMAT_VERSION, ReportData, build_report, redundancy_curve
+from .data import FORMAT_VERSION, ReportData, build_report, error_by_labels_per_item, redundancy_curve
 from .render import render_html, write_report
 
-__all__ = ["FORMAT_VERSION", "ReportData", "build_report", "redundancy_curve", "render_html", "write_report"]
+__all__ = [
+    "FORMAT_VERSION",
+    "ReportData",
+    "build_report",
+    "error_by_labels_per_item",
+    "redundancy_curve",
+    "render_html",
+    "write_report",
+]

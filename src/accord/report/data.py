@@ -11,15 +11,16 @@ Sections (field names of :class:`ReportData`):
 - ``labels_per_item``: histogram of the number of annotations per item;
 - ``agreement``: Fleiss' kappa, Krippendorff's alpha and observed agreement (:mod:`accord.quality.agreement`);
 - ``confidence``: histogram of the consensus confidence (posterior of the chosen class);
-- ``annotators``: one row per annotator (quality, accuracy against the consensus and, with gold, against
-  gold);
-- ``confusions``: each annotator's estimated confusion matrix (the most active ones);
-- ``raw_vs_consensus``: how the raw annotations are distributed for each consensus class (seed 003's picture);
+- ``annotators``: one row per annotator (quality, agreement with the consensus and, with gold, accuracy
+  against gold);
+- ``confusions``: estimated confusion matrices of the worst annotators (lowest quality) and of the most
+  active ones;
+- ``raw_vs_consensus``: how the raw annotations are distributed for each consensus class;
 - ``convergence``: per EM iteration the log-likelihood and, with gold, the accuracy of the labels entering it
-  (seed 000's curve: 0.675, 0.900, 0.975, ... on ``rsip_pneumonia``);
+  (0.675, 0.900, 0.975, ... on the bundled pneumonia example);
 - ``review``: the items most worth a second look (lowest confidence), with their votes;
 - ``gold`` (only with gold labels): accuracy, macro-F1, confusions against gold, and the error of a single
-  annotator, majority vote and Dawid-Skene as the number of labels per item grows, by subsampling (seed 003).
+  annotator, majority vote and Dawid-Skene as the number of labels per item grows, by subsampling.
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ from .._utils import check_random_state
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
+from ..evaluation.metrics import macro_f1_codes
 from ..models import DawidSkene, MajorityVote
 from ..models._base import Aggregator
 from ..models.registry import make_model
 from ..quality.agreement import agreement_summary
 
-__all__ = ["FORMAT_VERSION", "ReportData", "build_report", "redundancy_curve"]
+__all__ = ["FORMAT_VERSION", "ReportData", "build_report", "error_by_labels_per_item", "redundancy_curve"]
 
 FORMAT_VERSION = 1
 MAX_CONFUSIONS = 24
@@ -124,7 +126,7 @@ def build_report(
     annotations : Annotations
     method : str or Aggregator, default "ds"
         A short name from ``accord.METHODS`` (built with ``params``), a model instance, or an already fitted
-        model (its fit is reused, e.g. ``DawidSkene(min_iter=8, max_iter=12, tol=1e-6)`` for seed 000's
+        model (its fit is reused, e.g. ``DawidSkene(min_iter=8, max_iter=12, tol=1e-6)`` for the demo's
         table).
     gold : Series (item -> label), dict or DataFrame, optional
         Known labels, used only to evaluate (never given to the model).
@@ -454,16 +456,6 @@ def review_section(
 
 
 # ---------------------------------------------------------------------------------------------------- gold
-def _macro_f1(pred: np.ndarray, true: np.ndarray) -> float:
-    scores = []
-    for c in np.unique(true):
-        tp = np.sum((pred == c) & (true == c))
-        fp = np.sum((pred == c) & (true != c))
-        fn = np.sum((pred != c) & (true == c))
-        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(scores))
-
-
 def gold_section(
     annotations: Annotations,
     consensus: Consensus,
@@ -488,9 +480,9 @@ def gold_section(
     out: dict[str, Any] = {
         "n_gold": len(items),
         "accuracy": _accuracy(consensus.label_codes, gold_codes),
-        "macro_f1": _macro_f1(consensus.label_codes[items], truth),
+        "macro_f1": macro_f1_codes(consensus.label_codes[items], truth),
         "mv_accuracy": _accuracy(mv, gold_codes),
-        "mv_macro_f1": _macro_f1(mv[items], truth),
+        "mv_macro_f1": macro_f1_codes(mv[items], truth),
         "n_wrong": int(np.sum(consensus.label_codes[items] != truth)),
         "raw_vs_gold": cross_table(annotations, gold_of_item),
         "mv_vs_gold": _label_confusion(mv[items], truth, k),
@@ -499,7 +491,7 @@ def gold_section(
     }
     if redundancy:
         curve_method = method if isinstance(method, str) else getattr(method, "name", "ds")
-        out["redundancy"] = redundancy_curve(
+        out["redundancy"] = error_by_labels_per_item(
             annotations,
             gold_codes,
             extra_method=curve_method,
@@ -553,7 +545,7 @@ def _curve_models(
     return models
 
 
-def redundancy_curve(
+def error_by_labels_per_item(
     annotations: Annotations,
     gold_codes: tuple[np.ndarray, np.ndarray],
     *,
@@ -572,7 +564,7 @@ def redundancy_curve(
     mean over ``repeats`` subsamples (``std`` gives their spread). Items with fewer than ``k`` annotations
     keep all of theirs. The models are refitted on every subsample, over all (or ``max_items``) items, and
     scored on gold. At ``k = 1`` there is nothing to aggregate, so every method returns the item's one label
-    (as in seed 003's figure; a Dawid-Skene fit on one label per item is not identifiable and collapses to
+    (a Dawid-Skene fit on one label per item is not identifiable and collapses to
     the prior). The single annotator line is that ``k = 1`` error. Returns ``None`` when the gold items have
     a single annotation each.
     """
@@ -615,3 +607,15 @@ def redundancy_curve(
         "n_items": ann.n_items,
         "n_gold": len(gold[0]),
     }
+
+
+def redundancy_curve(*args: Any, **kwargs: Any) -> dict[str, Any] | None:
+    """Deprecated name of :func:`error_by_labels_per_item` (the report's error curves of a single annotator,
+    majority vote, Dawid-Skene and the report's model on the same subsamples); for one model's accuracy by
+    labels per item use :func:`accord.redundancy_curve`."""
+    warnings.warn(
+        "accord.report.redundancy_curve is now accord.report.error_by_labels_per_item",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return error_by_labels_per_item(*args, **kwargs)

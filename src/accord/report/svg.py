@@ -176,7 +176,7 @@ def hbar_chart(
     colors: Sequence[str] | None = None,
     gaps_after: Sequence[int] = (),
 ) -> str:
-    """Horizontal bars with the label on the left and the value at the end of the bar (seed 000's annotator
+    """Horizontal bars with the label on the left and the value at the end of the bar (the annotator
     chart). ``gaps_after`` inserts a "..." row after those positions (to show the best and the worst only)."""
     label_w = min(200.0, 12 + 6.6 * max([len(str(s)) for s in labels] + [4]))
     top = 26 if title else 8
