@@ -6,8 +6,9 @@ Usage:
     python benchmarks/segmentation.py --repeats 3 --seeds 1   # a quicker run
 
 Timing. One 512 x 512 image with 10 annotators (4 careful, 6 careless: 2% and 25% of pixels flipped, plus
-boundary shifts) and a stack of 10 such images. Timed separately: building the ``MaskSet`` from arrays
-(validation), ``fit`` (vote layout, patterns, EM) and the result tables (``to_frame``, ``annotator_quality``).
+boundary shifts) and a stack of 10 such images. Timed separately: reading the single image's masks from a
+folder of PNGs (with Pillow), building the ``MaskSet`` from arrays (validation), ``fit`` (vote layout,
+patterns, EM) and the result tables (``to_frame``, ``annotator_quality``).
 Best and median of ``--repeats`` runs (the best is the figure to quote on a shared machine).
 
 Accuracy. Synthetic images (128 x 128, 12 per scene) holding one to three random ellipses as the truth;
@@ -34,17 +35,19 @@ the labels present in either mask, so a label the consensus invents on an image 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
 from accord.errors import ConvergenceWarning
-from accord.io.masks import MaskSet
+from accord.io.masks import MaskSet, has_pillow, read_masks, write_mask
 from accord.tasks.segmentation import STAPLE, PixelMajorityVote, aggregate_masks
 
 Masks = dict[str, dict[str, np.ndarray]]
@@ -187,6 +190,14 @@ def timing_table(repeats: int) -> list[str]:
             raters = [(0.02, 0), (0.02, 1), (0.02, -1), (0.02, 0)] + [(0.25, s) for s in (0, 1, -1, 2, -2, 0)]
             arrays[f"img{t}"] = {f"a{j}": rater(rng, truth, f, s, 2) for j, (f, s) in enumerate(raters)}
         label = f"{n_images} x 512 x 512 x 10"
+        if n_images == 1 and has_pillow():
+            with tempfile.TemporaryDirectory() as tmp:
+                for item, per_item in arrays.items():
+                    (Path(tmp) / item).mkdir()
+                    for annotator, mask in per_item.items():
+                        write_mask(Path(tmp) / item / f"{annotator}.png", mask)
+                t_png, _ = timed(partial(read_masks, tmp), repeats)
+            lines.append(f"| {label} | read_masks (folder of PNGs) | {t_png} | | |")
         t_read, masks = timed(partial(MaskSet.from_arrays, arrays), repeats)
         t_fit, model = timed(partial(STAPLE().fit, masks), repeats)
         t_mv, _ = timed(partial(PixelMajorityVote().fit, masks), repeats)
