@@ -7,13 +7,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._kernel.driver import HISTORY_COLUMNS, EMResult, EStep, run_em
 from .._kernel.em import one_hot
 from .._kernel.votes import break_ties
-from .._utils import check_positive_int
+from .._utils import check_nonneg_float, check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
-from ._base import Aggregator
+from ._base import IterativeAggregator, renamed_n_iter
 
 __all__ = ["KOS", "kos_messages"]
 
@@ -50,13 +51,46 @@ def kos_messages(
     return y
 
 
-class KOS(Aggregator):
+class KosSteps:
+    """KOS as driver pieces: the parameters are the annotator-to-item messages ``y``; the M-step is one round
+    of message passing (its statistics are the fixed graph, so ``statistics`` returns nothing); the E-step
+    turns the item scores into hard labels (an item scored 0 takes the majority vote)."""
+
+    def __init__(self, annotations: Annotations, sign: np.ndarray, majority: np.ndarray) -> None:
+        self.ann, self.sign, self.majority = annotations, sign, majority
+
+    def statistics(self, post: np.ndarray) -> None:
+        return None
+
+    def m_step(self, stats: None, params: np.ndarray | None) -> np.ndarray:
+        assert params is not None  # starts from the initial messages
+        a = self.ann
+        return kos_messages(self.sign, a.item, a.annotator, a.n_items, a.n_annotators, params, 1)
+
+    def scores(self, y: np.ndarray) -> np.ndarray:
+        """``score[i] = sum_{n in i} sign[n] y[n]``."""
+        return np.bincount(self.ann.item, weights=self.sign * y, minlength=self.ann.n_items)
+
+    def e_step(self, params: np.ndarray) -> EStep:
+        score = self.scores(params)
+        labels = np.where(score > 0, 0, np.where(score < 0, 1, self.majority))
+        return EStep(one_hot(labels, 2), np.zeros(len(labels)), labels)
+
+    def objective(self, params: np.ndarray, e: EStep) -> float:
+        """KOS maximises nothing; the history records ``nan``."""
+        return float("nan")
+
+
+class KOS(IterativeAggregator):
     r"""KOS (Karger, Oh & Shah): iterative message passing on the item-annotator graph; binary labels only.
 
     Parameters
     ----------
-    n_iter : int, default 100
-        Rounds of message passing.
+    max_iter : int, default 100
+        Rounds of message passing (``n_iter`` is its deprecated spelling).
+    tol : float, default 0.0
+        Stop once a round changes no label and ``tol > 0`` (0: always run ``max_iter`` rounds, as the paper
+        and crowd-kit do; no ConvergenceWarning then).
     init : {"ones", "random"}, default "ones"
         Starting annotator messages: all 1 (deterministic; the first round is then a leave-one-out majority
         vote) or draws from Normal(1, 1) as in the paper and crowd-kit (from ``random_state``).
@@ -118,12 +152,15 @@ class KOS(Aggregator):
     def __init__(
         self,
         *,
-        n_iter: int = 100,
+        max_iter: int = 100,
+        tol: float = 0.0,
         init: Literal["ones", "random"] = "ones",
         tie_break: str = "lowest",
         random_state: int | np.random.Generator | None = None,
-    ):
-        self.n_iter = n_iter
+        n_iter: int | None = None,
+    ) -> None:
+        self.max_iter = renamed_n_iter(n_iter, max_iter, "KOS")
+        self.tol = tol
         self.init = init
         self.tie_break = tie_break
         self.random_state = random_state
@@ -137,25 +174,40 @@ class KOS(Aggregator):
             )
         if self.init not in ("ones", "random"):
             raise InvalidParameterError(f"init must be 'ones' or 'random', got {self.init!r}")
-        return check_positive_int("n_iter", self.n_iter, minimum=0)
+        return check_positive_int("max_iter", self.max_iter, minimum=0)
 
-    def _fit(self, annotations, rng, gold):
-        n_iter = self._check(annotations)
+    def _fit(
+        self, annotations: Annotations, rng: np.random.Generator, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> Consensus:
+        rounds = self._check(annotations)
+        tol = check_nonneg_float("tol", self.tol)
         n = annotations.n_annotations
         sign = np.where(annotations.label == 0, 1.0, -1.0)
         y0 = np.ones(n) if self.init == "ones" else rng.normal(1.0, 1.0, size=n)
-        y = kos_messages(
-            sign,
-            annotations.item,
-            annotations.annotator,
-            annotations.n_items,
-            annotations.n_annotators,
-            y0,
-            n_iter,
-        )
-        score = np.bincount(annotations.item, weights=sign * y, minlength=annotations.n_items)
         mv = break_ties(annotations.vote_counts(), self.tie_break, rng)
-        labels = np.where(score > 0, 0, np.where(score < 0, 1, mv))
+        steps = KosSteps(annotations, sign, mv)
+        first = steps.e_step(y0)
+        if rounds == 0:  # no message passing: the scores of the starting messages
+            result = EMResult(first.post, y0, first.log_z, 0, True, float("nan"), _empty_history())
+        else:
+            result = run_em(
+                steps,
+                first.post,
+                max_iter=rounds,
+                tol=tol,
+                params=y0,
+                history_bytes=0,
+                warn=tol > 0,
+                model="KOS",
+            )
+        return self._finish(annotations, steps, result, tol)
+
+    def _finish(
+        self, annotations: Annotations, steps: KosSteps, result: EMResult[np.ndarray], tol: float
+    ) -> Consensus:
+        y = result.params
+        score = steps.scores(y)
+        labels = np.asarray(result.post.argmax(axis=1))
         sizes = annotations.annotator_sizes()
         skill = np.divide(
             np.bincount(annotations.annotator, weights=y, minlength=annotations.n_annotators),
@@ -163,6 +215,9 @@ class KOS(Aggregator):
             out=np.zeros(annotations.n_annotators),
             where=sizes > 0,
         )
+        self._store_run(result)
+        last = float(result.history["max_delta"].iloc[-1]) if len(result.history) else 0.0
+        self.converged_ = bool(result.converged or last <= tol)
         self.scores_ = pd.Series(score, index=annotations.items, name="score")
         self.skills_ = pd.Series(skill, index=annotations.annotators, name="skill")
         return Consensus(
@@ -171,6 +226,11 @@ class KOS(Aggregator):
             "KOS",
             labels=labels,
             params=self.get_params(),
+            history=self.history_,
             item_scores={"kos_score": score},
             annotator_scores={"kos_reliability": skill},
         )
+
+
+def _empty_history() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in HISTORY_COLUMNS})

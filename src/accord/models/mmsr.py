@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from .._kernel.confusions import one_coin_confusions
+from .._kernel.driver import EMResult, EStep, run_em
 from .._kernel.softmax import log_normalize
 from .._utils import check_nonneg_float, check_positive_int
 from ..annotations import Annotations
 from ..consensus import Consensus
-from ..errors import ConvergenceWarning, InvalidParameterError
-from ._base import Aggregator
+from ..errors import InvalidParameterError
+from ._base import IterativeAggregator, renamed_n_iter
 
 __all__ = ["MMSR", "agreement_matrix", "msr_update"]
 
@@ -71,20 +72,39 @@ def msr_update(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One sweep of the matrix mean-subsequence-reduced iteration: ``v`` from ``X[:, j] / u``, then ``u`` from
     ``X[i, :] / v`` (``X`` symmetric)."""
-    with np.errstate(divide="ignore", invalid="ignore"):  # a ratio over a zero estimate is left out
+    with np.errstate(
+        divide="ignore", invalid="ignore", over="ignore"
+    ):  # ratios over 0 estimates are left out
         v = _trimmed_means(x / u[:, None], observed & (u[:, None] > 0), v, f, floor)
         u = _trimmed_means((x / v[None, :]).T, (observed & (v[None, :] > 0)).T, u, f, floor)
-    return u, v
+    return _balanced(u, v)
 
 
-def _signs(centred: np.ndarray, common: np.ndarray, abs_s: np.ndarray, n_rounds: int = 10) -> np.ndarray:
+def _norm(x: np.ndarray) -> float:
+    """Euclidean norm without BLAS (``np.linalg.norm`` goes through multi-threaded BLAS, which was measured
+    20x slower than the work itself on a busy machine) and without underflow warnings."""
+    with np.errstate(under="ignore"):
+        return float(np.sqrt(np.einsum("i,i->", x, x)))
+
+
+def _balanced(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(c u, v / c)`` with ``||c u|| = ||v / c||``: the same rank-one product ``u v^T``, whose two factors
+    can otherwise drift apart (one to overflow, the other to underflow) on small, sparse agreement graphs."""
+    nu, nv = _norm(u), _norm(v)
+    if not (nu > 0 and nv > 0 and np.isfinite(nu) and np.isfinite(nv)):
+        return u, v
+    c = np.sqrt(nv) / np.sqrt(nu)
+    return u * c, v / c
+
+
+def _raw_signs(centred: np.ndarray, common: np.ndarray, n_rounds: int = 10) -> np.ndarray:
     """Sign of each annotator's centred skill.
 
     Starting from all positive, each annotator takes the sign of its agreement with the others, weighted by
     shared items and signed by the others' current signs: ``sign_a = sign(sum_b n_common[a,b] C[a,b]
-    sign_b)``, repeated until stable; the overall sign is then chosen so that the skill-weighted majority of
-    annotators is better than random (``sum_a sign_a |s_a| >= 0``).
-    An annotator who shares no item with anyone gets sign 0 (skill 0: their votes carry no weight).
+    sign_b)``, repeated until stable (the overall sign is chosen later, so that the skill-weighted majority of
+    annotators is better than random: ``sum_a sign_a |s_a| >= 0``). An annotator who shares no item with
+    anyone gets sign 0 (skill 0: their votes carry no weight).
     """
     weighted = common * centred
     signs = np.where((common > 0).any(axis=1), 1.0, 0.0)
@@ -94,19 +114,102 @@ def _signs(centred: np.ndarray, common: np.ndarray, abs_s: np.ndarray, n_rounds:
         if np.array_equal(new, signs):
             break
         signs = new
-    return -signs if np.sum(signs * abs_s) < 0 else signs
+    return signs
 
 
-class MMSR(Aggregator):
+@dataclass(frozen=True)
+class MsrGraph:
+    """What the MSR sweeps read (fixed during the fit): ``X = |C|``, where it is observed, the trim count
+    ``F``, the floor of a lone zero, the centred agreement and shared-item counts (for the signs)."""
+
+    x: np.ndarray
+    observed: np.ndarray
+    f: int
+    floor: float
+    signs: np.ndarray
+    n_classes: int
+    n_items: int
+
+    @classmethod
+    def of(cls, annotations: Annotations) -> MsrGraph:
+        centred, common = agreement_matrix(annotations)
+        observed = common > 0
+        degree = observed.sum(axis=0)
+        f = max(int(np.floor(degree.min() / 2)) - 1, 0) if len(degree) else 0
+        i = annotations.n_items
+        return cls(
+            np.abs(centred),
+            observed,
+            f,
+            1.0 / np.sqrt(i),
+            _raw_signs(centred, common),
+            annotations.n_classes,
+            i,
+        )
+
+    def accuracies(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """One-coin accuracies ``p`` from the rank-one factors: ``|s| = u / sqrt(||u|| / ||v||)``, signed,
+        clipped to ``[-1/(K-1) + 1/sqrt(I), 1 - 1/sqrt(I)]``, then ``p = s (K-1)/K + 1/K``."""
+        k, root = self.n_classes, np.sqrt(self.n_items)
+        norm_u, norm_v = _norm(u), _norm(v)
+        abs_s = u / np.sqrt(norm_u / norm_v) if norm_u > 0 and norm_v > 0 else np.zeros(len(u))
+        signs = -self.signs if np.sum(self.signs * abs_s) < 0 else self.signs
+        s = np.clip(signs * abs_s, -1.0 / (k - 1) + 1.0 / root, 1.0 - 1.0 / root)
+        return s * (k - 1) / k + 1.0 / k
+
+
+def log_odds_weights(p: np.ndarray, k: int) -> np.ndarray:
+    """``w[a] = log((K-1) p[a] / (1 - p[a]))``, the one-coin weight of a vote (finite: ``p < 1``)."""
+    return np.log((k - 1) * p) - np.log1p(-p)
+
+
+class MsrSteps:
+    """M-MSR as driver pieces: the parameters are the rank-one factors ``(u, v)``, the M-step one MSR sweep
+    (its statistics are the fixed agreement graph, so ``statistics`` returns nothing), the E-step the
+    one-coin posterior under the implied skills. There is no objective (``nan`` in the history); the extra
+    column ``param_change`` is ``||u v^T - u_prev v_prev^T||_F``."""
+
+    def __init__(self, annotations: Annotations, graph: MsrGraph) -> None:
+        self.ann, self.graph = annotations, graph
+        self._previous: np.ndarray | None = None
+
+    def statistics(self, post: np.ndarray) -> None:
+        return None
+
+    def m_step(
+        self, stats: None, params: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        assert params is not None  # starts from the random factors
+        g = self.graph
+        self._previous = np.outer(*params)
+        return msr_update(g.x, g.observed, params[0], params[1], g.f, g.floor)
+
+    def e_step(self, params: tuple[np.ndarray, np.ndarray]) -> EStep:
+        weights = log_odds_weights(self.graph.accuracies(*params), self.graph.n_classes)
+        post, _ = log_normalize(self.ann.vote_counts(weights[self.ann.annotator]))
+        extra = {}
+        if self._previous is not None:
+            with np.errstate(under="ignore"):
+                change = np.outer(*params) - self._previous
+                extra["param_change"] = _norm(change.ravel())
+        return EStep(post, np.zeros(len(post)), extra=extra)
+
+    def objective(self, params: tuple[np.ndarray, np.ndarray], e: EStep) -> float:
+        return float("nan")
+
+
+class MMSR(IterativeAggregator):
     r"""M-MSR (matrix mean-subsequence-reduced): one-coin annotator skills by robust rank-one matrix
     completion.
 
     Parameters
     ----------
-    n_iter : int, default 10000
-        Maximum number of MSR sweeps.
+    max_iter : int, default 10000
+        Maximum number of MSR sweeps (``n_iter`` is its deprecated spelling).
     tol : float, default 1e-10
-        Stop when ``||u v^T - u_prev v_prev^T||_F < tol``.
+        Stop once no posterior probability moves by more than ``tol`` in a sweep (the previous release
+        compared ``||u v^T - u_prev v_prev^T||_F`` with ``tol``; that change is the ``param_change`` column of
+        ``history_``).
     random_state : int, Generator or None
         Draws the U(0, 1) starting vectors.
 
@@ -117,7 +220,8 @@ class MMSR(Aggregator):
         Per annotator the log-odds weight ``w[a] = log((K-1) p[a] / (1 - p[a]))`` (crowd-kit's ``skills_``).
     accuracies_ : Series
         The estimated one-coin accuracies ``p[a]``.
-    n_iter_, converged_, loss_history_
+    n_iter_, converged_, history_ (``log_likelihood`` is 0 and ``objective`` nan: M-MSR maximises no
+    likelihood), loss_history_ (crowd-kit's name: ``param_change`` per sweep)
 
     Notes
     -----
@@ -136,8 +240,9 @@ class MMSR(Aggregator):
 
     Differences from crowd-kit: the agreement matrix comes from sparse products instead of a loop over pairs,
     the trimmed means are vectorised over annotators, ``F`` is never negative (crowd-kit's ``F = -1`` keeps
-    only the largest ratio), and the signs come from each annotator's weighted agreement with the others
-    rather than crowd-kit's signed-graph eigenproblem.
+    only the largest ratio), the signs come from each annotator's weighted agreement with the others
+    rather than crowd-kit's signed-graph eigenproblem, and the two factors are rebalanced to equal norms
+    after every sweep (their product is unchanged; unbalanced, they overflow on small, sparse data).
 
     References
     ----------
@@ -157,70 +262,49 @@ class MMSR(Aggregator):
     def __init__(
         self,
         *,
-        n_iter: int = 10000,
+        max_iter: int = 10000,
         tol: float = 1e-10,
         random_state: int | np.random.Generator | None = None,
-    ):
-        self.n_iter = n_iter
+        n_iter: int | None = None,
+    ) -> None:
+        self.max_iter = renamed_n_iter(n_iter, max_iter, "MMSR")
         self.tol = tol
         self.random_state = random_state
 
-    def _fit(self, annotations, rng, gold):
-        n_iter = check_positive_int("n_iter", self.n_iter)
+    def _fit(
+        self, annotations: Annotations, rng: np.random.Generator, gold: tuple[np.ndarray, np.ndarray] | None
+    ) -> Consensus:
+        check_positive_int("max_iter", self.max_iter)
         tol = check_nonneg_float("tol", self.tol)
-        k, i = annotations.n_classes, annotations.n_items
+        k = annotations.n_classes
         if k < 2:
             raise InvalidParameterError(f"MMSR needs at least 2 classes; the data have {k}. Pass classes=...")
-        centred, common = agreement_matrix(annotations)
-        abs_s = self._rank_one(np.abs(centred), common > 0, n_iter, tol, 1.0 / np.sqrt(i), rng)
-        s = np.clip(
-            _signs(centred, common, abs_s) * abs_s, -1.0 / (k - 1) + 1.0 / np.sqrt(i), 1.0 - 1.0 / np.sqrt(i)
+        graph = MsrGraph.of(annotations)
+        a = annotations.n_annotators
+        start = _balanced(rng.uniform(size=a), rng.uniform(size=a))
+        steps = MsrSteps(annotations, graph)
+        first = steps.e_step(start)
+        result = run_em(
+            steps, first.post, max_iter=self.max_iter, tol=tol, params=start, history_bytes=0, model="MMSR"
         )
-        p = s * (k - 1) / k + 1.0 / k
-        weights = np.log((k - 1) * p / (1.0 - p))
-        proba, _ = log_normalize(annotations.vote_counts(weights[annotations.annotator]))
+        return self._finish(annotations, graph, result)
+
+    def _finish(
+        self, annotations: Annotations, graph: MsrGraph, result: EMResult[tuple[np.ndarray, np.ndarray]]
+    ) -> Consensus:
+        k = annotations.n_classes
+        p = graph.accuracies(*result.params)
+        weights = log_odds_weights(p, k)
+        self._store_run(result)
+        self.loss_history_ = [float(v) for v in result.history.get("param_change", pd.Series(dtype=float))]
         self.skills_ = pd.Series(weights, index=annotations.annotators, name="skill")
         self.accuracies_ = pd.Series(p, index=annotations.annotators, name="accuracy")
         return Consensus(
             annotations,
-            proba,
+            result.post,
             "MMSR",
             confusions=one_coin_confusions(p, k),
             params=self.get_params(),
+            history=self.history_,
             annotator_scores={"quality": p, "skill": weights},
         )
-
-    def _rank_one(
-        self,
-        x: np.ndarray,
-        observed: np.ndarray,
-        n_iter: int,
-        tol: float,
-        floor: float,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        """``|s|`` from the MSR iteration on ``X = |C|``, scaled as ``u / sqrt(||u|| / ||v||)``."""
-        a = len(x)
-        degree = observed.sum(axis=0)
-        f = max(int(np.floor(degree.min() / 2)) - 1, 0) if a else 0
-        u, v = rng.uniform(size=a), rng.uniform(size=a)
-        self.loss_history_: list[float] = []
-        self.converged_ = False
-        self.n_iter_ = 0
-        for it in range(1, n_iter + 1):
-            u_new, v_new = msr_update(x, observed, u, v, f, floor)
-            loss = float(np.sqrt(np.sum((np.outer(u_new, v_new) - np.outer(u, v)) ** 2)))
-            u, v = u_new, v_new
-            self.loss_history_.append(loss)
-            self.n_iter_ = it
-            if loss < tol:
-                self.converged_ = True
-                break
-        if not self.converged_:
-            warnings.warn(
-                f"MMSR stopped at n_iter={n_iter} before converging (last change {loss:.2g} > tol={tol:g})",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        norm_u, norm_v = np.linalg.norm(u), np.linalg.norm(v)
-        return u / np.sqrt(norm_u / norm_v) if norm_u > 0 and norm_v > 0 else np.zeros(a)
