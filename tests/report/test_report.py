@@ -294,3 +294,32 @@ def test_cli_report_bad_input_is_one_line(tmp_path, capsys):
     assert main(["report", str(bad), "-o", str(tmp_path / "x.html")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("accord: error: no item column")
+
+
+# ---------------------------------------------------------------------------------------------------- layout
+def test_confusions_show_the_worst_annotators_not_only_the_most_active():
+    from accord.report.data import confusion_section
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 60)
+    rows = []
+    for a in range(30):
+        n = 60 if a < 20 else 12  # the worst annotators label the fewest items
+        labels = truth[:n] if a < 28 else 1 - truth[:n]
+        rows += [(i, f"a{a:02d}", int(lab)) for i, lab in enumerate(labels)]
+    ann = Annotations.from_frame(pd.DataFrame(rows, columns=["item", "annotator", "label"]))
+    consensus = MajorityVote().fit(ann).consensus_
+    shown = confusion_section(consensus, max_annotators=6)
+    assert [c["shown_as"] for c in shown] == ["worst"] * 3 + ["most active"] * 3
+    assert {"a28", "a29"} <= {c["annotator"] for c in shown[:3]}
+    assert len({c["annotator"] for c in shown}) == 6
+
+
+def test_no_inner_scroll_boxes_and_titles_fit_their_figures():
+    from accord.report import render, svg
+
+    assert "max-height" not in render.CSS
+    title = "a-very-long-annotator-identifier@example.com (12,345 labels)"
+    chart = svg.heatmap([[1.0, 0.0], [0.0, 1.0]], ["x", "y"], ["x", "y"], title=title, cell=16)
+    width = float(chart.split('width="', 1)[1].split('"', 1)[0])
+    assert width >= svg.TITLE_CHAR_WIDTH * len(title)

@@ -350,14 +350,33 @@ def annotator_rows(
 
 
 def confusion_section(consensus: Consensus, max_annotators: int = MAX_CONFUSIONS) -> list[dict[str, Any]]:
-    """Estimated confusion matrices (rows: true class, columns: label given) of the most active annotators."""
+    """Estimated confusion matrices (rows: true class, columns: label given) of the worst annotators and of
+    the most active ones.
+
+    Up to half of ``max_annotators`` are the annotators with the lowest quality score (worst first; these are
+    the ones a reader needs to see), the rest the most active of the others. Each entry says why it is shown
+    (``"worst"`` or ``"most active"``) and carries the annotator's quality.
+    """
     ann = consensus.annotations
     sizes = ann.annotator_sizes()
-    order = np.lexsort((np.arange(len(sizes)), -sizes))[:max_annotators]
+    quality = consensus.annotator_quality["quality"].to_numpy(dtype=float)
+    index = np.arange(len(sizes))
+    n_worst = min(len(sizes), max(1, max_annotators // 2)) if len(sizes) > max_annotators else 0
+    worst = np.lexsort((index, -sizes, np.nan_to_num(quality, nan=np.inf)))[:n_worst]
+    taken = np.zeros(len(sizes), dtype=bool)
+    taken[worst] = True
+    active = [a for a in np.lexsort((index, -sizes)) if not taken[a]][: max_annotators - n_worst]
     conf = consensus.confusions
     return [
-        {"annotator": str(ann.annotators[a]), "n_labels": int(sizes[a]), "matrix": conf[a].tolist()}
-        for a in order
+        {
+            "annotator": str(ann.annotators[a]),
+            "n_labels": int(sizes[a]),
+            "quality": float(quality[a]) if np.isfinite(quality[a]) else None,
+            "shown_as": why,
+            "matrix": conf[a].tolist(),
+        }
+        for group, why in ((worst, "worst"), (active, "most active"))
+        for a in group
     ]
 
 

@@ -59,7 +59,7 @@ table { border-collapse:collapse; font-size:13px; margin:6px 0; }
 th, td { padding:3px 9px; border-bottom:1px solid #eee; text-align:right; }
 th { background:#f3f3f3; position:sticky; top:0; }
 td.l, th.l { text-align:left; }
-.scroll { max-height:460px; overflow:auto; border:1px solid #eee; display:inline-block; }
+.scroll { overflow-x:auto; max-width:100%; }
 .note { color:var(--muted); }
 .bad { color:var(--bad); } .good { color:var(--good); }
 ul.notes li { margin:2px 0; }
@@ -250,13 +250,22 @@ def _confusions(d: ReportData) -> str:
                 row_title="true",
                 col_title="given",
                 cell=cell,
-            )
+            ),
+            f"{c.get('shown_as', 'most active')}; quality {_f(c.get('quality'))}",
         )
         for c in d.confusions
     ]
+    n_worst = sum(c.get("shown_as") == "worst" for c in d.confusions)
+    which = (
+        f"the {n_worst} worst (lowest quality) and the {len(d.confusions) - n_worst} most active of the other"
+        if n_worst
+        else f"all {len(d.confusions)}"
+        if len(d.confusions) == d.summary["n_annotators"]
+        else f"the {len(d.confusions)} most active"
+    )
     note = (
-        f"<p class='note'>Estimated confusion matrices P(label given | true class) of the "
-        f"{len(d.confusions)} most active annotators (of {d.summary['n_annotators']:,}); rows sum to 1.</p>"
+        f"<p class='note'>Estimated confusion matrices P(label given | true class) of {which} annotators (of "
+        f"{d.summary['n_annotators']:,}); rows sum to 1.</p>"
     )
     return note + f'<div class="grid">{"".join(figs)}</div>'
 

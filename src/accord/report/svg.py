@@ -315,6 +315,9 @@ def _cell_color(v: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+TITLE_CHAR_WIDTH = 7.2  # px per character of a 12px semi-bold title (generous for wide glyphs)
+
+
 def heatmap(
     matrix: Sequence[Sequence[float]],
     row_labels: Sequence[str],
@@ -339,7 +342,9 @@ def heatmap(
     top = (22 if title else 4) + (14 if col_title else 0) + col_label_h
     # A label rotated by -60 degrees from the last column's middle reaches cos(60) x its length to the right.
     overhang = 3 + 0.5 * 6.2 * len(short_cols[-1]) - cell / 2 if rotate and short_cols else 0.0
-    width = label_w + n_cols * cell + 8 + max(0.0, overhang)
+    # The title is one line of 12px semi-bold text: the figure is at least as wide as it, so that a small
+    # multiple never clips its title (an annotator's long id, its label count).
+    width = max(label_w + n_cols * cell + 8 + max(0.0, overhang), 8 + TITLE_CHAR_WIDTH * len(title))
     height = top + n_rows * cell + 6
     show = (n_cols <= 10 and cell >= 24) if show_values is None else show_values
     parts = [_open(width, height, title or "heat map")]
