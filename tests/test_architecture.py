@@ -65,6 +65,22 @@ MODEL_PACKAGE = "models"
 MODEL_INFRASTRUCTURE = frozenset({"__init__", "_base", "_driver", "registry"})
 
 
+# Arrows point down: cli -> the areas (quality, ambiguity, planning, evaluation) and report -> models and
+# tasks -> _kernel -> Annotations. ``FORBIDDEN[a]`` lists the top-level parts of the package that part ``a``
+# must not import, even inside a function (a part is the first name below ``accord``: a folder or a module).
+AREAS = frozenset({"quality", "ambiguity", "planning", "evaluation"})
+EDGES = frozenset({"cli", "report", "compat"})
+FORBIDDEN: dict[str, frozenset[str]] = {
+    "_kernel": AREAS | EDGES | {"models", "tasks", "io", "consensus"},
+    "annotations": AREAS | EDGES | {"models", "tasks", "io", "consensus"},
+    "consensus": AREAS | EDGES | {"models", "tasks", "io"},
+    "models": AREAS | EDGES | {"tasks", "io"},
+    "io": AREAS | EDGES,
+    **{area: EDGES for area in AREAS},
+    "report": frozenset({"cli", "compat"}),
+}
+
+
 @dataclass
 class Module:
     name: str
@@ -262,6 +278,25 @@ def private_imports(modules: dict[str, Module], package: str) -> list[str]:
     return problems
 
 
+def _part(name: str) -> str:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def upward_imports(
+    modules: dict[str, Module], package: str, forbidden: dict[str, frozenset[str]]
+) -> list[str]:
+    """Imports from a part of the package into a part it must not depend on (see ``FORBIDDEN``)."""
+    problems = []
+    for edge in import_edges(modules, package):
+        source, target = _part(edge.source), _part(edge.target)
+        if target in forbidden.get(source, frozenset()):
+            problems.append(
+                f"{edge.source}:{edge.line} imports {edge.target} ({source} must not depend on {target})"
+            )
+    return problems
+
+
 # ------------------------------------------------------------------------------------------- accord itself
 @pytest.fixture(scope="module")
 def accord_modules() -> dict[str, Module]:
@@ -305,6 +340,11 @@ def test_reading_allow_list_is_not_stale(accord_modules: dict[str, Module]) -> N
 def test_no_private_or_cross_model_helper_imports(accord_modules: dict[str, Module]) -> None:
     problems = private_imports(accord_modules, PACKAGE)
     assert not problems, "\n".join(problems)
+
+
+def test_arrows_point_down(accord_modules: dict[str, Module]) -> None:
+    problems = upward_imports(accord_modules, PACKAGE, FORBIDDEN)
+    assert not problems, "imports against the layering:\n" + "\n".join(problems)
 
 
 # ---------------------------------------------------------------------------------- the checks can fail
@@ -403,3 +443,21 @@ def test_cross_model_helpers_and_private_names_are_found(tmp_path: Path) -> None
     assert any("pkg.models.glad" in p and "['shares']" in p for p in problems)
     assert any("pkg.models.mv" in p and "_private" in p for p in problems)
     assert any("pkg.report" in p and "_secret" in p for p in problems)
+
+
+def test_an_upward_import_is_found(tmp_path: Path) -> None:
+    modules = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "_kernel/__init__.py": "",
+            "_kernel/votes.py": "def shares():\n    from ..models.mv import MV\n    return MV\n",
+            "models/__init__.py": "",
+            "models/mv.py": "from .._kernel.votes import shares\nclass MV: ...\n",
+            "cli.py": "from .models.mv import MV\n",
+        },
+    )
+    problems = upward_imports(
+        modules, "pkg", {"_kernel": frozenset({"models"}), "models": frozenset({"cli"})}
+    )
+    assert len(problems) == 1 and "pkg._kernel.votes:2 imports pkg.models.mv" in problems[0]
