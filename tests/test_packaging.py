@@ -1,4 +1,4 @@
-"""Packaging: ``python -m accord``, the licence file, the ``py.typed`` marker and its place in the package data."""
+"""Packaging: ``python -m accord``, the licence, the ``py.typed`` marker and its place in the package data."""
 
 from __future__ import annotations
 

@@ -103,6 +103,14 @@ def test_majority_vote_with_skills_and_missing_skill_policies():
         ac.MajorityVote(on_missing_skill="value").fit(df, skills=pd.Series({"a": 1.0}))
 
 
+def test_majority_vote_ties_go_to_the_label_seen_first_as_in_crowdkit():
+    df = pd.DataFrame({"task": [1, 1, 2, 2], "worker": list("abab"), "label": ["dog", "cat", "cat", "dog"]})
+    mv = ac.MajorityVote().fit(df)
+    assert mv.probas_.columns.tolist() == ["dog", "cat"]  # crowd-kit's column order: first appearance
+    assert mv.labels_.tolist() == ["dog", "dog"]
+    assert ac.MajorityVote().fit(df.iloc[[1, 0, 2, 3]]).labels_.tolist() == ["cat", "cat"]
+
+
 def test_wawa_and_zbs_predict_with_the_fitted_skills():
     df = small()
     wawa = ac.Wawa().fit(df)
@@ -214,11 +222,17 @@ def test_bad_input_names_the_problem():
 
 
 def test_renaming_workers_and_shuffling_rows_changes_nothing():
+    """Except for the vote models, whose ties go to the label seen first (crowd-kit's rule): renaming only."""
     df = small()
-    other = df.assign(worker=df["worker"].map({"a": "w9", "b": "w1", "c": "w5"})).sample(
-        frac=1.0, random_state=1
-    )
-    for cls in (ac.DawidSkene, ac.OneCoinDawidSkene, ac.GLAD, ac.Wawa):
+    renamed = df.assign(worker=df["worker"].map({"a": "w9", "b": "w1", "c": "w5"}))
+    shuffled = renamed.sample(frac=1.0, random_state=1)
+    for cls, other in (
+        (ac.DawidSkene, shuffled),
+        (ac.OneCoinDawidSkene, shuffled),
+        (ac.GLAD, shuffled),
+        (ac.MajorityVote, renamed),
+        (ac.Wawa, renamed),
+    ):
         first = cls().fit(df)
         second = cls().fit(other)
         assert first.labels_.sort_index().equals(second.labels_.sort_index())
@@ -268,11 +282,11 @@ def test_one_coin_equals_crowdkit_with_the_same_iterations(ck, real):
     assert np.abs(ours.skills_ - theirs.skills_.reindex(ours.skills_.index)).max() < 1e-10
 
 
-def test_vote_models_equal_crowdkit(ck, real):
+@pytest.mark.parametrize("name", ["wsd", "rte"])  # rte: 8% of its tasks tie
+def test_vote_models_equal_crowdkit(ck, real, name):
     """crowd-kit 1.4's predict methods fail under scikit-learn >= 1.6 (check_is_fitted), so its weighted
-    votes are
-    rebuilt from its fitted skills with its MajorityVote."""
-    df = real("wsd")
+    votes are rebuilt from its fitted skills with its MajorityVote."""
+    df = real(name)
     mv, theirs = ac.MajorityVote().fit(df), quiet(ck.MajorityVote().fit, df)
     assert mv.labels_.equals(theirs.labels_.reindex(mv.labels_.index))
     assert (

@@ -97,10 +97,12 @@ _Self = TypeVar("_Self", bound="_Aggregator")
 
 
 # ====================================================================== input and output layout
-def to_annotations(data: Any) -> Annotations:
+def to_annotations(data: Any, appearance: bool = False) -> Annotations:
     """crowd-kit's DataFrame (``task``, ``worker``, ``label``) as accord ``Annotations``.
 
-    Repeated (task, worker) pairs are all kept, as crowd-kit keeps them. Raises
+    Repeated (task, worker) pairs are all kept, as crowd-kit keeps them. Classes are in accord's order
+    (sorted), or with ``appearance=True`` in order of first appearance (the column order of crowd-kit's plain
+    majority vote, whose ties go to the first column). Raises
     :class:`~accord.InvalidAnnotationsError` naming a missing column or a bad row.
     """
     if not isinstance(data, pd.DataFrame):
@@ -115,7 +117,10 @@ def to_annotations(data: Any) -> Annotations:
             f"(its columns are {list(data.columns)[:10]}). Rename them, e.g. "
             "df.rename(columns={'item': 'task'})"
         )
-    return Annotations.from_frame(data, item="task", annotator="worker", label="label", duplicates="keep_all")
+    classes = list(pd.Series(pd.unique(data["label"])).dropna()) if appearance else None
+    return Annotations.from_frame(
+        data, item="task", annotator="worker", label="label", classes=classes, duplicates="keep_all"
+    )
 
 
 def _classes(ann: Annotations) -> pd.Index:
@@ -220,6 +225,7 @@ class _Aggregator:
 
     labels_: pd.Series
     probas_: pd.DataFrame
+    _appearance = False  # classes in order of first appearance (crowd-kit's plain majority vote)
 
     def _params(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
@@ -236,7 +242,7 @@ class _Aggregator:
         self.probas_ = probas_frame(ann, consensus.proba_array)
 
     def _fit_model(self: _Self, data: pd.DataFrame, gold: Any = None) -> _Self:
-        ann = to_annotations(data)
+        ann = to_annotations(data, self._appearance)
         model = self._model()
         model.fit(ann, gold=gold)
         self.model_ = model
@@ -296,9 +302,13 @@ class MajorityVote(_Aggregator):
 
     Notes
     -----
-    Without skills this is :class:`accord.MajorityVote` (ties to the first label, as crowd-kit's ``idxmax``).
-    With ``fit(data, skills)``, ``probas_[t, l] = sum of the skills of the workers who gave l / row total``.
+    Without skills this is :class:`accord.MajorityVote` with the labels in order of first appearance, as
+    crowd-kit's columns, so that a tie goes to the label seen first (crowd-kit's ``idxmax``). With
+    ``fit(data, skills)``, ``probas_[t, l] = sum of the skills of the workers who gave l / row total``, the
+    labels sorted (ties to the first).
     """
+
+    _appearance = True
 
     def __init__(self, default_skill: float | None = None, on_missing_skill: str = "error") -> None:
         self.default_skill = default_skill
@@ -352,18 +362,25 @@ class MajorityVote(_Aggregator):
 class Wawa(_SkillsPredictor):
     """crowd-kit's ``Wawa`` (Worker Agreement with Aggregate), by :class:`accord.Wawa`.
 
-    ``skills_`` is each worker's agreement with the majority vote; ``labels_`` / ``probas_`` are the vote
-    weighted by them (``predict`` applies the fitted skills to new data). crowd-kit's ``fit`` stores only
-    ``skills_`` and its ``fit_predict`` then votes; here ``fit`` also stores ``labels_`` and ``probas_``.
+    ``skills_`` is each worker's agreement with the majority vote (ties to the label seen first, as
+    :class:`MajorityVote`); ``labels_`` / ``probas_`` are the vote weighted by them (``predict`` applies the
+    fitted skills to new data). crowd-kit's ``fit`` stores only ``skills_`` and its ``fit_predict`` then
+    votes; here ``fit`` also stores ``labels_`` and ``probas_``.
     """
+
+    _appearance = True
 
     def _model(self) -> Any:
         return _Wawa(tie_break="lowest")
 
     def _store(self, ann: Annotations, model: Any) -> None:
         self.skills_ = skills_series(ann, model.skills_.to_numpy())
-        self.probas_ = weighted_vote(ann, self.skills_)
-        self.labels_ = most_probable(self.probas_)
+
+    def fit(self, data: pd.DataFrame) -> Wawa:
+        """Fit the skills, then vote with them (labels sorted, ties to the first, as crowd-kit)."""
+        self._fit_model(data)
+        self.predict_proba(data)
+        return self
 
 
 class ZeroBasedSkill(_SkillsPredictor):
