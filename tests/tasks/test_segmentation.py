@@ -427,6 +427,10 @@ def test_label_studio_brush_export_with_ground_truth(tmp_path: Path) -> None:
     assert list(frame["item"]) == ["7", "8"]
     assert frame["n_annotators"].tolist() == [3, 1]
     assert frame["dice"].notna().tolist() == [True, False]  # the ground-truth annotation is the gold mask
+    assert result.annotator_quality.loc["3", "empty_masks"] == 1  # annotator 3 submitted no region
+    assert result.annotator_quality.loc["1", "empty_masks"] == 0
+    per_mask = result.item_annotator_quality.set_index(["item", "annotator"])
+    assert per_mask.loc[("7", "b@x.org"), "foreground_fraction"] == pytest.approx(16 / 64)
     explicit = aggregate_masks(tmp_path / "export.json", gold={"7": cat * 0})
     assert explicit.to_frame()["dice"].iloc[0] < frame["dice"].iloc[0]
 

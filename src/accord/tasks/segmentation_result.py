@@ -201,7 +201,12 @@ class SegmentationConsensus:
 
     @cached_property
     def item_annotator_quality(self) -> pd.DataFrame:
-        """One row per mask: item, annotator, sensitivity, specificity, dice_consensus (+ dice, iou)."""
+        """One row per mask: item, annotator, foreground_fraction, sensitivity, specificity, dice_consensus
+        (+ dice, iou against gold).
+
+        ``sensitivity`` and ``specificity`` are this mask's rates against the consensus posterior of its item;
+        ``foreground_fraction`` is the share of the image the mask labels non-zero (0 for an empty mask).
+        """
         used = self.layout.slot_annotator.ravel() >= 0
         theta = smooth(self._mask_counts[used], self.alpha)
         item_pos = np.repeat(np.arange(len(self.items)), self.layout.n_slots)[used]
@@ -211,10 +216,11 @@ class SegmentationConsensus:
                 "annotator": self.annotators[self.layout.slot_annotator.ravel()[used]],
             }
         )
-        for name, values in _rates(theta).items():
-            frame[name] = values
         lay = self.layout
         p = self.patterns
+        frame["foreground_fraction"] = self._mask_foreground().ravel()[used]
+        for name, values in _rates(theta).items():
+            frame[name] = values
         dice_c, _ = mask_scores(p.votes, p.item, self.label_codes, len(self.items), self.n_classes, p.weight)
         frame["dice_consensus"] = dice_c.ravel()[used]
         if self.gold is not None:
@@ -224,10 +230,22 @@ class SegmentationConsensus:
             frame["iou"] = np.where(has, iou_g.ravel()[used], np.nan)
         return frame
 
+    def _mask_foreground(self) -> np.ndarray:
+        """Share of its item's pixels each mask (item, slot) labels non-zero; shape (n_items, S)."""
+        p, k = self.patterns, self.n_classes
+        drawn = (p.votes != 0) & (p.votes != k)
+        return np.stack(
+            [self._per_item(drawn[:, s].astype(np.float64)) for s in range(p.votes.shape[1])], axis=1
+        )
+
     @cached_property
     def annotator_quality(self) -> pd.DataFrame:
-        """One row per annotator: n_items, sensitivity, specificity, accuracy (+ recall per class when
-        K > 2), mean dice_consensus (+ mean dice, iou vs gold over their gold items).
+        """One row per annotator: n_items, empty_masks, sensitivity, specificity, accuracy (+ recall per
+        class when K > 2), mean dice_consensus (+ mean dice, iou vs gold over their gold items).
+
+        ``empty_masks`` counts the annotator's masks without any foreground: such an annotator gets a
+        sensitivity near 0 and their background votes carry little weight, which is right if they skipped
+        the work and wrong if the images are empty; check which.
 
         ``sensitivity`` is ``P(label = foreground | consensus foreground)`` for binary masks and the mean of
         ``P(label = k | consensus k)`` over the foreground classes otherwise; ``specificity`` is
@@ -238,6 +256,8 @@ class SegmentationConsensus:
         per_mask = self.item_annotator_quality
         grouped = per_mask.groupby("annotator", sort=False)
         frame.insert(0, "n_items", grouped.size().reindex(self.annotators).fillna(0).astype(np.int64))
+        empty = (per_mask["foreground_fraction"] == 0).groupby(per_mask["annotator"], sort=False).sum()
+        frame.insert(1, "empty_masks", empty.reindex(self.annotators).fillna(0).astype(np.int64))
         means = grouped[[c for c in ("dice_consensus", "dice", "iou") if c in per_mask]].mean()
         return frame.join(means.reindex(self.annotators))
 
