@@ -62,7 +62,7 @@ CYCLES_ALLOWED: dict[frozenset[str], str] = {
 # Model modules: one method family each. They may import model *classes* from each other (to subclass or
 # compose), never functions, constants or private names; shared math lives in accord._kernel.
 MODEL_PACKAGE = "models"
-MODEL_INFRASTRUCTURE = frozenset({"__init__", "_base", "_driver", "registry"})
+MODEL_INFRASTRUCTURE = frozenset({"__init__", "_base", "registry"})
 
 
 # Arrows point down: cli -> the areas (quality, ambiguity, planning, evaluation) and report -> models and

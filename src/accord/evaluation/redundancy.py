@@ -85,7 +85,7 @@ def redundancy_curve(
     -----
     This is the accuracy-against-redundancy table of the crowdsourcing literature (for example Table 2 of
     Platanios et al. 2020). It answers "how good is this model with ``r`` labels per item"; the report's
-    :func:`accord.report.data.redundancy_curve` answers another question (the error of several methods on
+    :func:`accord.report.error_by_labels_per_item` answers another question (the error of several methods on
     the same subsamples, ``k = 1`` being one label per item).
 
     References
