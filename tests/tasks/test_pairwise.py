@@ -85,9 +85,10 @@ def test_validation_errors() -> None:
 
 
 # ------------------------------------------------------------------ Bradley-Terry
+@pytest.mark.parametrize("solver", ["newton", "mm"])
 @pytest.mark.parametrize(("w", "lose"), [(7, 3), (1, 4), (5, 5)])
-def test_two_items_closed_form(w: int, lose: int) -> None:
-    model = BradleyTerry(prior=0).fit(two_items(w, lose))
+def test_two_items_closed_form(w: int, lose: int, solver: str) -> None:
+    model = BradleyTerry(prior=0, solver=solver).fit(two_items(w, lose))
     s = model.scores_
     assert np.exp(s["x"] - s["y"]) == pytest.approx(w / lose, rel=1e-7)
     assert s.sum() == pytest.approx(0.0, abs=1e-9)  # centred without a prior
@@ -107,6 +108,19 @@ def test_map_scores_solve_the_posterior_and_match_a_generic_optimiser() -> None:
     assert np.abs(grad).max() < 1e-3
     best = optimize.minimize(lambda t: -log_posterior(t, c, 1.0), np.zeros(c.n_items), method="BFGS")
     assert theta == pytest.approx(best.x, abs=1e-4)
+
+
+@pytest.mark.parametrize("prior", [0.0, 1.0])
+def test_newton_and_mm_reach_the_same_maximum(prior: float) -> None:
+    df, _ = synthetic(n=400)
+    newton = BradleyTerry(prior=prior).fit(df)
+    mm = BradleyTerry(prior=prior, solver="mm", max_iter=5000).fit(df)
+    assert newton.scores_.to_numpy() == pytest.approx(mm.scores_.to_numpy(), abs=1e-6)
+    assert newton.n_iter_ < 15 < mm.n_iter_
+    for model in (newton, mm):
+        assert np.all(np.diff(model.history_["objective"].to_numpy()) >= -1e-9)
+    with pytest.raises(InvalidParameterError, match="solver must be 'newton' or 'mm'"):
+        BradleyTerry(solver="lbfgs").fit(df)
 
 
 def test_standard_errors_match_the_numerical_hessian() -> None:
