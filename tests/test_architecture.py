@@ -62,7 +62,9 @@ CYCLES_ALLOWED: dict[frozenset[str], str] = {
 # Model modules: one method family each. They may import model *classes* from each other (to subclass or
 # compose), never functions, constants or private names; shared math lives in accord._kernel.
 MODEL_PACKAGE = "models"
-MODEL_INFRASTRUCTURE = frozenset({"__init__", "_base", "registry"})
+# Not model modules: the registry and the private support modules (models/_base.py, a family's own
+# models/_lia_net.py), which hold classes and checks for the models rather than a method of their own.
+MODEL_INFRASTRUCTURE = frozenset({"registry"})
 
 
 # Arrows point down: cli -> the areas (quality, ambiguity, planning, evaluation) and report -> models and
@@ -241,7 +243,8 @@ def reading_outside_io(modules: dict[str, Module], package: str, allowed: dict[s
 
 def _is_model_module(name: str, package: str) -> bool:
     prefix = f"{package}.{MODEL_PACKAGE}."
-    return name.startswith(prefix) and name[len(prefix) :].split(".")[0] not in MODEL_INFRASTRUCTURE
+    part = name[len(prefix) :].split(".")[0]
+    return name.startswith(prefix) and not part.startswith("_") and part not in MODEL_INFRASTRUCTURE
 
 
 def _classes_of(modules: dict[str, Module], name: str, seen: frozenset[str] = frozenset()) -> set[str]:
