@@ -21,6 +21,13 @@ Keys. ``keys[u, s] = group * (K + 1) + label`` indexes a flat table of ``(group,
   bincount per slot and class, then ``theta_g[k, l] = (counts + alpha) / sum_l (counts + alpha)``.
 
 Both cost ``O(n_patterns * n_slots * K)`` per iteration with no Python loop over pixels or masks.
+
+>>> import numpy as np
+>>> stack = np.array([[[0, 1], [1, 1]], [[0, 1], [0, 1]]], dtype=np.uint8)  # 2 masks of one 2 x 2 image
+>>> layout = build_layout((stack,), (np.array([0, 1]),), n_classes=2)
+>>> patterns = build_patterns(layout)
+>>> patterns.votes.tolist(), patterns.weight.tolist(), patterns.inverse.tolist()
+([[0, 0], [1, 0], [1, 1]], [1.0, 1.0, 2.0], [0, 2, 1, 2])
 """
 
 from __future__ import annotations

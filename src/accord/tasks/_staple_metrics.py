@@ -8,6 +8,11 @@ pixels labelled ``c`` in the two maps::
 A segment's score is the mean over the foreground classes present in either map; two maps without any
 foreground agree perfectly (score 1). Label ``K`` (the number of classes) marks a pixel with no label and is
 never counted.
+
+>>> import numpy as np
+>>> a, b = np.array([0, 1, 1, 1]), np.array([0, 0, 1, 1])
+>>> dice_iou(*overlap_counts(a, b, np.zeros(4, dtype=int), 1, 2))
+(array([0.8]), array([0.66666667]))
 """
 
 from __future__ import annotations

@@ -1,4 +1,18 @@
-"""``SegmentationConsensus``: consensus masks, probability maps and annotator quality of segmentation."""
+"""``SegmentationConsensus``: consensus masks, probability maps and annotator quality of segmentation.
+
+>>> import numpy as np
+>>> from accord.tasks.segmentation import aggregate_masks
+>>> square = np.zeros((4, 4), dtype=int); square[1:3, 1:3] = 1
+>>> masks = {"img": {"a": square, "b": square, "c": np.zeros((4, 4), dtype=int)}}
+>>> result = aggregate_masks(masks, method="mv")
+>>> result.proba("img")[1, 1]
+np.float64(0.6666666666666666)
+>>> result.annotators_frame()[["annotator", "n_items", "empty_masks", "dice_consensus"]]
+  annotator  n_items  empty_masks  dice_consensus
+0         a        1            0             1.0
+1         b        1            0             1.0
+2         c        1            1             0.0
+"""
 
 from __future__ import annotations
 
