@@ -7,7 +7,10 @@
 - an item with a single annotator gets a proper row;
 - a declared class nobody chose keeps its column and is never the consensus (or, for a binary-only model, a
   clear error);
-- the same seed gives the same result.
+- the same seed gives the same result;
+- every iterative model speaks one vocabulary (``max_iter``, ``tol``, ``random_state``; ``n_iter_``,
+  ``converged_``, a ``history_`` DataFrame with the driver's columns, labelled ``confusions_``);
+- inputs other than the annotations are keyword-only: ``fit(ann, gold)`` is an error, not a misreading.
 """
 
 from __future__ import annotations
@@ -20,14 +23,17 @@ import pandas as pd
 import pytest
 
 from accord import Annotations
+from accord._kernel.driver import HISTORY_COLUMNS
+from accord._kernel.fitted import Confusions
 from accord.errors import ConvergenceWarning, DataQualityWarning, InvalidParameterError
+from accord.models._base import IterativeAggregator
 from accord.models.registry import METHODS, make_model
 
 BINARY_ONLY = {"kos"}
 
 
 def _needs_pred_probs(name: str) -> bool:
-    return "pred_probs" in inspect.signature(METHODS[name].fit).parameters
+    return "pred_probs" in METHODS[name].requires
 
 
 def _pred_probs(ann: Annotations) -> pd.DataFrame:
@@ -207,3 +213,59 @@ def test_same_seed_same_result(name, binary):
     b = fit(name, binary, random_state=42).consensus_
     np.testing.assert_array_equal(a.proba.to_numpy(), b.proba.to_numpy())
     assert a.labels.equals(b.labels)
+
+
+ITERATIVE = sorted(name for name, cls in METHODS.items() if issubclass(cls, IterativeAggregator))
+
+
+def test_every_iterative_model_is_on_the_driver():
+    expected = {"ds", "onecoin", "ibcc", "ds_model", "mmce", "glad", "mace", "zbs", "mmsr", "kos"}
+    assert expected <= set(ITERATIVE)
+
+
+@pytest.mark.parametrize("name", ITERATIVE)
+def test_iterative_vocabulary(name, binary):
+    params = inspect.signature(METHODS[name]).parameters
+    assert {"max_iter", "tol", "random_state"} <= set(params)
+    model = fit(name, binary)
+    assert isinstance(model.n_iter_, int) and 0 <= model.n_iter_ <= model.max_iter
+    assert isinstance(model.converged_, bool)
+    history = model.history_
+    assert isinstance(history, pd.DataFrame) and len(history) == model.n_iter_
+    assert list(history.columns[: len(HISTORY_COLUMNS)]) == list(HISTORY_COLUMNS)
+    assert list(model.labels_.index) == list(binary.items)
+    assert model.proba_.shape == (binary.n_items, binary.n_classes)
+    confusions = getattr(model, "confusions_", None)
+    if confusions is not None:
+        assert isinstance(confusions, Confusions)
+        first = binary.annotators[0]
+        matrix = confusions.loc[first]
+        assert list(matrix.index) == list(binary.classes) and list(matrix.columns) == list(binary.classes)
+        np.testing.assert_allclose(matrix.to_numpy(), confusions.values[0])
+        errors = model.errors_  # crowd-kit's layout: (annotator, given label) x true class
+        np.testing.assert_allclose(errors.loc[first].to_numpy(), confusions.values[0].T)
+
+
+@pytest.mark.parametrize("name", ["mace", "kos", "mmsr", "zbs"])  # the models that used to say n_iter
+def test_deprecated_n_iter_still_works(name):
+    with pytest.warns(DeprecationWarning, match="n_iter"):
+        model = METHODS[name](n_iter=7)
+    assert model.max_iter == 7
+    with pytest.warns(DeprecationWarning, match="n_iter"):
+        assert model.n_iter == 7
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_extra_inputs_are_keyword_only(name, binary):
+    cls = METHODS[name]
+    assert set(cls.requires) <= set(cls.accepts)
+    gold = pd.Series({binary.items[0]: binary.classes[0]})
+    with pytest.raises(TypeError, match="keyword"):
+        make_model(name).fit(binary, gold)
+    with pytest.raises(TypeError, match="keyword"):
+        make_model(name).fit_predict(binary, gold)
+
+
+def test_crowdlab_with_gold_positionally_names_the_keywords(binary):
+    with pytest.raises(TypeError, match="pred_probs=..., gold=..."):
+        make_model("crowdlab").fit(binary, pd.Series({binary.items[0]: binary.classes[0]}))
