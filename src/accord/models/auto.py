@@ -409,8 +409,6 @@ def _leave_one_out(
 
 # ---------------------------------------------------------------------- candidates
 def _make(name: str, seed: int) -> Aggregator:
-    if name == "vote":
-        return ShrunkVote()
     cls = METHODS[name]
     import inspect
 
@@ -1052,4 +1050,5 @@ class Auto(Aggregator):
         return params
 
 
+register("vote", ShrunkVote)
 register("auto", Auto)
