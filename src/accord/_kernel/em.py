@@ -66,7 +66,8 @@ class AnnotationMatrix:
 
 
 def smoothed_confusions(counts: np.ndarray, alpha: float) -> np.ndarray:
-    """Seed-000 M-step: ``theta[a,k,l] = (counts[a,k,l] + alpha) / (sum_l counts[a,k,l] + alpha * K)``.
+    """Smoothed M-step: ``theta[a,k,l] = (counts[a,k,l] + alpha) / (sum_l counts[a,k,l] + alpha * K)``, the
+    MAP estimate under a symmetric Dirichlet(alpha + 1) prior on each row.
 
     The denominator is the row sum of the annotator's own counts, so rows sum to 1 with missing annotations
     too. A row with no mass and ``alpha = 0`` becomes uniform rather than 0/0.
@@ -124,7 +125,8 @@ def initial_posterior(
     tie_break: str,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Starting posterior: one-hot majority vote (seed 000; ties by ``tie_break``) or vote shares."""
+    """Starting posterior: one-hot majority vote (ties by ``tie_break``; it breaks the label-switching
+    symmetry, as in Dawid and Skene 1979) or vote shares."""
     counts = annotations.vote_counts()
     if init == "mv":
         post = one_hot(break_ties(counts, tie_break, rng), annotations.n_classes)

@@ -22,7 +22,7 @@ def break_ties(
 ) -> np.ndarray:
     """Index of the top class of every row of a vote table, ties broken by ``rule``.
 
-    - ``"lowest"``: the tied class with the smallest class code (``np.argmax``; seed 000's rule);
+    - ``"lowest"``: the tied class with the smallest class code (``np.argmax``'s rule);
     - ``"random"``: a uniform choice among the tied classes, drawn from ``rng``;
     - ``"prior"``: the tied class with the most votes over the whole dataset (the most prevalent class), then
       the lowest code.

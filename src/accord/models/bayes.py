@@ -57,14 +57,13 @@ def posterior(
 
     Examples
     --------
-    Seed 003: two annotators of accuracy 0.6 say "owl", one of accuracy 0.8 says "falcon".
+    Two annotators of accuracy 0.6 say "owl", one of accuracy 0.8 says "falcon": the single better annotator
+    outweighs the two weaker ones, ``0.8 * 0.4^2 : 0.2 * 0.6^2 = 0.64 : 0.36``.
 
     >>> labels = ["owl", "owl", "falcon"]
     >>> df = pd.DataFrame({"item": [1, 1, 1], "annotator": ["a", "b", "c"], "label": labels})
-    >>> posterior(df, accuracies={"a": 0.6, "b": 0.6, "c": 0.8}).round(2)
-          falcon   owl
-    item
-    1       0.64  0.36
+    >>> posterior(df, accuracies={"a": 0.6, "b": 0.6, "c": 0.8}).round(2).loc[1].to_dict()
+    {'falcon': 0.64, 'owl': 0.36}
     """
     ann = as_annotations(annotations)
     k = ann.n_classes

@@ -297,7 +297,7 @@ def cleanlab_majority_vote(
     rng: np.random.Generator,
     counts: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Majority vote with cleanlab's tie cascade (ALGORITHMS.md section 2).
+    """Majority vote with cleanlab's tie cascade (cleanlab's ``get_majority_vote_label``; Goh et al. 2022).
 
     Among the classes tied for the most votes, keep (1) those with the highest ``pred_probs`` (if given), then
     (2) the rarest over all votes, then (3) those chosen by the annotators with the highest agreement with the
@@ -395,7 +395,7 @@ def crowdlab_stats(
     counts: np.ndarray | None = None,
     quality: str = "crowdlab",
 ) -> CrowdLabStats:
-    """One CROWDLAB pass (ALGORITHMS.md 11.2) for the consensus ``labels``.
+    """One CROWDLAB pass (Goh, Tkachenko and Mueller 2022, section 3) for the consensus ``labels``.
 
     With ``pred_probs=None`` the model term is dropped (``w_M = 0``): a model-free ensemble of one-coin
     annotator votes, used by the active-learning scores when no classifier is available.
@@ -445,7 +445,7 @@ def refine_labels(post: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 def annotator_scores(
     annotations: Annotations, stats: CrowdLabStats, counts: np.ndarray, quality: str = "crowdlab"
 ) -> dict[str, np.ndarray]:
-    """Quality score, label quality, weight and worst class of every annotator (ALGORITHMS.md 11.4)."""
+    """Quality score, label quality, weight and worst class of every annotator (Goh et al. 2022)."""
     ann = annotations
     a = ann.n_annotators
     q = stats.post[ann.item, ann.label]

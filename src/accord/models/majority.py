@@ -18,7 +18,7 @@ class MajorityVote(Aggregator):
     ----------
     tie_break : {"lowest", "random", "prior"}, default "lowest"
         How a tie for the most votes is broken: ``"lowest"`` takes the smallest class code (the first class in
-        ``Annotations.classes``, as seed 000's ``np.argmax``); ``"random"`` draws among the tied classes with
+        ``Annotations.classes``, as ``np.argmax``); ``"random"`` draws among the tied classes with
         ``random_state``; ``"prior"`` takes the tied class that is most common over the whole dataset.
     random_state : int, Generator or None
         Used by ``tie_break="random"`` only.

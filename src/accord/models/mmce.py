@@ -168,7 +168,7 @@ def make_block(
     """Prepare one block: sort the annotations by member, gather the other block's scores and the weights."""
     sizes, starts, members = _segments(own_ids[order], n_members)
     fixed = np.take(other.astype(data.dtype), other_ids[order], axis=2)
-    weights = np.ascontiguousarray(post[data.item[order]].T, dtype=data.dtype)
+    weights: np.ndarray = np.ascontiguousarray(post[data.item[order]].T, dtype=data.dtype)
     mass = np.zeros((data.n_classes, n_members))
     if len(starts):
         mass[:, members] = np.add.reduceat(weights, starts, axis=1)
@@ -197,7 +197,7 @@ def m_step(
     gtol: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Annotator block then item block, each by L-BFGS from the current values (never decreases ``F``)."""
-    opts = {"max_iter": max_iter, "gtol": gtol, "rel_noise": 1e-6 if data.dtype == np.float32 else 0.0}
+    noise = 1e-6 if data.dtype == np.float32 else 0.0
     blk = make_block(
         data,
         post,
@@ -209,12 +209,16 @@ def m_step(
         lam_w,
         data.n_annotators,
     )
-    sig_t = minimize_lbfgs(blk.objective, (sig_t / blk.scale).ravel(), **opts).x.reshape(sig_t.shape)
+    sig_t = minimize_lbfgs(
+        blk.objective, (sig_t / blk.scale).ravel(), max_iter=max_iter, gtol=gtol, rel_noise=noise
+    ).x.reshape(sig_t.shape)
     sig_t *= blk.scale
     blk = make_block(
         data, post, data.item, data.by_item, sig_t, data.annot, item_counts(data, post), lam_t, data.n_items
     )
-    tau_t = minimize_lbfgs(blk.objective, (tau_t / blk.scale).ravel(), **opts).x.reshape(tau_t.shape)
+    tau_t = minimize_lbfgs(
+        blk.objective, (tau_t / blk.scale).ravel(), max_iter=max_iter, gtol=gtol, rel_noise=noise
+    ).x.reshape(tau_t.shape)
     return sig_t, tau_t * blk.scale
 
 
@@ -225,7 +229,7 @@ def e_step(
     normalised."""
     order = data.by_item
     sizes, starts, members = _segments(data.item[order], data.n_items)
-    scores = np.repeat(tau_t.astype(data.dtype), sizes, axis=2)
+    scores: np.ndarray = np.repeat(tau_t.astype(data.dtype), sizes, axis=2)
     scores += np.take(sig_t.astype(data.dtype), data.annot[order], axis=2)
     observed = scores[data.label[order], :, np.arange(len(order))].T  # K x n
     log_z, _ = log_partition(scores)

@@ -15,7 +15,7 @@ from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from .crowdlab import PredProbsMixin
-from .dawid_skene import DawidSkene, FullSteps, Params, Smoothing
+from .dawid_skene import DawidSkene, FullSteps, Init, Params, Smoothing
 
 __all__ = ["ModelAssistedDawidSkene"]
 
@@ -116,7 +116,7 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
         alpha: float = 0.5,
         diag_alpha: float = 0.0,
         prior_alpha: float = 0.0,
-        init: str = "mv",
+        init: Init = "mv",
         min_iter: int = 1,
         max_iter: int = 100,
         tol: float = 1e-5,
@@ -131,7 +131,7 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
             init=init,
             min_iter=min_iter,
             max_iter=max_iter,
-            tol=tol,  # type: ignore[arg-type]
+            tol=tol,
             tie_break=tie_break,
             keep_history=keep_history,
             random_state=random_state,
