@@ -116,7 +116,7 @@ def test_bias_noise_posterior_by_hand_without_bias() -> None:
     # A huge prior strength pins every noise variance at the pooled variance s0^2, so the consensus is the
     # normal-normal posterior mean (m0 / v0 + sum y / s0^2) / (1 / v0 + n / s0^2).
     df = small()
-    model = BiasNoiseRating(prior_strength=1e9, fit_bias=False).fit(df)
+    model = BiasNoiseRating(prior_strength=1e9, fit_bias=False, item_prior_strength=None).fit(df)
     s0 = 16 / 3
     m0 = (2.0 + 6.0) / 2
     v0 = max(float(np.var([2.0, 6.0])), s0)  # 4 < 16/3
@@ -124,6 +124,41 @@ def test_bias_noise_posterior_by_hand_without_bias() -> None:
     assert model.values_.to_numpy() == pytest.approx(expected, rel=1e-6)
     assert model.sd_.to_numpy() == pytest.approx(np.sqrt(1 / (1 / v0 + np.array([2, 3]) / s0)), rel=1e-6)
     assert model.bias_.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_item_difficulty_by_hand_and_its_limit() -> None:
+    # With every prior pinned (huge strengths) the difficulties stay at their prior mode and the model is the
+    # normal-normal one; with nu_d = 2, one EM step from d = 1 gives d_i = (2 + sum_a r_ia / s_a^2) /
+    # (n_i + 4).
+    df = small()
+    pinned = BiasNoiseRating(prior_strength=1e9, fit_bias=False, item_prior_strength=1e9).fit(df)
+    plain = BiasNoiseRating(prior_strength=1e9, fit_bias=False, item_prior_strength=None).fit(df)
+    assert pinned.values_.to_numpy() == pytest.approx(plain.values_.to_numpy(), rel=1e-6)
+    assert pinned.difficulty_.to_numpy() == pytest.approx([1.0, 1.0], abs=1e-6)
+    one = BiasNoiseRating(prior_strength=1e9, fit_bias=False, max_iter=1)
+    with pytest.warns(ConvergenceWarning):
+        one.fit(df)
+    s0, m0, v0 = 16 / 3, 4.0, 16 / 3
+    mu = np.array([(m0 / v0 + 4.0 / s0) / (1 / v0 + 2 / s0), (m0 / v0 + 18.0 / s0) / (1 / v0 + 3 / s0)])
+    v = 1 / (1 / v0 + np.array([2, 3]) / s0)
+    r1 = ((1 - mu[0]) ** 2 + (3 - mu[0]) ** 2 + 2 * v[0]) / s0
+    r2 = ((5 - mu[1]) ** 2 + (9 - mu[1]) ** 2 + (4 - mu[1]) ** 2 + 3 * v[1]) / s0
+    assert one.difficulty_.to_numpy() == pytest.approx([(2 + r1) / 6, (2 + r2) / 7], rel=1e-6)
+
+
+def test_disputed_items_get_a_larger_difficulty_and_a_wider_interval() -> None:
+    rng = np.random.default_rng(4)
+    truth = rng.uniform(0, 10, 80)
+    items, annotators = np.meshgrid(np.arange(80), np.arange(5), indexing="ij")
+    spread = np.where(np.arange(80) < 10, 4.0, 0.5)[:, None]  # the first ten items are hard
+    values = truth[items] + rng.normal(0, 1, items.shape) * spread
+    df = pd.DataFrame({"item": items.ravel(), "annotator": annotators.ravel(), "value": values.ravel()})
+    model = BiasNoiseRating().fit(df)
+    d = model.difficulty_.sort_index().to_numpy()
+    assert d[:10].min() > 2 * d[10:].max() and np.median(d[:10]) > 10 * np.median(d[10:])
+    sd = model.sd_.sort_index().to_numpy()
+    assert sd[:10].min() > sd[10:].max()
+    assert np.all(np.diff(model.history_["objective"].to_numpy()) >= -1e-9)
 
 
 def test_bias_noise_recovers_one_known_offset() -> None:
@@ -215,7 +250,16 @@ def test_to_csv_and_frames(tmp_path: Path) -> None:
     assert isinstance(c, RatingConsensus)
     c.to_csv(tmp_path / "items.csv", annotators_path=tmp_path / "annotators.csv")
     items = pd.read_csv(tmp_path / "items.csv")
-    assert list(items.columns) == ["item", "value", "sd", "lower", "upper", "n_annotations", "spread"]
+    assert list(items.columns) == [
+        "item",
+        "value",
+        "sd",
+        "lower",
+        "upper",
+        "n_annotations",
+        "spread",
+        "difficulty",
+    ]
     annotators = pd.read_csv(tmp_path / "annotators.csv")
     assert list(annotators.columns) == [
         "annotator",

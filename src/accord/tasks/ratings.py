@@ -6,9 +6,9 @@ annotator=..., value=...)`` validates and encodes it once. Three models turn it 
 
 - :class:`MeanRating` -- the mean of each item's ratings;
 - :class:`MedianRating` -- their median (robust to a few wild ratings);
-- :class:`BiasNoiseRating` -- every annotator has an additive bias and a noise variance, fitted by EM with
-  conjugate priors, so that a consistent offset is removed and noisy annotators count less (Raykar et al.
-  2010, regression case).
+- :class:`BiasNoiseRating` -- every annotator has an additive bias and a noise variance, and every item a
+  difficulty that scales the noise, fitted by EM with conjugate priors, so that a consistent offset is removed,
+  noisy annotators count less and disputed items get wide intervals (Raykar et al. 2010, regression case).
 
 Examples
 --------
@@ -597,7 +597,9 @@ class MedianRating(_RatingModel):
 class _Priors:
     """Hyper-parameters of :class:`BiasNoiseRating`, set once from the data (empirical Bayes)."""
 
-    def __init__(self, ratings: Ratings, strength: float, bias_sd: float) -> None:
+    def __init__(
+        self, ratings: Ratings, strength: float, bias_sd: float, item_strength: float | None
+    ) -> None:
         n = ratings.item_sizes().astype(np.float64)
         means = np.bincount(ratings.item, weights=ratings.value, minlength=ratings.n_items) / n
         self.s0_sq = _pooled_variance(ratings)
@@ -606,67 +608,92 @@ class _Priors:
         self.alpha = strength / 2.0
         self.beta = strength * self.s0_sq / 2.0
         self.tau_sq = (bias_sd**2) * self.s0_sq
+        self.item_strength = item_strength  # None: no item difficulty (every d_i = 1)
 
 
-def _e_step(r: Ratings, bias: np.ndarray, var: np.ndarray, pr: _Priors) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior of the true values: ``t_i ~ N(mu_i, v_i)`` given the annotators' bias and noise."""
-    inv = 1.0 / var[r.annotator]
+class _Params:
+    """Annotator bias and noise variance, item difficulty (noise multiplier) and the consensus posterior."""
+
+    def __init__(self, r: Ratings, pr: _Priors) -> None:
+        self.bias = np.zeros(r.n_annotators)
+        self.var = np.full(r.n_annotators, pr.s0_sq)
+        self.difficulty = np.ones(r.n_items)
+        self.mu, self.v = _e_step(r, self, pr)
+
+    def rating_var(self, r: Ratings) -> np.ndarray:
+        """Noise variance of every rating: ``s_a^2 d_i``."""
+        return self.var[r.annotator] * self.difficulty[r.item]
+
+
+def _e_step(r: Ratings, th: _Params, pr: _Priors) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior of the true values: ``t_i ~ N(mu_i, v_i)`` given biases, noise variances and difficulties."""
+    inv = 1.0 / th.rating_var(r)
     precision = 1.0 / pr.v0 + np.bincount(r.item, weights=inv, minlength=r.n_items)
     weighted = pr.m0 / pr.v0 + np.bincount(
-        r.item, weights=(r.value - bias[r.annotator]) * inv, minlength=r.n_items
+        r.item, weights=(r.value - th.bias[r.annotator]) * inv, minlength=r.n_items
     )
     return weighted / precision, 1.0 / precision
 
 
-def _m_step(
-    r: Ratings, mu: np.ndarray, v: np.ndarray, var: np.ndarray, pr: _Priors, fit_bias: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """MAP bias (normal prior) then MAP noise variance (inverse-gamma prior) of every annotator."""
-    n = r.annotator_sizes().astype(np.float64)
+def _m_step(r: Ratings, th: _Params, pr: _Priors, fit_bias: bool) -> None:
+    """MAP bias (normal prior), then noise variance and difficulty (inverse-gamma priors), in place."""
+    inv_d = 1.0 / th.difficulty[r.item]
     if fit_bias:
-        resid = np.bincount(r.annotator, weights=r.value - mu[r.item], minlength=r.n_annotators)
-        bias = resid / (n + var / pr.tau_sq)
-    else:
-        bias = np.zeros(r.n_annotators)
-    sq = (r.value - mu[r.item] - bias[r.annotator]) ** 2 + v[r.item]
-    ss = np.bincount(r.annotator, weights=sq, minlength=r.n_annotators)
-    var = (2.0 * pr.beta + ss) / (2.0 * pr.alpha + n + 2.0)
-    return bias, var
+        resid = np.bincount(r.annotator, weights=(r.value - th.mu[r.item]) * inv_d, minlength=r.n_annotators)
+        weight = np.bincount(r.annotator, weights=inv_d, minlength=r.n_annotators)
+        th.bias = resid / (weight + th.var / pr.tau_sq)
+    sq = (r.value - th.mu[r.item] - th.bias[r.annotator]) ** 2 + th.v[r.item]
+    n_a = r.annotator_sizes().astype(np.float64)
+    th.var = (2.0 * pr.beta + np.bincount(r.annotator, weights=sq * inv_d, minlength=r.n_annotators)) / (
+        2.0 * pr.alpha + n_a + 2.0
+    )
+    if pr.item_strength is not None:
+        n_i = r.item_sizes().astype(np.float64)
+        scaled = np.bincount(r.item, weights=sq / th.var[r.annotator], minlength=r.n_items)
+        th.difficulty = (pr.item_strength + scaled) / (pr.item_strength + n_i + 2.0)
 
 
-def _log_posterior(r: Ratings, bias: np.ndarray, var: np.ndarray, pr: _Priors, fit_bias: bool) -> float:
+def _inv_gamma_log_pdf(x: np.ndarray, alpha: float, beta: float) -> float:
+    return float(np.sum(alpha * np.log(beta) - gammaln(alpha) - (alpha + 1) * np.log(x) - beta / x))
+
+
+def _log_posterior(r: Ratings, th: _Params, pr: _Priors, fit_bias: bool) -> float:
     """Log marginal likelihood of the ratings (true values integrated out) plus the log priors.
 
-    Per item, ``y_i ~ N(m0 + b, v0 11' + diag(s^2))``; the determinant and the quadratic form come from the
-    matrix determinant lemma and Sherman-Morrison, so the cost is one pass over the ratings.
+    Per item, ``y_i ~ N(m0 + b, v0 11' + diag(s^2 d_i))``; the determinant and the quadratic form come from
+    the matrix determinant lemma and Sherman-Morrison, so the cost is one pass over the ratings.
     """
-    inv = 1.0 / var[r.annotator]
-    res = r.value - bias[r.annotator] - pr.m0
+    rating_var = th.rating_var(r)
+    inv = 1.0 / rating_var
+    res = r.value - th.bias[r.annotator] - pr.m0
     s1 = np.bincount(r.item, weights=inv, minlength=r.n_items)
     sr = np.bincount(r.item, weights=res * inv, minlength=r.n_items)
     quad = float(np.sum(res * res * inv)) - float(np.sum(pr.v0 * sr**2 / (1.0 + pr.v0 * s1)))
-    logdet = float(np.sum(np.log(var[r.annotator]))) + float(np.sum(np.log1p(pr.v0 * s1)))
-    loglik = -0.5 * (r.n_ratings * np.log(2 * np.pi) + logdet + quad)
-    prior_var = float(
-        np.sum(pr.alpha * np.log(pr.beta) - gammaln(pr.alpha) - (pr.alpha + 1) * np.log(var) - pr.beta / var)
-    )
-    prior_bias = (
-        float(np.sum(-0.5 * bias**2 / pr.tau_sq - 0.5 * np.log(2 * np.pi * pr.tau_sq))) if fit_bias else 0.0
-    )
-    return loglik + prior_var + prior_bias
+    logdet = float(np.sum(np.log(rating_var))) + float(np.sum(np.log1p(pr.v0 * s1)))
+    value = -0.5 * (r.n_ratings * np.log(2 * np.pi) + logdet + quad)
+    value += _inv_gamma_log_pdf(th.var, pr.alpha, pr.beta)
+    if fit_bias:
+        value += float(np.sum(-0.5 * th.bias**2 / pr.tau_sq - 0.5 * np.log(2 * np.pi * pr.tau_sq)))
+    if pr.item_strength is not None:
+        value += _inv_gamma_log_pdf(th.difficulty, pr.item_strength / 2, pr.item_strength / 2)
+    return value
 
 
 class BiasNoiseRating(_RatingModel):
-    """Consensus values with each annotator's additive bias and noise variance, fitted by EM with priors.
+    """Consensus values with each annotator's bias and noise and each item's difficulty, by EM with priors.
 
     Parameters
     ----------
-    prior_strength : float, default 10.0
+    prior_strength : float, default 20.0
         ``nu_0``: weight, in ratings, of the inverse-gamma prior that pulls each annotator's noise variance
         toward the pooled within-item variance. An annotator with few ratings stays close to the crowd.
     bias_prior_sd : float, default 0.3
         Standard deviation of the normal prior on the biases, in units of the pooled within-item standard
         deviation. Small values shrink the biases of annotators with few ratings toward zero.
+    item_prior_strength : float or None, default 2.0
+        ``nu_d``: weight, in ratings, of the InvGamma(nu_d / 2, nu_d / 2) prior on each item's difficulty
+        ``d_i`` (a multiplier of every annotator's noise variance on that item, prior mode near 1). ``None``
+        leaves out item difficulty (``d_i = 1``).
     fit_bias : bool, default True
         ``False`` keeps every bias at zero (a noise-only model: precision-weighted means).
     max_iter : int, default 500
@@ -678,30 +705,38 @@ class BiasNoiseRating(_RatingModel):
     Attributes
     ----------
     consensus_ : RatingConsensus
+        Its ``item_quality`` has a ``difficulty`` column, its ``annotator_quality`` a ``weight`` column (the
+        annotator's precision relative to the mean annotator's).
     bias_, noise_sd_ : pandas.Series
         Per annotator.
+    difficulty_ : pandas.Series
+        Per item.
     n_iter_, converged_, history_
         Iterations run, whether ``tol`` was met, and one row per iteration (``iteration``, ``objective`` = log
         posterior, ``max_change`` = largest change of a consensus value).
 
     Notes
     -----
-    The rating of item ``i`` by annotator ``a`` is ``y_ia = t_i + b_a + e_ia`` with ``e_ia ~ N(0, s_a^2)``.
-    Priors: ``t_i ~ N(m_0, v_0)``, ``b_a ~ N(0, tau^2)``, ``s_a^2 ~ InvGamma(nu_0 / 2, nu_0 s_0^2 / 2)``,
-    where ``s_0^2`` is the pooled within-item variance, ``m_0`` and ``v_0`` the mean and variance of the item
-    means (``v_0 >= s_0^2``) and ``tau = bias_prior_sd * s_0``. EM treats ``t`` as latent:
+    The rating of item ``i`` by annotator ``a`` is ``y_ia = t_i + b_a + e_ia`` with
+    ``e_ia ~ N(0, s_a^2 d_i)``. Priors: ``t_i ~ N(m_0, v_0)``, ``b_a ~ N(0, tau^2)``,
+    ``s_a^2 ~ InvGamma(nu_0 / 2, nu_0 s_0^2 / 2)``, ``d_i ~ InvGamma(nu_d / 2, nu_d / 2)``, where ``s_0^2``
+    is the pooled within-item variance, ``m_0`` and ``v_0`` the mean and variance of the item means
+    (``v_0 >= s_0^2``) and ``tau = bias_prior_sd * s_0``. EM treats ``t`` as latent; with
+    ``w_ia = 1 / (s_a^2 d_i)`` and ``r_ia = (y_ia - mu_i - b_a)^2 + v_i``:
 
-    - E-step: ``t_i | y ~ N(mu_i, v_i)``, ``1 / v_i = 1 / v_0 + sum_a 1 / s_a^2``,
-      ``mu_i = v_i (m_0 / v_0 + sum_a (y_ia - b_a) / s_a^2)``;
-    - M-step: ``b_a = sum_i (y_ia - mu_i) / (n_a + s_a^2 / tau^2)``, then
-      ``s_a^2 = (nu_0 s_0^2 + sum_i [(y_ia - mu_i - b_a)^2 + v_i]) / (nu_0 + n_a + 2)``.
+    - E-step: ``t_i | y ~ N(mu_i, v_i)``, ``1 / v_i = 1 / v_0 + sum_a w_ia``,
+      ``mu_i = v_i (m_0 / v_0 + sum_a w_ia (y_ia - b_a))``;
+    - M-step (one block after the other): ``b_a = sum_i (y_ia - mu_i) / d_i / (sum_i 1 / d_i + s_a^2 /
+      tau^2)``, ``s_a^2 = (nu_0 s_0^2 + sum_i r_ia / d_i) / (nu_0 + n_a + 2)``,
+      ``d_i = (nu_d + sum_a r_ia / s_a^2) / (nu_d + n_i + 2)``.
 
-    Each step raises the log posterior of ``(b, s^2)`` with ``t`` integrated out, which ``history_`` records.
-    The consensus is ``mu_i`` with ``sd_i = sqrt(v_i)`` (it treats the fitted biases and variances as known).
-    With the same annotators on every item, the biases shift all values alike and only the noise weighting
-    changes the ranking of items. This is the regression case of Raykar et al. (2010) with conjugate priors;
-    CATD (Li et al. 2014) uses a chi-square interval on the error variance for the same purpose, shrinking
-    annotators with few ratings.
+    Each step raises the log posterior of ``(b, s^2, d)`` with ``t`` integrated out, which ``history_``
+    records. The consensus is ``mu_i`` with ``sd_i = sqrt(v_i)`` (it treats the fitted parameters as known).
+    An item the annotators disagree on gets a large ``d_i``: a wider interval, less weight in the annotators'
+    estimates, and more shrinkage toward ``m_0``. With the same annotators on every item, the biases shift all
+    values alike. This is the regression case of Raykar et al. (2010) with conjugate priors, plus an item
+    difficulty in the spirit of Whitehill et al. (2009); CATD (Li et al. 2014) uses a chi-square interval on
+    the error variance for the same purpose as ``nu_0``, shrinking annotators with few ratings.
 
     References
     ----------
@@ -711,13 +746,17 @@ class BiasNoiseRating(_RatingModel):
     Q. Li, Y. Li, J. Gao, L. Su, B. Zhao, M. Demirbas, W. Fan, J. Han. A confidence-aware approach for truth
     discovery on long-tail data. PVLDB 8(4):425-436, 2014. https://doi.org/10.14778/2735496.2735505
 
+    J. Whitehill, P. Ruvolo, T. Wu, J. Bergsma, J. Movellan. Whose vote should count more: optimal integration
+    of labels from labelers of unknown expertise. NIPS 2009.
+    https://papers.nips.cc/paper/3644-whose-vote-should-count-more
+
     Examples
     --------
     >>> df = pd.DataFrame({"item": [1, 1, 2, 2, 3, 3], "annotator": ["a", "b"] * 3,
     ...                    "value": [1.0, 3.0, 2.0, 4.0, 5.0, 7.0]})
     >>> model = BiasNoiseRating(bias_prior_sd=10.0).fit(df)
-    >>> (model.bias_["b"] - model.bias_["a"]).round(2)
-    np.float64(2.0)
+    >>> float((model.bias_["b"] - model.bias_["a"]).round(2))
+    2.0
     """
 
     name = "bias_noise"
@@ -725,8 +764,9 @@ class BiasNoiseRating(_RatingModel):
     def __init__(
         self,
         *,
-        prior_strength: float = 10.0,
+        prior_strength: float = 20.0,
         bias_prior_sd: float = 0.3,
+        item_prior_strength: float | None = 2.0,
         fit_bias: bool = True,
         max_iter: int = 500,
         tol: float = 1e-8,
@@ -734,13 +774,17 @@ class BiasNoiseRating(_RatingModel):
     ) -> None:
         self.prior_strength = prior_strength
         self.bias_prior_sd = bias_prior_sd
+        self.item_prior_strength = item_prior_strength
         self.fit_bias = fit_bias
         self.max_iter = max_iter
         self.tol = tol
         self.level = level
 
     def _check(self) -> None:
-        for name in ("prior_strength", "bias_prior_sd", "tol"):
+        names = ["prior_strength", "bias_prior_sd", "tol"]
+        if self.item_prior_strength is not None:
+            names.append("item_prior_strength")
+        for name in names:
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not float(value) > 0:
                 raise InvalidParameterError(f"{name} must be a positive number; got {value!r}")
@@ -751,21 +795,38 @@ class BiasNoiseRating(_RatingModel):
 
     def _fit(self, ratings: Ratings) -> RatingConsensus:
         self._check()
-        pr = _Priors(ratings, float(self.prior_strength), float(self.bias_prior_sd))
-        bias, var = np.zeros(ratings.n_annotators), np.full(ratings.n_annotators, pr.s0_sq)
-        mu, v = _e_step(ratings, bias, var, pr)
-        rows, previous = [], _log_posterior(ratings, bias, var, pr, self.fit_bias)
+        item = None if self.item_prior_strength is None else float(self.item_prior_strength)
+        pr = _Priors(ratings, float(self.prior_strength), float(self.bias_prior_sd), item)
+        th = _Params(ratings, pr)
+        rows, previous = [], _log_posterior(ratings, th, pr, self.fit_bias)
         self.converged_ = False
         for it in range(1, int(self.max_iter) + 1):
-            bias, var = _m_step(ratings, mu, v, var, pr, bool(self.fit_bias))
-            new_mu, v = _e_step(ratings, bias, var, pr)
-            objective = _log_posterior(ratings, bias, var, pr, self.fit_bias)
-            rows.append((it, objective, float(np.max(np.abs(new_mu - mu)))))
-            mu = new_mu
+            old_mu = th.mu
+            _m_step(ratings, th, pr, self.fit_bias)
+            th.mu, th.v = _e_step(ratings, th, pr)
+            objective = _log_posterior(ratings, th, pr, self.fit_bias)
+            rows.append((it, objective, float(np.max(np.abs(th.mu - old_mu)))))
             if abs(objective - previous) <= self.tol * (1.0 + abs(objective)):
                 self.converged_ = True
                 break
             previous = objective
+        self._finish(rows)
+        precision = 1.0 / th.var
+        return RatingConsensus(
+            ratings,
+            th.mu,
+            np.sqrt(th.v),
+            self.name,
+            bias=th.bias,
+            noise_sd=np.sqrt(th.var),
+            history=self.history_,
+            item_scores={"difficulty": th.difficulty},
+            annotator_scores={"weight": precision / precision.mean()},
+            params=self.get_params(),
+            level=self.level,
+        )
+
+    def _finish(self, rows: list[tuple[int, float, float]]) -> None:
         self.n_iter_ = len(rows)
         self.history_ = pd.DataFrame(rows, columns=["iteration", "objective", "max_change"])
         if not self.converged_:
@@ -773,21 +834,8 @@ class BiasNoiseRating(_RatingModel):
                 f"BiasNoiseRating stopped at max_iter={self.max_iter} before the log posterior "
                 f"settled (tol={self.tol}); raise max_iter",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        precision = 1.0 / var
-        return RatingConsensus(
-            ratings,
-            mu,
-            np.sqrt(v),
-            self.name,
-            bias=bias,
-            noise_sd=np.sqrt(var),
-            history=self.history_,
-            annotator_scores={"weight": precision / precision.mean()},
-            params=self.get_params(),
-            level=self.level,
-        )
 
     @property
     def bias_(self) -> pd.Series:
@@ -796,6 +844,11 @@ class BiasNoiseRating(_RatingModel):
     @property
     def noise_sd_(self) -> pd.Series:
         return pd.Series(self._fitted().noise_sd_array, index=self.ratings_.annotators, name="noise_sd")
+
+    @property
+    def difficulty_(self) -> pd.Series:
+        values = self._fitted().item_scores["difficulty"]
+        return pd.Series(values, index=self.ratings_.items, name="difficulty")
 
 
 RATING_METHODS: dict[str, type[_RatingModel]] = {
