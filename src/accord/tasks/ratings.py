@@ -7,8 +7,9 @@ annotator=..., value=...)`` validates and encodes it once. Three models turn it 
 - :class:`MeanRating` -- the mean of each item's ratings;
 - :class:`MedianRating` -- their median (robust to a few wild ratings);
 - :class:`BiasNoiseRating` -- every annotator has an additive bias and a noise variance, and every item a
-  difficulty that scales the noise, fitted by EM with conjugate priors, so that a consistent offset is removed,
-  noisy annotators count less and disputed items get wide intervals (Raykar et al. 2010, regression case).
+  difficulty that scales the noise, fitted by EM with conjugate priors, so that a consistent offset is
+  removed, noisy annotators count less and disputed items get wide intervals (Raykar et al. 2010, regression
+  case).
 
 Examples
 --------
