@@ -399,7 +399,8 @@ def test_real_data_not_worse_than_majority_vote(data_dir):
 def test_one_label_per_item_keeps_every_label():
     frame = pd.DataFrame({"item": [1, 2, 3, 4, 5], "annotator": list("ababa"), "label": list("xyxyy")})
     auto = Auto(candidates=["mv", "ds"]).fit(frame)
-    assert auto.chosen_ == "mv" and "one label" in auto.reason_
+    assert auto.chosen_ == "vote" and "one label" in auto.reason_
+    np.testing.assert_allclose(auto.proba_.to_numpy().max(axis=1), 5 / 7)  # the prior skill, not certainty
     assert auto.labels_.tolist() == ["x", "y", "x", "y", "y"]
 
 

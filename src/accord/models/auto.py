@@ -135,6 +135,9 @@ class ShrunkVote(Aggregator):
         Beta prior pseudo-counts of right and wrong labels per annotator.
     c : float, default 25
         Dirichlet pseudo-items per class for the class priors.
+    learn : bool, default True
+        False keeps every skill at the prior mean and the class priors uniform: a majority vote whose
+        confidence is the prior skill (what is left when skills cannot be learned, e.g. one label per item).
     max_iter : int, default 100
     tol : float, default 1e-4
         Stop when the largest posterior change is below ``tol``.
@@ -168,11 +171,19 @@ class ShrunkVote(Aggregator):
     name = "vote"
 
     def __init__(
-        self, *, a0: float = 5.0, b0: float = 2.0, c: float = 25.0, max_iter: int = 100, tol: float = 1e-4
+        self,
+        *,
+        a0: float = 5.0,
+        b0: float = 2.0,
+        c: float = 25.0,
+        learn: bool = True,
+        max_iter: int = 100,
+        tol: float = 1e-4,
     ):
         self.a0 = a0
         self.b0 = b0
         self.c = c
+        self.learn = learn
         self.max_iter = max_iter
         self.tol = tol
 
@@ -189,7 +200,7 @@ class ShrunkVote(Aggregator):
         post = np.where(total > 0, counts / np.maximum(total, 1.0), 1.0 / max(k, 1))
         skills = np.full(annotations.n_annotators, a0 / (a0 + b0))
         if k >= 2:
-            post, skills = self._em(annotations, post, gold, (a0, b0, c), max_iter)
+            post, skills = self._em(annotations, post, gold, (a0, b0, c), max_iter if self.learn else 0)
         _clamp(post, gold)
         theta = _one_coin(skills, k)
         return Consensus(
@@ -214,28 +225,35 @@ class ShrunkVote(Aggregator):
         n_items, k = post.shape
         item, annotator, label = annotations.item, annotations.annotator, annotations.label
         sizes = np.bincount(annotator, minlength=annotations.n_annotators)
-        key = item.astype(np.int64) * k + label
         _clamp(post, gold)
+        skills = np.full(annotations.n_annotators, a0 / (a0 + b0))
+        if max_iter == 0:  # the prior skills and uniform class priors: one E-step
+            post = self._posterior(annotations, skills, np.full(k, 1.0 / k))
+            _clamp(post, gold)
+            return post, skills
         for _ in range(max_iter):
             right = np.bincount(annotator, weights=post[item, label], minlength=annotations.n_annotators)
             skills = (right + a0) / (sizes + a0 + b0)
-            pi = (post.sum(axis=0) + c) / (n_items + k * c)
-            off = np.log((1.0 - skills) / (k - 1))
-            bonus = np.log(skills) - off
-            log_u = (
-                np.log(pi)[None, :] + np.bincount(item, weights=off[annotator], minlength=n_items)[:, None]
-            )
-            log_u = log_u + np.bincount(key, weights=bonus[annotator], minlength=n_items * k).reshape(
-                n_items, k
-            )
-            new = np.exp(log_u - log_u.max(axis=1, keepdims=True))
-            new /= new.sum(axis=1, keepdims=True)
+            new = self._posterior(annotations, skills, (post.sum(axis=0) + c) / (n_items + k * c))
             _clamp(new, gold)
             delta = float(np.abs(new - post).max()) if new.size else 0.0
             post = new
             if delta < self.tol:
                 break
         return post, skills
+
+    @staticmethod
+    def _posterior(annotations: Annotations, skills: np.ndarray, pi: np.ndarray) -> np.ndarray:
+        """E-step: ``p[i, k] ~ pi[k] prod_n s^[l_n = k] ((1 - s) / (K - 1))^[l_n != k]``, in log space."""
+        n_items, k = annotations.n_items, len(pi)
+        item, annotator = annotations.item, annotations.annotator
+        off = np.log((1.0 - skills) / (k - 1))
+        bonus = np.log(skills) - off
+        key = item.astype(np.int64) * k + annotations.label
+        log_u = np.log(pi)[None, :] + np.bincount(item, weights=off[annotator], minlength=n_items)[:, None]
+        log_u = log_u + np.bincount(key, weights=bonus[annotator], minlength=n_items * k).reshape(n_items, k)
+        post = np.exp(log_u - log_u.max(axis=1, keepdims=True))
+        return post / post.sum(axis=1, keepdims=True)
 
 
 def _clamp(post: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None) -> None:
@@ -687,7 +705,8 @@ class Auto(Aggregator):
             return f"a single class ({annotations.classes[0] if annotations.n_classes else 'none'})"
         if len(sizes) == 0 or sizes.max() <= 1:
             return (
-                "every item has one label, so annotator skills cannot be estimated: each item keeps its label"
+                "every item has one label, so annotator skills cannot be estimated: each item keeps its "
+                "label, with the prior skill (ShrunkVote a0 / (a0 + b0)) as its confidence"
             )
         evidence = typical_evidence(annotations)
         if annotations.n_items < self.min_items or evidence < float(self.min_overlap):
@@ -711,8 +730,11 @@ class Auto(Aggregator):
         """The result without a comparison: majority vote when skills cannot be learned at all, else
         :class:`ShrunkVote`."""
         notes = dict(notes or {})
-        name = "vote" if "too small" in why or "failed" in why else "mv"
-        model = _fit_quietly(name, seed, annotations, gold)
+        name = "mv" if why.startswith("a single class") else "vote"
+        if why.startswith("every item has one label"):  # the label itself, with the prior skill as confidence
+            model: Aggregator = ShrunkVote(learn=False).fit(annotations, gold=gold)
+        else:
+            model = _fit_quietly(name, seed, annotations, gold)
         rows = [
             {
                 "method": m,
