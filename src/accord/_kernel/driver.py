@@ -40,6 +40,7 @@ __all__ = [
     "EStep",
     "check_em_params",
     "clamp",
+    "history_budget",
     "merge_statistics",
     "run_em",
     "run_em_restarts",
@@ -99,6 +100,18 @@ class EMResult(Generic[P]):
     history: pd.DataFrame
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     restarts: list[float] = field(default_factory=list)
+
+
+def history_budget(keep_history: bool | str) -> int:
+    """Byte budget of the per-iteration snapshots from a model's ``keep_history``: all (True), none (False)
+    or :data:`HISTORY_BYTES` ("auto")."""
+    if keep_history is True:
+        return 2**62
+    if keep_history is False:
+        return 0
+    if keep_history == "auto":
+        return HISTORY_BYTES
+    raise InvalidParameterError(f"keep_history must be True, False or 'auto', got {keep_history!r}")
 
 
 def check_em_params(min_iter: int, max_iter: int, tol: float) -> tuple[int, int, float]:

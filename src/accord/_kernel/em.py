@@ -15,7 +15,7 @@ items.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from ..annotations import Annotations
 
 LOG_EPS = 1e-12
+
+Init = Literal["mv", "soft_mv"]  # starting posterior of the Dawid-Skene family
+DSParams = tuple[np.ndarray, np.ndarray]  # Dawid-Skene parameters: (class prior, confusions)
 
 
 class AnnotationMatrix:

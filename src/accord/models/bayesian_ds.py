@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from .._kernel.driver import EMResult, EStep, run_em
+from .._kernel.driver import EMResult, EStep, history_budget, run_em
 from .._kernel.em import AnnotationMatrix, DSStats, clamp, ds_statistics, one_hot
 from .._kernel.softmax import log_normalize
 from .._kernel.votes import break_ties
@@ -19,7 +19,6 @@ from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from ._base import IterativeAggregator
-from .dawid_skene import history_budget
 
 __all__ = ["BayesianDawidSkene", "confusion_prior", "elbo"]
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._kernel.confusions import one_coin_confusions
-from .._kernel.driver import HISTORY_BYTES, EMResult, EStep, run_em
+from .._kernel.driver import EMResult, EStep, history_budget, run_em
 from .._kernel.em import (
     LOG_EPS,
     AnnotationMatrix,
+    DSParams,
     DSStats,
+    Init,
     clamp,
     ds_statistics,
     e_step,
@@ -29,9 +31,6 @@ from ..errors import DataQualityWarning, InvalidParameterError
 from ._base import IterativeAggregator
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
-
-Init = Literal["mv", "soft_mv"]
-Params = tuple[np.ndarray, np.ndarray]  # (class prior, confusions)
 
 
 def _initial_confusions(value: Any, annotations: Annotations) -> np.ndarray:
@@ -52,17 +51,6 @@ def _initial_confusions(value: Any, annotations: Annotations) -> np.ndarray:
     if (out < 0).any() or not np.allclose(out.sum(axis=2), 1.0, atol=1e-6):
         raise InvalidParameterError("initial_confusions rows must be probabilities (>= 0, summing to 1)")
     return out
-
-
-def history_budget(keep_history: bool | str) -> int:
-    """Byte budget of the per-iteration snapshots: all (True), none (False) or the default ("auto")."""
-    if keep_history is True:
-        return 2**62
-    if keep_history is False:
-        return 0
-    if keep_history == "auto":
-        return HISTORY_BYTES
-    raise InvalidParameterError(f"keep_history must be True, False or 'auto', got {keep_history!r}")
 
 
 @dataclass(frozen=True)
@@ -96,16 +84,16 @@ class FullSteps:
     def statistics(self, post: np.ndarray) -> DSStats:
         return ds_statistics(self.matrix, post)
 
-    def m_step(self, stats: DSStats, params: Params | None) -> Params:
+    def m_step(self, stats: DSStats, params: DSParams | None) -> DSParams:
         return (
             self.smoothing.class_prior(stats.class_mass, self.matrix.n_items),
             self.smoothing.confusions(stats.counts),
         )
 
-    def e_step(self, params: Params) -> EStep:
+    def e_step(self, params: DSParams) -> EStep:
         return EStep(*e_step_labels(self.matrix, np.log(params[0] + LOG_EPS), np.log(params[1] + LOG_EPS)))
 
-    def objective(self, params: Params, e: EStep) -> float:
+    def objective(self, params: DSParams, e: EStep) -> float:
         """``sum_i log Z_i + cell sum log theta + diag sum log theta[a,k,k] + prior sum log pi``: the log
         posterior (up to a constant) under the Dirichlet priors that the smoothing is the MAP estimate of."""
         prior, theta = params
@@ -123,7 +111,7 @@ class OneCoinSteps(FullSteps):
     """One-coin pieces: the same statistics; ``s[a] = (C[a] + alpha) / (N[a] + K alpha)`` with ``C[a]`` the
     trace of the expected counts; the objective is the log posterior under the Beta prior this maximises."""
 
-    def m_step(self, stats: DSStats, params: Params | None) -> Params:
+    def m_step(self, stats: DSStats, params: DSParams | None) -> DSParams:
         k = stats.counts.shape[1]
         alpha = self.smoothing.cell
         correct = np.trace(stats.counts, axis1=1, axis2=2)
@@ -133,7 +121,7 @@ class OneCoinSteps(FullSteps):
             skills, k
         )
 
-    def objective(self, params: Params, e: EStep) -> float:
+    def objective(self, params: DSParams, e: EStep) -> float:
         """``sum_i log Z_i + alpha sum_a [log s_a + (K-1) log(1 - s_a)] + prior sum log pi``.
 
         With ``alpha`` pseudo-counts per cell of one confusion row (``alpha`` on the diagonal, ``alpha`` on
@@ -212,7 +200,7 @@ class _DawidSkeneBase(IterativeAggregator):
 
     def _run(
         self, steps: FullSteps, post: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None
-    ) -> EMResult[Params]:
+    ) -> EMResult[DSParams]:
         return run_em(
             steps,
             post,
@@ -236,7 +224,7 @@ class _DawidSkeneBase(IterativeAggregator):
         result = self._run(self._steps(matrix, smoothing), post, gold)
         return self._finish(annotations, result)
 
-    def _finish(self, annotations: Annotations, result: EMResult[Params]) -> Consensus:
+    def _finish(self, annotations: Annotations, result: EMResult[DSParams]) -> Consensus:
         prior, theta = result.params
         self.priors_ = pd.Series(prior, index=annotations.classes, name="prior")
         self._store_confusions(theta, annotations)
@@ -429,7 +417,7 @@ class OneCoinDawidSkene(_DawidSkeneBase):
     def _steps(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> FullSteps:
         return OneCoinSteps(matrix, smoothing)
 
-    def _finish(self, annotations: Annotations, result: EMResult[Params]) -> Consensus:
+    def _finish(self, annotations: Annotations, result: EMResult[DSParams]) -> Consensus:
         consensus = super()._finish(annotations, result)
         self.skills_ = pd.Series(
             np.diagonal(result.params[1], axis1=1, axis2=2)[:, 0], index=annotations.annotators, name="skill"

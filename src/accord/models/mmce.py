@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._kernel.driver import EMResult, EStep, run_em
+from .._kernel.driver import EMResult, EStep, history_budget, run_em
 from .._kernel.em import AnnotationMatrix, clamp
 from .._kernel.lbfgs import minimize_lbfgs, vdot
 from .._kernel.softmax import log_normalize
@@ -28,7 +28,6 @@ from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from ._base import IterativeAggregator
-from .dawid_skene import history_budget
 
 __all__ = ["MMCE", "default_lambdas"]
 

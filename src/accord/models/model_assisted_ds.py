@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 
 from .._kernel.driver import EStep
-from .._kernel.em import LOG_EPS, AnnotationMatrix, e_step, initial_posterior
+from .._kernel.em import LOG_EPS, AnnotationMatrix, DSParams, Init, e_step, initial_posterior
 from .._utils import check_nonneg_float
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidParameterError
 from .crowdlab import PredProbsMixin
-from .dawid_skene import DawidSkene, FullSteps, Init, Params, Smoothing
+from .dawid_skene import DawidSkene, FullSteps, Smoothing
 
 __all__ = ["ModelAssistedDawidSkene"]
 
@@ -46,10 +46,10 @@ class PriorSteps(FullSteps):
         super().__init__(matrix, smoothing)
         self.item_log_prior = item_log_prior
 
-    def e_step(self, params: Params) -> EStep:
+    def e_step(self, params: DSParams) -> EStep:
         return EStep(*e_step(self.matrix, self.item_log_prior, np.log(params[1] + LOG_EPS)))
 
-    def objective(self, params: Params, e: EStep) -> float:
+    def objective(self, params: DSParams, e: EStep) -> float:
         prior, theta = params
         return super().objective((np.ones_like(prior), theta), e)
 
