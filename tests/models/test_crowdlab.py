@@ -73,14 +73,14 @@ def test_tutorial_scores_match_the_published_tables(tutorial_fit):
 
 
 def test_tutorial_noisy_annotators_have_the_lowest_quality(tutorial_fit):
-    table = tutorial_fit.consensus_.annotator_quality.sort_values(["quality", "accuracy"])
+    table = tutorial_fit.consensus_.annotator_quality.sort_values(["quality", "agreement_with_consensus"])
     assert set(table.index[:5]) == {"A0046", "A0047", "A0048", "A0049", "A0050"}
     top = table.iloc[:7]
     assert top.index.tolist() == ["A0050", "A0047", "A0049", "A0046", "A0048", "A0031", "A0034"]
     assert top["quality"].tolist() == pytest.approx(
         [0.244981, 0.295979, 0.324197, 0.355316, 0.439732, 0.523205, 0.535313], abs=1e-6
     )
-    assert top["accuracy"].tolist() == pytest.approx(
+    assert top["agreement_with_consensus"].tolist() == pytest.approx(
         [0.208333, 0.294118, 0.310345, 0.346154, 0.480000, 0.580645, 0.607143], abs=1e-6
     )
     assert top["worst_class"].tolist() == ["2", "2", "1", "1", "2", "2", "2"]
@@ -367,8 +367,7 @@ def test_cli_pred_probs_errors(tutorial, tmp_path, capsys):
     assert "no row for 295 annotated item(s)" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------------------------------------- cleanlab,
-# live
+# ------------------------------------------------------------------------------------------ cleanlab, live
 def _cleanlab_wide(annotations: Annotations) -> np.ndarray:
     wide = np.full((annotations.n_items, annotations.n_annotators), np.nan)
     wide[annotations.item, annotations.annotator] = annotations.label

@@ -141,8 +141,7 @@ def resolve_temperature(calibrate: Any, annotations: Annotations, pred_probs: np
     return t
 
 
-# ====================================================================== majority vote with cleanlab's tie
-# rules
+# ==================================================== majority vote with cleanlab's tie rules
 def _keep_best(tied: np.ndarray, score: np.ndarray, largest: bool) -> np.ndarray:
     """Narrow each row's tied set to the classes with the best ``score`` (exact ties survive)."""
     s = np.where(tied, score if largest else -score, -np.inf)
