@@ -15,8 +15,23 @@ The M-step sees only the statistics, never the posterior: a distributed engine c
 partition of items, adds the partial results (``merge``), runs ``m_step`` once and broadcasts the parameters.
 
 ``tol`` means one thing for every model: the run has converged once the largest change of any posterior
-probability between two consecutive iterations is below ``tol`` (after at least ``min_iter`` iterations). The
-parameters returned are the ones that produced the returned posterior.
+probability between two consecutive iterations is below ``tol`` (after at least ``min_iter`` iterations);
+``tol = 0`` is a fixed schedule of ``max_iter`` iterations. A model may add a second rule, a small gain of the
+objective (``objective_tol``, crowd-kit's). The parameters returned are the ones that produced the returned
+posterior.
+
+Who runs on it, and what its statistics are (summed over annotations unless said):
+
+- Dawid-Skene, one-coin, Bayesian DS, model-assisted DS: ``counts[a, k, l]`` and ``sum_i post[i, k]``;
+- MACE: ``sum_{n in (a, l)} post[i_n, l]`` and the class mass (its M-step also reads the previous
+  parameters, which the driver hands it);
+- GLAD: the posterior of each annotation's label (per annotation: its item parameters need them) and the
+  class mass; MMCE: the posterior itself (item parameters);
+- ZeroBasedSkill: each annotator's agreement count with the weighted vote; M-MSR and KOS: none (their
+  M-step reads a fixed agreement graph), their E-step turns parameters into a posterior.
+
+A model that starts from parameters (random restarts, a prior mean) passes them as ``params``; restarts
+are :func:`run_em_restarts` over ``(posterior, parameters)`` starts.
 """
 
 from __future__ import annotations
