@@ -23,12 +23,14 @@ from .._progress import Status
 from ..annotations import Annotations
 from ..errors import AccordError, InvalidParameterError
 from ..io.tables import read_annotations, read_gold
+from ..models.registry import METHODS
 
 __all__ = [
     "OUTPUT_FORMATS",
     "UsageError",
     "add_input_arguments",
     "add_output_safety_argument",
+    "check_method",
     "check_output",
     "fit_guarded",
     "format_table",
@@ -283,6 +285,14 @@ def _parse_value(text: str) -> Any:
         except ValueError:
             pass
     return text
+
+
+def check_method(method: str | None, default: str = "ds") -> str:
+    """``--method`` for class labels: a registered method name (``None`` gives ``default``)."""
+    method = method or default
+    if method not in METHODS:
+        raise UsageError(f"unknown --method {method!r}; choose one of {', '.join(sorted(METHODS))}")
+    return method
 
 
 def _keys(cls: type) -> list[str] | None:

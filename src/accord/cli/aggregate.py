@@ -18,6 +18,7 @@ from ._common import (
     UsageError,
     add_input_arguments,
     add_output_safety_argument,
+    check_method,
     check_output,
     fit_guarded,
     format_table,
@@ -62,9 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--method",
         "-m",
-        default="ds",
-        choices=sorted(METHODS),
-        help="truth-inference method (default: ds = Dawid-Skene)",
+        default=None,
+        metavar="METHOD",
+        help="truth-inference method (default: ds = Dawid-Skene; with --task: rating bias_noise|mean|median, "
+        "multilabel ds|mv, pairwise bt|noisy_bt, boxes ds, segmentation staple|mv)",
     )
     parser.add_argument(
         "--param",
@@ -125,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         from ._tasks import run_task  # written by the tasks' CLI helper; only needed for other tasks
 
         return int(run_task(args))
+    args.method = check_method(args.method)
     check_output(args.output)
     check_output(args.annotators, "--annotators")
     if args.output == "-" and args.annotators == "-":

@@ -12,6 +12,7 @@ from ..report import build_report, render_html, write_report
 from ._common import (
     UsageError,
     add_input_arguments,
+    check_method,
     check_output,
     fit_guarded,
     load_annotations,
@@ -51,11 +52,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="file format of ANNOTATIONS if the suffix does not say (csv, tsv, parquet, jsonl)",
     )
     parser.add_argument(
+        "--task",
+        default="labels",
+        choices=["labels", "rating", "multilabel", "pairwise", "boxes", "segmentation"],
+        help="what the annotations are: class labels (default), ratings, label sets, pairwise choices, "
+        "bounding boxes or segmentation masks",
+    )
+    parser.add_argument(
         "--method",
         "-m",
-        default="ds",
-        choices=sorted(METHODS),
-        help="truth-inference method (default: ds = Dawid-Skene)",
+        default=None,
+        metavar="METHOD",
+        help="truth-inference method (default: ds = Dawid-Skene; with --task, the task's default)",
     )
     parser.add_argument(
         "--param",
@@ -117,6 +125,11 @@ def _output(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "task", "labels") != "labels":
+        from ._tasks import run_task_report  # written by the tasks' CLI helper; only needed for other tasks
+
+        return int(run_task_report(args))
+    args.method = check_method(args.method)
     path, fmt = _output(args)
     params = parse_params(args.param)
     make_model_from_args(args.method, params, METHODS, make_model)

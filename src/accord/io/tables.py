@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .._hints import option
+from .._kernel.pred_probs import check_pred_probs, check_unlabeled_pred_probs
 from ..annotations import Annotations
 from ..errors import InvalidAnnotationsError, InvalidParameterError
 
@@ -382,8 +383,6 @@ def read_pred_probs(
     -------
     DataFrame indexed by item, one column per class.
     """
-    from ..models.crowdlab import check_pred_probs, check_unlabeled_pred_probs
-
     frame = read_table(path)
     item_col = _id_column(frame, ("item", "task", "item_id", "example"))
     if item_col is None:
