@@ -179,7 +179,7 @@ def interval_chart(
     *,
     title: str = "",
     width: float = 560,
-    row: float = 16,
+    row: float = 20,
 ) -> str:
     """One row per label: a dot at ``centre`` and a line from ``lower`` to ``upper`` (scores with intervals).
 
@@ -432,9 +432,11 @@ def _multilabel_sections(result: MultiLabelConsensus) -> list[str]:
     )
     chosen = result.decisions.sum(axis=0).astype(float)
     votes = a.selection_counts().sum(axis=0) / np.maximum(a.item_sizes().sum(), 1)
-    counts = bar_chart(classes, chosen.tolist(), title="items with the class in their consensus set")
+    counts = bar_chart(
+        classes, chosen.tolist(), title="items with the class in their consensus set", width=440
+    )
     shares = bar_chart(
-        classes, votes.tolist(), title="share of answers choosing the class", value_format="{:.2f}"
+        classes, votes.tolist(), title="share of answers choosing the class", value_format="{:.2f}", width=440
     )
     aq = result.annotators_frame().sort_values("quality", ascending=False, kind="stable")
     shown = aq.head(40)
