@@ -58,7 +58,7 @@ MIN_OVERLAP = 20
 STACK_MIN_SE = 2.0
 #: Below ``REPEAT_BUDGET / 3`` annotations the folds are drawn three times (with different hashes), below
 #: ``REPEAT_BUDGET / 2`` twice: cheap on small data, and it steadies the stacking weights.
-REPEAT_BUDGET = 30_000
+REPEAT_BUDGET = 15_000
 #: At most about this many labels are scored by the leave-one-out judge of large data.
 MAX_SCORED = 30_000
 LOG_FLOOR = 1e-12

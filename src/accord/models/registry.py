@@ -13,6 +13,7 @@ from ._base import Aggregator
 from .bayesian_ds import BayesianDawidSkene
 from .crowdlab import CrowdLab
 from .dawid_skene import DawidSkene, OneCoinDawidSkene
+from .ebcc import EBCC
 from .glad import GLAD
 from .kos import KOS
 from .mace import MACE
@@ -38,6 +39,7 @@ METHODS: dict[str, type[Aggregator]] = {
     "glad": GLAD,
     "mace": MACE,
     "mmce": MMCE,
+    "ebcc": EBCC,
 }
 
 
