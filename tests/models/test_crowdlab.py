@@ -354,11 +354,11 @@ def test_cli_aggregate_with_pred_probs(tutorial, tmp_path, capsys):
 def test_cli_pred_probs_errors(tutorial, tmp_path, capsys):
     _, _, folder = tutorial
     ann_file, out = str(folder / "annotations.csv"), str(tmp_path / "o.csv")
-    assert main(["aggregate", ann_file, "-m", "crowdlab", "-o", out]) == 1
+    assert main(["aggregate", ann_file, "-m", "crowdlab", "-o", out]) == 2  # a missing flag: usage error
     assert "needs --pred-probs" in capsys.readouterr().err
     assert (
         main(["aggregate", ann_file, "-m", "mv", "--pred-probs", str(folder / "pred_probs.csv"), "-o", out])
-        == 1
+        == 2  # a flag the method does not take: usage error
     )
     assert "does not use --pred-probs" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
