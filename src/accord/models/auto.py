@@ -508,8 +508,9 @@ class Auto(Aggregator):
     min_gold : int, default 20
     progress : bool, optional
         Draw a progress bar on stderr (default: when stderr is a terminal; ``ACCORD_PROGRESS=0/1`` overrides).
-    random_state : int, Generator or None
-        Seeds the candidates that draw random numbers and the fold hash.
+    random_state : int, Generator or None, default 0
+        Seeds the candidates that draw random numbers and the fold hash (0: the same data give the same
+        result, run after run; None: a fresh draw).
 
     Attributes
     ----------
@@ -574,7 +575,7 @@ class Auto(Aggregator):
         min_kappa: float = 0.2,
         min_gold: int = 20,
         progress: bool | None = None,
-        random_state: int | np.random.Generator | None = None,
+        random_state: int | np.random.Generator | None = 0,
     ):
         self.candidates = candidates
         self.criterion = criterion
