@@ -318,3 +318,49 @@ def test_label_only_flags_are_refused(tmp_path: Path, capsys: pytest.CaptureFixt
     path = str(ratings_file(tmp_path))
     assert main(["aggregate", path, "--task", "rating", "--soft", "-o", str(tmp_path / "o.csv")]) == 2
     assert "--soft does not apply to --task rating" in _error_line(capsys)
+
+
+def _rect(x: float, y: float, w: float, h: float, label: str = "car") -> dict[str, object]:
+    value = {"x": x, "y": y, "width": w, "height": h, "rotation": 0, "rectanglelabels": [label]}
+    return {"type": "rectanglelabels", "from_name": "label", "to_name": "image", "original_width": 800,
+            "original_height": 600, "value": value}  # fmt: skip
+
+
+def test_boxes_label_studio_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tasks = [
+        {"id": 1, "data": {"image": "/data/a.jpg"}, "annotations": [
+            {"id": 11, "completed_by": 7, "result": [_rect(10, 10, 20, 30), _rect(70, 70, 5, 5, "person")]},
+            {"id": 12, "completed_by": 8, "result": [_rect(11, 10, 20, 29)]},
+            {"id": 13, "completed_by": 9, "result": [_rect(10, 11, 19, 30)]},
+        ]},
+    ]  # fmt: skip
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks), encoding="utf-8")
+    out = tmp_path / "out.csv"
+    for source in ([], ["--from", "label_studio"]):
+        code = main(
+            ["aggregate", str(path), "--task", "boxes", *source, "-o", str(out), "--label-col", "label"]
+        )
+        assert code == 0, capsys.readouterr().err
+        frame = pd.read_csv(out)
+        assert frame[["item", "label", "n_annotators"]].values.tolist() == [[1, "car", 3]]
+        assert frame.loc[0, "width"] == pytest.approx(20, abs=1)  # percent units, as in the export
+    coco = tmp_path / "result.json"
+    coco.write_text(json.dumps({"images": [], "categories": [], "annotations": []}), encoding="utf-8")
+    assert main(["aggregate", str(coco), "--task", "boxes", "--from", "label_studio", "-o", str(out)]) == 1
+    assert "drops the annotator" in _error_line(capsys)
+
+
+def test_rating_repeats_averaged_with_p_duplicates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "repeats.csv"
+    path.write_text("item,annotator,value\nx,a,1\nx,a,3\nx,b,2\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert main(["aggregate", str(path), "--task", "rating", "-m", "mean", "-o", str(out)]) == 1
+    assert "duplicates" in _error_line(capsys)
+    code = main(
+        ["aggregate", str(path), "--task", "rating", "-m", "mean", "-p", "duplicates=mean", "-o", str(out)]
+    )
+    assert code == 0
+    assert pd.read_csv(out)["value"].tolist() == [2.0]
