@@ -1,0 +1,686 @@
+r"""The Dask engine: majority vote and the Dawid-Skene family on annotations partitioned by item.
+
+The annotations are shuffled once so that every item's annotations sit in one partition (the partition is a
+hash of the item id's text). Each partition is validated and encoded by :meth:`Annotations.from_frame` on
+its worker; a first pass collects the annotator ids and the labels seen, which are merged and sorted (the
+classes the way ``Annotations`` sorts them) and sent back, so that every partition codes annotators and
+classes the same way. Then EM runs with the model's own pieces (``statistics``, ``m_step``, ``e_step``,
+``objective`` of :mod:`accord._kernel.driver`):
+
+- each partition keeps its posterior in its worker's memory and runs the E-step on its own items;
+- the sufficient statistics (expected confusion counts, annotators x K x K, and the class mass, K) of every
+  partition are added up as a binary tree, with the largest posterior change, the summed log evidence and
+  the number of changed labels;
+- the client runs the M-step once on the sums and broadcasts the parameters (annotators x K x K + K floats)
+  to every worker for the next E-step.
+
+The in-memory fit runs the same steps over all items at once, so both give the same posteriors (up to the
+order of floating-point sums, far below ``1e-9``) after the same number of iterations.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from accord import DawidSkene
+>>> from accord.engines.dask import supported
+>>> supported(DawidSkene())
+True
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from .._kernel.driver import HISTORY_COLUMNS, EMSteps, EStep, check_em_params, merge_statistics
+from .._kernel.em import AnnotationMatrix, one_hot
+from .._kernel.fitted import Confusions
+from .._kernel.votes import break_ties, vote_shares
+from ..annotations import Annotations
+from ..consensus import Consensus
+from ..errors import AccordError, ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
+from ..models import BayesianDawidSkene, DawidSkene, MajorityVote, OneCoinDawidSkene
+from ..models.bayesian_ds import VBSteps
+
+__all__ = ["DaskFit", "fit", "supported"]
+
+PART_COLUMN = "_accord_partition"
+FAN_IN = 4  # partitions' summaries added by one task of the reduction tree
+BROADCAST_BYTES = 2**20  # larger parameters are scattered to every worker once per iteration
+_ALIASES = {
+    "item": ("item", "task", "item_id", "task_id", "example", "example_id"),
+    "annotator": ("annotator", "worker", "annotator_id", "worker_id", "rater", "labeler"),
+    "label": ("label", "answer", "class", "response"),
+}
+
+
+# ----------------------------------------------------------------------------------------------- plans
+class _Size:
+    """What the M-step of a model reads of the design matrix: the number of items of the whole dataset."""
+
+    def __init__(self, n_items: int, n_annotators: int, n_classes: int) -> None:
+        self.n_items = n_items
+        self.n_annotators = n_annotators
+        self.n_classes = n_classes
+
+
+class _Plan:
+    """One model's EM on the engine: its steps on a partition (or on the whole data, for the M-step), its
+    starting posterior and how its parameters become a prior and confusion matrices."""
+
+    def __init__(self, model: Any, n_classes: int) -> None:
+        self.model = model
+        self.n_classes = n_classes
+        self.name = str(getattr(model, "model_name", type(model).__name__))
+
+    def steps(self, matrix: AnnotationMatrix) -> EMSteps[Any, Any]:
+        raise NotImplementedError
+
+    def start(self, counts: np.ndarray, prevalence: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def prior_and_confusions(self, params: Any) -> tuple[np.ndarray, np.ndarray]:
+        return params[0], params[1]
+
+    def uses_prevalence(self) -> bool:
+        return getattr(self.model, "tie_break", "lowest") == "prior"
+
+
+class _DawidSkenePlan(_Plan):
+    """Dawid-Skene and one-coin: the model's own ``FullSteps`` / ``OneCoinSteps`` and smoothing."""
+
+    def __init__(self, model: Any, n_classes: int) -> None:
+        super().__init__(model, n_classes)
+        self.smoothing = model._smoothing(n_classes)
+
+    def steps(self, matrix: AnnotationMatrix) -> EMSteps[Any, Any]:
+        return cast(EMSteps[Any, Any], self.model._steps(matrix, self.smoothing))
+
+    def start(self, counts: np.ndarray, prevalence: np.ndarray) -> np.ndarray:
+        return _vote_start(self.model.init, counts, self.model.tie_break, prevalence, self.n_classes)
+
+
+class _BayesPlan(_Plan):
+    """Bayesian Dawid-Skene: :class:`~accord.models.bayesian_ds.VBSteps` with the model's Dirichlet priors."""
+
+    def __init__(self, model: Any, n_classes: int) -> None:
+        super().__init__(model, n_classes)
+        self.alpha0, self.nu0 = model._priors(n_classes)
+
+    def steps(self, matrix: AnnotationMatrix) -> EMSteps[Any, Any]:
+        return cast(EMSteps[Any, Any], VBSteps(matrix, self.alpha0, self.nu0))
+
+    def start(self, counts: np.ndarray, prevalence: np.ndarray) -> np.ndarray:
+        if self.model.init == "soft_mv":
+            post = counts + self.nu0[None, :]
+            return np.asarray(post / post.sum(axis=1, keepdims=True))
+        return _vote_start(self.model.init, counts, self.model.tie_break, prevalence, self.n_classes)
+
+    def prior_and_confusions(self, params: Any) -> tuple[np.ndarray, np.ndarray]:
+        return params.priors, params.confusions
+
+
+def _top_class(counts: np.ndarray, rule: str, prevalence: np.ndarray) -> np.ndarray:
+    """:func:`break_ties` on one partition's vote table with the whole dataset's class prevalence.
+
+    ``"prior"`` ranks tied classes by their votes over the whole dataset; one extra row holding the votes of
+    the other partitions makes the column sums of the table that global count, and its own label is dropped.
+    """
+    if rule != "prior":
+        return break_ties(counts, rule)
+    rest = (prevalence - counts.sum(axis=0))[None, :]
+    return break_ties(np.vstack([counts, rest]), rule)[:-1]
+
+
+def _vote_start(init: str, counts: np.ndarray, rule: str, prevalence: np.ndarray, k: int) -> np.ndarray:
+    """The Dawid-Skene family's starting posterior: one-hot majority vote or vote shares."""
+    if init == "mv":
+        return one_hot(_top_class(counts, rule, prevalence), k)
+    if init == "soft_mv":
+        return vote_shares(counts)
+    raise InvalidParameterError(f"init must be 'mv' or 'soft_mv', got {init!r}")
+
+
+_PLANS: dict[type, type[_Plan]] = {
+    DawidSkene: _DawidSkenePlan,
+    OneCoinDawidSkene: _DawidSkenePlan,
+    BayesianDawidSkene: _BayesPlan,
+}
+
+
+def supported(model: Any) -> bool:
+    """Whether the Dask engine can fit ``model``: majority vote, Dawid-Skene, one-coin or Bayesian DS."""
+    return type(model) in _PLANS or type(model) is MajorityVote
+
+
+def _check_model(model: Any) -> None:
+    if not supported(model):
+        names = ", ".join(c.__name__ for c in (MajorityVote, *_PLANS))
+        raise InvalidParameterError(
+            f"the Dask engine fits {names}; got {type(model).__name__}. Use the in-memory engine for it"
+        )
+    if getattr(model, "tie_break", "lowest") == "random":
+        raise InvalidParameterError(
+            "tie_break='random' draws in the order of the whole dataset, which the Dask engine never holds; "
+            "use tie_break='lowest' or 'prior'"
+        )
+    if getattr(model, "initial_confusions", None) is not None:
+        raise InvalidParameterError("the Dask engine does not take initial_confusions; leave it out")
+
+
+# -------------------------------------------------------------------------------------- worker functions
+@dataclass
+class _Part:
+    """One partition on its worker: annotations coded with the global annotator and class indexes, and its
+    design matrix."""
+
+    annotations: Annotations
+    matrix: AnnotationMatrix
+
+
+@dataclass
+class _Summary:
+    """What a partition sends back each iteration; :func:`_merge` adds two of them."""
+
+    stats: Any
+    log_z: float = 0.0
+    delta: float = 0.0
+    n_changed: int = 0
+    n_items: int = 0
+    prevalence: np.ndarray | None = None
+
+
+@dataclass
+class _State:
+    """A partition's posterior and labels, kept in its worker's memory between iterations."""
+
+    post: np.ndarray
+    labels: np.ndarray
+    summary: _Summary = field(default_factory=lambda: _Summary(None))
+
+
+def _local(frame: pd.DataFrame, options: dict[str, Any]) -> Annotations | None:
+    """Validate and encode one partition (local codes); None for an empty partition."""
+    frame = frame.drop(columns=[PART_COLUMN], errors="ignore")
+    if len(frame) == 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # what was dropped is in .report, gathered on the client
+        return Annotations.from_frame(frame, **options)
+
+
+def _vocabulary(ann: Annotations | None) -> tuple[list[Any], list[Any], list[str]]:
+    if ann is None:
+        return [], [], []
+    return list(ann.annotators), list(ann.classes), list(ann.report)
+
+
+def _globalize(ann: Annotations, annotators: pd.Index, classes: pd.Index) -> _Part:
+    """Recode a partition's annotators and labels with the global indexes; item codes stay local."""
+    a = annotators.get_indexer(ann.annotators)[ann.annotator]
+    c = classes.get_indexer(ann.classes)[ann.label]
+    coded = Annotations(ann.item, a, c, ann.items, annotators, classes, report=ann.report)
+    return _Part(coded, AnnotationMatrix(coded))
+
+
+def _class_votes(part: _Part) -> np.ndarray:
+    return np.asarray(part.annotations.vote_counts().sum(axis=0))
+
+
+def _begin(part: _Part, plan: _Plan, prevalence: np.ndarray) -> _State:
+    post = plan.start(part.annotations.vote_counts(), prevalence)
+    stats = plan.steps(part.matrix).statistics(post)
+    return _State(post, post.argmax(axis=1), _Summary(stats, n_items=part.annotations.n_items))
+
+
+def _advance(part: _Part, state: _State, params: Any, plan: _Plan) -> _State:
+    """One E-step on the partition with the broadcast parameters, and the statistics of its new posterior."""
+    steps = plan.steps(part.matrix)
+    e = steps.e_step(params)
+    post = e.post
+    labels = e.labels if e.labels is not None else post.argmax(axis=1)
+    delta = float(np.abs(post - state.post).max()) if post.size else 0.0
+    summary = _Summary(
+        steps.statistics(post),
+        float(e.log_z.sum()),
+        delta,
+        int((labels != state.labels).sum()),
+        len(post),
+    )
+    return _State(post, labels, summary)
+
+
+def _merge(*parts: _Summary | _State) -> _Summary:
+    """Add partitions' summaries (or the summaries held by their states)."""
+    sums = [p.summary if isinstance(p, _State) else p for p in parts]
+    return _Summary(
+        merge_statistics(p.stats for p in sums),
+        float(sum(p.log_z for p in sums)),
+        max(p.delta for p in sums),
+        int(sum(p.n_changed for p in sums)),
+        int(sum(p.n_items for p in sums)),
+    )
+
+
+def _consensus(part: _Part, state: _State | None, params: Any, plan: _Plan | None) -> Consensus:
+    ann = part.annotations
+    if plan is None or state is None:  # majority vote
+        return Consensus(ann, vote_shares(ann.vote_counts()), "MajorityVote", labels=params)
+    prior, theta = plan.prior_and_confusions(params)
+    return Consensus(ann, state.post, plan.name, confusions=theta, priors=prior)
+
+
+def _mv_labels(part: _Part, rule: str, prevalence: np.ndarray) -> np.ndarray:
+    return _top_class(part.annotations.vote_counts(), rule, prevalence)
+
+
+def _frame(part: _Part, state: _State | None, params: Any, plan: _Plan | None) -> pd.DataFrame:
+    return _consensus(part, state, params, plan).to_frame()
+
+
+def _write(part: _Part, state: _State | None, params: Any, plan: _Plan | None, path: str) -> str:
+    _consensus(part, state, params, plan).to_frame().to_parquet(path, index=False)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- result
+@dataclass
+class DaskFit:
+    """The outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    method : str
+        The model's name.
+    annotators, classes : pandas.Index
+        The annotator ids (sorted) and the classes, as every partition coded them.
+    priors : pandas.Series
+        Class priors.
+    confusions : Confusions or None
+        ``P(given label | true class)`` per annotator (None for majority vote).
+    n_iter, converged, objective
+        As the in-memory models' ``n_iter_``, ``converged_`` and ``objective_``.
+    history : pandas.DataFrame
+        One row per iteration: iteration, objective, log_likelihood, max_delta, n_changed.
+    items : pandas.DataFrame or None
+        The per-item table (``Consensus.to_frame()``'s columns), when collected.
+    paths : list of str
+        The Parquet files written, one per partition, when ``output`` was given.
+    n_items, n_annotations, n_partitions : int
+    report : list of str
+        What the builders dropped or changed, per partition.
+    timings : dict of str to float
+        Seconds spent encoding (shuffle by item, validation, vocabulary), in EM and writing / collecting.
+    """
+
+    method: str
+    annotators: pd.Index
+    classes: pd.Index
+    priors: pd.Series
+    confusions: Confusions | None
+    n_iter: int
+    converged: bool
+    objective: float
+    history: pd.DataFrame
+    items: pd.DataFrame | None
+    paths: list[str]
+    n_items: int
+    n_annotations: int
+    n_partitions: int
+    report: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------------- fit
+def fit(
+    model: Any,
+    source: Any,
+    *,
+    client: Any = None,
+    item: str | None = None,
+    annotator: str | None = None,
+    label: str | None = None,
+    classes: Sequence[Any] | None = None,
+    duplicates: str = "error",
+    missing: str = "error",
+    npartitions: int | None = None,
+    output: str | Path | None = None,
+    collect: bool | None = None,
+    shuffle_method: str | None = None,
+) -> DaskFit:
+    """Fit ``model`` on annotations that may not fit in one machine's memory, with Dask.
+
+    Parameters
+    ----------
+    model : MajorityVote, DawidSkene, OneCoinDawidSkene or BayesianDawidSkene
+        An unfitted model; its parameters (smoothing, priors, ``max_iter``, ``tol`` ...) are used as given.
+    source : dask.dataframe.DataFrame, pandas.DataFrame, or str / Path
+        The long table (item, annotator, label), or a Parquet dataset (a directory, a file or a glob) that is
+        read lazily, partition by partition, on the workers.
+    client : distributed.Client, optional
+        Default: the current client, or else a local cluster started for this call (and closed after it).
+    item, annotator, label : str, optional
+        Column names (default: the names ``Annotations.from_frame`` recognises).
+    classes, duplicates, missing
+        As :meth:`Annotations.from_frame` (duplicates are found within each item's partition, which holds all
+        of the item's annotations).
+    npartitions : int, optional
+        Number of item partitions (default: the input's).
+    output : str or Path, optional
+        A directory: every partition's per-item table is written there as ``part-NNNNN.parquet``.
+    collect : bool, optional
+        Gather the per-item table into ``DaskFit.items`` (default: when no ``output`` is given).
+    shuffle_method : {"p2p", "tasks"}, optional
+        How Dask shuffles the rows by item (default: Dask's choice, ``"p2p"`` on a cluster, which keeps
+        memory bounded; ``"tasks"`` is faster on small data).
+
+    Returns
+    -------
+    DaskFit
+
+    Notes
+    -----
+    Data moved per EM iteration: the parameters to every partition (``annotators x K x K + K`` floats), and
+    one summary back from each (the same size plus four numbers), added in a binary tree. The annotations
+    and posteriors never leave their workers after the one shuffle by item.
+    """
+    _check_model(model)
+    own = client is None and _current_client() is None
+    client, cluster = _local_client() if own else (client or _current_client(), None)
+    try:
+        return _fit(
+            model,
+            source,
+            client,
+            item,
+            annotator,
+            label,
+            classes,
+            duplicates,
+            missing,
+            npartitions,
+            output,
+            collect,
+            shuffle_method,
+        )
+    finally:
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _current_client() -> Any:
+    try:
+        from distributed import default_client
+    except ImportError:
+        raise AccordError("the Dask engine needs distributed: pip install 'accord[dask]'") from None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def _local_client() -> tuple[Any, Any]:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def _fit(
+    model: Any,
+    source: Any,
+    client: Any,
+    item: str | None,
+    annotator: str | None,
+    label: str | None,
+    classes: Sequence[Any] | None,
+    duplicates: str,
+    missing: str,
+    npartitions: int | None,
+    output: str | Path | None,
+    collect: bool | None,
+    shuffle_method: str | None,
+) -> DaskFit:
+    clock = [time.perf_counter()]
+    frame = _dask_frame(source)
+    cols = {
+        r: _column(list(frame.columns), r, g)
+        for r, g in (("item", item), ("annotator", annotator), ("label", label))
+    }
+    n = int(npartitions or frame.npartitions)
+    frame = _by_item(frame, cols["item"], n, shuffle_method)
+    options = {
+        "item": cols["item"],
+        "annotator": cols["annotator"],
+        "label": cols["label"],
+        "classes": classes,
+        "duplicates": duplicates,
+        "missing": missing,
+    }
+    raw = client.compute(frame.to_delayed())
+    local = client.map(_local, raw, options=options, pure=False)
+    vocab = client.gather(client.map(_vocabulary, local, pure=False))
+    keep = [f for f, v in zip(local, vocab, strict=True) if v[0]]
+    if not keep:
+        raise InvalidAnnotationsError("the annotations are empty: the table has no rows")
+    annotators, class_index = _global_indexes(vocab, classes)
+    del raw
+    parts = client.map(_globalize, keep, annotators=annotators, classes=class_index, pure=False)
+    del local, keep
+    report = [line for v in vocab for line in v[2]]
+    k = len(class_index)
+    prevalence = _reduce(client, client.map(_class_votes, parts, pure=False), _sum_arrays)
+    plan: _Plan | None = None
+    clock.append(time.perf_counter())
+    if type(model) is MajorityVote:
+        params_futures = client.map(
+            _mv_labels, parts, rule=model.tie_break, prevalence=prevalence, pure=False
+        )
+        states: list[Any] = [None] * len(parts)
+        run = _Run(0, True, float("nan"), pd.DataFrame(columns=list(HISTORY_COLUMNS)), None)
+        prior = prevalence / max(prevalence.sum(), 1)
+        confusions = None
+        per_part = list(params_futures)
+    else:
+        if k < 2:
+            raise InvalidParameterError(
+                f"{type(model).__name__} needs at least 2 classes; the data have {k} ({list(class_index)}). "
+                "Pass classes=..."
+            )
+        plan = _PLANS[type(model)](model, k)
+        run = _em(client, model, plan, parts, prevalence, len(annotators))
+        states = run.states
+        prior, theta = plan.prior_and_confusions(run.params)
+        confusions = Confusions(theta, annotators, class_index)
+        per_part = [run.params] * len(parts)
+    clock.append(time.perf_counter())
+    paths = _outputs(client, parts, states, per_part, plan, output) if output is not None else []
+    items = None
+    if collect or (collect is None and output is None):
+        futures = [
+            client.submit(_frame, p, s, q, plan, pure=False)
+            for p, s, q in zip(parts, states, per_part, strict=True)
+        ]
+        items = pd.concat(client.gather(futures), ignore_index=True)
+    sizes = client.gather(client.map(_sizes, parts, pure=False))
+    clock.append(time.perf_counter())
+    timings = dict(zip(("encode", "fit", "output"), np.diff(clock).tolist(), strict=True))
+    return DaskFit(
+        plan.name if plan is not None else "MajorityVote",
+        annotators,
+        class_index,
+        pd.Series(prior, index=class_index, name="prior"),
+        confusions,
+        run.n_iter,
+        run.converged,
+        run.objective,
+        run.history,
+        items,
+        paths,
+        int(sum(s[0] for s in sizes)),
+        int(sum(s[1] for s in sizes)),
+        len(parts),
+        report,
+        timings,
+    )
+
+
+def _sizes(part: _Part) -> tuple[int, int]:
+    return part.annotations.n_items, part.annotations.n_annotations
+
+
+def _sum_arrays(*arrays: np.ndarray) -> np.ndarray:
+    return np.asarray(sum(arrays[1:], arrays[0]))
+
+
+def _dask_frame(source: Any) -> Any:
+    import dask.dataframe as dd
+
+    if isinstance(source, dd.DataFrame):
+        return source
+    if isinstance(source, pd.DataFrame):
+        return dd.from_pandas(
+            source, npartitions=max(1, min(os.cpu_count() or 1, len(source) // 100_000 + 1))
+        )
+    if isinstance(source, (str, Path)):
+        from ..io.arrow import read_parquet_dataset
+
+        return read_parquet_dataset(source)
+    raise InvalidAnnotationsError(
+        f"expected a Dask DataFrame, a pandas DataFrame or the path of a Parquet dataset; got "
+        f"{type(source).__name__}"
+    )
+
+
+def _column(columns: list[Any], role: str, given: str | None) -> Any:
+    if given is not None:
+        if given not in columns:
+            raise InvalidAnnotationsError(
+                f"the {role} column {given!r} is not in the table; its columns are {columns[:20]}"
+            )
+        return given
+    lower = {str(c).strip().lower(): c for c in columns}
+    for alias in _ALIASES[role]:
+        if alias in lower:
+            return lower[alias]
+    raise InvalidAnnotationsError(
+        f"no {role} column: expected one named {_ALIASES[role][0]!r} or {_ALIASES[role][1]!r}, but the "
+        f"columns are {columns[:20]}; name it with {role}=..."
+    )
+
+
+def _partition_of(items: pd.Series) -> pd.Series:
+    """A hash of every row's item id text (the shuffle sends equal values to one partition)."""
+    hashed = pd.util.hash_pandas_object(items.astype(str), index=False).to_numpy()
+    return pd.Series(hashed.view(np.int64), index=items.index, name=PART_COLUMN)
+
+
+def _by_item(frame: Any, item_col: Any, n: int, method: str | None) -> Any:
+    """Shuffle the rows so that each partition holds every annotation of its items."""
+    key = frame[item_col].map_partitions(_partition_of, meta=(PART_COLUMN, "int64"))
+    return frame.assign(**{PART_COLUMN: key}).shuffle(on=PART_COLUMN, npartitions=n, shuffle_method=method)
+
+
+def _global_indexes(
+    vocab: list[tuple[list[Any], list[Any], list[str]]], classes: Sequence[Any] | None
+) -> tuple[pd.Index, pd.Index]:
+    """Annotator ids (sorted; mixed types by type name, then text) and the classes, sorted as
+    ``Annotations.from_frame`` sorts them: it builds the class index of a one-row-per-label table."""
+    names = pd.unique(pd.Series([a for v in vocab for a in v[0]], dtype=object))
+    try:
+        ordered = sorted(names)
+    except TypeError:
+        ordered = sorted(names, key=lambda v: (type(v).__name__, str(v)))
+    seen = list(pd.unique(pd.Series([c for v in vocab for c in v[1]], dtype=object)))
+    probe = pd.DataFrame({"item": range(len(seen)), "annotator": 0, "label": pd.Series(seen, dtype=object)})
+    class_index = Annotations.from_frame(probe, classes=classes).classes
+    return pd.Index(ordered, name="annotator", dtype=object), class_index
+
+
+def _nbytes(params: Any) -> int:
+    arrays = params if isinstance(params, tuple) else tuple(vars(params).values())
+    return sum(int(getattr(a, "nbytes", 0)) for a in arrays)
+
+
+def _reduce(client: Any, futures: list[Any], merge: Callable[..., Any], fan_in: int = FAN_IN) -> Any:
+    """Add per-partition results as a tree of ``merge`` tasks on the workers; the root comes back."""
+    level = list(futures)
+    if len(level) == 1:  # one partition: its summary still comes from a task, never its whole state
+        level = [client.submit(merge, level[0], pure=False)]
+    while len(level) > 1:
+        level = [
+            client.submit(merge, *level[i : i + fan_in], pure=False)
+            if len(level[i : i + fan_in]) > 1
+            else level[i]
+            for i in range(0, len(level), fan_in)
+        ]
+    return level[0].result()
+
+
+@dataclass
+class _Run:
+    n_iter: int
+    converged: bool
+    objective: float
+    history: pd.DataFrame
+    params: Any
+    states: list[Any] = field(default_factory=list)
+
+
+def _em(
+    client: Any, model: Any, plan: _Plan, parts: list[Any], prevalence: np.ndarray, n_annotators: int
+) -> _Run:
+    """The driver's loop (:func:`accord._kernel.driver.run_em` without gold) over partitions."""
+    min_iter, max_iter, tol = check_em_params(model.min_iter, model.max_iter, model.tol)
+    states = client.map(_begin, parts, plan=plan, prevalence=prevalence, pure=False)
+    summary = _reduce(client, states, _merge)
+    whole = plan.steps(cast(AnnotationMatrix, _Size(summary.n_items, n_annotators, plan.n_classes)))
+    params: Any = None
+    rows: list[tuple[Any, ...]] = []
+    converged, value = False, -np.inf
+    for it in range(1, max_iter + 1):
+        params = whole.m_step(summary.stats, params)
+        shared = client.scatter(params, broadcast=True) if _nbytes(params) > BROADCAST_BYTES else params
+        states = client.map(_advance, parts, states, params=shared, plan=plan, pure=False)
+        summary = _reduce(client, states, _merge)
+        evidence = EStep(np.empty((0, plan.n_classes)), np.array([summary.log_z]))
+        value = float(whole.objective(params, evidence))
+        rows.append((it, value, summary.log_z, summary.delta, summary.n_changed))
+        if it >= min_iter and summary.delta < tol:
+            converged = True
+            break
+    if not converged:
+        warnings.warn(
+            f"{plan.name} stopped at max_iter={max_iter} before converging (largest posterior change in the "
+            f"last iteration {rows[-1][3]:.2g} > tol={tol:g}); raise max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    return _Run(len(rows), converged, value, history, params, list(states))
+
+
+def _outputs(
+    client: Any,
+    parts: list[Any],
+    states: list[Any],
+    per_part: list[Any],
+    plan: _Plan | None,
+    output: str | Path,
+) -> list[str]:
+    folder = Path(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    futures = [
+        client.submit(_write, p, s, q, plan, str(folder / f"part-{i:05d}.parquet"), pure=False)
+        for i, (p, s, q) in enumerate(zip(parts, states, per_part, strict=True))
+    ]
+    return list(client.gather(futures))

@@ -1,0 +1,135 @@
+"""The Dask engine against the in-memory models: same posteriors (within 1e-9), same iteration counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+from distributed import Client, LocalCluster  # noqa: E402
+
+from accord import BayesianDawidSkene, DawidSkene, MajorityVote, OneCoinDawidSkene  # noqa: E402
+from accord.engines import dask as engine  # noqa: E402
+from accord.errors import InvalidAnnotationsError, InvalidParameterError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with (
+        LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def synthetic(n_items: int = 600, n_annotators: int = 25, k: int = 3, seed: int = 0) -> pd.DataFrame:
+    """Dawid-Skene data: 5 labels per item from annotators of accuracy 0.55-0.95, errors uniform."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n_items)
+    items = np.repeat(np.arange(n_items), 5)
+    who = np.concatenate([rng.choice(n_annotators, 5, replace=False) for _ in range(n_items)])
+    right = rng.random(len(items)) < rng.uniform(0.55, 0.95, n_annotators)[who]
+    labels = np.where(right, truth[items], (truth[items] + rng.integers(1, k, len(items))) % k)
+    frame = pd.DataFrame({"item": [f"i{i}" for i in items], "annotator": who, "label": labels})
+    return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def posterior_gap(result: engine.DaskFit, model: Any) -> float:
+    assert result.items is not None
+    expected = model.consensus_.proba
+    got = result.items.set_index("item")[[f"proba_{c}" for c in result.classes]]
+    got.columns = expected.columns
+    assert len(got) == len(expected) and got.index.is_unique
+    return float(np.abs(got.loc[expected.index].to_numpy() - expected.to_numpy()).max())
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        DawidSkene(),
+        OneCoinDawidSkene(tol=1e-4),
+        BayesianDawidSkene(tol=1e-4),
+        DawidSkene(alpha=0.5, tie_break="prior", tol=1e-3),
+    ],
+    ids=["ds", "onecoin", "ibcc", "ds-prior-ties"],
+)
+def test_em_models_equal_the_in_memory_fit(client: Client, model: Any) -> None:
+    frame = synthetic()
+    result = engine.fit(model, frame, client=client, shuffle_method="tasks", npartitions=3)
+    reference = type(model)(**model.get_params()).fit(frame)
+    assert posterior_gap(result, reference) <= 1e-9
+    assert result.n_iter == reference.n_iter_ and result.converged
+    assert result.objective == pytest.approx(reference.objective_, rel=1e-10)
+    assert list(result.history.columns[:5]) == list(reference.history_.columns[:5])
+    confusions = reference.confusions_.values[reference.confusions_.annotators.get_indexer(result.annotators)]
+    assert result.confusions is not None
+    np.testing.assert_allclose(result.confusions.values, confusions, atol=1e-9)
+    assert result.n_annotations == len(frame) and result.n_partitions == 3
+
+
+@pytest.mark.parametrize("rule", ["lowest", "prior"])
+def test_majority_vote_equals_the_in_memory_vote_with_its_tie_rule(client: Client, rule: Any) -> None:
+    frame = synthetic(n_items=300, k=4, seed=1)
+    frame = frame[frame.groupby("item").cumcount() < 2]  # two labels per item: many ties
+    result = engine.fit(
+        MajorityVote(tie_break=rule), frame, client=client, shuffle_method="tasks", npartitions=2
+    )
+    reference = MajorityVote(tie_break=rule).fit(frame)
+    assert result.items is not None
+    got = result.items.set_index("item")["label"].loc[reference.labels_.index]
+    assert (got.to_numpy() == reference.labels_.to_numpy()).all()
+    assert posterior_gap(result, reference) == 0.0
+
+
+def test_parquet_directory_in_parquet_per_partition_out(client: Client, tmp_path: Path) -> None:
+    frame = synthetic(n_items=400, seed=2)
+    source = tmp_path / "annotations"
+    source.mkdir()
+    for i in range(4):
+        frame.iloc[i * 500 : (i + 1) * 500].to_parquet(source / f"part-{i}.parquet", index=False)
+    out = tmp_path / "out"
+    result = engine.fit(
+        OneCoinDawidSkene(), str(source), client=client, shuffle_method="tasks", npartitions=2, output=out
+    )
+    assert result.items is None and len(result.paths) == 2
+    written = pd.concat([pd.read_parquet(p) for p in sorted(out.glob("part-*.parquet"))])
+    reference = OneCoinDawidSkene().fit(frame)
+    assert sorted(written["item"]) == sorted(reference.labels_.index)
+    labels = written.set_index("item")["label"].loc[reference.labels_.index]
+    assert (labels.to_numpy() == reference.labels_.to_numpy()).all()
+
+
+def test_renaming_items_and_shuffling_rows_changes_nothing(client: Client) -> None:
+    frame = synthetic(n_items=300, seed=3)
+    first = engine.fit(OneCoinDawidSkene(), frame, client=client, shuffle_method="tasks", npartitions=2)
+    renamed = frame.assign(item="x" + frame["item"]).sample(frac=1.0, random_state=9)
+    second = engine.fit(OneCoinDawidSkene(), renamed, client=client, shuffle_method="tasks", npartitions=2)
+    assert first.items is not None and second.items is not None
+    a = first.items.set_index("item").sort_index()
+    b = second.items.assign(item=second.items["item"].str[1:]).set_index("item").sort_index()
+    assert first.n_iter == second.n_iter
+    np.testing.assert_allclose(
+        a.filter(like="proba_").to_numpy(), b.filter(like="proba_").to_numpy(), atol=1e-9
+    )
+
+
+def test_bad_input_and_models_are_refused_with_a_reason(client: Client) -> None:
+    frame = synthetic(n_items=50, seed=4)
+    with pytest.raises(InvalidParameterError, match="tie_break='random'"):
+        engine.fit(DawidSkene(tie_break="random"), frame, client=client)
+    with pytest.raises(InvalidParameterError, match="Dask engine fits"):
+        engine.fit(object(), frame, client=client)
+    doubled = pd.concat([frame, frame.iloc[:3]], ignore_index=True)
+    with pytest.raises(InvalidAnnotationsError, match="occur more than once"):
+        engine.fit(DawidSkene(), doubled, client=client, shuffle_method="tasks", npartitions=2)
+    with pytest.raises(InvalidAnnotationsError, match="no item column"):
+        engine.fit(DawidSkene(), frame.rename(columns={"item": "thing"}), client=client)
+    with pytest.raises(InvalidAnnotationsError, match="no Parquet dataset"):
+        engine.fit(DawidSkene(), "/nonexistent/annotations", client=client)
