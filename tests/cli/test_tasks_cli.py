@@ -364,3 +364,14 @@ def test_rating_repeats_averaged_with_p_duplicates(
     )
     assert code == 0
     assert pd.read_csv(out)["value"].tolist() == [2.0]
+
+
+def test_rating_wide_matrix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("item,a,b,c\nx,1,3,\ny,5,,7\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert main(["aggregate", str(path), "--task", "rating", "--wide", "-m", "mean", "-o", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert frame[["item", "value", "n_annotations"]].values.tolist() == [["x", 2.0, 2], ["y", 6.0, 2]]
+    assert main(["aggregate", str(path), "--task", "pairwise", "--wide", "-o", str(out)]) == 2
+    assert "--wide does not apply to --task pairwise" in _error_line(capsys)

@@ -9,8 +9,8 @@ error, exit code 2), output suffix checks and CSV formula neutralisation (``-o -
 =============  ===========================================  ==================  ==============================
 ``--task``     input                                        ``--method``        ``-o``
 =============  ===========================================  ==================  ==============================
-rating         item, annotator, value (``--label-col``)     bias_noise, mean,   one row per item: value, sd,
-                                                            median              interval
+rating         item, annotator, value (``--label-col``),    bias_noise, mean,   one row per item: value, sd,
+               or ``--wide``: items x annotators            median              interval
 multilabel     item, annotator, label: a row per chosen     ds, mv              one row per item: labels (JSON
                class, or a JSON list per row                                    list), proba_<class>
 pairwise       annotator, left, right, winner               bt, noisy_bt        one row per item, best first
@@ -114,7 +114,6 @@ _LABEL_ONLY = {
     "known": "--known",
     "pred_probs": "--pred-probs",
     "soft": "--soft",
-    "wide": "--wide",
     "soft_from": "--soft-from",
     "smoothing": "--smoothing",
 }
@@ -167,6 +166,8 @@ def _fit_rating(args: argparse.Namespace, method: str, params: dict[str, Any]) -
     duplicates = str(params.pop("duplicates", _duplicates(args)))
     _checked_model("rating", method, params, dict(RATING_METHODS))
     frame = _table(args, "rating")
+    if getattr(args, "wide", False):
+        frame = _melt_wide(frame)
     result = fit_guarded(
         lambda: aggregate_ratings_frame(
             frame,
@@ -185,6 +186,18 @@ def _fit_rating(args: argparse.Namespace, method: str, params: dict[str, Any]) -
     if getattr(args, "gold", None):
         run.gold_lines.append(_rating_gold(args.gold, result.values))
     return run
+
+
+def _melt_wide(frame: pd.DataFrame) -> pd.DataFrame:
+    """An items x annotators matrix (first column = item, empty = not rated) as a long table."""
+    if frame.shape[1] < 2:
+        raise InvalidAnnotationsError(
+            "--wide expects a first column of item ids and one column per annotator; the file has one column"
+        )
+    item = frame.columns[0]
+    long = frame.melt(id_vars=[item], var_name="annotator", value_name="value")
+    long = long.rename(columns={item: "item"})
+    return long[long["value"].notna()].reset_index(drop=True)
 
 
 def _rating_gold(path: str, values: pd.Series) -> str:
@@ -428,7 +441,7 @@ def fit_task(args: argparse.Namespace) -> TaskRun:
     if task not in TASKS:
         raise UsageError(f"unknown --task {task!r}; choose one of labels, {', '.join(TASKS)}")
     spec = TASKS[task]
-    _refuse_flags(args, task, _LABEL_ONLY)
+    _refuse_flags(args, task, _LABEL_ONLY if task == "rating" else {**_LABEL_ONLY, "wide": "--wide"})
     if getattr(args, "gold", None) and not spec.gold:
         with_gold = ", ".join(t for t, s in TASKS.items() if s.gold)
         raise UsageError(f"--gold does not apply to --task {task}; it does to {with_gold}")
