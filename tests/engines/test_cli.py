@@ -1,0 +1,79 @@
+"""``accord aggregate DATASET --engine dask``'s glue: engines._cli.run_dask."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+from distributed import LocalCluster  # noqa: E402
+
+from accord import DawidSkene  # noqa: E402
+from accord.engines._cli import run_dask  # noqa: E402
+from accord.errors import InvalidParameterError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        yield str(cluster.scheduler_address)
+
+
+def namespace(source: Path, output: Path, scheduler: str, **extra: Any) -> argparse.Namespace:
+    values: dict[str, Any] = {
+        "annotations": str(source),
+        "output": str(output),
+        "method": "ds",
+        "param": ["tol=1e-3"],
+        "scheduler": scheduler,
+        "item_col": None,
+        "annotator_col": None,
+        "label_col": None,
+        "classes": None,
+        "duplicates": "error",
+        "missing": "error",
+        "quiet": False,
+        "wide": False,
+        "source_format": None,
+        "annotators": None,
+    }
+    values.update(extra)
+    return argparse.Namespace(**values)
+
+
+def test_run_dask_writes_one_parquet_file_per_partition(
+    scheduler: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(5)
+    n = 200
+    truth = rng.integers(0, 2, n)
+    items = np.repeat(np.arange(n), 3)
+    labels = np.where(rng.random(3 * n) < 0.8, truth[items], 1 - truth[items])
+    frame = pd.DataFrame({"task": items, "worker": np.tile(["a", "b", "c"], n), "label": labels})
+    source = tmp_path / "in"
+    source.mkdir()
+    frame.iloc[:300].to_parquet(source / "a.parquet", index=False)
+    frame.iloc[300:].to_parquet(source / "b.parquet", index=False)
+    assert run_dask(namespace(source, tmp_path / "out", scheduler)) == 0
+    printed = capsys.readouterr().out
+    assert "DawidSkene on Dask: 200 items, 3 annotators, 600 annotations" in printed
+    written = pd.concat([pd.read_parquet(p) for p in (tmp_path / "out").glob("part-*.parquet")])
+    expected = DawidSkene(tol=1e-3).fit(frame).labels_
+    assert (written.set_index("item")["label"].loc[expected.index].to_numpy() == expected.to_numpy()).all()
+
+
+def test_run_dask_refuses_what_it_cannot_do(scheduler: str, tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameterError, match="--gold"):
+        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, gold="gold.csv"))
+    with pytest.raises(InvalidParameterError, match="directory with -o DIR"):
+        run_dask(namespace(tmp_path, Path("-"), scheduler))
+    with pytest.raises(InvalidParameterError, match="in-memory only"):
+        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, method="glad", param=None))
