@@ -60,3 +60,38 @@ def test_mv_confusions_default_to_smoothed_counts():
     cons = MajorityVote().fit(load_demo().annotations).consensus_
     assert cons.confusions.shape == (10, 2, 2)
     np.testing.assert_allclose(cons.confusions.sum(axis=2), 1.0)
+
+
+def test_to_csv_neutralises_formulas_unless_asked_not_to(tmp_path):
+    import pandas as pd
+
+    from accord import Annotations, MajorityVote
+
+    frame = pd.DataFrame(
+        {
+            "item": ["=cmd|x", "=cmd|x", "ok", "ok"],
+            "annotator": ["@a", "b", "@a", "b"],
+            "label": [-1, -1, 2, 2],
+        }
+    )
+    consensus = MajorityVote().fit(Annotations.from_frame(frame)).consensus_
+    consensus.to_csv(tmp_path / "c.csv", annotators_path=tmp_path / "a.csv")
+    items = pd.read_csv(tmp_path / "c.csv", dtype=str)
+    assert items["item"].tolist() == ["'=cmd|x", "ok"] and items["label"].tolist() == ["-1", "2"]
+    assert pd.read_csv(tmp_path / "a.csv", dtype=str)["annotator"].tolist() == ["'@a", "b"]
+    consensus.to_csv(tmp_path / "raw.csv", escape_formulas=False)
+    assert pd.read_csv(tmp_path / "raw.csv", dtype=str)["item"].tolist() == ["=cmd|x", "ok"]
+
+
+def test_annotator_quality_says_agreement_with_consensus():
+    import pandas as pd
+
+    from accord import Annotations, MajorityVote
+
+    frame = pd.DataFrame(
+        {"item": [1, 1, 2, 2], "annotator": ["a", "b", "a", "b"], "label": ["x", "y", "x", "x"]}
+    )
+    consensus = MajorityVote(tie_break="lowest").fit(Annotations.from_frame(frame)).consensus_
+    assert consensus.annotator_quality["agreement_with_consensus"].tolist() == [1.0, 0.5]
+    assert "accuracy" not in consensus.annotators_frame().columns
+    assert consensus.item_quality["strength"].tolist() == ["Weak", "Strong"]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._csv import neutralise_formulas
 from ._kernel.votes import argmax_lowest
 
 if TYPE_CHECKING:
@@ -255,11 +256,20 @@ class Consensus:
         frame.index.name = "annotator"
         return frame.reset_index()
 
-    def to_csv(self, path: str | Path, annotators_path: str | Path | None = None) -> None:
-        """Write the per-item table (and, if asked, the per-annotator table) as CSV."""
-        self.to_frame().to_csv(path, index=False)
+    def to_csv(
+        self, path: str | Path, annotators_path: str | Path | None = None, *, escape_formulas: bool = True
+    ) -> None:
+        """Write the per-item table (and, if asked, the per-annotator table) as CSV.
+
+        Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``) are
+        written with a leading ``'`` unless ``escape_formulas=False``; numbers are never changed (see
+        :mod:`accord._csv`).
+        """
+        tables = [(self.to_frame(), path)]
         if annotators_path is not None:
-            self.annotators_frame().to_csv(annotators_path, index=False)
+            tables.append((self.annotators_frame(), annotators_path))
+        for frame, target in tables:
+            (neutralise_formulas(frame) if escape_formulas else frame).to_csv(target, index=False)
 
     def to_parquet(self, path: str | Path, annotators_path: str | Path | None = None) -> None:
         """Write the per-item table (and, if asked, the per-annotator table) as Parquet (needs pyarrow)."""

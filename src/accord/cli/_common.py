@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from .._csv import neutralise_formulas
 from .._progress import Status
 from ..annotations import Annotations
 from ..errors import AccordError, InvalidParameterError
@@ -51,7 +51,6 @@ OUTPUT_FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class UsageError(InvalidParameterError):
@@ -202,43 +201,11 @@ def add_output_safety_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula get a leading ``'``.
-
-    A cell is neutralised when it is text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
-    (the OWASP rule against CSV injection). Numbers, including negative ones, are left alone, and so is text
-    that is just a number (``"-1"``), which no spreadsheet runs.
-
-    >>> frame = pd.DataFrame({"a": ["=HYPERLINK(1)", "-1", "@x", "ok"], "b": [-1.5, 2, 3, 4]})
-    >>> neutralise_formulas(frame)["a"].tolist(), neutralise_formulas(frame)["b"].tolist()
-    (["'=HYPERLINK(1)", '-1', "'@x", 'ok'], [-1.5, 2.0, 3.0, 4.0])
-    """
-    out = frame.copy()
-    for name in out.columns:
-        col = out[name]
-        if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)):
-            continue
-        text = col.astype(object)
-        is_str = text.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-        if not is_str.any():
-            continue
-        starts = np.zeros(len(text), dtype=bool)
-        starts[is_str] = [v.startswith(_FORMULA_START) for v in text[is_str]]
-        if not starts.any():
-            continue
-        numeric = pd.to_numeric(text[starts], errors="coerce").notna().to_numpy()
-        risky = np.flatnonzero(starts)[~numeric]
-        if len(risky):
-            text = text.copy()
-            text.iloc[risky] = ["'" + v for v in text.iloc[risky]]
-            out[name] = text
-    return out
-
-
 def write_table(frame: pd.DataFrame, path: str | Path, *, allow_formulas: bool = False) -> None:
     """Write CSV, TSV, Parquet, JSON (a list of records) or JSON Lines by suffix; ``-`` writes CSV to stdout.
 
-    CSV and TSV cells that could run as spreadsheet formulas are neutralised (see :func:`neutralise_formulas`)
+    CSV and TSV cells that could run as spreadsheet formulas are neutralised
+    (:func:`accord._csv.neutralise_formulas`)
     unless ``allow_formulas``.
     """
     text = str(path)
