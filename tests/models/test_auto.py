@@ -469,3 +469,26 @@ def test_progress_bar_on_request(capsys):
     assert "auto [" in capsys.readouterr().err
     Auto(candidates=["mv", "ds"], progress=False).fit(ann)
     assert capsys.readouterr().err == ""
+
+
+def test_a_label_nobody_gave_needs_annotators_known_to_be_wrong():
+    """Sparse annotators cannot be shown wrong: a confident label none of them gave falls back to the shrunk
+    vote; annotators with many overlapping labels can, and then the label stands."""
+    ann, _ = _biased(n_items=60)
+    frame = ann.to_frame()
+    extra = pd.DataFrame(
+        {"item": ["s1", "s1", "s2"], "annotator": ["new1", "new2", "new1"], "label": [0, 0, 0]}
+    )
+    ann = Annotations.from_frame(pd.concat([frame, extra], ignore_index=True))
+    vote = ShrunkVote().fit(ann)
+    proba = np.tile([0.02, 0.98], (ann.n_items, 1))  # class 1 everywhere, at 0.98
+    consensus = Consensus(ann, proba.copy(), "Contrarian")
+    auto = Auto(min_overlap=20)
+    assert (
+        auto._guard_unchosen(ann, consensus, {"vote": vote}) == 2
+    )  # s1 and s2: labelled 0 by sparse annotators
+    sparse = ann.items.get_indexer(["s1", "s2"])
+    assert (consensus.label_codes[sparse] == 0).all() and consensus.proba_array[sparse].max() < 0.98
+    others = np.setdiff1d(np.arange(ann.n_items), sparse)
+    np.testing.assert_array_equal(consensus.proba_array[others], proba[others])  # vouched for: unchanged
+    assert auto._guard_unchosen(ann, Consensus(ann, proba.copy(), "Contrarian"), {}) == 0  # no vote: no guard

@@ -56,6 +56,9 @@ MIN_OVERLAP = 20
 #: The stacked mixture is kept only when its held-out log score beats the best single candidate's by more than
 #: this many standard errors (of the paired per-label differences); otherwise that candidate alone is kept.
 STACK_MIN_SE = 2.0
+#: A label no annotator gave an item may get at most this confidence unless one of the item's annotators
+#: has ``min_overlap`` overlapping labels (enough to show the others wrong); above it, ShrunkVote decides.
+UNCHOSEN_CONFIDENCE = 0.8
 #: Below ``REPEAT_BUDGET / 3`` annotations the folds are drawn three times (with different hashes), below
 #: ``REPEAT_BUDGET / 2`` twice: cheap on small data, and it steadies the stacking weights.
 REPEAT_BUDGET = 15_000
@@ -986,6 +989,13 @@ class Auto(Aggregator):
                 f"less often than chance: {shown}"
             )
         extra += [f"{name} {note}" for name, note in notes.items()]
+        guarded = self._guard_unchosen(annotations, consensus, models)
+        if guarded:
+            extra.append(
+                f"{guarded} item(s) whose label no annotator gave, at confidence >= {UNCHOSEN_CONFIDENCE}, "
+                f"with annotators who have fewer than {float(self.min_overlap):.0f} overlapping labels each, "
+                "take the shrunk vote's posterior instead"
+            )
         if extra:
             self.reason_ += "; " + "; ".join(extra)
         consensus.params["reason"] = self.reason_
@@ -993,6 +1003,29 @@ class Auto(Aggregator):
         self.models_ = models
         self.weights_ = table["weight"].rename("weight")
         return consensus
+
+    def _guard_unchosen(
+        self, annotations: Annotations, consensus: Consensus, models: dict[str, Aggregator]
+    ) -> int:
+        """Items given, confidently, a label none of their annotators chose although none of those annotators
+        has enough overlapping labels to be shown wrong: they take :class:`ShrunkVote`'s posterior (in place;
+        the candidates' own arrays are not touched). Returns how many."""
+        vote = models.get("vote")
+        if vote is None or annotations.n_annotations == 0:
+            return 0
+        proba = consensus.proba_array
+        counts = annotations.vote_counts()
+        chosen = counts[np.arange(len(proba)), consensus.label_codes] > 0
+        known = overlap_evidence(annotations)[annotations.annotator] >= float(self.min_overlap)
+        vouched = np.bincount(annotations.item, weights=known.astype(np.float64), minlength=len(proba)) > 0
+        bad = ~chosen & (proba.max(axis=1) >= UNCHOSEN_CONFIDENCE) & ~vouched
+        if not bad.any():
+            return 0
+        proba = consensus.proba_array = proba.copy()
+        proba[bad] = vote.consensus_.proba_array[bad]
+        labels = consensus.label_codes = consensus.label_codes.copy()
+        labels[bad] = proba[bad].argmax(axis=1)
+        return int(bad.sum())
 
     def _select(
         self,
