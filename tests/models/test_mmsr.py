@@ -129,3 +129,22 @@ def test_tiny_binary_sets_raise_no_floating_point_error():
         proba = model.proba_.to_numpy()
         assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1.0), seed
         assert np.isfinite(model.skills_.to_numpy()).all(), seed
+
+
+def test_default_start_does_not_depend_on_ids_or_row_order():
+    frame = _tiny_binary(3).to_frame()
+    for seed in (4, 5):
+        frame = pd.concat(
+            [frame, _tiny_binary(seed).to_frame().assign(item=lambda f, s=seed: f"{s}" + f["item"])]
+        )
+    rng = np.random.default_rng(0)
+    names = frame["annotator"].unique()
+    renamed = frame.assign(
+        annotator=frame["annotator"].map(dict(zip(names, rng.permutation(names)[::-1] + "x", strict=True)))
+    )
+    renamed = renamed.sample(frac=1.0, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        base = MMSR().fit(Annotations.from_frame(frame, classes=["0", "1"])).proba_
+        other = MMSR().fit(Annotations.from_frame(renamed, classes=["0", "1"])).proba_
+    np.testing.assert_allclose(other.loc[base.index].to_numpy(), base.to_numpy(), atol=1e-9)

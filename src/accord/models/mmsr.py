@@ -147,6 +147,14 @@ class MsrGraph:
             i,
         )
 
+    def agreement_start(self) -> np.ndarray:
+        """``sqrt(mean_b X[a, b]^2)`` over the observed pairs (0.5 where there are none or all are 0): with
+        ``X = s s^T`` this is ``|s_a|`` times the root-mean-square skill of ``a``'s partners."""
+        n = self.observed.sum(axis=1)
+        total = np.where(self.observed, self.x * self.x, 0.0).sum(axis=1)
+        rms = np.sqrt(np.divide(total, n, out=np.zeros(len(n)), where=n > 0))
+        return np.where(rms > 0, rms, 0.5)
+
     def accuracies(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """One-coin accuracies ``p`` from the rank-one factors: ``|s| = u / sqrt(||u|| / ||v||)``, signed,
         clipped to ``[-1/(K-1) + 1/sqrt(I), 1 - 1/sqrt(I)]``, then ``p = s (K-1)/K + 1/K``."""
@@ -210,8 +218,12 @@ class MMSR(IterativeAggregator):
         Stop once no posterior probability moves by more than ``tol`` in a sweep (the previous release
         compared ``||u v^T - u_prev v_prev^T||_F`` with ``tol``; that change is the ``param_change`` column of
         ``history_``).
+    init : {"agreement", "random"}, default "agreement"
+        Starting factors: each annotator's root-mean-square centred agreement with the others (the rank-one
+        guess, the same whatever the ids or the row order), or U(0, 1) draws from ``random_state``
+        (crowd-kit's start; the result then depends on the draw, and so on the order of the annotator ids).
     random_state : int, Generator or None
-        Draws the U(0, 1) starting vectors.
+        Draws the U(0, 1) starting vectors when ``init="random"``.
 
     Attributes
     ----------
@@ -264,11 +276,13 @@ class MMSR(IterativeAggregator):
         *,
         max_iter: int = 10000,
         tol: float = 1e-10,
+        init: str = "agreement",
         random_state: int | np.random.Generator | None = None,
         n_iter: int | None = None,
     ) -> None:
         self.max_iter = renamed_n_iter(n_iter, max_iter, "MMSR")
         self.tol = tol
+        self.init = init
         self.random_state = random_state
 
     def _fit(
@@ -281,7 +295,12 @@ class MMSR(IterativeAggregator):
             raise InvalidParameterError(f"MMSR needs at least 2 classes; the data have {k}. Pass classes=...")
         graph = MsrGraph.of(annotations)
         a = annotations.n_annotators
-        start = _balanced(rng.uniform(size=a), rng.uniform(size=a))
+        if self.init == "random":
+            start = _balanced(rng.uniform(size=a), rng.uniform(size=a))
+        elif self.init == "agreement":
+            start = (graph.agreement_start(),) * 2
+        else:
+            raise InvalidParameterError(f"init must be 'agreement' or 'random', got {self.init!r}")
         steps = MsrSteps(annotations, graph)
         first = steps.e_step(start)
         result = run_em(
