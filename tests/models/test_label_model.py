@@ -69,7 +69,7 @@ def test_loss_matches_dense_loop_and_gradient_matches_differences():
 
 def test_predictions_match_per_annotation_loop():
     ann = random_annotations(seed=2)
-    model = LabelModel()
+    model = LabelModel(optimizer="lbfgs")
     model.fit(ann)
     mu = model.mu_.to_numpy()
     p = model.class_balance_.to_numpy()
@@ -104,7 +104,7 @@ def test_sgd_is_snorkels_schedule():
 
 def test_lbfgs_lowers_the_loss_below_sgd_and_converges():
     ann = random_annotations(seed=5)
-    lbfgs, sgd = LabelModel(), LabelModel(optimizer="sgd")
+    lbfgs, sgd = LabelModel(optimizer="lbfgs"), LabelModel(optimizer="sgd")
     lbfgs.fit(ann)
     sgd.fit(ann)
     assert lbfgs.converged_
