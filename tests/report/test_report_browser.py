@@ -102,3 +102,60 @@ def test_report_of_a_real_dataset_renders_cleanly(browser, data_dir, tmp_path):
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / "report-dog.png")
         shutil.copy(page, Path(keep) / "report-dog.html")
+
+
+LAYOUT_PROBE = """<script>
+const problems = [];
+document.querySelectorAll("svg").forEach((svg) => {
+  const frame = svg.getBoundingClientRect();
+  svg.querySelectorAll("text").forEach((t) => {
+    const box = t.getBoundingClientRect();  // on screen, after rotation and scaling
+    const outside = box.left < frame.left - 1 || box.right > frame.right + 1 || box.top < frame.top - 1 ||
+      box.bottom > frame.bottom + 1;
+    if (outside) problems.push("clipped text: " + t.textContent);
+  });
+});
+document.querySelectorAll("div").forEach((d) => {
+  const style = getComputedStyle(d);
+  if (/(auto|scroll|hidden)/.test(style.overflowY) && d.scrollHeight > d.clientHeight + 1) {
+    problems.push("hidden in an inner scroll box: " + d.scrollHeight + " > " + d.clientHeight);
+  }
+});
+const result = document.createElement("pre");
+result.id = "layout-result";
+result.textContent = JSON.stringify(problems);
+document.body.appendChild(result);
+</script>"""
+
+
+def layout_problems(browser: str, page: Path) -> list[str]:
+    probed = page.with_name(page.stem + "-probe.html")
+    probed.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    dom = run_browser(browser, probed, "--dump-dom", "--window-size=1280,4000")
+    found = re.search(r'<pre id="layout-result">(.*?)</pre>', dom.stdout, re.S)
+    assert found, dom.stderr[-2000:]
+    import html
+    import json
+
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_layout_probe_sees_clipping_and_scroll_boxes(browser, tmp_path):
+    """The probe is only worth something if it fails a page that clips a title and hides a table."""
+    page = tmp_path / "bad.html"
+    rows = "".join(f"<tr><td>{i}</td></tr>" for i in range(100))
+    page.write_text(
+        '<!DOCTYPE html><html><body><svg viewBox="0 0 40 20" width="40" height="20"><text x="2" y="14">'
+        "a title far wider than its figure</text></svg>"
+        f'<div style="max-height:50px; overflow:auto"><table>{rows}</table></div></body></html>'
+    )
+    problems = layout_problems(browser, page)
+    assert any(p.startswith("clipped text") for p in problems)
+    assert any(p.startswith("hidden in an inner scroll box") for p in problems)
+
+
+def test_report_titles_are_not_clipped_and_tables_not_hidden(browser, data_dir, tmp_path):
+    data = load_dataset(data_dir / "dog")  # 109 annotators with long ids: small multiples and a long table
+    report = build_report(data.annotations, gold=data.gold, redundancy=False, title="dog: layout")
+    page = write_report(report, tmp_path / "report.html")
+    assert layout_problems(browser, page) == []
