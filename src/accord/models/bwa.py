@@ -162,8 +162,9 @@ class BWA(IterativeAggregator):
     prior_correction : bool, default True
         Scale the prior rate by ``4 (1 - 1/K)`` (the reference's correction for K classes).
     max_iter : int, default 500
-    tol : float, default 1e-5
-        Stop once no score changes by ``tol`` or more in an iteration.
+    tol : float, default 1e-3
+        Stop once no score changes by ``tol`` or more in an iteration (the reference stops at a relative
+        change of 1e-3; the public-set figures are the same at 1e-5, at two to ten times the iterations).
     random_state : int, Generator or None
         Unused (BWA is deterministic); accepted for the common vocabulary.
 
@@ -218,7 +219,7 @@ class BWA(IterativeAggregator):
         lam: float = 1.0,
         prior_correction: bool = True,
         max_iter: int = 500,
-        tol: float = 1e-5,
+        tol: float = 1e-3,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         self.a_v = a_v
