@@ -100,10 +100,11 @@ def test_parquet_directory_in_parquet_per_partition_out(client: Client, tmp_path
     )
     assert result.items is None and len(result.paths) == 2
     written = pd.concat([pd.read_parquet(p) for p in sorted(out.glob("part-*.parquet"))])
-    reference = OneCoinDawidSkene().fit(frame)
+    reference = OneCoinDawidSkene().fit(frame.astype(str))  # files are read as text, as the CLI reads them
     assert sorted(written["item"]) == sorted(reference.labels_.index)
     labels = written.set_index("item")["label"].loc[reference.labels_.index]
     assert (labels.to_numpy() == reference.labels_.to_numpy()).all()
+    assert set(written["label"]) == {"0", "1", "2"}
 
 
 def test_renaming_items_and_shuffling_rows_changes_nothing(client: Client) -> None:

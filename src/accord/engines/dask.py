@@ -372,7 +372,7 @@ def fit(
         As :meth:`Annotations.from_frame` (duplicates are found within each item's partition, which holds all
         of the item's annotations).
     npartitions : int, optional
-        Number of item partitions (default: the input's).
+        Number of item partitions (default: the input's, and at least two per worker).
     output : str or Path, optional
         A directory: every partition's per-item table is written there as ``part-NNNNN.parquet``.
     collect : bool, optional
@@ -456,7 +456,7 @@ def _fit(
         r: _column(list(frame.columns), r, g)
         for r, g in (("item", item), ("annotator", annotator), ("label", label))
     }
-    n = int(npartitions or frame.npartitions)
+    n = int(npartitions or max(frame.npartitions, 2 * len(client.nthreads())))
     frame = _by_item(frame, cols["item"], n, shuffle_method)
     options = {
         "item": cols["item"],
