@@ -42,3 +42,38 @@ def test_default_rule(monkeypatch):
 
 def test_track_yields_everything():
     assert list(track(range(5), 5, enabled=False)) == [0, 1, 2, 3, 4]
+
+
+def test_status_line_is_drawn_on_a_terminal_and_erased():
+    import io as _io
+    import time
+
+    from accord._progress import Status
+
+    class Terminal(_io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    with Status("fitting ds", stream=stream, interval=0.01) as line:
+        time.sleep(0.05)
+        line.update("fitting ds: iteration 3")
+    text = stream.getvalue()
+    assert "fitting ds 0:00" in text and "iteration 3" in text and text.endswith("\r\x1b[2K")
+    quiet = Terminal()
+    with Status("x", stream=quiet, quiet=True):
+        pass
+    piped = _io.StringIO()
+    with Status("x", stream=piped):
+        pass
+    assert quiet.getvalue() == "" and piped.getvalue() == ""
+
+
+def test_long_commands_are_silent_when_piped(tmp_path, capsys, monkeypatch):
+    from accord.cli import main
+
+    monkeypatch.delenv("ACCORD_PROGRESS", raising=False)
+    path = tmp_path / "a.csv"
+    path.write_text("item,annotator,label\n1,a,x\n1,b,x\n2,a,y\n2,b,y\n")
+    assert main(["aggregate", str(path), "-m", "ds", "-o", str(tmp_path / "o.csv")]) == 0
+    assert "\r" not in capsys.readouterr().err

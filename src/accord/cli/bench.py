@@ -7,8 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._progress import Status
 from ..errors import InvalidParameterError
-from ..evaluation.bench import DEFAULT_PEERS, run_bench, to_markdown
+from ..evaluation.bench import DEFAULT_PEERS, BenchResult, run_bench, to_markdown
 from ._common import UsageError, check_output
 
 EXAMPLES = """examples:
@@ -137,8 +138,19 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameterError(f"--repeats must be >= 1, got {args.repeats}")
     check_output(args.output, formats={".md": "markdown", ".markdown": "markdown", ".txt": "markdown"})
     _check_datasets(args.datasets_dir, _names(args.datasets))
-    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    result = run_bench(
+    with Status("bench: starting", quiet=args.quiet) as status:
+        result = _run(args, status)
+    out = Path(args.output)
+    out.write_text(to_markdown(result) + "\n")
+    written = result.to_csv(out.with_suffix(".csv"))
+    if not args.quiet:
+        print(f"wrote {out}, " + ", ".join(str(p) for p in written), file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace, status: Status) -> BenchResult:
+    """run_bench with its progress lines shown as the status line (a terminal only; silent when piped)."""
+    return run_bench(
         args.datasets_dir,
         _names(args.methods),
         redundancy=parse_levels(args.redundancy),
@@ -149,11 +161,5 @@ def run(args: argparse.Namespace) -> int:
         peer_timeout=args.peer_timeout,
         random_state=args.seed,
         datasets=_names(args.datasets),
-        log=log,
+        log=lambda line: status.update(f"bench: {line}"),
     )
-    out = Path(args.output)
-    out.write_text(to_markdown(result) + "\n")
-    written = result.to_csv(out.with_suffix(".csv"))
-    if not args.quiet:
-        print(f"wrote {out}, " + ", ".join(str(p) for p in written), file=sys.stderr)
-    return 0
