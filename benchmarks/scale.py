@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,7 @@ def in_memory(single: Path, truth: Path, work: Path) -> dict[str, Any]:
 
 
 def on_dask(parts: Path, truth: Path, work: Path, workers: int, limit: str) -> dict[str, Any]:
+    shutil.rmtree(work / "dask_out", ignore_errors=True)  # this script's own output of an earlier run
     wall, peak, out = timed(
         [PYTHON, "-c", DASK, str(parts), str(work / "dask_out"), str(truth), str(workers), limit]
     )

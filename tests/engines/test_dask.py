@@ -105,6 +105,8 @@ def test_parquet_directory_in_parquet_per_partition_out(client: Client, tmp_path
     labels = written.set_index("item")["label"].loc[reference.labels_.index]
     assert (labels.to_numpy() == reference.labels_.to_numpy()).all()
     assert set(written["label"]) == {"0", "1", "2"}
+    with pytest.raises(InvalidParameterError, match="already holds 2 part"):
+        engine.fit(OneCoinDawidSkene(), str(source), client=client, output=out)
 
 
 def test_renaming_items_and_shuffling_rows_changes_nothing(client: Client) -> None:

@@ -392,6 +392,7 @@ def fit(
     and posteriors never leave their workers after the one shuffle by item.
     """
     _check_model(model)
+    _check_output(output)
     own = client is None and _current_client() is None
     client, cluster = _local_client() if own else (client or _current_client(), None)
     try:
@@ -415,6 +416,18 @@ def fit(
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _check_output(output: str | Path | None) -> None:
+    """Refuse an output directory that already holds part files (they would mix with this run's)."""
+    if output is None:
+        return
+    stale = sorted(Path(output).glob("part-*.parquet"))
+    if stale:
+        raise InvalidParameterError(
+            f"the output directory {output} already holds {len(stale)} part-*.parquet files (e.g. "
+            f"{stale[0].name}), which would mix with this run's: choose an empty directory or delete them"
+        )
 
 
 def _current_client() -> Any:
