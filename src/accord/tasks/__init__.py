@@ -26,16 +26,14 @@ annotator (``annotators_frame()``) and the user's ids.
 """
 
 from .boxes import (
-    BOX_FORMATS,
     BOX_PARAMS,
     BoxCollector,
     BoxConsensus,
     Boxes,
     aggregate_boxes,
-    detect_box_format,
     iou_matrix,
     paired_iou,
-    read_boxes,
+    score_boxes,
 )
 from .multilabel import (
     MULTILABEL_METHODS,
@@ -66,7 +64,6 @@ from .segmentation import METHODS as SEGMENTATION_METHODS
 from .segmentation import STAPLE, PixelMajorityVote, SegmentationConsensus, aggregate_masks, load_masks
 
 __all__ = [
-    "BOX_FORMATS",
     "BOX_PARAMS",
     "MULTILABEL_METHODS",
     "PAIRWISE_METHODS",
@@ -96,9 +93,8 @@ __all__ = [
     "aggregate_multilabel_frame",
     "aggregate_pairwise_frame",
     "aggregate_ratings_frame",
-    "detect_box_format",
     "iou_matrix",
     "load_masks",
     "paired_iou",
-    "read_boxes",
+    "score_boxes",
 ]
