@@ -29,6 +29,7 @@ from .errors import (
 from .evaluation.bench import run_bench
 from .evaluation.metrics import accuracy, expected_calibration_error, log_loss, macro_f1
 from .evaluation.redundancy import redundancy_curve
+from .io import read_annotations, read_pred_probs
 from .models import (
     GLAD,
     KOS,
@@ -46,44 +47,57 @@ from .models import (
     ZeroBasedSkill,
     check_pred_probs,
     posterior,
-    read_pred_probs,
 )
+from .models.aggregate_fn import aggregate
+from .models.auto import ShrunkVote
+from .models.bwa import BWA
+from .models.ebcc import EBCC
+from .models.label_model import LabelModel
+from .models.lia import LIA
 from .models.registry import METHODS, make_model
 from .planning.active import active_learning_scores, next_batch
 from .planning.adaptive import adaptive_sample, simulate_adaptive
 from .planning.budget import annotations_for_width, interval_width, workload
 from .planning.loop import model_loop
+from .planning.speedup import ProposalDecision, proposal_decision, speedup
 from .quality.agreement import agreement_summary, fleiss_kappa, krippendorff_alpha
 from .quality.qualification import keep_annotators, passing_annotators, qualify
 from .report import build_report, render_html, write_report
 
 __all__ = [
-    "GLAD",
-    "KOS",
-    "MACE",
-    "METHODS",
-    "MMCE",
-    "MMSR",
     "AccordError",
     "Annotations",
     "Auto",
+    "BWA",
     "BayesianDawidSkene",
     "Consensus",
     "ConvergenceWarning",
     "CrowdLab",
     "DataQualityWarning",
     "DawidSkene",
+    "EBCC",
+    "GLAD",
     "InvalidAnnotationsError",
     "InvalidParameterError",
+    "KOS",
+    "LIA",
+    "LabelModel",
+    "MACE",
+    "METHODS",
+    "MMCE",
+    "MMSR",
     "MajorityVote",
     "ModelAssistedDawidSkene",
     "NotFittedError",
     "OneCoinDawidSkene",
+    "ProposalDecision",
+    "ShrunkVote",
     "Wawa",
     "ZeroBasedSkill",
     "accuracy",
     "active_learning_scores",
     "adaptive_sample",
+    "aggregate",
     "agreement_summary",
     "annotations_for_width",
     "blend",
@@ -110,13 +124,16 @@ __all__ = [
     "next_batch",
     "passing_annotators",
     "posterior",
+    "proposal_decision",
     "qualify",
+    "read_annotations",
     "read_pred_probs",
     "redundancy_curve",
     "render_html",
     "run_bench",
     "simulate_adaptive",
     "soft_labels",
+    "speedup",
     "workload",
     "write_report",
 ]
