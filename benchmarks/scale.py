@@ -112,7 +112,7 @@ from accord.engines import dask as engine
 if __name__ == "__main__":
     workers, limit = int(sys.argv[4]), sys.argv[5]
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=limit,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         start = time.perf_counter()
         result = engine.fit(DawidSkene(), sys.argv[1], client=client, output=sys.argv[2])
         total = time.perf_counter() - start

@@ -23,7 +23,7 @@ from accord.errors import InvalidParameterError  # noqa: E402
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0") as cluster:
         yield str(cluster.scheduler_address)
 
 

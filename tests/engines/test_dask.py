@@ -23,7 +23,7 @@ from accord.errors import InvalidAnnotationsError, InvalidParameterError  # noqa
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     with (
-        LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0") as cluster,
         Client(cluster) as c,
     ):
         yield c

@@ -101,5 +101,5 @@ def _client(address: str | None) -> tuple[Any, Any]:
             return Client(address, timeout="20s"), None
         except OSError as exc:
             raise UsageError(f"--scheduler {address}: cannot reach a Dask scheduler there ({exc})") from None
-    cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None)
+    cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0")
     return Client(cluster), cluster

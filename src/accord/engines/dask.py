@@ -444,7 +444,7 @@ def _current_client() -> Any:
 def _local_client() -> tuple[Any, Any]:
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None)
+    cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0")
     return Client(cluster), cluster
 
 
