@@ -4,7 +4,8 @@ Each item (a 640 x 480 image) holds 1 + Poisson(2) objects of 3 classes. Every a
 they box each object with probability ``recall``, jitter its corners by ``jitter`` times the object's size,
 give the right class with probability ``label_accuracy``, and add Poisson(``false_positives``) boxes at
 random. Four careful annotators and one careless one. A box is a hit when it has the right class and
-IoU >= 0.5 with an unmatched true object (greedy by IoU); F1 = 2PR / (P + R); mean IoU over the hits.
+IoU >= 0.5 with an unmatched true object (greedy by IoU: ``accord.tasks.boxes.score_boxes``);
+F1 = 2PR / (P + R); mean IoU over the hits.
 
     python benchmarks/boxes.py [--items 300] [--seed 0]
 """
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from accord.tasks.boxes import Boxes, aggregate_boxes, iou_matrix
+from accord.tasks.boxes import Boxes, aggregate_boxes, score_boxes
 
 WIDTH, HEIGHT = 640.0, 480.0
 CLASSES = ("car", "person", "bike")
@@ -85,38 +86,6 @@ def _annotate(rng: np.random.Generator, truth: pd.DataFrame, name: str, recall: 
     return out
 
 
-def score(pred: pd.DataFrame, truth: pd.DataFrame, threshold: float = 0.5) -> dict[str, float]:
-    """Precision, recall, F1 and mean IoU of the hits (same class, IoU >= threshold, one-to-one, greedy)."""
-    cols = ["x", "y", "width", "height"]
-    codes, _ = pd.factorize(pd.concat([pred["item"], truth["item"]], ignore_index=True))
-    p_item, t_item = codes[: len(pred)], codes[len(pred) :]
-    p_order, t_order = np.argsort(p_item, kind="stable"), np.argsort(t_item, kind="stable")
-    p_box, t_box = pred[cols].to_numpy(float)[p_order], truth[cols].to_numpy(float)[t_order]
-    p_lab, t_lab = pred["label"].to_numpy()[p_order], truth["label"].to_numpy()[t_order]
-    p_sorted, t_sorted = p_item[p_order], t_item[t_order]
-    ious: list[float] = []
-    for g in np.unique(t_sorted):
-        pi = slice(*np.searchsorted(p_sorted, [g, g + 1]))
-        ti = slice(*np.searchsorted(t_sorted, [g, g + 1]))
-        iou = iou_matrix(p_box[pi], t_box[ti])
-        iou[p_lab[pi][:, None] != t_lab[ti][None, :]] = 0.0
-        while iou.size and iou.max() >= threshold:
-            i, j = np.unravel_index(int(np.argmax(iou)), iou.shape)
-            ious.append(float(iou[i, j]))
-            iou[i, :] = 0.0
-            iou[:, j] = 0.0
-    hits = len(ious)
-    precision = hits / len(pred) if len(pred) else 0.0
-    recall = hits / len(truth) if len(truth) else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "mean_iou": float(np.mean(ious)) if ious else 0.0,
-    }
-
-
 def to_label_studio(boxes: pd.DataFrame, seen: pd.DataFrame) -> list[dict[str, Any]]:
     """The boxes as a Label Studio JSON export (percent units), one annotation per (item, annotator)."""
     tasks = []
@@ -159,12 +128,11 @@ def run(n_items: int = 300, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, 
     start = time.perf_counter()
     result = aggregate_boxes(Boxes.from_frame(boxes, seen=seen))
     seconds = time.perf_counter() - start
-    rows = {"consensus": score(result.to_frame(), truth)}
-    rows["majority clusters, mean box"] = score(
-        majority_baseline(result, boxes["annotator"].nunique()), truth
-    )
+    rows = {"consensus": score_boxes(result, truth)._asdict()}
+    majority = majority_baseline(result, boxes["annotator"].nunique())
+    rows["majority clusters, mean box"] = score_boxes(majority, truth)._asdict()
     for name, own in boxes.groupby("annotator"):
-        rows[str(name)] = score(own, truth)
+        rows[str(name)] = score_boxes(own, truth)._asdict()
     return pd.DataFrame(rows).T, result.annotator_quality, seconds
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -14,7 +15,18 @@ import pytest
 from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
 from accord.tasks._box_em import build_responses, m_step
 from accord.tasks._box_match import cluster_boxes, cluster_item
-from accord.tasks.boxes import BOX_PARAMS, BoxConsensus, Boxes, aggregate_boxes, iou_matrix, paired_iou
+from accord.tasks.boxes import (
+    BOX_PARAMS,
+    BoxConsensus,
+    Boxes,
+    aggregate_boxes,
+    box_table,
+    candidate_pairs,
+    greedy_match,
+    iou_matrix,
+    paired_iou,
+    score_boxes,
+)
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "boxes.py"
 
@@ -282,7 +294,9 @@ def test_convergence_warning() -> None:
         (lambda df: df.assign(label=df["label"].where(df.index != 3, None)), r"missing label in row\(s\) 3"),
     ],
 )
-def test_bad_boxes_are_refused_with_the_rows(change, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_boxes_are_refused_with_the_rows(
+    change: Callable[[pd.DataFrame], pd.DataFrame], message: str
+) -> None:
     with pytest.raises(InvalidAnnotationsError, match=message):
         Boxes.from_frame(change(_three_agree()))
 
@@ -296,7 +310,7 @@ def test_declared_classes() -> None:
 @pytest.mark.parametrize(
     "kwargs", [{"iou_threshold": 0.0}, {"iou_threshold": 1.5}, {"min_confidence": 2.0}, {"alpha": 0.0}]
 )
-def test_bad_parameters(kwargs) -> None:  # type: ignore[no-untyped-def]
+def test_bad_parameters(kwargs: dict) -> None:
     with pytest.raises(InvalidParameterError):
         aggregate_boxes(_three_agree(), **kwargs)
 
@@ -307,3 +321,137 @@ def test_no_boxes_and_unknown_annotator() -> None:
         aggregate_boxes(empty)
     with pytest.raises(InvalidParameterError, match="unknown annotator"):
         aggregate_boxes(_three_agree()).label_confusion("nobody")
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+def _gold(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["item", "label", "x", "y", "width", "height"])
+
+
+def test_score_boxes_by_hand() -> None:
+    gold = _gold([("a", "cat", 0, 0, 4, 4), ("a", "dog", 10, 0, 4, 4), ("b", "cat", 0, 0, 2, 2)])
+    # pred 1: IoU 12/20 = 0.6 with the cat; pred 2 on the dog's place but labelled cat; pred 3 far away
+    pred = _gold([("a", "cat", 1, 0, 4, 4), ("a", "cat", 10, 0, 4, 4), ("b", "cat", 50, 50, 2, 2)])
+    s = score_boxes(pred, gold)
+    assert (s.n_matched, s.n_predicted, s.n_gold) == (1, 3, 3)
+    assert s.precision == pytest.approx(1 / 3) and s.recall == pytest.approx(1 / 3)
+    assert s.f1 == pytest.approx(1 / 3) and s.mean_iou == pytest.approx(0.6)
+    geometry = score_boxes(pred, gold, by_label=False)
+    assert geometry.n_matched == 2 and geometry.mean_iou == pytest.approx((0.6 + 1.0) / 2)
+    assert score_boxes(pred, gold, iou=0.7).n_matched == 0
+    assert np.isnan(score_boxes(pred, gold, iou=0.7).mean_iou) and score_boxes(pred, gold, iou=0.7).f1 == 0.0
+    assert score_boxes(gold, gold) == (1.0, 1.0, 1.0, 1.0, 3, 3, 3)
+
+
+def test_score_boxes_is_one_to_one_and_greedy_by_iou() -> None:
+    gold = _gold([("a", "cat", 0, 0, 10, 10)])
+    pred = _gold([("a", "cat", 1, 0, 10, 10), ("a", "cat", 0, 0, 10, 10), ("a", "cat", 0, 1, 10, 10)])
+    s = score_boxes(pred, gold)
+    assert s.n_matched == 1 and s.mean_iou == 1.0 and s.precision == pytest.approx(1 / 3)
+    # two gold boxes, two predictions: the best pair first, then what is left
+    gold2 = _gold([("a", "cat", 0, 0, 10, 10), ("a", "cat", 2, 0, 10, 10)])
+    pred2 = _gold([("a", "cat", 1, 0, 10, 10), ("a", "cat", 2, 0, 10, 10)])
+    s2 = score_boxes(pred2, gold2)
+    assert s2.n_matched == 2 and s2.mean_iou == pytest.approx((1.0 + 9 / 11) / 2)
+
+
+def test_score_boxes_items_without_gold_and_id_types() -> None:
+    gold = _gold([(1, "cat", 0, 0, 4, 4)])
+    pred = _gold([("1", "cat", 0, 0, 4, 4), ("2", "cat", 0, 0, 4, 4)])
+    assert score_boxes(pred, gold).precision == 1.0  # item 2 has no gold: not scored
+    assert score_boxes(pred, gold, gold_items_only=False).precision == 0.5
+    empty = score_boxes(pred.iloc[:0], gold)
+    assert empty[:3] == (0.0, 0.0, 0.0) and empty[4:] == (0, 0, 1) and np.isnan(empty.mean_iou)
+
+
+def _reference_score(pred: pd.DataFrame, gold: pd.DataFrame, threshold: float) -> tuple[int, float]:
+    """Item by item, pair by pair: the plain greedy loop."""
+    matched: list[float] = []
+    for item in gold["item"].unique():
+        p, g = pred[pred["item"] == item], gold[gold["item"] == item]
+        cols = ["x", "y", "width", "height"]
+        overlap = iou_matrix(p[cols].to_numpy(float), g[cols].to_numpy(float))
+        p_labels, g_labels = p["label"].tolist(), g["label"].tolist()
+        pairs = []
+        for i in range(len(p)):
+            for j in range(len(g)):
+                if p_labels[i] == g_labels[j] and overlap[i, j] >= threshold:
+                    pairs.append((-float(overlap[i, j]), i, j))
+        used_p, used_g = set(), set()
+        for v, i, j in sorted(pairs):
+            if i not in used_p and j not in used_g:
+                used_p.add(i)
+                used_g.add(j)
+                matched.append(-v)
+    return len(matched), float(np.mean(matched)) if matched else float("nan")
+
+
+def _random_boxes(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    items, labels = rng.integers(0, 6, n), rng.choice(["a", "b"], n)
+    frame = _gold([(f"i{k}", lab, 0, 0, 1, 1) for k, lab in zip(items, labels, strict=True)])
+    frame[["x", "y"]] = rng.uniform(0, 30, (n, 2))
+    frame[["width", "height"]] = rng.uniform(5, 15, (n, 2))
+    return frame
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_score_boxes_equals_a_plain_loop(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_gold, n_pred = 60, 80
+    gold = _random_boxes(rng, n_gold)
+    jitter = gold.sample(n=50, random_state=seed).reset_index(drop=True)
+    jitter[["x", "y"]] += rng.normal(0, 2, (50, 2))
+    extra = _random_boxes(rng, n_pred - 50)
+    pred = pd.concat([jitter, extra], ignore_index=True)
+    for threshold in (0.3, 0.5):
+        m, mean_iou = _reference_score(pred, gold, threshold)
+        s = score_boxes(pred, gold, iou=threshold)
+        assert s.n_matched == m and s.mean_iou == pytest.approx(mean_iou)
+        shuffled = score_boxes(pred.sample(frac=1.0, random_state=3), gold.sample(frac=1.0, random_state=4),
+                               iou=threshold)  # fmt: skip
+        assert shuffled.n_matched == m and shuffled.mean_iou == pytest.approx(mean_iou)
+
+
+def test_greedy_match_equals_the_sequential_greedy() -> None:
+    rng = np.random.default_rng(0)
+    left, right = rng.integers(0, 30, 400), rng.integers(0, 25, 400)
+    keep = ~pd.DataFrame({"l": left, "r": right}).duplicated().to_numpy()
+    left, right = left[keep], right[keep]
+    score = rng.random(len(left))
+    chosen = greedy_match(left, right, score)
+    expected = np.zeros(len(left), dtype=bool)
+    used_l, used_r = set(), set()
+    for k in np.argsort(-score, kind="stable"):
+        if left[k] not in used_l and right[k] not in used_r:
+            expected[k] = True
+            used_l.add(left[k])
+            used_r.add(right[k])
+    np.testing.assert_array_equal(chosen, expected)
+    assert greedy_match(np.array([], int), np.array([], int), np.array([])).tolist() == []
+
+
+def test_candidate_pairs_are_all_pairs_with_equal_keys() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 5, 30), rng.integers(0, 5, 20)
+    i, j = candidate_pairs(a, b)
+    got = sorted(zip(i.tolist(), j.tolist(), strict=True))
+    assert got == [(p, q) for p in range(30) for q in range(20) if a[p] == b[q]]
+
+
+def test_score_boxes_takes_a_consensus() -> None:
+    result = aggregate_boxes(_three_agree())
+    truth = result.to_frame()[["item", "label", "x", "y", "width", "height"]]
+    assert score_boxes(result, truth) == score_boxes(result.to_frame(), truth)
+    assert score_boxes(result, truth).f1 == 1.0
+
+
+def test_score_boxes_errors() -> None:
+    gold = _gold([("a", "cat", 0, 0, 4, 4)])
+    with pytest.raises(InvalidParameterError, match="iou"):
+        score_boxes(gold, gold, iou=0.0)
+    with pytest.raises(InvalidAnnotationsError, match="no true boxes"):
+        score_boxes(gold, gold.iloc[:0])
+    with pytest.raises(InvalidAnnotationsError, match="the true boxes: no height column"):
+        score_boxes(gold, gold.drop(columns="height"))
+    with pytest.raises(InvalidAnnotationsError, match="width and height must be positive"):
+        box_table(gold.assign(width=0))

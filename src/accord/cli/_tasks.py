@@ -4,7 +4,10 @@ labels (ratings, label sets, pairwise comparisons, bounding boxes, segmentation 
 Each task has its methods (``--method``; the first is the default), its reader and its summary; everything
 else is shared with the class-label commands: ``-p KEY=VALUE`` (an unknown key or a refused value is a usage
 error, exit code 2), output suffix checks and CSV formula neutralisation (``-o -`` writes to standard output),
-``--annotators FILE``, ``--quiet``, and data errors as one line with exit code 1.
+``--annotators FILE``, ``--quiet``, and data errors as one line with exit code 1. A flag of the class-label
+commands that a task does not use (``--known``, ``--soft``, report's ``--review``, ``--no-curves``,
+``--repeats``, ``--seed``; ``--wide``, ``--duplicates``, ``--missing`` outside ``--task rating``) is a usage
+error naming the flag, never silently ignored.
 
 =============  ===========================================  ==================  ==============================
 ``--task``     input                                        ``--method``        ``-o``
@@ -12,11 +15,13 @@ error, exit code 2), output suffix checks and CSV formula neutralisation (``-o -
 rating         item, annotator, value (``--label-col``),    bias_noise, mean,   one row per item: value, sd,
                or ``--wide``: items x annotators            median              interval
 multilabel     item, annotator, label: a row per chosen     ds, mv              one row per item: labels (JSON
-               class, or a JSON list per row                                    list), proba_<class>
+               class, or a JSON list per row; or a Label                        list), proba_<class>
+               Studio export (``--from label_studio``)
 pairwise       annotator, left, right, winner               bt, noisy_bt        one row per item, best first
                (``--label-col`` = the winner column)
 boxes          Label Studio / SageMaker export or a table   ds                  one row per consensus box
-               (``--from`` label_studio|sagemaker|table)
+               (``--from`` label_studio|sagemaker|table);
+               ``--gold`` item,label,x,y,width,height
 segmentation   folder ``<item>/<annotator>.png`` or a       staple, mv          a folder: ``<item>.png`` and
                Label Studio brush export                                        the tables
 =============  ===========================================  ==================  ==============================
@@ -35,7 +40,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidAnnotationsError
-from ..io import read_table
+from ..io import detect_format, read_table
+from ..io.boxes import detect_box_format, read_boxes, read_gold_boxes
+from ..io.label_studio_multilabel import read as read_label_studio_sets
 from ..report.tasks import render_task_report
 from ..tasks import (
     BOX_PARAMS,
@@ -49,9 +56,8 @@ from ..tasks import (
     aggregate_multilabel_frame,
     aggregate_pairwise_frame,
     aggregate_ratings_frame,
-    detect_box_format,
-    read_boxes,
 )
+from ..tasks.boxes import score_boxes
 from ._common import (
     UsageError,
     check_output,
@@ -102,20 +108,42 @@ def _method(args: argparse.Namespace, task: str, spec: TaskSpec) -> str:
     return str(name)
 
 
-def _refuse_flags(args: argparse.Namespace, task: str, flags: dict[str, str]) -> None:
-    """Flags of the class-label path that mean nothing for ``task`` are usage errors, not silently ignored."""
-    for dest, flag in flags.items():
+def _refuse_flags(args: argparse.Namespace, task: str, flags: dict[str, tuple[str, Any]]) -> None:
+    """Flags that mean nothing for ``task`` are usage errors, not silently ignored. ``flags`` maps an
+    argument's ``dest`` to its flag and its default: a value other than ``None`` and the default was given.
+    (A flag given with its default value cannot be told from an absent one.)"""
+    for dest, (flag, default) in flags.items():
         value = getattr(args, dest, None)
-        if value not in (None, False, "error", "votes", 0.0):
-            raise UsageError(f"{flag} does not apply to --task {task}")
+        if value is not None and value != default:
+            raise UsageError(f"{flag} does not apply to --task {task}{_FOR.get(dest, '')}")
 
 
-_LABEL_ONLY = {
-    "known": "--known",
-    "pred_probs": "--pred-probs",
-    "soft": "--soft",
-    "soft_from": "--soft-from",
-    "smoothing": "--smoothing",
+# dest: (flag, default). Flags of the class-label commands (aggregate, report) that no task uses.
+_LABEL_ONLY: dict[str, tuple[str, Any]] = {
+    "known": ("--known", None),
+    "pred_probs": ("--pred-probs", None),
+    "soft": ("--soft", False),
+    "soft_from": ("--soft-from", "votes"),
+    "smoothing": ("--smoothing", 0.0),
+    "review": ("--review", 20),
+    "no_curves": ("--no-curves", False),
+    "repeats": ("--repeats", 3),
+    "seed": ("--seed", 0),
+}
+# Flags only --task rating uses.
+_RATING_ONLY: dict[str, tuple[str, Any]] = {
+    "wide": ("--wide", False),
+    "duplicates": ("--duplicates", "error"),
+    "missing": ("--missing", "error"),
+}
+_FOR = {
+    "review": " (the review list is for class labels)",
+    "no_curves": " (the error-vs-labels curves are for class labels)",
+    "repeats": " (the error-vs-labels curves are for class labels)",
+    "seed": " (the error-vs-labels curves are for class labels)",
+    "wide": " (only --task rating reads an items x annotators matrix)",
+    "duplicates": " (only --task rating has a policy for repeated (item, annotator) pairs)",
+    "missing": " (only --task rating has a policy for empty values)",
 }
 
 
@@ -250,7 +278,27 @@ def _rating_summary(result: Any) -> str:
 
 
 # ====================================================================== multilabel
+def _multilabel_source(args: argparse.Namespace) -> str | None:
+    """``"label_studio"`` for ``--from label_studio`` (or ``auto`` on a Label Studio export), ``None`` for a
+    table; any other tool is a usage error."""
+    source = getattr(args, "source_format", None)
+    if source is None:
+        return None
+    name = str(source).strip().lower().replace("-", "_")
+    if name == "auto":
+        name = detect_format(args.annotations)
+    if name in ("label_studio", "labelstudio", "ls", "json_min"):
+        return "label_studio"
+    raise UsageError(
+        f"--task multilabel reads a table (CSV, TSV, Parquet, JSON Lines) or a Label Studio export "
+        f"(--from label_studio), not --from {source}"
+    )
+
+
 def _fit_multilabel(args: argparse.Namespace, method: str, params: dict[str, Any]) -> TaskRun:
+    source = _multilabel_source(args)
+    if source == "label_studio":
+        return _fit_multilabel_label_studio(args, method, params)
     layout = str(params.pop("layout", "auto"))
     _checked_model("multilabel", method, params, dict(MULTILABEL_METHODS))
     frame = _table(args, "multilabel")
@@ -268,6 +316,26 @@ def _fit_multilabel(args: argparse.Namespace, method: str, params: dict[str, Any
         method,
         params,
     )
+    return _multilabel_run(args, method, result)
+
+
+def _fit_multilabel_label_studio(args: argparse.Namespace, method: str, params: dict[str, Any]) -> TaskRun:
+    """``--task multilabel --from label_studio``: each annotation's (multiple) choices are its set."""
+    for dest, flag in (("item_col", "--item-col"), ("annotator_col", "--annotator-col")):
+        if getattr(args, dest, None):
+            raise UsageError(
+                f"{flag} does not apply to --from label_studio: the export names tasks and annotators"
+            )
+    if "layout" in params:
+        raise UsageError("-p layout does not apply to --from label_studio (it is for tables)")
+    _checked_model("multilabel", method, params, dict(MULTILABEL_METHODS))
+    data = read_label_studio_sets(args.annotations, from_name=args.label_col, classes=_classes(args))
+    model = MULTILABEL_METHODS[method](**params)
+    result = fit_guarded(lambda: model.fit(data).consensus_, method, params)
+    return _multilabel_run(args, method, result)
+
+
+def _multilabel_run(args: argparse.Namespace, method: str, result: Any) -> TaskRun:
     run = TaskRun("multilabel", method, result, notes=list(result.annotations.report))
     if getattr(args, "gold", None):
         run.gold_lines.append(_multilabel_gold(args.gold, result))
@@ -357,9 +425,27 @@ def _fit_boxes(args: argparse.Namespace, method: str, params: dict[str, Any]) ->
                 options[role] = getattr(args, dest)
     elif args.label_col:
         options["field"] = args.label_col
+    gold = read_gold_boxes(args.gold) if getattr(args, "gold", None) else None
     boxes = read_boxes(args.annotations, format=fmt, **options)
     result = fit_guarded(lambda: aggregate_boxes(boxes, **params), method, params)
-    return TaskRun("boxes", method, result, notes=list(boxes.report))
+    run = TaskRun("boxes", method, result, notes=list(boxes.report))
+    if gold is not None:
+        run.gold_lines.append(_boxes_gold(args.gold, result, gold))
+    return run
+
+
+def _boxes_gold(path: str, result: Any, gold: pd.DataFrame) -> str:
+    """Precision, recall, F1 and mean IoU of the consensus boxes against the gold boxes (IoU >= 0.5)."""
+    gold_items = pd.Index(gold["item"].astype(str).unique())
+    known = gold_items.isin(pd.Index(result.boxes.items).astype(str))
+    if not known.any():
+        raise InvalidAnnotationsError(
+            f"--gold {path}: none of its {len(gold_items)} items are in the annotations (do the item ids "
+            "match? a Label Studio export names items by task id)"
+        )
+    scores = score_boxes(result, gold[gold["item"].astype(str).isin(gold_items[known])], iou=0.5)
+    unseen = f" ({int((~known).sum())} gold items nobody annotated left out)" if not known.all() else ""
+    return f"on {int(known.sum())} gold items{unseen}, at IoU >= 0.5: {scores}"
 
 
 def _boxes_summary(result: Any) -> str:
@@ -428,7 +514,7 @@ TASKS: dict[str, TaskSpec] = {
     "rating": TaskSpec(("bias_noise", "mean", "median"), _fit_rating, _rating_summary, gold=True),
     "multilabel": TaskSpec(("ds", "mv"), _fit_multilabel, _multilabel_summary, gold=True),
     "pairwise": TaskSpec(("bt", "noisy_bt"), _fit_pairwise, _pairwise_summary),
-    "boxes": TaskSpec(("ds",), _fit_boxes, _boxes_summary),
+    "boxes": TaskSpec(("ds",), _fit_boxes, _boxes_summary, gold=True),
     "segmentation": TaskSpec(
         ("staple", "mv", "majority"), _fit_segmentation, _segmentation_summary, gold=True
     ),
@@ -441,7 +527,7 @@ def fit_task(args: argparse.Namespace) -> TaskRun:
     if task not in TASKS:
         raise UsageError(f"unknown --task {task!r}; choose one of labels, {', '.join(TASKS)}")
     spec = TASKS[task]
-    _refuse_flags(args, task, _LABEL_ONLY if task == "rating" else {**_LABEL_ONLY, "wide": "--wide"})
+    _refuse_flags(args, task, _LABEL_ONLY if task == "rating" else {**_LABEL_ONLY, **_RATING_ONLY})
     if getattr(args, "gold", None) and not spec.gold:
         with_gold = ", ".join(t for t, s in TASKS.items() if s.gold)
         raise UsageError(f"--gold does not apply to --task {task}; it does to {with_gold}")

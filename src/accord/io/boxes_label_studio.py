@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._hints import option
 from ..errors import InvalidAnnotationsError
 from ..tasks.boxes import BoxCollector, Boxes
 from ._base import load_json, text
@@ -174,8 +175,8 @@ def _pick_control(names: set[str], from_name: str | None, source: str) -> str | 
         return from_name
     if len(names) > 1:
         raise InvalidAnnotationsError(
-            f"{source}: the export has several rectangle controls {sorted(names)}; pass from_name=... "
-            "(CLI: --field) to say which one to aggregate"
+            f"{source}: the export has several rectangle controls {sorted(names)}; name the one to aggregate "
+            f"with {option('from_name=...', '--label-col NAME')}"
         )
     return next(iter(names), None)
 

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._hints import option
 from ..errors import InvalidAnnotationsError
 from ..tasks.boxes import BoxCollector, Boxes
 from ._base import iter_jsonl, load_json, text
@@ -91,8 +92,8 @@ def _box_content(content: Any, field: str | None, where: str) -> tuple[dict[str,
     found = {k: v for k, v in content.items() if isinstance(v, dict) and "boundingBoxes" in v}
     if len(found) > 1:
         raise InvalidAnnotationsError(
-            f"{where}: the answers have several bounding-box fields {sorted(found)}; pass field=... "
-            "(CLI: --field) to choose one"
+            f"{where}: the answers have several bounding-box fields {sorted(found)}; choose one with "
+            f"{option('field=...', '--label-col NAME')}"
         )
     if not found:
         return None, "answer without bounding boxes"

@@ -7,6 +7,7 @@ the image, ...). IoU is invariant to scaling each axis, so percent and pixel box
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["from_corners", "iou_from_corners", "iou_matrix", "paired_iou", "to_corners"]
 
@@ -34,7 +35,7 @@ def iou_from_corners(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+def iou_matrix(a: ArrayLike, b: ArrayLike | None = None) -> np.ndarray:
     """Pairwise IoU of ``(x, y, width, height)`` boxes: ``out[i, j] = IoU(a[i], b[j])``.
 
     Parameters
@@ -62,7 +63,7 @@ def iou_matrix(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     return iou_from_corners(ca[:, None, :], cb[None, :, :])
 
 
-def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def paired_iou(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Element-wise IoU of two equally long ``(x, y, width, height)`` arrays: ``out[i] = IoU(a[i], b[i])``."""
     return iou_from_corners(
         to_corners(np.asarray(a).reshape(-1, 4)), to_corners(np.asarray(b).reshape(-1, 4))

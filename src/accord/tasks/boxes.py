@@ -18,9 +18,10 @@ recall, false positives and label confusion) -> localisation noise per annotator
 
 from __future__ import annotations
 
+import warnings
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,17 +35,22 @@ from ._box_match import cluster_boxes
 __all__ = [
     "BOX_FORMATS",
     "BOX_PARAMS",
+    "COORDINATES",
     "BoxCollector",
     "BoxConsensus",
+    "BoxScores",
     "Boxes",
     "aggregate_boxes",
+    "box_table",
+    "candidate_pairs",
     "detect_box_format",
+    "greedy_match",
     "iou_matrix",
     "paired_iou",
     "read_boxes",
+    "score_boxes",
 ]
 
-BOX_FORMATS = ("label_studio", "sagemaker", "table")
 BOX_PARAMS = ("iou_threshold", "by_label", "min_confidence", "alpha", "diag_alpha", "max_iter", "tol")
 NO_OBJECT = "(no object)"
 NO_BOX = "(no box)"
@@ -356,95 +362,219 @@ def _skipped_hint(boxes: Boxes) -> str:
     return " (the reader skipped " + "; ".join(f"{n} {r}" for r, n in boxes.skipped.items()) + ")"
 
 
-def detect_box_format(path: str | Path) -> str:
-    """``"sagemaker"``, ``"label_studio"`` or ``"table"`` from a file's suffix and content (folders: SageMaker
-    job output, unless they look like a YOLO or VOC export, which the Label Studio reader refuses)."""
-    p = Path(path)
-    if not p.exists():
-        raise InvalidAnnotationsError(f"no such file or folder: {p}")
-    if p.is_dir():
-        looks_ls = any((p / name).exists() for name in ("classes.txt", "notes.json", "labels", "Annotations"))
-        return "label_studio" if looks_ls else "sagemaker"
-    suffix = p.suffix.lower()
-    if suffix in (".manifest", ".jsonl", ".ndjson"):
-        return "sagemaker"
-    if suffix == ".parquet" or (suffix in (".csv", ".tsv") and _plain_table_header(p)):
-        return "table"
-    if suffix == ".json":
-        head = p.read_text(encoding="utf-8-sig", errors="replace")[:200_000]
-        if '"answers"' in head and '"answerContent"' in head:
-            return "sagemaker"
-        first = head.lstrip().split("\n", 1)[0]
-        if first.startswith("{") and "-metadata" in first:
-            return "sagemaker"
-    return "label_studio"
+# ---------------------------------------------------------------------------------------------- scoring
+class BoxScores(NamedTuple):
+    """Detection scores of a set of boxes against the true boxes, from :func:`score_boxes`."""
+
+    precision: float
+    recall: float
+    f1: float
+    mean_iou: float
+    n_matched: int
+    n_predicted: int
+    n_gold: int
+
+    def __str__(self) -> str:
+        mean_iou = "n/a" if np.isnan(self.mean_iou) else f"{self.mean_iou:.4f}"
+        return (
+            f"precision {self.precision:.4f}, recall {self.recall:.4f}, F1 {self.f1:.4f}, mean IoU of the "
+            f"{self.n_matched} matched boxes {mean_iou} ({self.n_predicted} boxes, {self.n_gold} true boxes)"
+        )
 
 
-def _plain_table_header(path: Path) -> bool:
-    """Whether a CSV/TSV's header names box coordinates (a plain long table rather than Label Studio's CSV,
-    whose boxes sit in one JSON column)."""
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
-        header = fh.readline()
-    names = {c.strip().strip('"').lower() for c in header.replace("\t", ",").split(",")}
-    return bool(names & {"x", "left", "xmin"}) and bool(names & {"width", "w"})
+def box_table(frame: pd.DataFrame, *, what: str = "boxes", **columns: Any) -> pd.DataFrame:
+    """``item, label, x, y, width, height`` from a table of boxes without annotators (a consensus, true
+    boxes), validated like :meth:`Boxes.from_frame` (columns found by role unless named in ``columns``).
 
-
-def _read_table(path: Path, **options: Any) -> Boxes:
-    """A long table, one row per box (CSV, TSV or Parquet); ``options`` go to :meth:`Boxes.from_frame`."""
+    Examples
+    --------
+    >>> box_table(pd.DataFrame({"image": ["a"], "class": ["cat"], "left": [1], "top": [2], "w": [3],
+    ...                         "h": [4]}))
+      item label    x    y  width  height
+    0    a   cat  1.0  2.0    3.0     4.0
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidAnnotationsError(f"expected a DataFrame of {what}, got {type(frame).__name__}")
+    if "annotator" in columns:
+        raise InvalidParameterError(f"{what} have no annotator column; drop annotator=")
+    tag = "(no annotator)"
     try:
-        if path.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
-    except ImportError:
-        raise InvalidAnnotationsError(
-            "reading Parquet needs pyarrow: pip install 'accord[parquet]'"
-        ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidAnnotationsError(f"could not read {path} as a table of boxes: {exc}") from None
-    return Boxes.from_frame(frame, **options)
+        boxes = Boxes.from_frame(frame.assign(**{tag: tag}), annotator=tag, **columns)
+    except InvalidAnnotationsError as exc:
+        raise InvalidAnnotationsError(f"{what}: {exc}") from None
+    return boxes.to_frame()[["item", "label", *COORDINATES]]
 
 
-def read_boxes(path: str | Path, format: str | None = None, **options: Any) -> Boxes:
-    """Read the bounding boxes of a labelling tool's export.
+def _scored_frame(value: Any, what: str) -> pd.DataFrame:
+    if isinstance(value, BoxConsensus):
+        return value.to_frame()[["item", "label", *COORDINATES]]
+    if isinstance(value, Boxes):
+        return value.to_frame()[["item", "label", *COORDINATES]]
+    if isinstance(value, pd.DataFrame) and len(value) == 0:
+        return pd.DataFrame(columns=["item", "label", *COORDINATES])
+    return box_table(value, what=what)
+
+
+def candidate_pairs(left_key: np.ndarray, right_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``(i, j)`` with ``left_key[i] == right_key[j]``, as two index arrays (no Python loop).
+
+    >>> candidate_pairs(np.array([0, 1, 0]), np.array([1, 0, 0]))
+    (array([0, 0, 1, 2, 2]), array([1, 2, 0, 1, 2]))
+    """
+    order = np.argsort(right_key, kind="stable")
+    sorted_key = np.asarray(right_key)[order]
+    start = np.searchsorted(sorted_key, left_key, side="left")
+    counts = np.searchsorted(sorted_key, left_key, side="right") - start
+    left = np.repeat(np.arange(len(left_key)), counts)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return left, order[np.repeat(start, counts) + offsets]
+
+
+def greedy_match(left: np.ndarray, right: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """One-to-one greedy matching of candidate pairs, best score first: a boolean mask of the chosen pairs.
+
+    Equivalent to taking the pairs in decreasing ``score`` (ties: lower ``left``, then lower ``right``) and
+    keeping a pair when neither end is taken yet, but done in rounds on whole arrays: every round keeps the
+    pairs that are the best alive pair of both their ends (the greedy pass keeps those), then drops the pairs
+    that touch a kept end.
+
+    >>> greedy_match(np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([0.9, 0.8, 0.7])).tolist()
+    [True, False, False]
+    """
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    n = len(left)
+    chosen = np.zeros(n, dtype=bool)
+    if n == 0:
+        return chosen
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.lexsort((right, left, -np.asarray(score, dtype=np.float64)))] = np.arange(n)
+    alive = np.ones(n, dtype=bool)
+    n_left, n_right = int(left.max()) + 1, int(right.max()) + 1
+    while alive.any():
+        best_left = np.full(n_left, n, dtype=np.int64)
+        best_right = np.full(n_right, n, dtype=np.int64)
+        np.minimum.at(best_left, left[alive], rank[alive])
+        np.minimum.at(best_right, right[alive], rank[alive])
+        kept = alive & (rank == best_left[left]) & (rank == best_right[right])
+        chosen |= kept
+        used_left = np.zeros(n_left, dtype=bool)
+        used_right = np.zeros(n_right, dtype=bool)
+        used_left[left[kept]] = True
+        used_right[right[kept]] = True
+        alive &= ~used_left[left] & ~used_right[right]
+    return chosen
+
+
+def score_boxes(
+    consensus_or_frame: BoxConsensus | Boxes | pd.DataFrame,
+    gold_frame: pd.DataFrame,
+    iou: float = 0.5,
+    *,
+    by_label: bool = True,
+    gold_items_only: bool = True,
+) -> BoxScores:
+    """Precision, recall, F1 and mean IoU of boxes (a consensus) against the true boxes.
 
     Parameters
     ----------
-    path : str or Path
-        A Label Studio JSON / JSON_MIN / CSV export, SageMaker Ground Truth worker responses (a job folder,
-        a ``worker-response`` folder, one response file) or an output manifest, or a plain table with one
-        row per box (CSV, TSV, Parquet: ``item, annotator, label, x, y, width, height``).
-    format : {"label_studio", "sagemaker", "table"}, optional
-        ``None`` or ``"auto"``: guessed from the file (a CSV whose header names ``x`` and ``width`` is a
-        plain table, other CSVs are Label Studio's).
-    **options
-        Passed to the reader (:func:`accord.io.boxes_label_studio.read`,
-        :func:`accord.io.boxes_sagemaker.read`, :meth:`Boxes.from_frame` for tables): ``field=`` (the Label
-        Studio control, alias ``from_name=``; the SageMaker ``answerContent`` key), ``label_attribute=``
-        (SageMaker manifests), ``classes=``; column names (``item=``, ``x=``, ...) for tables.
+    consensus_or_frame : BoxConsensus, Boxes or DataFrame
+        The boxes to score: a :class:`BoxConsensus` (its consensus boxes), or a table ``item, label, x, y,
+        width, height`` (e.g. one annotator's boxes).
+    gold_frame : DataFrame
+        The true boxes, ``item, label, x, y, width, height`` in the same units
+        (:func:`accord.io.boxes.read_gold_boxes` reads them from a file).
+    iou : float, default 0.5
+        A box matches a true box when their IoU is at least this.
+    by_label : bool, default True
+        A match also needs the same label; ``False`` scores the geometry alone.
+    gold_items_only : bool, default True
+        Score only the items that have true boxes (gold for a sample of the items); ``False`` counts every
+        box on other items as a false positive.
 
     Returns
     -------
-    Boxes
-        With ``report`` (what was skipped and why, one line each) and ``skipped`` (reason -> count).
+    BoxScores
+        ``precision, recall, f1, mean_iou, n_matched, n_predicted, n_gold`` (unpacks as a tuple; ``mean_iou``
+        is NaN when nothing matched).
+
+    Notes
+    -----
+    Per item, the boxes are matched one-to-one to the true boxes greedily, highest IoU first, among the
+    pairs with IoU >= ``iou`` (and the same label): the matching of the PASCAL VOC and COCO detection
+    benchmarks, ranked by IoU since the boxes carry no detection score. With ``m`` matches, ``n`` boxes and
+    ``g`` true boxes, precision = ``m / n``, recall = ``m / g``, F1 = ``2 P R / (P + R)``, and the mean IoU
+    is over the ``m`` matched pairs. Item ids and labels are compared as text, so ``1`` matches ``"1"``.
+    All pairs of boxes of the same item are formed at once and matched in vectorised rounds
+    (:func:`greedy_match`).
+
+    References
+    ----------
+    .. [1] Everingham, M., Van Gool, L., Williams, C. K. I., Winn, J. and Zisserman, A. (2010). The PASCAL
+       Visual Object Classes (VOC) Challenge. International Journal of Computer Vision, 88, 303-338.
+       doi:10.1007/s11263-009-0275-4
+
+    Examples
+    --------
+    >>> gold = pd.DataFrame({"item": ["a", "a"], "label": ["cat", "dog"], "x": [0, 10], "y": [0, 0],
+    ...                      "width": [4, 4], "height": [4, 4]})
+    >>> pred = pd.DataFrame({"item": ["a", "a"], "label": ["cat", "cat"], "x": [1, 10], "y": [0, 0],
+    ...                      "width": [4, 4], "height": [4, 4]})
+    >>> s = score_boxes(pred, gold)
+    >>> round(s.precision, 3), round(s.recall, 3), round(s.mean_iou, 3)
+    (0.5, 0.5, 0.6)
     """
-    fmt = (
-        detect_box_format(path) if format in (None, "auto") else str(format).strip().lower().replace("-", "_")
+    if not 0.0 < float(iou) <= 1.0:
+        raise InvalidParameterError(f"iou must be in (0, 1], got {iou!r}")
+    pred = _scored_frame(consensus_or_frame, "the boxes to score")
+    gold = _scored_frame(gold_frame, "the true boxes")
+    if len(gold) == 0:
+        raise InvalidAnnotationsError("there are no true boxes to score against")
+    items = pd.factorize(np.r_[pred["item"].astype(str).to_numpy(), gold["item"].astype(str).to_numpy()])[0]
+    key_pred, key_gold = items[: len(pred)], items[len(pred) :]
+    if gold_items_only:
+        on_gold = np.isin(key_pred, key_gold)
+        pred, key_pred = pred.loc[on_gold], key_pred[on_gold]
+    if by_label:
+        labels = pd.Index(np.r_[pred["label"].astype(str), gold["label"].astype(str)]).factorize()[0]
+        n_labels = int(labels.max()) + 1 if len(labels) else 1
+        key_pred = key_pred * n_labels + labels[: len(pred)]
+        key_gold = key_gold * n_labels + labels[len(pred) :]
+    p, g = candidate_pairs(key_pred, key_gold)
+    overlap = paired_iou(
+        pred[list(COORDINATES)].to_numpy(float)[p], gold[list(COORDINATES)].to_numpy(float)[g]
     )
-    fmt = {"labelstudio": "label_studio", "ls": "label_studio", "ground_truth": "sagemaker"}.get(fmt, fmt)
-    if fmt == "label_studio":
-        from ..io.boxes_label_studio import read as read_label_studio
+    hit = (overlap >= iou) & (overlap > 0)
+    chosen = greedy_match(p[hit], g[hit], overlap[hit])
+    matched = overlap[hit][chosen]
+    m, n, n_gold = len(matched), len(pred), len(gold)
+    precision = m / n if n else 0.0
+    recall = m / n_gold
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    mean_iou = float(matched.mean()) if m else float("nan")
+    return BoxScores(precision, recall, f1, mean_iou, m, n, n_gold)
 
-        if "field" in options:  # one CLI flag (--field) for both tools
-            options["from_name"] = options.pop("field")
 
-        return read_label_studio(path, **options)
-    if fmt == "sagemaker":
-        from ..io.boxes_sagemaker import read as read_sagemaker
+# ---------------------------------------------------------------------------------------------- moved to io
+BOX_FORMATS = ("label_studio", "sagemaker", "table")
 
-        return read_sagemaker(path, **options)
-    if fmt == "table":
-        return _read_table(Path(path), **options)
-    raise InvalidParameterError(
-        f"unknown box export format {format!r}; choose one of {', '.join(BOX_FORMATS)}"
+
+def read_boxes(path: str | Path, format: str | None = None, **options: Any) -> Boxes:
+    """Deprecated alias of :func:`accord.io.boxes.read_boxes` (reading files belongs to ``accord.io``)."""
+    warnings.warn(
+        "accord.tasks.read_boxes moved: use accord.io.boxes.read_boxes", DeprecationWarning, stacklevel=2
     )
+    from ..io.boxes import read_boxes as read
+
+    return read(path, format, **options)
+
+
+def detect_box_format(path: str | Path) -> str:
+    """Deprecated alias of :func:`accord.io.boxes.detect_box_format`."""
+    warnings.warn(
+        "accord.tasks.detect_box_format moved: use accord.io.boxes.detect_box_format",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from ..io.boxes import detect_box_format as detect
+
+    return detect(path)
