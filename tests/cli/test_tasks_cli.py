@@ -375,3 +375,163 @@ def test_rating_wide_matrix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert frame[["item", "value", "n_annotations"]].values.tolist() == [["x", 2.0, 2], ["y", 6.0, 2]]
     assert main(["aggregate", str(path), "--task", "pairwise", "--wide", "-o", str(out)]) == 2
     assert "--wide does not apply to --task pairwise" in _error_line(capsys)
+
+
+# ---------------------------------------------------------------------------------------------- boxes --gold
+def test_boxes_gold_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gold = tmp_path / "gold_boxes.csv"
+    gold.write_text(
+        "item,label,x,y,width,height\nimg1,car,11,10,100,51\nimg2,person,300,300,10,10\nimg9,car,0,0,5,5\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    code = main(
+        ["aggregate", str(boxes_file(tmp_path)), "--task", "boxes", "-o", str(out), "--gold", str(gold)]
+    )
+    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    # img1's car is found, img2's person is drawn elsewhere: 1 of 2 boxes and 1 of 2 true boxes match
+    assert "on 2 gold items (1 gold items nobody annotated left out), at IoU >= 0.5" in printed
+    assert "precision 0.5000, recall 0.5000, F1 0.5000, mean IoU of the 1 matched boxes 0.9" in printed
+    bad = tmp_path / "bad_gold.csv"
+    bad.write_text("item,label,x,y,width\nimg1,car,1,1,1\n", encoding="utf-8")
+    assert (
+        main(["aggregate", str(boxes_file(tmp_path)), "--task", "boxes", "-o", str(out), "--gold", str(bad)])
+        == 1
+    )
+    assert "no height column" in _error_line(capsys)
+    other = tmp_path / "other_gold.csv"
+    other.write_text("item,label,x,y,width,height\nzzz,car,1,1,1,1\n", encoding="utf-8")
+    assert (
+        main(
+            ["aggregate", str(boxes_file(tmp_path)), "--task", "boxes", "-o", str(out), "--gold", str(other)]
+        )
+        == 1
+    )
+    assert "none of its 1 items" in _error_line(capsys)
+
+
+# ------------------------------------------------------------------------------------------ multilabel --from
+def _ls_choices(values: list[str]) -> dict[str, object]:
+    return {"from_name": "tags", "to_name": "text", "type": "choices", "value": {"choices": values}}
+
+
+def _ls_multilabel_exports(tmp_path: Path) -> dict[str, Path]:
+    sets = {
+        (1, 7): ["cat", "dog"], (1, 8): ["cat", "dog"], (1, 9): ["cat"],
+        (2, 7): [], (2, 8): ["bird"], (2, 9): ["bird"],
+    }  # fmt: skip
+    tasks = [
+        {"id": t, "data": {"text": f"text {t}"}, "annotations": [
+            {"id": 10 * t + a, "completed_by": a, "result": [_ls_choices(s)] if s else []}
+            for (tt, a), s in sets.items() if tt == t
+        ]}
+        for t in (1, 2)
+    ]  # fmt: skip
+    records = []
+    for (t, a), s in sets.items():
+        rec: dict[str, object] = {"id": t, "text": f"text {t}", "annotator": a, "annotation_id": 10 * t + a}
+        if s:
+            rec["tags"] = s[0] if len(s) == 1 else {"choices": s}
+        records.append(rec)
+    paths = {
+        "json": tmp_path / "export.json",
+        "json_min": tmp_path / "min.json",
+        "csv": tmp_path / "export.csv",
+    }
+    paths["json"].write_text(json.dumps(tasks), encoding="utf-8")
+    paths["json_min"].write_text(json.dumps(records), encoding="utf-8")
+    rows = [
+        {**rec, "tags": json.dumps(rec["tags"]) if isinstance(rec.get("tags"), dict) else rec.get("tags", "")}
+        for rec in records
+    ]
+    pd.DataFrame(rows).to_csv(paths["csv"], index=False)
+    return paths
+
+
+@pytest.mark.parametrize("kind", ["json", "json_min", "csv"])
+def test_multilabel_from_label_studio(tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    path = _ls_multilabel_exports(tmp_path)[kind]
+    out, ann = tmp_path / "out.csv", tmp_path / "ann.csv"
+    code = main(
+        ["aggregate", str(path), "--task", "multilabel", "--from", "label_studio", "-m", "mv", "-o", str(out),
+         "--annotators", str(ann)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    frame = pd.read_csv(out)
+    assert frame["item"].tolist() == [1, 2]
+    assert [json.loads(v) for v in frame["labels"]] == [["cat", "dog"], ["bird"]]
+    assert set(pd.read_csv(ann)["annotator"]) == {7, 8, 9}
+    assert "mv: 2 items, 3 annotators, 3 classes" in capsys.readouterr().out
+
+
+def test_multilabel_from_label_studio_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(_ls_multilabel_exports(tmp_path)["json"])
+    out = str(tmp_path / "o.csv")
+    base = ["aggregate", path, "--task", "multilabel", "-o", out]
+    assert main([*base, "--from", "auto", "-m", "mv"]) == 0  # auto: detected as Label Studio
+    capsys.readouterr()
+    assert main([*base, "--from", "mturk"]) == 2
+    assert "not --from mturk" in _error_line(capsys)
+    assert main([*base, "--from", "label_studio", "--item-col", "id"]) == 2
+    assert "--item-col does not apply to --from label_studio" in _error_line(capsys)
+    assert main([*base, "--from", "label_studio", "-p", "layout=long"]) == 2
+    assert "-p layout" in _error_line(capsys)
+    assert main([*base, "--from", "label_studio", "--label-col", "nope"]) == 1
+    assert "no choice control named 'nope'" in _error_line(capsys)
+    assert main([*base, "--from", "label_studio", "--classes", "cat,dog"]) == 1
+    assert "not among the declared classes" in _error_line(capsys)
+
+
+# ---------------------------------------------------------------------------------------------- flags
+@pytest.mark.parametrize(
+    ("task", "flag"),
+    [
+        ("multilabel", ["--duplicates", "keep_first"]),
+        ("multilabel", ["--missing", "drop"]),
+        ("pairwise", ["--duplicates", "keep_last"]),
+        ("boxes", ["--missing", "drop"]),
+        ("boxes", ["--known", "k.csv"]),
+    ],
+)
+def test_flags_of_other_tasks_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], task: str, flag: list[str]
+) -> None:
+    files = {"multilabel": multilabel_file, "pairwise": pairwise_file, "boxes": boxes_file}
+    path = str(files[task](tmp_path))
+    assert main(["aggregate", path, "--task", task, *flag, "-o", str(tmp_path / "o.csv")]) == 2
+    assert f"{flag[0]} does not apply to --task {task}" in _error_line(capsys)
+
+
+def test_rating_keeps_missing_and_duplicates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("item,annotator,value\nx,a,1\nx,a,3\nx,b,\ny,a,2\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    flags = ["--missing", "drop", "--duplicates", "keep_last", "-m", "mean"]
+    assert main(["aggregate", str(path), "--task", "rating", *flags, "-o", str(out)]) == 0, (
+        capsys.readouterr()
+    )
+    assert pd.read_csv(out)["value"].tolist() == [3.0, 2.0]
+
+
+@pytest.mark.parametrize("flag", [["--review", "5"], ["--no-curves"], ["--repeats", "10"], ["--seed", "3"]])
+def test_report_flags_for_class_labels_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
+) -> None:
+    path = str(boxes_file(tmp_path))
+    code = main(["report", path, "--task", "boxes", *flag, "-o", str(tmp_path / "r.html")])
+    assert code == 2
+    assert f"{flag[0]} does not apply to --task boxes" in _error_line(capsys)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_task_boxes_with_gold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gold = tmp_path / "gold.csv"
+    gold.write_text("item,label,x,y,width,height\nimg1,car,11,10,100,51\n", encoding="utf-8")
+    out = tmp_path / "r.html"
+    assert (
+        main(["report", str(boxes_file(tmp_path)), "--task", "boxes", "--gold", str(gold), "-o", str(out)])
+        == 0
+    )
+    assert "precision 1.0000, recall 1.0000" in capsys.readouterr().out
+    assert "recall 1.0000" in out.read_text(encoding="utf-8")
