@@ -139,8 +139,8 @@ def scaling(sizes: tuple[int, ...] = (10**4, 10**5, 10**6)) -> None:
         n_items, per_item = n // 10, 10
         x = rng.normal(size=(n_items, 32))
         truth = (x[:, 0] > 0).astype(int)
-        annotator = rng.integers(0, 200, size=n)
         item = np.repeat(np.arange(n_items), per_item)
+        annotator = (7 * item + 13 * np.tile(np.arange(per_item), n_items)) % 200  # 10 distinct per item
         right = rng.random(n) < 0.75
         label = np.where(right, truth[item], 1 - truth[item])
         ann = Annotations.from_frame(pd.DataFrame({"item": item, "annotator": annotator, "label": label}))
