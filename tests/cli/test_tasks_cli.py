@@ -349,6 +349,8 @@ def test_boxes_label_studio_export(tmp_path: Path, capsys: pytest.CaptureFixture
     coco.write_text(json.dumps({"images": [], "categories": [], "annotations": []}), encoding="utf-8")
     assert main(["aggregate", str(coco), "--task", "boxes", "--from", "label_studio", "-o", str(out)]) == 1
     assert "drops the annotator" in _error_line(capsys)
+    assert main(["aggregate", str(path), "--task", "boxes", "--item-col", "id", "-o", str(out)]) == 2
+    assert "--item-col does not apply to a label_studio export" in _error_line(capsys)
 
 
 def test_rating_repeats_averaged_with_p_duplicates(

@@ -423,8 +423,15 @@ def _fit_boxes(args: argparse.Namespace, method: str, params: dict[str, Any]) ->
         for role, dest in (("item", "item_col"), ("annotator", "annotator_col"), ("label", "label_col")):
             if getattr(args, dest, None):
                 options[role] = getattr(args, dest)
-    elif args.label_col:
-        options["field"] = args.label_col
+    else:
+        for dest, flag in (("item_col", "--item-col"), ("annotator_col", "--annotator-col")):
+            if getattr(args, dest, None):
+                raise UsageError(
+                    f"{flag} does not apply to a {fmt} export (it names the columns of a plain table); "
+                    "--label-col names the control or answer field"
+                )
+        if args.label_col:
+            options["field"] = args.label_col
     gold = read_gold_boxes(args.gold) if getattr(args, "gold", None) else None
     boxes = read_boxes(args.annotations, format=fmt, **options)
     result = fit_guarded(lambda: aggregate_boxes(boxes, **params), method, params)
