@@ -2,13 +2,13 @@
 
 :func:`read_boxes` dispatches on the format (guessed by :func:`detect_box_format` unless given):
 
-=================  ====================================================  ==================================
-format             what                                                  reader
-=================  ====================================================  ==================================
-``label_studio``   Label Studio JSON, JSON_MIN, CSV (``RectangleLabels``)  :mod:`accord.io.boxes_label_studio`
-``sagemaker``      SageMaker Ground Truth worker responses, manifests    :mod:`accord.io.boxes_sagemaker`
-``table``          CSV, TSV or Parquet, one row per box                  :meth:`Boxes.from_frame`
-=================  ====================================================  ==================================
+================  ======================================================  ===================================
+format            what                                                    reader
+================  ======================================================  ===================================
+``label_studio``  Label Studio JSON, JSON_MIN, CSV (``RectangleLabels``)  :mod:`accord.io.boxes_label_studio`
+``sagemaker``     SageMaker Ground Truth worker responses, manifests      :mod:`accord.io.boxes_sagemaker`
+``table``         CSV, TSV or Parquet, one row per box                    :func:`read_box_table`
+================  ======================================================  ===================================
 
 :func:`read_gold_boxes` reads the true boxes (``item, label, x, y, width, height``) that
 :func:`accord.tasks.boxes.score_boxes` compares a consensus with.
