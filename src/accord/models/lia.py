@@ -228,6 +228,13 @@ class LIA(IterativeAggregator):
     Each step costs O(items x network + annotations x K^2 L): the rows ``D_i`` and ``C_j`` of every
     annotation are gathered, the per-item sums are segment sums.
 
+    Measured with ``benchmarks/lia_table2.py`` (10 subsamples per redundancy, defaults) on BlueBirds with
+    VGG16 features (the paper used ResNet-101 features): accuracy 69.1 / 78.1 / 81.8 / 87.9 / 90.0 % at
+    2 / 5 / 10 / 20 / 39 labels per item (majority vote 63.1 / 71.9 / 71.7 / 75.5 / 75.9). On these features a
+    logistic regression trained on the gold labels reaches only about 77 % out of sample, so most of the gain
+    comes from the annotator model; minimax conditional entropy (:class:`~accord.models.mmce.MMCE`) is as
+    good or better from 10 labels per item on.
+
     References
     ----------
     E. A. Platanios, M. Al-Shedivat, E. Xing and T. Mitchell (2020). Learning from imperfect annotations.
