@@ -127,17 +127,20 @@ class ShrunkVote(Aggregator):
     r"""A majority vote weighted by annotator skills shrunk toward a common prior (one-coin EM with priors).
 
     Each annotator gives the true class with probability ``s[a]`` and otherwise a uniformly chosen other
-    class. The skills get a Beta(``a0``, ``b0``) prior (mean 5/7 = 0.71 by default: "better than chance")
-    and the class priors a symmetric Dirichlet prior with ``c`` pseudo-items per class, so that with few
-    labels every skill stays near the prior mean (the result is then majority vote with probabilities), and
-    only many labels make an annotator count for more or less than the others.
+    class. The skills get a Beta(``a0``, ``b0``) prior (mean 5/7 = 0.71 by default: "better than chance") and
+    the class priors are uniform by default (or get a symmetric Dirichlet prior with ``c`` pseudo-items per
+    class), so that with few labels every skill stays near the prior mean (the result is then majority vote
+    with probabilities), and only many labels make an annotator count for more or less than the others.
 
     Parameters
     ----------
     a0, b0 : float, default 5 and 2
         Beta prior pseudo-counts of right and wrong labels per annotator.
-    c : float, default 25
-        Dirichlet pseudo-items per class for the class priors.
+    c : float, default inf
+        Dirichlet pseudo-items per class for the class priors; ``inf`` keeps them uniform. Learning them is
+        risky where skills are weakly identified: with two labels per item (rte) EM explains the
+        disagreements by a lopsided class prior (0.21 / 0.79 on a balanced set) and falls below a single
+        annotator, while uniform priors beat one.
     learn : bool, default True
         False keeps every skill at the prior mean and the class priors uniform: a majority vote whose
         confidence is the prior skill (what is left when skills cannot be learned, e.g. one label per item).
@@ -152,7 +155,7 @@ class ShrunkVote(Aggregator):
     .. math::
 
         s_a = \frac{\sum_{n: a_n = a} p_{i_n l_n} + a_0}{N_a + a_0 + b_0},\qquad
-        \pi_k = \frac{\sum_i p_{ik} + c}{I + K c},\qquad
+        \pi_k = \frac{\sum_i p_{ik} + c}{I + K c} \ (1/K \text{ for } c = \infty),\qquad
         p_{ik} \propto \pi_k \prod_{n \in i} s_{a_n}^{[l_n = k]}
         \Big(\tfrac{1 - s_{a_n}}{K - 1}\Big)^{[l_n \ne k]}
 
@@ -178,7 +181,7 @@ class ShrunkVote(Aggregator):
         *,
         a0: float = 5.0,
         b0: float = 2.0,
-        c: float = 25.0,
+        c: float = float("inf"),
         learn: bool = True,
         max_iter: int = 100,
         tol: float = 1e-4,
@@ -237,7 +240,8 @@ class ShrunkVote(Aggregator):
         for _ in range(max_iter):
             right = np.bincount(annotator, weights=post[item, label], minlength=annotations.n_annotators)
             skills = (right + a0) / (sizes + a0 + b0)
-            new = self._posterior(annotations, skills, (post.sum(axis=0) + c) / (n_items + k * c))
+            pi = np.full(k, 1.0 / k) if np.isinf(c) else (post.sum(axis=0) + c) / (n_items + k * c)
+            new = self._posterior(annotations, skills, pi)
             _clamp(new, gold)
             delta = float(np.abs(new - post).max()) if new.size else 0.0
             post = new
