@@ -16,9 +16,10 @@ pytest.importorskip("pyarrow")
 
 from distributed import LocalCluster  # noqa: E402
 
-from accord import DawidSkene  # noqa: E402
+from accord import DawidSkene, MajorityVote  # noqa: E402
 from accord.engines._cli import run_dask  # noqa: E402
 from accord.errors import InvalidParameterError  # noqa: E402
+from accord.models import GLAD  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_run_dask_writes_one_parquet_file_per_partition(
     source.mkdir()
     frame.iloc[:300].to_parquet(source / "a.parquet", index=False)
     frame.iloc[300:].to_parquet(source / "b.parquet", index=False)
-    assert run_dask(namespace(source, tmp_path / "out", scheduler)) == 0
+    assert run_dask(namespace(source, tmp_path / "out", scheduler), DawidSkene(tol=1e-3)) == 0
     printed = capsys.readouterr().out
     assert "DawidSkene on Dask: 200 items, 3 annotators, 600 annotations" in printed
     written = pd.concat([pd.read_parquet(p) for p in (tmp_path / "out").glob("part-*.parquet")])
@@ -72,8 +73,8 @@ def test_run_dask_writes_one_parquet_file_per_partition(
 
 def test_run_dask_refuses_what_it_cannot_do(scheduler: str, tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterError, match="--gold"):
-        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, gold="gold.csv"))
+        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, gold="gold.csv"), MajorityVote())
     with pytest.raises(InvalidParameterError, match="directory with -o DIR"):
-        run_dask(namespace(tmp_path, Path("-"), scheduler))
+        run_dask(namespace(tmp_path, Path("-"), scheduler), MajorityVote())
     with pytest.raises(InvalidParameterError, match="in-memory only"):
-        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, method="glad", param=None))
+        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, method="glad"), GLAD())

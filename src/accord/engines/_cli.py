@@ -6,9 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..cli._common import UsageError, make_model_from_args, parse_params
-from ..errors import AccordError
-from ..models.registry import METHODS, make_model
+from ..errors import AccordError, InvalidParameterError
 
 __all__ = ["UNSUPPORTED", "run_dask"]
 
@@ -26,24 +24,26 @@ UNSUPPORTED = {
 }
 
 
-def run_dask(args: argparse.Namespace) -> int:
-    """Fit ``--method`` on the Parquet dataset ``args.annotations`` with Dask and write the per-item table
-    into the directory ``--output``, one Parquet file per partition. ``--scheduler ADDRESS`` joins a
-    running cluster; without it a local cluster runs for the command."""
+def run_dask(
+    args: argparse.Namespace, model: Any, usage_error: type[Exception] = InvalidParameterError
+) -> int:
+    """Fit ``model`` (``--method`` with its ``-p`` parameters, built by the command) on the Parquet dataset
+    ``args.annotations`` with Dask and write the per-item table into the directory ``--output``, one Parquet
+    file per partition. ``--scheduler ADDRESS`` joins a running cluster; without it a local cluster runs for
+    the command. A wrong command line raises ``usage_error`` (the command's exit-code-2 error)."""
     given = [k for k, off in UNSUPPORTED.items() if getattr(args, k, off) not in (off, None, False)]
     if given:
         flags = ", ".join("--" + ("from" if k == "source_format" else k.replace("_", "-")) for k in given)
-        raise UsageError(f"--engine dask does not take {flags}; run without --engine dask for them")
+        raise usage_error(f"--engine dask does not take {flags}; run without --engine dask for them")
     if args.output in ("-", None):
-        raise UsageError("--engine dask writes one Parquet file per partition: give a directory with -o DIR")
+        raise usage_error("--engine dask writes one Parquet file per partition: give a directory with -o DIR")
     from . import dask as engine
 
-    model = make_model_from_args(args.method, parse_params(getattr(args, "param", None)), METHODS, make_model)
     if not engine.supported(model):
-        raise UsageError(
+        raise usage_error(
             f"--engine dask fits mv, ds, onecoin and ibcc; --method {args.method} is in-memory only"
         )
-    client, cluster = _client(getattr(args, "scheduler", None))
+    client, cluster = _client(getattr(args, "scheduler", None), usage_error)
     try:
         result = engine.fit(
             model,
@@ -52,7 +52,7 @@ def run_dask(args: argparse.Namespace) -> int:
             item=args.item_col,
             annotator=args.annotator_col,
             label=args.label_col,
-            classes=_classes(getattr(args, "classes", None)),
+            classes=_classes(getattr(args, "classes", None), usage_error),
             duplicates=getattr(args, "duplicates", "error"),
             missing=getattr(args, "missing", "error"),
             output=args.output,
@@ -82,16 +82,16 @@ def summary(result: Any, output: str) -> str:
     return "\n".join(lines)
 
 
-def _classes(text: str | None) -> list[str] | None:
+def _classes(text: str | None, usage_error: type[Exception]) -> list[str] | None:
     if not text:
         return None
     classes = [c.strip() for c in text.split(",")]
     if any(not c for c in classes):
-        raise UsageError(f"--classes {text!r} has an empty class name; give names separated by commas")
+        raise usage_error(f"--classes {text!r} has an empty class name; give names separated by commas")
     return classes
 
 
-def _client(address: str | None) -> tuple[Any, Any]:
+def _client(address: str | None, usage_error: type[Exception]) -> tuple[Any, Any]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -100,6 +100,6 @@ def _client(address: str | None) -> tuple[Any, Any]:
         try:
             return Client(address, timeout="20s"), None
         except OSError as exc:
-            raise UsageError(f"--scheduler {address}: cannot reach a Dask scheduler there ({exc})") from None
+            raise usage_error(f"--scheduler {address}: cannot reach a Dask scheduler there ({exc})") from None
     cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0")
     return Client(cluster), cluster
