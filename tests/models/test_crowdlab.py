@@ -14,12 +14,12 @@ from accord import Annotations, DataQualityWarning, DawidSkene, InvalidAnnotatio
 from accord.cli import main
 from accord.datasets import load_dataset
 from accord.evaluation import accuracy
+from accord.io import read_pred_probs
 from accord.models.crowdlab import (
     CrowdLab,
     best_temperature,
     check_pred_probs,
     cleanlab_majority_vote,
-    read_pred_probs,
     temperature_scale,
 )
 from accord.models.model_assisted_ds import ModelAssistedDawidSkene
