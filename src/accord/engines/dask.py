@@ -46,6 +46,7 @@ from .._kernel.votes import break_ties, vote_shares
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import AccordError, ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
+from ..io.arrow import read_parquet_dataset, text_columns
 from ..models import BayesianDawidSkene, DawidSkene, MajorityVote, OneCoinDawidSkene
 from ..models.bayesian_ds import VBSteps
 
@@ -206,11 +207,15 @@ class _State:
     summary: _Summary = field(default_factory=lambda: _Summary(None))
 
 
-def _local(frame: pd.DataFrame, options: dict[str, Any]) -> Annotations | None:
-    """Validate and encode one partition (local codes); None for an empty partition."""
+def _local(frame: pd.DataFrame, options: dict[str, Any], text: bool = False) -> Annotations | None:
+    """Validate and encode one partition (local codes); None for an empty partition. ``text``: the rows
+    came from a file, whose cells are read as text (after the shuffle, which moves the compact typed
+    columns)."""
     frame = frame.drop(columns=[PART_COLUMN], errors="ignore")
     if len(frame) == 0:
         return None
+    if text:
+        frame = text_columns(frame)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # what was dropped is in .report, gathered on the client
         return Annotations.from_frame(frame, **options)
@@ -464,13 +469,13 @@ def _fit(
     shuffle_method: str | None,
 ) -> DaskFit:
     clock = [time.perf_counter()]
-    frame = _dask_frame(source)
+    frame, text = _dask_frame(source)
     cols = {
         r: _column(list(frame.columns), r, g)
         for r, g in (("item", item), ("annotator", annotator), ("label", label))
     }
     n = int(npartitions or max(frame.npartitions, 2 * len(client.nthreads())))
-    frame = _by_item(frame, cols["item"], n, shuffle_method)
+    frame = _by_item(frame, cols["item"], n, shuffle_method, text)
     options = {
         "item": cols["item"],
         "annotator": cols["annotator"],
@@ -480,7 +485,7 @@ def _fit(
         "missing": missing,
     }
     raw = client.compute(frame.to_delayed())
-    local = client.map(_local, raw, options=options, pure=False)
+    local = client.map(_local, raw, options=options, text=text, pure=False)
     vocab = client.gather(client.map(_vocabulary, local, pure=False))
     keep = [f for f, v in zip(local, vocab, strict=True) if v[0]]
     if not keep:
@@ -555,19 +560,17 @@ def _sum_arrays(*arrays: np.ndarray) -> np.ndarray:
     return np.asarray(sum(arrays[1:], arrays[0]))
 
 
-def _dask_frame(source: Any) -> Any:
+def _dask_frame(source: Any) -> tuple[Any, bool]:
+    """The input as a Dask DataFrame, and whether its cells are to be read as text (a file's are)."""
     import dask.dataframe as dd
 
     if isinstance(source, dd.DataFrame):
-        return source
+        return source, False
     if isinstance(source, pd.DataFrame):
-        return dd.from_pandas(
-            source, npartitions=max(1, min(os.cpu_count() or 1, len(source) // 100_000 + 1))
-        )
+        parts = max(1, min(os.cpu_count() or 1, len(source) // 100_000 + 1))
+        return dd.from_pandas(source, npartitions=parts), False
     if isinstance(source, (str, Path)):
-        from ..io.arrow import read_parquet_dataset
-
-        return read_parquet_dataset(source)
+        return read_parquet_dataset(source, text=False), True
     raise InvalidAnnotationsError(
         f"expected a Dask DataFrame, a pandas DataFrame or the path of a Parquet dataset; got "
         f"{type(source).__name__}"
@@ -591,15 +594,17 @@ def _column(columns: list[Any], role: str, given: str | None) -> Any:
     )
 
 
-def _partition_of(items: pd.Series) -> pd.Series:
-    """A hash of every row's item id text (the shuffle sends equal values to one partition)."""
-    hashed = pd.util.hash_pandas_object(items.astype(str), index=False).to_numpy()
+def _partition_of(items: pd.Series, text: bool = False) -> pd.Series:
+    """A hash of every row's item id text (the shuffle sends equal values to one partition); ``text``: the
+    id as a file's reader writes it (``1.0`` -> ``"1"``)."""
+    ids = text_columns(items.to_frame()).iloc[:, 0] if text else items
+    hashed = pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy()
     return pd.Series(hashed.view(np.int64), index=items.index, name=PART_COLUMN)
 
 
-def _by_item(frame: Any, item_col: Any, n: int, method: str | None) -> Any:
+def _by_item(frame: Any, item_col: Any, n: int, method: str | None, text: bool = False) -> Any:
     """Shuffle the rows so that each partition holds every annotation of its items."""
-    key = frame[item_col].map_partitions(_partition_of, meta=(PART_COLUMN, "int64"))
+    key = frame[item_col].map_partitions(_partition_of, text, meta=(PART_COLUMN, "int64"))
     return frame.assign(**{PART_COLUMN: key}).shuffle(on=PART_COLUMN, npartitions=n, shuffle_method=method)
 
 
