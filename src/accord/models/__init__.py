@@ -5,7 +5,7 @@ from ._base import Aggregator
 from .auto import Auto
 from .bayes import posterior
 from .bayesian_ds import BayesianDawidSkene
-from .crowdlab import CrowdLab, check_pred_probs, read_pred_probs
+from .crowdlab import CrowdLab, check_pred_probs
 from .dawid_skene import DawidSkene, OneCoinDawidSkene
 from .glad import GLAD
 from .kos import KOS
@@ -34,5 +34,4 @@ __all__ = [
     "ZeroBasedSkill",
     "check_pred_probs",
     "posterior",
-    "read_pred_probs",
 ]
