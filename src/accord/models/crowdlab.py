@@ -6,21 +6,21 @@ CROWDLAB (Goh, Tkachenko and Mueller 2022) is a weighted ensemble of that witnes
 whose weights come from agreement statistics; it is not a generative model and it is not iterated.
 
 This module holds the array math (module-level functions on the code arrays, vectorised with ``np.bincount``),
-the :class:`CrowdLab` model, and the validation and reading of ``pred_probs`` used everywhere in accord.
+the :class:`CrowdLab` model, and the validation of ``pred_probs`` used everywhere in accord (files are read
+by :func:`accord.io.read_pred_probs`).
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
 from .._kernel.pred_probs import check_pred_probs, check_unlabeled_pred_probs, show_values
-from ..annotations import Annotations, read_table
+from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 from ._base import Aggregator, as_annotations, check_no_positional
@@ -31,57 +31,15 @@ __all__ = [
     "CrowdLabStats",
     "best_temperature",
     "check_pred_probs",
+    "check_unlabeled_pred_probs",
     "cleanlab_majority_vote",
     "crowdlab_stats",
-    "read_pred_probs",
     "temperature_scale",
 ]
 
 EPS_CLIP = 1e-6  # floor of every weight (cleanlab's CLIPPING_LOWER_BOUND)
 SMALL_CONST = 1e-30  # floor of a probability before taking its log (temperature search)
 COARSE_TEMPERATURES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.0, 8.0)
-
-
-def read_pred_probs(
-    path: str | Path, annotations: Annotations | None = None, *, align: bool = True
-) -> pd.DataFrame:
-    """Read predicted probabilities from a file with a column ``item`` and one column per class label.
-
-    Parameters
-    ----------
-    path : str or Path
-        CSV, TSV, Parquet or JSON Lines (by suffix).
-    annotations : Annotations, optional
-        With it, columns are matched to its classes and the values validated (see :func:`check_pred_probs`).
-    align : bool, default True
-        With ``annotations``: keep exactly the annotated items, in ``annotations.items`` order (rows for other
-        items are dropped with a warning). ``False`` keeps the file's rows (e.g. unlabelled items).
-
-    Returns
-    -------
-    DataFrame indexed by item, one column per class.
-    """
-    frame = read_table(path)
-    lower = {str(c).lower(): c for c in frame.columns}
-    item_col = next((lower[a] for a in ("item", "task", "item_id", "example") if a in lower), None)
-    if item_col is None:
-        raise InvalidAnnotationsError(
-            f"{path}: a pred_probs file needs a column 'item' and one column per class; "
-            f"its columns are {show_values(frame.columns)}"
-        )
-    frame = frame.set_index(item_col)
-    frame.index.name = "item"
-    if annotations is None:
-        try:
-            return frame.astype(np.float64)
-        except (TypeError, ValueError):
-            raise InvalidAnnotationsError(f"{path}: the class columns must be numbers") from None
-    name = f"pred_probs file {path}"
-    if not align:
-        values = check_unlabeled_pred_probs(frame, annotations.classes, name=name)
-        return pd.DataFrame(values, index=frame.index, columns=annotations.classes)
-    values = check_pred_probs(frame, annotations, name=name)
-    return pd.DataFrame(values, index=annotations.items, columns=annotations.classes)
 
 
 # ====================================================================== temperature calibration
