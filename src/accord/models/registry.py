@@ -11,11 +11,13 @@ from typing import Any
 from ..errors import InvalidParameterError
 from ._base import Aggregator
 from .bayesian_ds import BayesianDawidSkene
+from .bwa import BWA
 from .crowdlab import CrowdLab
 from .dawid_skene import DawidSkene, OneCoinDawidSkene
 from .ebcc import EBCC
 from .glad import GLAD
 from .kos import KOS
+from .label_model import LabelModel
 from .mace import MACE
 from .majority import MajorityVote
 from .mmce import MMCE
@@ -40,6 +42,8 @@ METHODS: dict[str, type[Aggregator]] = {
     "mace": MACE,
     "mmce": MMCE,
     "ebcc": EBCC,
+    "bwa": BWA,
+    "label_model": LabelModel,
 }
 
 
