@@ -46,9 +46,7 @@ WRITING_MODES = ("w", "a", "x")
 
 # Modules outside io/ that may read files, each with its reason. HARDEN moves the reading into io/ and deletes
 # the entries here (issue 10, point 4); nothing may be added without a reason.
-READING_ALLOWED: dict[str, str] = {
-    "accord.annotations": "transitional read_table copy while models/crowdlab.py imports it (HARDEN, MODELS)",
-}
+READING_ALLOWED: dict[str, str] = {}
 
 # Import cycles that exist today, each with its owner. A cycle found inside one of these sets passes; any
 # other fails. The owners break them and delete the entry (the test says when an entry is no longer needed).

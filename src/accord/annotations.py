@@ -825,15 +825,3 @@ def _gold_series(gold: pd.Series | dict[Any, Any] | pd.DataFrame) -> pd.Series:
         f"gold must be a Series (item -> label), a dict or a DataFrame with item and "
         f"label columns; got {type(gold).__name__}"
     )
-
-
-def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
-    """Transitional: use :func:`accord.io.read_table`; this copy goes once ``models/crowdlab.py`` reads
-    through :mod:`accord.io`. Same policy: every cell as text, only empty cells missing."""
-    fmt = (format or Path(path).suffix.lstrip(".") or "csv").lower()
-    if fmt in ("csv", "tsv"):
-        sep = "," if fmt == "csv" else "\t"
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
-    if fmt == "parquet":
-        return pd.read_parquet(path)
-    return pd.read_json(path, lines=True, dtype=False)

@@ -118,6 +118,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print nothing on success (no progress line either)"
     )
+    parser.add_argument(
+        "--engine",
+        default="memory",
+        choices=["memory", "dask"],
+        help="memory (default) or dask: fit mv/ds/onecoin/ibcc on a Parquet dataset (directory or glob) with "
+        "Dask; -o is then a directory, one Parquet file per partition",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="with --engine dask: a running Dask scheduler (default: a local cluster)",
+    )
     add_output_safety_argument(parser)
     parser.set_defaults(func=run)
 
@@ -128,6 +141,16 @@ def run(args: argparse.Namespace) -> int:
 
         return int(run_task(args))
     args.method = check_method(args.method)
+    if getattr(args, "engine", "memory") == "dask":
+        from ..engines._cli import run_dask  # the Dask engine is optional (extra 'dask')
+
+        return int(
+            run_dask(
+                args,
+                make_model_from_args(args.method, parse_params(args.param), METHODS, make_model),
+                UsageError,
+            )
+        )
     check_output(args.output)
     check_output(args.annotators, "--annotators")
     if args.output == "-" and args.annotators == "-":
