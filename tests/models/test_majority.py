@@ -52,3 +52,51 @@ def test_zbs_runs_and_stops():
     model = ZeroBasedSkill().fit(TIED)
     assert model.n_iter_ <= 100
     np.testing.assert_allclose(model.proba_.sum(axis=1), 1.0)
+
+
+def test_confusions_are_plain_counts_against_the_majority_labels():
+    conf = MajorityVote().fit(TIED).consensus_.confusions  # labels {1: x, 2: y, 3: y}; classes [x, y]
+    np.testing.assert_array_equal(conf[0], [[0.0, 1.0], [0.0, 1.0]])  # a: y on the x item, y on both y items
+    np.testing.assert_array_equal(conf[1], [[1.0, 0.0], [0.0, 1.0]])  # b: right on both
+    np.testing.assert_array_equal(conf[2], [[0.5, 0.5], [0.5, 0.5]])  # c: no x item -> uniform; 1 of 2 on y
+
+
+def test_confusions_follow_the_tie_rule_labels():
+    conf = MajorityVote(tie_break="prior").fit(TIED).consensus_.confusions  # item 1 -> y: every item is y
+    np.testing.assert_array_equal(conf[0], [[0.5, 0.5], [0.0, 1.0]])
+    np.testing.assert_array_equal(conf[1], [[0.5, 0.5], [0.5, 0.5]])
+
+
+def test_cleanlab_tie_rule_takes_the_rarest_class():
+    frame = pd.concat([TIED, pd.DataFrame({"item": [4, 4], "annotator": ["a", "b"], "label": ["x", "x"]})])
+    # votes overall: x 4, y 5 -> item 1's x/y tie goes to x (the rarer); "prior" would take y
+    assert MajorityVote(tie_break="cleanlab").fit_predict(frame)[1] == "x"
+    assert MajorityVote(tie_break="prior").fit_predict(frame)[1] == "y"
+
+
+def test_cleanlab_tie_rule_reproduces_the_tutorial_majority_vote(data_dir):
+    from accord.io import load_dataset
+
+    data = load_dataset(data_dir / "cleanlab_tutorial")
+    for seed in (0, 1):
+        labels = MajorityVote(tie_break="cleanlab", random_state=seed).fit_predict(data.annotations)
+        assert (labels == data.gold.reindex(labels.index)).mean() == pytest.approx(0.8581081081081081)
+    lowest = MajorityVote().fit_predict(data.annotations)
+    assert (lowest == data.gold.reindex(lowest.index)).mean() != pytest.approx(0.8581081081081081)
+
+
+def test_cleanlab_tie_rule_matches_cleanlab(data_dir):
+    multiannotator = pytest.importorskip("cleanlab.multiannotator")
+    from accord.io import load_dataset
+
+    ann = load_dataset(data_dir / "cleanlab_tutorial").annotations
+    wide = np.full((ann.n_items, ann.n_annotators), np.nan)
+    wide[ann.item, ann.annotator] = ann.label
+    theirs = multiannotator.get_majority_vote_label(wide)
+    ours = MajorityVote(tie_break="cleanlab", random_state=0).fit(ann).consensus_.label_codes
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_unknown_tie_rule_names_the_choices():
+    with pytest.raises(InvalidParameterError, match="'cleanlab'.*got 'first'"):
+        MajorityVote(tie_break="first").fit(TIED)  # type: ignore[arg-type]

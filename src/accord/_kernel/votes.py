@@ -11,7 +11,16 @@ from ..errors import InvalidParameterError
 if TYPE_CHECKING:
     from ..annotations import Annotations
 
-__all__ = ["TIE_RULES", "TieRule", "argmax_lowest", "break_ties", "vote_shares", "weighted_votes"]
+__all__ = [
+    "TIE_RULES",
+    "TieRule",
+    "argmax_lowest",
+    "break_ties",
+    "cleanlab_majority_vote",
+    "keep_best",
+    "vote_shares",
+    "weighted_votes",
+]
 
 TieRule = Literal["lowest", "random", "prior"]
 TIE_RULES = ("lowest", "random", "prior")
@@ -67,3 +76,56 @@ def vote_shares(counts: np.ndarray) -> np.ndarray:
 def argmax_lowest(x: np.ndarray) -> np.ndarray:
     """Row-wise argmax; ties go to the lowest column index (``np.argmax``'s rule)."""
     return np.asarray(x).argmax(axis=1)
+
+
+def keep_best(tied: np.ndarray, score: np.ndarray, largest: bool) -> np.ndarray:
+    """Narrow each row's tied set to the classes with the best ``score`` (exact ties survive)."""
+    s = np.where(tied, score if largest else -score, -np.inf)
+    return tied & (s == s.max(axis=1, keepdims=True))
+
+
+def cleanlab_majority_vote(
+    annotations: Annotations,
+    pred_probs: np.ndarray | None,
+    rng: np.random.Generator,
+    counts: np.ndarray | None = None,
+) -> np.ndarray:
+    """Majority vote with cleanlab's tie cascade (cleanlab's ``get_majority_vote_label``; Goh et al. 2022).
+
+    Among the classes tied for the most votes, keep (1) those with the highest ``pred_probs`` (if given), then
+    (2) the rarest over all votes, then (3) those chosen by the annotators with the highest agreement with the
+    untied majority vote, and finally (4) draw one uniformly with ``rng``.
+    """
+    counts = annotations.vote_counts() if counts is None else counts
+    tied = counts == counts.max(axis=1, keepdims=True)
+    untied = tied.sum(axis=1) == 1
+    if pred_probs is not None:
+        tied = keep_best(tied, pred_probs, largest=True)
+    tied = keep_best(tied, np.broadcast_to(counts.sum(axis=0), counts.shape), largest=False)
+    still = tied.sum(axis=1) > 1
+    if still.any():
+        tied = keep_best(
+            tied, _tie_quality(annotations, untied, counts.argmax(axis=1), tied.shape[1]), largest=True
+        )
+    draw = np.where(tied, rng.random(tied.shape) + 1.0, 0.0)
+    return draw.argmax(axis=1)
+
+
+def _tie_quality(annotations: Annotations, untied: np.ndarray, mv: np.ndarray, k: int) -> np.ndarray:
+    """Mean agreement with the majority vote on the items without a tie, of the annotators who chose each
+    class, per item (annotators with no such item get the mean)."""
+    ann = annotations
+    on_untied = untied[ann.item]
+    hits = np.bincount(
+        ann.annotator[on_untied],
+        weights=(ann.label == mv[ann.item])[on_untied].astype(float),
+        minlength=ann.n_annotators,
+    )
+    seen = np.bincount(ann.annotator[on_untied], minlength=ann.n_annotators)
+    agree = np.divide(hits, seen, out=np.full(ann.n_annotators, np.nan), where=seen > 0)
+    agree[seen == 0] = np.nanmean(agree) if (seen > 0).any() else 0.0
+    key = ann.item.astype(np.int64) * k + ann.label
+    size = len(untied) * k
+    total = np.bincount(key, weights=agree[ann.annotator], minlength=size).reshape(-1, k)
+    n = np.bincount(key, minlength=size).reshape(-1, k)
+    return np.divide(total, n, out=np.zeros_like(total), where=n > 0)

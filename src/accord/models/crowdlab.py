@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._kernel.pred_probs import check_pred_probs, check_unlabeled_pred_probs, show_values
+from .._kernel.votes import cleanlab_majority_vote, keep_best
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
@@ -97,60 +98,6 @@ def resolve_temperature(calibrate: Any, annotations: Annotations, pred_probs: np
     if not np.isfinite(t) or t <= 0:
         raise InvalidParameterError(f"calibrate must be True, False or a temperature > 0, got {calibrate!r}")
     return t
-
-
-# ==================================================== majority vote with cleanlab's tie rules
-def _keep_best(tied: np.ndarray, score: np.ndarray, largest: bool) -> np.ndarray:
-    """Narrow each row's tied set to the classes with the best ``score`` (exact ties survive)."""
-    s = np.where(tied, score if largest else -score, -np.inf)
-    return tied & (s == s.max(axis=1, keepdims=True))
-
-
-def cleanlab_majority_vote(
-    annotations: Annotations,
-    pred_probs: np.ndarray | None,
-    rng: np.random.Generator,
-    counts: np.ndarray | None = None,
-) -> np.ndarray:
-    """Majority vote with cleanlab's tie cascade (cleanlab's ``get_majority_vote_label``; Goh et al. 2022).
-
-    Among the classes tied for the most votes, keep (1) those with the highest ``pred_probs`` (if given), then
-    (2) the rarest over all votes, then (3) those chosen by the annotators with the highest agreement with the
-    untied majority vote, and finally (4) draw one uniformly with ``rng``.
-    """
-    counts = annotations.vote_counts() if counts is None else counts
-    tied = counts == counts.max(axis=1, keepdims=True)
-    untied = tied.sum(axis=1) == 1
-    if pred_probs is not None:
-        tied = _keep_best(tied, pred_probs, largest=True)
-    tied = _keep_best(tied, np.broadcast_to(counts.sum(axis=0), counts.shape), largest=False)
-    still = tied.sum(axis=1) > 1
-    if still.any():
-        tied = _keep_best(
-            tied, _tie_quality(annotations, untied, counts.argmax(axis=1), tied.shape[1]), largest=True
-        )
-    draw = np.where(tied, rng.random(tied.shape) + 1.0, 0.0)
-    return draw.argmax(axis=1)
-
-
-def _tie_quality(annotations: Annotations, untied: np.ndarray, mv: np.ndarray, k: int) -> np.ndarray:
-    """Mean agreement with the majority vote on the items without a tie, of the annotators who chose each
-    class, per item (annotators with no such item get the mean)."""
-    ann = annotations
-    on_untied = untied[ann.item]
-    hits = np.bincount(
-        ann.annotator[on_untied],
-        weights=(ann.label == mv[ann.item])[on_untied].astype(float),
-        minlength=ann.n_annotators,
-    )
-    seen = np.bincount(ann.annotator[on_untied], minlength=ann.n_annotators)
-    agree = np.divide(hits, seen, out=np.full(ann.n_annotators, np.nan), where=seen > 0)
-    agree[seen == 0] = np.nanmean(agree) if (seen > 0).any() else 0.0
-    key = ann.item.astype(np.int64) * k + ann.label
-    size = len(untied) * k
-    total = np.bincount(key, weights=agree[ann.annotator], minlength=size).reshape(-1, k)
-    n = np.bincount(key, minlength=size).reshape(-1, k)
-    return np.divide(total, n, out=np.zeros_like(total), where=n > 0)
 
 
 # ====================================================================== the weighted ensemble
@@ -313,9 +260,9 @@ def worst_class(annotations: Annotations, labels: np.ndarray, consensus_quality:
     acc = np.divide(hits, used, out=np.zeros_like(hits), where=used > 0)
     mean_cq = np.divide(cq, used, out=np.zeros_like(cq), where=used > 0)
     cand = used > 0
-    cand = _keep_best(cand, acc, largest=False)
-    cand = _keep_best(cand, used, largest=True)
-    cand = _keep_best(cand, mean_cq, largest=True)
+    cand = keep_best(cand, acc, largest=False)
+    cand = keep_best(cand, used, largest=True)
+    cand = keep_best(cand, mean_cq, largest=True)
     return np.asarray(ann.classes, dtype=object)[cand.argmax(axis=1)]
 
 
