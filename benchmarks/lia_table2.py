@@ -37,6 +37,14 @@ On BlueBirds (4096-d features, 108 items) the in-sample logistic regression repr
 MAJ* = MAJ and MMCE* = MMCE there; on RTE the local text features carry little of the entailment signal
 (MAJ* 62 %).
 
+``--scaling`` (LIA hidden=(16, 16), 32 features, 10 labels per item, 50 full-batch steps per M-step; same
+shared machine)::
+
+    annotations    items  s/EM-iteration  s/annotation x 1e6
+         10,000    1,000            3.96              395.71
+        100,000   10,000           19.21              192.15
+      1,000,000  100,000          176.13              176.13
+
 Usage::
 
     .venv/bin/python benchmarks/lia_table2.py [--runs 10] [--datasets bluebirds,rte,wordsim]
