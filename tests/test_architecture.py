@@ -50,20 +50,7 @@ READING_ALLOWED: dict[str, str] = {}
 
 # Import cycles that exist today, each with its owner. A cycle found inside one of these sets passes; any
 # other fails. The owners break them and delete the entry (the test says when an entry is no longer needed).
-CYCLES_ALLOWED: dict[frozenset[str], str] = {
-    frozenset(
-        {
-            "accord.io.boxes",
-            "accord.io.boxes_label_studio",
-            "accord.io.boxes_sagemaker",
-            "accord.tasks",
-            "accord.tasks.boxes",
-        }
-    ): (
-        "transitional: tasks.boxes keeps deprecated read_boxes/detect_box_format aliases of accord.io.boxes "
-        "until tasks/__init__.py stops exporting them (TASKS boxes, coordinator)"
-    ),
-}
+CYCLES_ALLOWED: dict[frozenset[str], str] = {}
 
 # Model modules: one method family each. They may import model *classes* from each other (to subclass or
 # compose), never functions, constants or private names; shared math lives in accord._kernel.

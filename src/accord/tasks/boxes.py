@@ -18,7 +18,6 @@ recall, false positives and label confusion) -> localisation noise per annotator
 
 from __future__ import annotations
 
-import warnings
 from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,7 +32,6 @@ from ._box_geometry import iou_matrix, paired_iou, to_corners
 from ._box_match import cluster_boxes
 
 __all__ = [
-    "BOX_FORMATS",
     "BOX_PARAMS",
     "COORDINATES",
     "BoxCollector",
@@ -43,11 +41,9 @@ __all__ = [
     "aggregate_boxes",
     "box_table",
     "candidate_pairs",
-    "detect_box_format",
     "greedy_match",
     "iou_matrix",
     "paired_iou",
-    "read_boxes",
     "score_boxes",
 ]
 
@@ -552,29 +548,3 @@ def score_boxes(
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     mean_iou = float(matched.mean()) if m else float("nan")
     return BoxScores(precision, recall, f1, mean_iou, m, n, n_gold)
-
-
-# ---------------------------------------------------------------------------------------------- moved to io
-BOX_FORMATS = ("label_studio", "sagemaker", "table")
-
-
-def read_boxes(path: str | Path, format: str | None = None, **options: Any) -> Boxes:
-    """Deprecated alias of :func:`accord.io.boxes.read_boxes` (reading files belongs to ``accord.io``)."""
-    warnings.warn(
-        "accord.tasks.read_boxes moved: use accord.io.boxes.read_boxes", DeprecationWarning, stacklevel=2
-    )
-    from ..io.boxes import read_boxes as read
-
-    return read(path, format, **options)
-
-
-def detect_box_format(path: str | Path) -> str:
-    """Deprecated alias of :func:`accord.io.boxes.detect_box_format`."""
-    warnings.warn(
-        "accord.tasks.detect_box_format moved: use accord.io.boxes.detect_box_format",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    from ..io.boxes import detect_box_format as detect
-
-    return detect(path)
