@@ -1,0 +1,90 @@
+"""How many iterations DawidSkene's default stopping rule runs on every public classification set, and where
+other stopping rules would have stopped, with the accuracy of the labels at that iteration.
+
+Usage:
+    python benchmarks/ds_stopping.py [--data ../shared/data]
+
+One default fit per set (``keep_history=True``, so the labels of every iteration are kept). Rules compared,
+each read off the same fit (a rule that never fires stops where the default stopped):
+
+- ``default``: largest posterior change ``max |post_t - post_{t-1}| < 1e-5`` (``tol``), at most 100
+  iterations;
+- ``rel 1e-6`` / ``rel 1e-8``: relative change of the objective ``|L_t - L_{t-1}| <= r |L_t|``;
+- ``stable 3``: the labels have not changed for 3 iterations in a row.
+
+Prints a Markdown table (iterations and accuracy per rule and dataset, then the totals / means) and the sets
+on which a rule's accuracy differs from the default's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from ds_smoothing import ROOT, accuracy, classification_datasets
+
+from accord import DawidSkene
+from accord.datasets import load_dataset
+from accord.errors import ConvergenceWarning, DataQualityWarning
+
+RULES = ("default", "rel 1e-6", "rel 1e-8", "stable 3")
+
+
+def stop_iterations(history: pd.DataFrame) -> dict[str, int]:
+    """The 1-based iteration at which each rule stops (the last iteration when it never fires)."""
+    last = len(history)
+    obj = history["objective"].to_numpy()
+    change = np.abs(np.diff(obj, prepend=np.nan))
+    out = {"default": last}
+    for name, r in (("rel 1e-6", 1e-6), ("rel 1e-8", 1e-8)):
+        hit = np.flatnonzero(change <= r * np.abs(obj))
+        out[name] = int(hit[0]) + 1 if len(hit) else last
+    still = history["n_changed"].to_numpy() == 0
+    run = np.convolve(still, np.ones(3), mode="full")[: len(still)] >= 3
+    hit = np.flatnonzero(run)
+    out["stable 3"] = int(hit[0]) + 1 if len(hit) else last
+    return out
+
+
+def measure(folder: Path) -> dict[str, float]:
+    data = load_dataset(folder)
+    ann = data.annotations
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (ConvergenceWarning, DataQualityWarning))
+        model = DawidSkene(keep_history=True).fit(ann)
+    row: dict[str, float] = {}
+    for rule, t in stop_iterations(model.history_).items():
+        codes = model.snapshots_[t - 1]["labels"]
+        labels = pd.Series(np.asarray(ann.classes, dtype=object)[codes], index=ann.items)
+        row[f"{rule} it"] = t
+        row[f"{rule} acc"] = accuracy(labels, data.gold)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT / "data")
+    args = parser.parse_args()
+    table = pd.DataFrame({f.name: measure(f) for f in classification_datasets(args.data)}).T
+    total = table.mean()
+    for rule in RULES:
+        total[f"{rule} it"] = table[f"{rule} it"].sum()
+    table.loc["total / mean"] = total
+    head = ["dataset", *table.columns]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name, row in table.iterrows():
+        cells = [f"{v:.0f}" if c.endswith(" it") else f"{v:.4f}" for c, v in row.items()]
+        print("| " + " | ".join([str(name), *cells]) + " |")
+    body = table.drop(index="total / mean")
+    for rule in RULES[1:]:
+        diff = body[f"{rule} acc"] - body["default acc"]
+        moved = diff[np.abs(diff) > 1e-12]
+        print(f"\n{rule}: {len(moved)} of {len(body)} sets change accuracy", dict(moved.round(4)) or "")
+
+
+if __name__ == "__main__":
+    main()
