@@ -140,9 +140,10 @@ def test_agreement_quality_uses_correctly_placed_vote_shares():
 
 
 def test_majority_vote_label_tie_rules():
-    labels = np.array([[0, 1, np.nan], [1, 1, 0], [2, np.nan, 2], [0, 2, np.nan]])
-    # item 0 ties 0/1: pred_probs prefer 1; item 3 ties 0/2: without pred_probs the rarer class (0: 2, 2: 3)
-    assert acl.get_majority_vote_label(labels, np.array([[0.2, 0.7, 0.1]] * 4)).tolist()[:3] == [1, 1, 2]
+    labels = np.array([[0, 1, np.nan], [1, 1, 0], [2, np.nan, 2], [0, 2, np.nan], [2, 2, 2]])
+    # item 0 ties 0/1: pred_probs prefer 1; item 3 ties 0/2: without pred_probs the rarer class over all votes
+    # (class 0: 3 votes, class 2: 6)
+    assert acl.get_majority_vote_label(labels, np.array([[0.2, 0.7, 0.1]] * 5)).tolist()[:3] == [1, 1, 2]
     assert acl.get_majority_vote_label(labels)[3] == 0
 
 
