@@ -98,6 +98,24 @@ def test_label_likelihood_uses_confusions_or_item_difficulty():
     np.testing.assert_allclose(lik, [[1 - right[0], right[0]], [right[1], 1 - right[1]]])
 
 
+def test_ebcc_predicts_a_held_out_label_with_its_items_sub_types():
+    """Inside auto, EBCC scores a label with the item's own sub-type posterior: a distribution over labels,
+    equal to the mixed confusions with one sub-type, and different from them with several."""
+    ann, _ = _biased(n_items=60)
+    item, annotator = np.repeat(np.arange(4), 2), np.tile([0, 1], 4)
+    every = auto_module._make("ebcc", 0).fit(ann)
+    assert isinstance(every, auto_module._ScoredEBCC)
+    lik = np.stack([every.label_likelihood(item, annotator, np.full(8, c)) for c in range(2)], axis=2)
+    np.testing.assert_allclose(lik.sum(axis=2), 1.0)  # P(. | class k) over the labels, per item and class
+    mixed = np.asarray(every.confusions_)[annotator]
+    assert np.abs(lik - mixed).max() > 1e-6
+    one = auto_module._ScoredEBCC(n_subtypes=1, n_restarts=1).fit(ann)
+    np.testing.assert_allclose(
+        label_likelihood(one, item, annotator, np.ones(8, dtype=np.int64)),
+        np.asarray(one.confusions_)[annotator, :, 1],
+    )
+
+
 def test_chooses_and_explains():
     ann, truth = _biased()
     auto = Auto(candidates=["mv", "ds", "onecoin"], criterion="kappa").fit(ann)
