@@ -100,7 +100,18 @@ def test_usage_error_is_exit_2(capsys):
 
 def test_warnings_are_one_line_on_stderr(csv, tmp_path, capsys):
     code = main(
-        ["aggregate", str(csv), "--label-col", "choice", "-p", "max_iter=1", "-o", str(tmp_path / "o.csv")]
+        [
+            "aggregate",
+            str(csv),
+            "--label-col",
+            "choice",
+            "-m",
+            "ds",
+            "-p",
+            "max_iter=1",
+            "-o",
+            str(tmp_path / "o.csv"),
+        ]
     )
     assert code == 0
     err = capsys.readouterr().err

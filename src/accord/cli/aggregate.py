@@ -65,8 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-m",
         default=None,
         metavar="METHOD",
-        help="truth-inference method (default: ds = Dawid-Skene; with --task: rating bias_noise|mean|median, "
-        "multilabel ds|mv, pairwise bt|noisy_bt, boxes ds, segmentation staple|mv)",
+        help="truth-inference method (default: auto, which compares majority vote, a shrunk weighted vote, "
+        "one-coin and Dawid-Skene on held-out labels and says why it chose; ds = Dawid-Skene; "
+        "with --task: rating bias_noise|mean|median, multilabel ds|mv, pairwise bt|noisy_bt, boxes ds, "
+        "segmentation staple|mv)",
     )
     parser.add_argument(
         "--param",
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         from ._tasks import run_task  # written by the tasks' CLI helper; only needed for other tasks
 
         return int(run_task(args))
-    args.method = check_method(args.method)
+    args.method = check_method(args.method, default="auto")
     if getattr(args, "engine", "memory") == "dask":
         from ..engines._cli import run_dask  # the Dask engine is optional (extra 'dask')
 
