@@ -39,6 +39,9 @@ EXAMPLES = """examples:
   accord aggregate annotations.csv -o - | head          (the table on standard output, notes on stderr)
   accord aggregate annotations.csv --method auto --known checked.csv -o out.csv
                                      (checked.csv: item,label known true; auto lets them judge the models)
+  accord aggregate annotations.csv --method lia --features features.csv -o out.csv
+                                     (features.csv: item, then numeric columns; or a .npy + --feature-items)
+  accord aggregate annotations.csv -m lia --features texts.csv --text-cols premise,hypothesis -o out.csv
 """
 
 
@@ -99,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a classifier's out-of-sample predicted probabilities: column item, then one column "
         "per class label (for --method crowdlab or ds_model)",
     )
+    add_feature_arguments(parser)
     parser.add_argument(
         "--soft",
         action="store_true",
@@ -137,12 +141,99 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--features``, ``--feature-items`` and ``--text-cols`` (item features for ``--method lia``)."""
+    parser.add_argument(
+        "--features",
+        default=None,
+        metavar="FILE",
+        help="item features for --method lia: a table (.csv, .tsv, .parquet, .jsonl) with an item column and "
+        "numeric columns, or a .npy matrix whose row ids are in --feature-items (default <stem>_items.csv)",
+    )
+    parser.add_argument(
+        "--feature-items",
+        default=None,
+        metavar="ITEMS.csv",
+        help="with a .npy --features: the item ids of its rows, in order (an item column)",
+    )
+    parser.add_argument(
+        "--text-cols",
+        default=None,
+        metavar="COL[,COL]",
+        help="--features is a table of item texts: build TF-IDF + truncated SVD features from these columns",
+    )
+
+
+def _sizes(value: Any) -> Any:
+    """``-p hidden=16,16`` / ``-p hidden=32`` / ``-p hidden=none`` -> a tuple of layer widths."""
+    if value is None:
+        return ()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if isinstance(value, str):
+        parts = [p for p in value.strip("()[] ").split(",") if p.strip()]
+        try:
+            return tuple(int(p) for p in parts)
+        except ValueError:
+            raise UsageError(
+                f"-p expects layer widths such as hidden=16,16 (or hidden=none); got {value!r}"
+            ) from None
+    return value
+
+
+def lia_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """LIA's layer widths from ``-p`` text (``hidden=16,16``); other methods' parameters unchanged."""
+    if method != "lia":
+        return params
+    return {k: _sizes(v) if k in ("hidden", "difficulty_hidden") else v for k, v in params.items()}
+
+
+def load_features(args: argparse.Namespace) -> pd.DataFrame | None:
+    """The ``--features`` table (numeric, or TF-IDF features of ``--text-cols``), indexed by item id."""
+    path = getattr(args, "features", None)
+    if path is None:
+        for flag in ("feature_items", "text_cols"):
+            if getattr(args, flag, None):
+                raise UsageError(f"--{flag.replace('_', '-')} needs --features FILE")
+        return None
+    if getattr(args, "text_cols", None):
+        if args.feature_items:
+            raise UsageError("--feature-items is for a .npy --features, not with --text-cols")
+        from ..io.features import read_texts
+        from ..models.lia import TextFeatures
+
+        columns = [c.strip() for c in args.text_cols.split(",") if c.strip()]
+        if not columns:
+            raise UsageError("--text-cols expects column names, e.g. --text-cols premise,hypothesis")
+        texts = read_texts(path, columns)
+        return TextFeatures().fit_transform(texts)
+    from ..io.features import read_features
+
+    return read_features(path, items=args.feature_items)
+
+
+def check_features(model: Any, method: str, features: pd.DataFrame | None) -> None:
+    """Usage errors: features for a model that cannot use them, or a model that needs them without any."""
+    accepts = tuple(getattr(model, "accepts", ()) or ())
+    requires = tuple(getattr(model, "requires", ()) or ())
+    if features is not None and "features" not in accepts:
+        users = sorted(n for n, cls in METHODS.items() if "features" in (getattr(cls, "accepts", ()) or ()))
+        raise UsageError(f"{method} does not use --features; methods that do: {', '.join(users)}")
+    if features is None and "features" in requires and not getattr(model, "item_embeddings", False):
+        raise UsageError(
+            f"{method} needs --features FILE (an item column and numeric columns, or a .npy with "
+            "--feature-items), or -p item_embeddings=true to learn item embeddings instead"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "task", "labels") != "labels":
         from ._tasks import run_task  # written by the tasks' CLI helper; only needed for other tasks
 
         return int(run_task(args))
     args.method = check_method(args.method, default="auto")
+    if getattr(args, "engine", "memory") == "dask" and getattr(args, "features", None):
+        raise UsageError("--features is not supported with --engine dask")
     if getattr(args, "engine", "memory") == "dask":
         from ..engines._cli import run_dask  # the Dask engine is optional (extra 'dask')
 
@@ -157,14 +248,16 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.annotators, "--annotators")
     if args.output == "-" and args.annotators == "-":
         raise UsageError("--output - and --annotators -: only one table can go to standard output")
-    params = parse_params(args.param)
+    params = lia_params(args.method, parse_params(args.param))
     model = make_model_from_args(args.method, params, METHODS, make_model)
+    features = load_features(args)
+    check_features(model, args.method, features)
     ann = load_annotations(args)
     known = load_gold(args.known, ann, "--known") if args.known else None
     gold = load_gold(args.gold, ann) if args.gold else None
     pred_probs = read_pred_probs(args.pred_probs) if args.pred_probs else None
     with Status(f"aggregate: fitting {args.method} on {ann.n_annotations:,} annotations", quiet=args.quiet):
-        fitted = fit_guarded(lambda: fit_model(model, ann, pred_probs, known), args.method, params)
+        fitted = fit_guarded(lambda: fit_model(model, ann, pred_probs, known, features), args.method, params)
     consensus = fitted.consensus_
     if getattr(args, "soft", None):
         from ..ambiguity.soft import soft_consensus
@@ -220,10 +313,18 @@ def summary(consensus: Consensus) -> str:
 
 
 def fit_model(
-    model: Any, ann: Annotations, pred_probs: pd.DataFrame | None, known: pd.Series | None = None
+    model: Any,
+    ann: Annotations,
+    pred_probs: pd.DataFrame | None,
+    known: pd.Series | None = None,
+    features: pd.DataFrame | None = None,
 ) -> Any:
     """Fit ``model`` (with ``known`` true labels as gold, if any), passing the predicted probabilities
-    (``--pred-probs``) to a model that takes them."""
+    (``--pred-probs``) or item features (``--features``) to a model that takes them."""
+    if features is not None:
+        if pred_probs is not None:
+            raise UsageError(f"{type(model).__name__} does not use --pred-probs")
+        return model.fit(ann, features=features, gold=known)
     if pred_probs is None:
         if getattr(model, "requires_pred_probs", False):
             raise UsageError(

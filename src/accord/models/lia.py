@@ -25,6 +25,7 @@ from ..errors import DataQualityWarning, InvalidAnnotationsError, InvalidParamet
 from ._base import IterativeAggregator, check_no_positional
 from ._lia_net import LiaConfig, LiaNetwork
 from ._lia_text import TextFeatures
+from .registry import register
 
 __all__ = ["LIA", "FeatureScaler", "TextFeatures", "align_features"]
 
@@ -732,3 +733,6 @@ def greedy_assign(
         open_ = np.isfinite(gains[i])
         gains[i] = np.where(open_, new, -np.inf)
     return np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+
+
+register("lia", LIA)
