@@ -245,12 +245,10 @@ def test_table_importers_only_accord_errors(tmp_path_factory, rows, fmt):
 MODELS = sorted(m for m in METHODS if m not in ("auto", "kos"))
 # Parameters that keep the CI budget (MACE's default is 10 random restarts).
 PARAMS: dict[str, dict[str, Any]] = {"mace": {"n_restarts": 2}, "mmsr": {"max_iter": 300}}
-# Not invariant to renaming ids and shuffling rows, found by this test and reported to MODELS:
-# - MACE draws its random restarts per annotator code, i.e. in id order (posteriors seen to move by 0.09);
-# - MMSR gives a label-switched solution on the counterexample in test_known_renaming_counterexamples (strict
-#   xfail: when MMSR is fixed that test passes, the mark fails the run, and the mark must go, with "mmsr").
-# Their probabilities are still checked; only the invariance is not. Every other model agrees to 1e-7.
-NOT_INVARIANT = {"mace", "mmsr"}
+# Models whose invariance to renaming ids and shuffling rows is not checked (their probabilities still are).
+# Empty: every model agrees to 1e-7. (MACE once drew its restarts in annotator-code order, and MMSR broke an
+# exact tie in its overall sign by rounding; both are fixed, the MMSR case is kept in COUNTEREXAMPLES.)
+NOT_INVARIANT: set[str] = set()
 
 
 def fit(name: str, frame: pd.DataFrame, pred_probs: pd.DataFrame | None) -> pd.DataFrame:
@@ -311,9 +309,6 @@ COUNTEREXAMPLES = {
 
 
 @pytest.mark.parametrize("name", sorted(COUNTEREXAMPLES))
-@pytest.mark.xfail(
-    strict=True, reason="not invariant to renaming ids and shuffling rows (reported to MODELS)"
-)
 def test_known_renaming_counterexamples(name):
     rows, seed = COUNTEREXAMPLES[name]
     frame = pd.DataFrame(rows, columns=["item", "annotator", "label"])

@@ -12,7 +12,16 @@ from accord import Annotations
 from accord.datasets import load_dataset
 from accord.errors import InvalidParameterError
 from accord.evaluation import accuracy
-from accord.models.mace import MACE, MaceData, e_step, expected_counts, random_params
+from accord.models.mace import (
+    MACE,
+    MaceData,
+    annotator_keys,
+    e_step,
+    expected_counts,
+    keyed_params,
+    random_params,
+    restart_seeds,
+)
 
 
 def spam_data(n_items=60, k=3, seed=0, per_item=None):
@@ -72,7 +81,8 @@ def test_matches_loop_reference(method):
     frame, _ = spam_data(n_items=25, per_item=3, seed=1)
     ann = Annotations.from_frame(frame)
     model = MACE(method=method, n_restarts=1, max_iter=6, random_state=3).fit(ann)
-    start = random_params(np.random.default_rng(3), ann.n_annotators, ann.n_classes, 0.5)
+    seed = restart_seeds(np.random.default_rng(3), 1)[0]
+    start = keyed_params(annotator_keys(MaceData.of(ann)), seed, ann.n_classes, 0.5)
     post, ll = loop_reference(
         ann, np.exp(start.log_spam), np.exp(start.log_know), np.exp(start.log_xi), 6, method, 0.01 / 3
     )
@@ -119,6 +129,46 @@ def test_seeds_restarts_and_determinism():
     one = MACE(n_restarts=1, random_state=7).fit(frame)  # the same first start: more starts are never worse
     assert a.log_likelihood_ >= one.log_likelihood_
     assert a.log_likelihood_ == pytest.approx(a.restart_log_likelihoods_.max())
+
+
+def _renamed_and_shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    other = frame.iloc[np.random.default_rng(seed).permutation(len(frame))].reset_index(drop=True)
+    return other.assign(
+        annotator="w-" + other["annotator"].astype(str), item="t-" + other["item"].astype(str)
+    )
+
+
+@pytest.mark.parametrize("method", ["vb", "em"])
+def test_renaming_ids_and_shuffling_rows_change_nothing(method):
+    """Every start is a hash of the seed and of the annotator's counts, so renamed annotators (here also in
+    another code order) get the same starts: the same restart wins and the posteriors agree to rounding."""
+    frame, _ = spam_data(n_items=30, per_item=3, seed=11)
+    frame = frame.assign(annotator=frame["annotator"].astype(str), item=frame["item"].astype(str))
+    model = MACE(method=method, n_restarts=4, random_state=5).fit(frame)
+    other = MACE(method=method, n_restarts=4, random_state=5).fit(_renamed_and_shuffled(frame, 1))
+    assert list(other.competence_.index) != ["w-" + a for a in model.competence_.index]  # other codes
+    renamed = other.proba_.rename(index=lambda i: i[2:])
+    np.testing.assert_allclose(renamed.loc[model.proba_.index].to_numpy(), model.proba_.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(other.restart_log_likelihoods_, model.restart_log_likelihoods_, rtol=1e-9)
+    competence = other.competence_.rename(index=lambda a: a[2:]).loc[model.competence_.index]
+    np.testing.assert_allclose(competence.to_numpy(), model.competence_.to_numpy(), atol=1e-9)
+
+
+def test_annotator_keys_follow_counts_not_codes():
+    frame, _ = spam_data(n_items=30, per_item=3, seed=12)
+    ann = Annotations.from_frame(frame)
+    other = Annotations.from_frame(_renamed_and_shuffled(frame, 2))
+    keys = pd.Series(annotator_keys(MaceData.of(ann)), index=ann.annotators)
+    keys2 = pd.Series(annotator_keys(MaceData.of(other)), index=[a[2:] for a in other.annotators])
+    assert keys.to_dict() == keys2.to_dict()
+    assert keys.nunique() == len(keys)  # different counts, different keys
+    seeds = restart_seeds(np.random.default_rng(0), 2)
+    first, second = (keyed_params(keys.to_numpy(), s, ann.n_classes, 0.5) for s in seeds)
+    assert not np.allclose(first.log_xi, second.log_xi)  # a new seed, a new start
+    again = keyed_params(keys.to_numpy(), seeds[0], ann.n_classes, 0.5)
+    np.testing.assert_array_equal(first.log_xi, again.log_xi)  # same (key, seed), same draw
+    xi, k = np.exp(first.log_xi), ann.n_classes  # (1 + 0.5 u) / sum over k entries, u in [0, 1)
+    assert (xi >= 1 / (1.5 * k)).all() and (xi <= 1.5 / k).all()
 
 
 def test_tol_stops_early_and_class_prior_options():

@@ -13,7 +13,7 @@ from accord.datasets import load_dataset
 from accord.errors import ConvergenceWarning
 from accord.evaluation import accuracy
 from accord.models import MMSR
-from accord.models.mmsr import _trimmed_means, agreement_matrix
+from accord.models.mmsr import MsrGraph, _tie_sign, _trimmed_means, agreement_matrix
 
 
 def _random_annotations(seed=0, k=3):
@@ -148,3 +148,41 @@ def test_default_start_does_not_depend_on_ids_or_row_order():
         base = MMSR().fit(Annotations.from_frame(frame, classes=["0", "1"])).proba_
         other = MMSR().fit(Annotations.from_frame(renamed, classes=["0", "1"])).proba_
     np.testing.assert_allclose(other.loc[base.index].to_numpy(), base.to_numpy(), atol=1e-9)
+
+
+# Two groups of three annotators, each group equally skilled: the skill-weighted sum of the signs is an exact
+# tie, whose rounding sign used to follow the annotators' order (a label-switched posterior after renaming).
+TIED_GROUPS = [
+    ("i0", "a0", "c1"), ("i0", "a4", "c1"), ("i1", "a4", "c0"), ("i1", "a3", "c1"), ("i1", "a0", "c0"),
+    ("i1", "a2", "c0"), ("i1", "a1", "c1"), ("i1", "a5", "c1"), ("i2", "a5", "c1"), ("i2", "a0", "c1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tied_sign_groups_are_oriented_the_same_whatever_the_order(seed):
+    frame = pd.DataFrame(TIED_GROUPS, columns=["item", "annotator", "label"])
+    base = MMSR(max_iter=300).fit(frame)
+    other_frame = frame.iloc[np.random.default_rng(seed).permutation(len(frame))]
+    other_frame = other_frame.assign(
+        annotator="w-" + other_frame["annotator"], item="t-" + other_frame["item"]
+    )
+    other = MMSR(max_iter=300).fit(other_frame)
+    proba = other.proba_.rename(index=lambda i: i[2:]).loc[base.proba_.index]
+    np.testing.assert_allclose(proba.to_numpy(), base.proba_.to_numpy(), atol=1e-9)
+    # the tie goes to the group that casts more votes: a0, a4, a2 (6 votes) against a3, a1, a5 (4)
+    accuracies = base.accuracies_
+    assert (accuracies[["a0", "a4", "a2"]] > 0.5).all() and (accuracies[["a1", "a3", "a5"]] < 0.5).all()
+    assert base.proba_.loc["i1", "c0"] > 0.9
+
+
+def test_tie_sign_counts_votes_then_classes():
+    ann = Annotations.from_frame(pd.DataFrame(TIED_GROUPS, columns=["item", "annotator", "label"]))
+    graph = MsrGraph.of(ann)
+    group = np.isin(ann.annotators, ["a0", "a4", "a2"])  # 6 votes against 4
+    np.testing.assert_array_equal(graph.signs, np.where(group, 1.0, -1.0))
+    assert graph.tie_sign == 1.0
+    assert _tie_sign(-graph.signs, ann) == -1.0  # the sign of the group with more votes, either way
+    # equal votes (a4: c1, c0 against a5: c1, c1): the group with more votes for the first class
+    pair = np.where(ann.annotators == "a4", 1.0, np.where(ann.annotators == "a5", -1.0, 0.0))
+    assert _tie_sign(pair, ann) == 1.0 and _tie_sign(-pair, ann) == -1.0
+    assert _tie_sign(np.zeros(ann.n_annotators), ann) == 1.0

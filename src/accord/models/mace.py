@@ -169,11 +169,60 @@ def _finite(params: MaceParams, k: int) -> MaceParams:
 
 
 def random_params(rng: np.random.Generator, a: int, k: int, noise: float) -> MaceParams:
-    """Reference initialisation: every entry ``1 + noise * U(0, 1)``, then normalised."""
-    sk = 1.0 + noise * rng.random((a, 2))
-    xi = 1.0 + noise * rng.random((a, k))
+    """Reference initialisation: every entry ``1 + noise * U(0, 1)``, then normalised (in code order)."""
+    return params_from_uniforms(rng.random((a, 2)), rng.random((a, k)), noise)
+
+
+def params_from_uniforms(u_sk: np.ndarray, u_xi: np.ndarray, noise: float) -> MaceParams:
+    """``1 + noise * u`` for (spam, know) and for ``xi``, each row normalised."""
+    sk = 1.0 + noise * u_sk
+    xi = 1.0 + noise * u_xi
     log_sk = np.log(sk / sk.sum(axis=1, keepdims=True))
     return MaceParams(log_sk[:, 0], log_sk[:, 1], np.log(xi / xi.sum(axis=1, keepdims=True)))
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on a ``uint64`` array (wrapping arithmetic): a stable, well-spread hash."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * _MIX1
+    x = (x ^ (x >> np.uint64(27))) * _MIX2
+    return x ^ (x >> np.uint64(31))
+
+
+def annotator_keys(data: MaceData) -> np.ndarray:
+    """A 64-bit key per annotator made only of what the annotations say, never of its id or code: its number
+    of labels per class ``N[a, l]`` and, per class, how many other votes on its items agree with its labels.
+
+    Renaming the ids or shuffling the rows gives every annotator the same key; annotators with the same key
+    are indistinguishable by these counts and get the same starting values.
+    """
+    a, k = data.n_per_label.shape
+    votes = np.bincount(data.key_il, minlength=data.matrix.n_items * k)
+    agree = np.bincount(data.key_al, weights=votes[data.key_il] - 1.0, minlength=a * k).reshape(a, k)
+    columns = np.hstack([data.n_per_label, agree]).round().astype(np.int64).view(np.uint64)
+    key = np.zeros(a, dtype=np.uint64)
+    for column in columns.T:  # 2 K columns, not one per annotator
+        key = _mix(key ^ column)
+    return key
+
+
+def restart_seeds(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` 63-bit seeds (``uint64``), one per start, drawn from ``rng`` before anything else."""
+    return rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)
+
+
+def keyed_params(keys: np.ndarray, seed: np.uint64, k: int, noise: float) -> MaceParams:
+    """:func:`random_params` with annotator ``a``'s uniforms a hash of ``(keys[a], seed, entry)``: the same
+    draw for the same annotator and seed whatever the order of the annotators."""
+    start = _mix(keys ^ _mix(np.full(1, seed, dtype=np.uint64)))  # per annotator and seed
+    bits = _mix(start[:, None] ^ np.arange(k + 2, dtype=np.uint64)[None, :])  # per entry
+    u = (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53  # 53 random bits in [0, 1)
+    return params_from_uniforms(u[:, :2], u[:, 2:], noise)
 
 
 def log_map_penalty(params: MaceParams, smoothing: float) -> float:
@@ -263,7 +312,9 @@ class MACE(IterativeAggregator):
         Prior over the true class: fixed uniform (the reference), re-estimated in every M-step as the mean
         posterior (``"learn"``, as in Dawid-Skene), or fixed to the given probabilities (in class order).
     random_state : int, Generator or None
-        The starts are drawn one after the other from one generator, so every start differs.
+        One seed per start is drawn from it; an annotator's starting values are a hash of that seed and of
+        the annotator's label counts (never of its id or of the row order), so renaming the ids or
+        shuffling the rows gives the same starts and the same result.
 
     Attributes
     ----------
@@ -371,10 +422,11 @@ class MACE(IterativeAggregator):
         rng: np.random.Generator,
         gold: tuple[np.ndarray, np.ndarray] | None,
     ) -> Iterator[tuple[np.ndarray, MaceState]]:
-        """Each restart: random parameters drawn one after the other from ``rng``, and their E-step."""
-        a, k = data.n_per_label.shape
-        for _ in range(self.n_restarts):
-            state = (random_params(rng, a, k, float(self.default_noise)), log_prior)
+        """Each restart: one seed drawn from ``rng``, hashed with each annotator's counts into its start."""
+        k = data.n_per_label.shape[1]
+        keys = annotator_keys(data)
+        for seed in restart_seeds(rng, self.n_restarts):
+            state = (keyed_params(keys, seed, k, float(self.default_noise)), log_prior)
             post = clamp(steps.e_step(state).post, *(gold if gold is not None else (None, None)))
             yield post, state
 

@@ -103,7 +103,8 @@ def _raw_signs(centred: np.ndarray, common: np.ndarray, n_rounds: int = 10) -> n
     Starting from all positive, each annotator takes the sign of its agreement with the others, weighted by
     shared items and signed by the others' current signs: ``sign_a = sign(sum_b n_common[a,b] C[a,b]
     sign_b)``, repeated until stable (the overall sign is chosen later, so that the skill-weighted majority of
-    annotators is better than random: ``sum_a sign_a |s_a| >= 0``). An annotator who shares no item with
+    annotators is better than random: ``sum_a sign_a |s_a| >= 0``, a tie going to the group that casts more
+    votes, see :func:`_tie_sign`). An annotator who shares no item with
     anyone gets sign 0 (skill 0: their votes carry no weight).
     """
     weighted = common * centred
@@ -115,6 +116,34 @@ def _raw_signs(centred: np.ndarray, common: np.ndarray, n_rounds: int = 10) -> n
             break
         signs = new
     return signs
+
+
+def _tie_sign(signs: np.ndarray, annotations: Annotations) -> float:
+    """Orientation used when the skill-weighted sum of the signs is a tie: the sign that gives the positive
+    group more votes, then (if the votes tie too) more votes for the first class, then the second, ...
+
+    Every key is an integer count over the annotations, so the choice is the same whatever the ids or the
+    row order.
+    """
+    k = annotations.n_classes
+    counts = np.bincount(
+        annotations.annotator.astype(np.int64) * k + annotations.label,
+        minlength=annotations.n_annotators * k,
+    ).reshape(-1, k)
+    signed = (signs[:, None] * counts).sum(axis=0)  # per class: votes of the positive group minus the others
+    for key in (signed.sum(), *signed):
+        if key != 0:
+            return 1.0 if key > 0 else -1.0
+    return 1.0
+
+
+def _orientation(signs: np.ndarray, abs_s: np.ndarray, tie_sign: float) -> float:
+    """``sum_a sign_a |s_a|``, or ``tie_sign`` when that sum is 0 up to rounding (``1e-9`` of ``sum |s|``):
+    two equally skilled groups of opposite signs give a sum whose rounding sign follows the order of the
+    annotators, so it must not decide."""
+    score = float(np.sum(signs * abs_s))
+    scale = float(np.sum(np.abs(signs * abs_s)))
+    return tie_sign if abs(score) <= 1e-9 * scale else score
 
 
 @dataclass(frozen=True)
@@ -129,6 +158,7 @@ class MsrGraph:
     signs: np.ndarray
     n_classes: int
     n_items: int
+    tie_sign: float = 1.0
 
     @classmethod
     def of(cls, annotations: Annotations) -> MsrGraph:
@@ -137,14 +167,16 @@ class MsrGraph:
         degree = observed.sum(axis=0)
         f = max(int(np.floor(degree.min() / 2)) - 1, 0) if len(degree) else 0
         i = annotations.n_items
+        signs = _raw_signs(centred, common)
         return cls(
             np.abs(centred),
             observed,
             f,
             1.0 / np.sqrt(i),
-            _raw_signs(centred, common),
+            signs,
             annotations.n_classes,
             i,
+            _tie_sign(signs, annotations),
         )
 
     def agreement_start(self) -> np.ndarray:
@@ -161,7 +193,7 @@ class MsrGraph:
         k, root = self.n_classes, np.sqrt(self.n_items)
         norm_u, norm_v = _norm(u), _norm(v)
         abs_s = u / np.sqrt(norm_u / norm_v) if norm_u > 0 and norm_v > 0 else np.zeros(len(u))
-        signs = -self.signs if np.sum(self.signs * abs_s) < 0 else self.signs
+        signs = -self.signs if _orientation(self.signs, abs_s, self.tie_sign) < 0 else self.signs
         s = np.clip(signs * abs_s, -1.0 / (k - 1) + 1.0 / root, 1.0 - 1.0 / root)
         return s * (k - 1) / k + 1.0 / k
 
@@ -241,9 +273,10 @@ class MMSR(IterativeAggregator):
     1)`` the centred agreement of two annotators satisfies ``E[C_{ab}] = s_a s_b`` (``a != b``), a rank-one
     matrix seen only where the pair shares items. ``|s|`` is estimated by alternating trimmed means (``F =
     floor(d_min/2) - 1`` values trimmed on each side, ``d_min`` the smallest number of co-annotators of any
-    annotator; at least 0), the signs from each annotator's weighted agreement with the others, then ``s`` is
-    clipped to ``[-1/(K-1) + 1/sqrt(I), 1 - 1/sqrt(I)]``. The consensus is the one-coin posterior under a
-    uniform prior,
+    annotator; at least 0), the signs from each annotator's weighted agreement with the others (oriented so
+    that ``sum_a s_a >= 0``; an exact tie goes to the group with more votes, then more votes for the first
+    class, ..., never to the order of the ids), then ``s`` is clipped to ``[-1/(K-1) + 1/sqrt(I), 1 -
+    1/sqrt(I)]``. The consensus is the one-coin posterior under a uniform prior,
 
     .. math:: P(t_i = k) \propto \exp \sum_{n \in i,\, l_n = k} w_{a_n},\qquad
               w_a = \log \frac{(K-1)\, p_a}{1 - p_a},
