@@ -105,3 +105,34 @@ def test_next_usage_errors(data, tmp_path, capsys, extra, message):
     extra = [str(data / "feat.csv") if e == "FEAT" else e for e in extra]
     assert main(["next", str(data / "ann.csv"), *extra, "-o", str(tmp_path / "o.csv")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_redundancy_curve_passes_features_to_lia(data):
+    from accord import Annotations
+    from accord.evaluation.redundancy import redundancy_curve
+    from accord.io.features import read_features
+    from accord.models.lia import LIA
+
+    ann = Annotations.from_frame(pd.read_csv(data / "ann.csv"))
+    gold = pd.read_csv(data / "gold.csv").set_index("item")["label"]
+    feats = read_features(data / "feat.csv")
+    model = LIA(hidden=(), m_step_iter=30, fine_tune_iter=30, max_iter=3, random_state=0)
+    lia = redundancy_curve(model, ann, gold, levels=[1], repeats=2, random_state=0, features=feats)
+    mv = redundancy_curve("mv", ann, gold, levels=[1], repeats=2, random_state=0, features=feats)
+    assert lia["mean"].iloc[0] > mv["mean"].iloc[0] + 0.05  # one label per item: the features carry it
+
+
+def test_bench_runs_lia_where_a_folder_has_features(data, tmp_path):
+    from accord.evaluation.bench import run_bench
+
+    for name, with_features in (("with", True), ("without", False)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for file in ("ann.csv", "gold.csv") + (("feat.csv",) if with_features else ()):
+            target = {"ann.csv": "annotations.csv", "feat.csv": "features.csv"}.get(file, file)
+            (folder / target).write_bytes((data / file).read_bytes())
+    res = run_bench(tmp_path, ["mv", "lia"], redundancy=None)
+    by = res.main.set_index(["dataset", "method"])
+    assert by.loc[("with", "lia"), "accuracy"] > 0.8
+    assert "features.csv" in by.loc[("without", "lia"), "note"]
+    assert np.isnan(by.loc[("without", "lia"), "accuracy"])

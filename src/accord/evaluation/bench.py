@@ -6,7 +6,9 @@ items. The analysis returns a :class:`BenchResult` of plain DataFrames; :func:`t
 :meth:`BenchResult.to_csv` render it and know nothing of the fitting. Numeric rating datasets (``meta.json``
 ``task_type: "continuous"``) are skipped with a reason. A folder that also holds ``pred_probs.csv`` (a
 classifier's out-of-sample predicted probabilities, ``item`` plus one column per class) gets the
-model-assisted methods (CROWDLAB, model-assisted Dawid-Skene) too. The peer libraries' methods can run side by
+model-assisted methods (CROWDLAB, model-assisted Dawid-Skene) too, and one with item features
+(``features.csv``: ``item`` plus numeric columns, or ``features_lia.npy`` with its
+``features_lia_items.csv``) gets LIA. The peer libraries' methods can run side by
 side (``peers=True``): crowd-kit's aggregators (``ck:NAME``) and cleanlab's majority vote and CROWDLAB
 (``cl:majority_vote``, ``cl:crowdlab``), each in a child process with a time limit; a peer that cannot be
 imported or fails becomes a note, never a crash.
@@ -51,6 +53,8 @@ DEFAULT_PEERS = (
 PEER_LIBRARIES = {"ck": ("crowd-kit", "crowdkit.aggregation"), "cl": ("cleanlab", "cleanlab.multiannotator")}
 CLEANLAB_METHODS = ("majority_vote", "crowdlab")
 PRED_PROBS_FILE = "pred_probs.csv"
+# item features for the models that need them (LIA): a table (item + numeric columns), or a .npy + its ids
+FEATURE_FILES = ("features.csv", "features_lia.npy")
 MAIN_COLUMNS = [
     "dataset",
     "method",
@@ -152,7 +156,12 @@ def _sizes(name: str, ann: Annotations, gold: pd.Series) -> dict[str, Any]:
 
 
 def _fit_accord(
-    method: str, ann: Annotations, gold: pd.Series, seed: int, pred_probs: pd.DataFrame | None = None
+    method: str,
+    ann: Annotations,
+    gold: pd.Series,
+    seed: int,
+    pred_probs: pd.DataFrame | None = None,
+    features: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     from ..models.registry import make_model
 
@@ -160,7 +169,8 @@ def _fit_accord(
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        inputs = {"pred_probs": pred_probs} if needs_extra_inputs(method) else {}
+        given = {"pred_probs": pred_probs, "features": features}
+        inputs = {k: given[k] for k in _requires(method) if given.get(k) is not None}
         model.fit(ann, **inputs)
     seconds = time.perf_counter() - start
     consensus = model.consensus_
@@ -178,6 +188,33 @@ def _pred_probs(folder: Path, ann: Annotations) -> pd.DataFrame | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # rows for unannotated items are dropped; that is expected here
         return read_pred_probs(path, ann)
+
+
+def _features(folder: Path) -> pd.DataFrame | None:
+    """The folder's item features (``features.csv``, or ``features_lia.npy`` with ``features_lia_items.csv``),
+    or None when it has none or they are not numeric (e.g. a table of texts)."""
+    from ..io.features import read_features
+
+    for name in FEATURE_FILES:
+        if (folder / name).exists():
+            try:
+                return read_features(folder / name)
+            except AccordError:
+                continue
+    return None
+
+
+def _requires(method: str) -> tuple[str, ...]:
+    from ..models.registry import METHODS
+
+    return tuple(getattr(METHODS[method], "requires", ()) or ())
+
+
+def _missing_inputs(method: str, pred_probs: Any, features: Any) -> list[str]:
+    """The required inputs of ``method`` this folder does not have, as file names."""
+    have = {"pred_probs": pred_probs is not None, "features": features is not None}
+    files = {"pred_probs": PRED_PROBS_FILE, "features": " or ".join(FEATURE_FILES)}
+    return [files.get(k, k) for k in _requires(method) if not have.get(k, False)]
 
 
 def _takes_random_state(method: str) -> bool:
@@ -199,10 +236,9 @@ def _note(model: Any) -> str:
 
 
 def needs_extra_inputs(method: str) -> bool:
-    """True for models whose ``fit`` needs more than annotations (e.g. a classifier's ``pred_probs``)."""
-    from ..models.registry import METHODS
-
-    return "pred_probs" in getattr(METHODS[method], "requires", ())
+    """True for models whose ``fit`` needs more than annotations (a classifier's ``pred_probs``, item
+    ``features``)."""
+    return bool(_requires(method))
 
 
 # ---------------------------------------------------------------------- peers, each in a child process
@@ -397,19 +433,23 @@ def run_bench(
         data = load_dataset(folder, duplicates="keep_first")
         sizes = _sizes(data.name, data.annotations, data.gold)
         pred_probs = _pred_probs(folder, data.annotations)
+        features = _features(folder)
         run_here = names + (
-            [m for m in METHODS if needs_extra_inputs(m)]
-            if default_methods and pred_probs is not None
+            [m for m in METHODS if needs_extra_inputs(m) and not _missing_inputs(m, pred_probs, features)]
+            if default_methods
             else []
         )
         for method in run_here:
             row = dict(sizes)
-            if needs_extra_inputs(method) and pred_probs is None:
-                row.update(method=method, note=f"needs {PRED_PROBS_FILE} in the dataset folder")
+            missing = _missing_inputs(method, pred_probs, features)
+            if missing:
+                row.update(method=method, note=f"needs {', '.join(missing)} in the dataset folder")
                 main_rows.append(row)
                 continue
             try:
-                row.update(_fit_accord(method, data.annotations, data.gold, random_state, pred_probs))
+                row.update(
+                    _fit_accord(method, data.annotations, data.gold, random_state, pred_probs, features)
+                )
             except AccordError as exc:
                 row.update(method=method, note=f"not applicable: {exc}")
                 main_rows.append(row)
@@ -418,8 +458,11 @@ def run_bench(
             main_rows.append(row)
             say(f"{data.name} {method}: accuracy {row['accuracy']:.4f} in {row['seconds']:.2f} s")
             wants_curve = redundancy_methods is None or method in redundancy_methods
-            if levels and wants_curve and not needs_extra_inputs(method):
-                curve = _curve(method, data.annotations, data.gold, levels, repeats, random_state)
+            # a model that needs features is refitted per subsample only when redundancy_methods names it
+            named = redundancy_methods is not None and method in redundancy_methods
+            curve_ok = not needs_extra_inputs(method) or (named and _requires(method) == ("features",))
+            if levels and wants_curve and curve_ok:
+                curve = _curve(method, data.annotations, data.gold, levels, repeats, random_state, features)
                 curve.insert(0, "method", method)
                 curve.insert(0, "dataset", data.name)
                 red_rows.append(curve)
@@ -450,7 +493,13 @@ def run_bench(
 
 
 def _curve(
-    method: str, ann: Annotations, gold: pd.Series, levels: list[int | str], repeats: int, seed: int
+    method: str,
+    ann: Annotations,
+    gold: pd.Series,
+    levels: list[int | str],
+    repeats: int,
+    seed: int,
+    features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     from ..models.registry import make_model
 
@@ -458,7 +507,13 @@ def _curve(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return redundancy_curve(
-            lambda: make_model(method, **params), ann, gold, levels=levels, repeats=repeats, random_state=seed
+            lambda: make_model(method, **params),
+            ann,
+            gold,
+            levels=levels,
+            repeats=repeats,
+            random_state=seed,
+            features=features,
         )
 
 

@@ -33,6 +33,13 @@ def _model_factory(model: Any) -> Callable[[], Any]:
     )
 
 
+def _feature_inputs(model: Any, features: Any) -> dict[str, Any]:
+    """``{"features": features}`` for a model that accepts item features, else nothing."""
+    if features is None or "features" not in (getattr(model, "accepts", ()) or ()):
+        return {}
+    return {"features": features}
+
+
 def _check_levels(levels: Sequence[int | str | None]) -> list[int | None]:
     out: list[int | None] = []
     for level in levels:
@@ -53,6 +60,8 @@ def redundancy_curve(
     repeats: int = 10,
     random_state: int | np.random.Generator | None = None,
     metric: Callable[[pd.Series, pd.Series], float] | None = None,
+    *,
+    features: Any = None,
 ) -> pd.DataFrame:
     """Accuracy (or ``metric``) of one model as the number of labels per item is capped (its redundancy).
 
@@ -74,6 +83,9 @@ def redundancy_curve(
     random_state : int, Generator or None
         Draws the subsamples (the models keep their own ``random_state``).
     metric : callable (labels, gold) -> float, default :func:`accuracy`
+    features : DataFrame indexed by item id, optional, keyword-only
+        Item features, passed to every fit of a model that accepts them
+        (e.g. :class:`~accord.models.lia.LIA`); ignored by the others.
 
     Returns
     -------
@@ -108,7 +120,9 @@ def redundancy_curve(
             with warnings.catch_warnings():  # subsampled fits often stop early or look odd; that is the point
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 warnings.simplefilter("ignore", DataQualityWarning)
-                values.append(score(factory().fit(sub).labels_, gold))
+                fresh = factory()
+                extra = _feature_inputs(fresh, features)
+                values.append(score(fresh.fit(sub, **extra).labels_, gold))
         arr = np.asarray(values)
         sem = float(arr.std(ddof=1) / np.sqrt(len(arr))) if len(arr) > 1 else 0.0
         rows.append(
