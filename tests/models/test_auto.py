@@ -311,6 +311,27 @@ def test_gold_judges_when_there_is_enough(monkeypatch):
         Auto(min_gold=0).fit(ann)
 
 
+def test_a_few_gold_labels_overrule_the_held_out_labels_only_when_clear():
+    table = pd.DataFrame(
+        {
+            "heldout_loglik": [-0.5, -0.6],
+            "degenerate": [False, False],
+            "unrecognised": ["", ""],
+            "note": ["", ""],
+        },
+        index=pd.Index(["ds", "onecoin"], name="method"),
+    )
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.5, 0.9, size=40)
+    noisy = {"ds": base, "onecoin": np.clip(base + rng.normal(0.01, 0.2, size=40), 0.01, 1.0)}
+    why = Auto._gold_is_clear(table, noisy, 40)
+    assert "do not clearly favour" in why and "onecoin over ds" in why
+    clear = {"ds": base, "onecoin": np.minimum(base + 0.08, 1.0)}
+    assert Auto._gold_is_clear(table, clear, 40) == ""
+    two_folds = {name: np.tile(p, 2) for name, p in clear.items()}  # the gold items repeat per fold
+    assert Auto._gold_is_clear(table, two_folds, 40) == ""
+
+
 def test_a_little_gold_fixes_zencrowd(data_dir):
     """zencrowd_us: every annotation-based score prefers full confusion matrices, gold prefers one-coin; 50
     gold items move auto from 0.82 to 0.90 on the other 1990."""
