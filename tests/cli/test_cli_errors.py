@@ -160,10 +160,17 @@ def test_formulas_are_neutralised_in_csv_unless_allowed(tmp_path, capsys):
     assert pd.read_csv(out, dtype=str)["item"].tolist() == ["=HYPERLINK(1)", "@x"]
 
 
-def test_plan_tiny_width_is_a_parameter_error(capsys):
+def test_plan_tiny_width_is_a_usage_error(capsys):
     code, _, err = run(["plan", "--width", "1e-300"], capsys)
     line = one_line_error(err)
-    assert code == 1 and "--width 1e-300 is too small" in line
+    assert code == 2 and "--width 1e-300 is too small" in line
+
+
+def test_plan_flag_values_are_usage_errors_naming_the_flag(capsys):
+    code, _, err = run(["plan", "--width", "0"], capsys)
+    assert code == 2 and "--width 0" in one_line_error(err)
+    code, _, err = run(["plan", "--width", "0.1", "--p", "1.5"], capsys)
+    assert code == 2 and "--p 1.5" in one_line_error(err)
 
 
 def test_plan_speedup_and_decision(capsys):

@@ -185,7 +185,7 @@ def test_cli_plan_workload_and_width(capsys):
 
 
 def test_cli_plan_errors(capsys):
-    assert main(["plan"]) == 1
+    assert main(["plan"]) == 2
     assert "say what to plan" in capsys.readouterr().err
-    assert main(["plan", "--width", "0"]) == 1
-    assert "width must be a number > 0" in capsys.readouterr().err
+    assert main(["plan", "--width", "0"]) == 2
+    assert "--width 0: the interval width must be above 0" in capsys.readouterr().err

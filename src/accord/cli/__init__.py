@@ -38,7 +38,8 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (and exit code 2), like every other accord error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"accord: error: {self.prog}: {message} (see {self.prog} --help)\n")
+        where = "" if self.prog == "accord" else f"{self.prog}: "
+        self.exit(2, f"accord: error: {where}{message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import InvalidParameterError
 from ..planning.budget import Z95, annotations_for_width, interval_width, unanimous_lower_bound, workload
 from ..planning.speedup import DEFAULT_THRESHOLD, cost_with_proposals, proposal_decision, speedup
+from ._common import UsageError
 
 EXAMPLES = """examples:
   accord plan --width 0.62 --p 0.5            # annotations per item for a 95% interval 0.62 wide: 10
@@ -71,19 +71,23 @@ def run(args: argparse.Namespace) -> int:
         for v in (args.speedup, args.time_without, args.time_with, args.rate_without, args.rate_with)
     )
     if args.width is None and args.annotations is None and args.items is None and not wants_speedup:
-        raise InvalidParameterError(
+        raise UsageError(
             "say what to plan: --width W, --annotations A, --items N or --speedup S (see --help)"
         )
+    if not 0 <= args.p <= 1:
+        raise UsageError(f"--p {args.p:g}: a class share must be between 0 and 1")
     if args.width is not None:
+        if not args.width > 0:
+            raise UsageError(f"--width {args.width:g}: the interval width must be above 0, e.g. 0.1")
         if args.width > 1:
-            raise InvalidParameterError(
+            raise UsageError(
                 f"--width {args.width:g}: the interval is of a share between 0 and 1, so its width is at "
                 "most 1"
             )
         try:
             needed = annotations_for_width(args.width, args.p)
         except (ZeroDivisionError, OverflowError):
-            raise InvalidParameterError(
+            raise UsageError(
                 f"--width {args.width:g} is too small to plan for (it would need more annotations per item "
                 "than can be counted); widths are shares, e.g. 0.1"
             ) from None
@@ -125,7 +129,7 @@ def _proposals(args: argparse.Namespace) -> str:
         v is not None for v in (args.time_without, args.time_with, args.rate_without, args.rate_with)
     )
     if measured and args.speedup is not None:
-        raise InvalidParameterError("give --speedup or the times/rates it comes from, not both")
+        raise UsageError("give --speedup or the times/rates it comes from, not both")
     s = args.speedup
     if measured:
         s = speedup(

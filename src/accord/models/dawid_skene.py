@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._hints import option
 from .._kernel.confusions import one_coin_confusions
 from .._kernel.driver import EMResult, EStep, history_budget, run_em
 from .._kernel.em import (
@@ -180,7 +181,8 @@ class _DawidSkeneBase(IterativeAggregator):
         if annotations.n_classes < 2:
             raise InvalidParameterError(
                 f"{self.model_name} needs at least 2 classes; the data have "
-                f"{annotations.n_classes} ({list(annotations.classes)}). Pass classes=..."
+                f"{annotations.n_classes} ({list(annotations.classes)}). "
+                + option("Pass classes=[...] to Annotations", "Name them all with --classes a,b")
             )
 
     def _start(

@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment, minimize
 
+from .._hints import option
 from .._kernel.em import AnnotationMatrix
 from .._kernel.fitted import Confusions, errors_frame
 from .._utils import check_nonneg_float, check_positive_int
@@ -324,7 +325,8 @@ class LabelModel(Aggregator):
         k, a = annotations.n_classes, annotations.n_annotators
         if k < 2:
             raise InvalidParameterError(
-                f"LabelModel needs at least 2 classes; the data have {k}. Pass classes=... to Annotations"
+                f"LabelModel needs at least 2 classes; the data have {k}. "
+                + option("Pass classes=[...] to Annotations", "Name them all with --classes a,b")
             )
         if self.optimizer not in ("lbfgs", "sgd"):
             raise InvalidParameterError(f"optimizer must be 'sgd' or 'lbfgs', got {self.optimizer!r}")
