@@ -136,3 +136,17 @@ def test_bench_runs_lia_where_a_folder_has_features(data, tmp_path):
     assert by.loc[("with", "lia"), "accuracy"] > 0.8
     assert "features.csv" in by.loc[("without", "lia"), "note"]
     assert np.isnan(by.loc[("without", "lia"), "accuracy"])
+
+
+def test_aggregate_lia_with_text_columns(data, tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    ids = pd.read_csv(data / "feat.csv")
+    words = np.where(ids["f0"] > 0, "bright sunny warm day", "dark cold rainy night")
+    texts = pd.DataFrame({"item": ids["item"], "text": [f"{w} number {i}" for i, w in enumerate(words)]})
+    texts.to_csv(tmp_path / "texts.csv", index=False)
+    base = ["aggregate", str(data / "ann.csv"), "-m", "lia", "--features", str(tmp_path / "texts.csv"), *FAST]
+    assert main([*base, "--text-cols", "text", "-q", "-o", str(tmp_path / "o.csv")]) == 0
+    frame = pd.read_csv(tmp_path / "o.csv")
+    assert len(frame) == 80 and frame["label"].isin(["yes", "no"]).all()
+    assert main([*base, "--text-cols", "nope", "-o", str(tmp_path / "p.csv")]) != 0
+    assert "nope" in capsys.readouterr().err
