@@ -326,7 +326,8 @@ def _fit_peer(
     if prefix == "cl" and name == "crowdlab" and pred_probs is None:
         row["note"] = f"needs {PRED_PROBS_FILE} in the dataset folder"
         return row
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    # not "fork": a parent that loaded a multithreaded library (JAX, BLAS pools) can deadlock a forked child
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_peer_worker, args=(spec, ann, pred_probs, child), daemon=True)
     proc.start()
