@@ -43,9 +43,26 @@ def test_folds_hold_out_every_annotation_once_whatever_the_row_order():
     ann, _ = _biased()
     folds = annotation_folds(ann, 5)
     sizes = np.bincount(folds, minlength=5)
-    assert sizes.sum() == ann.n_annotations and sizes.min() > 0.15 * ann.n_annotations
+    # this design is symmetric (every annotator on every item), so folds are uneven but never empty
+    assert sizes.sum() == ann.n_annotations and sizes.min() > 0.05 * ann.n_annotations
     frame = ann.to_frame()
     shuffled = Annotations.from_frame(frame.sample(frac=1.0, random_state=3).reset_index(drop=True))
+    renamed = Annotations.from_frame(
+        frame.sample(frac=1.0, random_state=4).assign(
+            item="x" + frame["item"].astype(str), annotator=frame["annotator"].astype(str) + "!"
+        )
+    )
+    back = dict(
+        zip(
+            zip(
+                renamed.items[renamed.item].str[1:],
+                renamed.annotators[renamed.annotator].str[:-1],
+                strict=True,
+            ),
+            annotation_folds(renamed, 5).tolist(),
+            strict=True,
+        )
+    )
 
     def pairs(a):
         f = annotation_folds(a, 5)
@@ -53,7 +70,7 @@ def test_folds_hold_out_every_annotation_once_whatever_the_row_order():
             zip(zip(a.items[a.item], a.annotators[a.annotator], strict=True), f.tolist(), strict=True)
         )
 
-    assert pairs(ann) == pairs(shuffled)
+    assert pairs(ann) == pairs(shuffled) == back  # renaming ids or shuffling rows never moves an annotation
     assert (annotation_folds(ann, 5, salt=1) != folds).any()  # the salt (from random_state) moves them
 
 
@@ -140,7 +157,7 @@ def test_chooses_and_explains():
 
 def test_stack_mixes_posteriors(monkeypatch):
     monkeypatch.setattr(auto_module, "STACK_MIN_SE", -np.inf)  # keep the mixture however small its gain
-    ann, _ = _biased(seed=1)
+    ann, _ = _biased(seed=5)  # a draw whose best mixture is inside the simplex (seed 1's is the corner mv)
     auto = Auto(candidates=["mv", "ds", "onecoin"], criterion="stack").fit(ann)
     w = auto.scores_["weight"]
     assert auto.chosen_ == "stack" and w.sum() == pytest.approx(1.0)
@@ -486,8 +503,8 @@ def test_shrunk_vote_is_a_calibrated_vote():
 
 
 def test_renaming_ids_barely_changes_the_result(data_dir):
-    """Folds follow a hash of the id text, so renaming moves them; every annotation is still held out once,
-    and the result moves by at most 0.1% of the labels and 0.02 in any posterior."""
+    """Folds follow what the data say, never the ids, and the stacking reads its rows in a canonical order:
+    renaming every id and shuffling the rows gives the same result (to float noise)."""
     ann = load_dataset(data_dir / "temp").annotations
     frame = ann.to_frame()
     renamed = frame.assign(
@@ -498,8 +515,8 @@ def test_renaming_ids_barely_changes_the_result(data_dir):
     b = Auto(candidates=FAST, random_state=0).fit(renamed)
     pa = a.proba_.to_numpy()
     pb = b.proba_.loc[["item-" + str(i) + "-x" for i in a.proba_.index]].to_numpy()
-    assert np.mean(pa.argmax(axis=1) != pb.argmax(axis=1)) <= 0.001
-    assert np.abs(pa - pb).max() <= 0.02
+    assert (pa.argmax(axis=1) == pb.argmax(axis=1)).all()
+    assert np.abs(pa - pb).max() <= 1e-9
 
 
 def test_progress_bar_on_request(capsys):

@@ -86,13 +86,29 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _text_hash(ids: pd.Index) -> np.ndarray:
-    return pd.util.hash_array(np.asarray(ids.astype(str), dtype=object), categorize=False)
+def _annotator_keys(annotations: Annotations) -> np.ndarray:
+    """A 64-bit key per annotator made only of what the annotations say, never of its id or code: its number
+    of labels per class and, per class, how many other votes on its items agree with its labels."""
+    ann, k = annotations, annotations.n_classes
+    key_il = ann.item.astype(np.int64) * k + ann.label
+    key_al = ann.annotator.astype(np.int64) * k + ann.label
+    votes = np.bincount(key_il, minlength=ann.n_items * k)
+    n_per_label = np.bincount(key_al, minlength=ann.n_annotators * k).reshape(-1, k)
+    agree = np.bincount(key_al, weights=votes[key_il] - 1.0, minlength=ann.n_annotators * k).reshape(-1, k)
+    columns = np.hstack([n_per_label, agree]).round().astype(np.int64).view(np.uint64)
+    key = np.full(ann.n_annotators, np.uint64(0x632BE59BD9B4E019))
+    with np.errstate(over="ignore"):
+        for column in columns.T:  # 2 K columns, not one per annotator
+            key = _splitmix(key ^ column)
+    return key
 
 
 def annotation_folds(annotations: Annotations, n_folds: int, salt: int = 0) -> np.ndarray:
-    """Fold number (``0 .. n_folds - 1``) of every annotation, from a hash of its item id and annotator id as
-    text (and ``salt``): the same pair is in the same fold whatever the row order or the internal codes.
+    """Fold number (``0 .. n_folds - 1``) of every annotation, from a hash of what the annotations say about
+    it (and ``salt``): its annotator's label counts and agreement, and the other labels and annotators of its
+    item (never its own label, so that what is held out does not depend on it). Ids and row order never enter
+    it, so renaming items or annotators or shuffling the rows gives every annotation the same fold;
+    annotations that nothing in the data tells apart share a fold.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"item": [1, 1, 2, 2], "annotator": ["a", "b", "a", "b"], "label": [0, 1, 1, 1]})
@@ -100,15 +116,24 @@ def annotation_folds(annotations: Annotations, n_folds: int, salt: int = 0) -> n
     >>> folds = annotation_folds(ann, 3)
     >>> bool(((folds >= 0) & (folds < 3)).all())
     True
-    >>> flipped = Annotations.from_frame(df.iloc[::-1])
-    >>> pairs = lambda a, f: dict(zip(zip(a.items[a.item], a.annotators[a.annotator]), f.tolist()))
-    >>> pairs(ann, folds) == pairs(flipped, annotation_folds(flipped, 3))
+    >>> renamed = df.iloc[::-1].assign(item=df["item"] + 10, annotator=df["annotator"] + "!")
+    >>> other = Annotations.from_frame(renamed)
+    >>> def pairs(a, f):
+    ...     return sorted(zip(a.items[a.item] % 10, a.annotators[a.annotator].str[0], f.tolist()))
+    >>> pairs(ann, folds) == pairs(other, annotation_folds(other, 3))
     True
     """
+    ann = annotations
     with np.errstate(over="ignore"):
-        item = _splitmix(_text_hash(annotations.items) + np.uint64(salt))
-        annotator = _splitmix(_text_hash(annotations.annotators) ^ np.uint64(0x9E3779B97F4A7C15))
-        mixed = _splitmix(item[annotations.item] ^ annotator[annotations.annotator])
+        annotator = _annotator_keys(ann)
+        vote = _splitmix(
+            annotator[ann.annotator] ^ (ann.label.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        )
+        item = np.zeros(ann.n_items, dtype=np.uint64)
+        np.add.at(item, ann.item, vote)  # wrapping integer sums: exact whatever the row order
+        # the item's OTHER votes: the fold never depends on the held-out label itself
+        others = _splitmix(item[ann.item] - vote + np.uint64(salt))
+        mixed = _splitmix(others ^ _splitmix(annotator[ann.annotator] + np.uint64(0x2545F4914F6CDD1D)))
     return (mixed % np.uint64(n_folds)).astype(np.int64)
 
 
@@ -1170,6 +1195,9 @@ class Auto(Aggregator):
         compared: str,
     ) -> Consensus:
         stacked = np.stack([probs[name] for name in usable], axis=1)
+        # rows in a canonical order (by value), so that the float sums, and a near-tie below, cannot depend on
+        # the order of the user's rows
+        stacked = stacked[np.lexsort(stacked.T[::-1])]
         weights = stacking_weights(stacked)
         logs = np.log(np.maximum(stacked, LOG_FLOOR))
         best = int(np.argmax(logs.mean(axis=0)))
