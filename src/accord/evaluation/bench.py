@@ -327,7 +327,7 @@ def _fit_peer(
         row["note"] = f"needs {PRED_PROBS_FILE} in the dataset folder"
         return row
     # not "fork": a parent that loaded a multithreaded library (JAX, BLAS pools) can deadlock a forked child
-    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    ctx: Any = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_peer_worker, args=(spec, ann, pred_probs, child), daemon=True)
     proc.start()
