@@ -86,21 +86,28 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _annotator_keys(annotations: Annotations) -> np.ndarray:
-    """A 64-bit key per annotator made only of what the annotations say, never of its id or code: its number
-    of labels per class and, per class, how many other votes on its items agree with its labels."""
+def _class_keys(annotations: Annotations) -> np.ndarray:
+    """A 64-bit key per class from its number of labels: renaming or reordering the classes keeps each key."""
+    with np.errstate(over="ignore"):
+        counts = np.bincount(annotations.label, minlength=annotations.n_classes).astype(np.uint64)
+        return _splitmix(counts + np.uint64(0x632BE59BD9B4E019))
+
+
+def _annotator_keys(annotations: Annotations, classes: np.ndarray) -> np.ndarray:
+    """A 64-bit key per annotator made only of what the annotations say, never of its id, its code or the
+    order of the classes: per class (by its key), its number of labels and how many other votes on its items
+    agree with them, mixed and added up (wrapping) over the classes."""
     ann, k = annotations, annotations.n_classes
     key_il = ann.item.astype(np.int64) * k + ann.label
     key_al = ann.annotator.astype(np.int64) * k + ann.label
     votes = np.bincount(key_il, minlength=ann.n_items * k)
     n_per_label = np.bincount(key_al, minlength=ann.n_annotators * k).reshape(-1, k)
     agree = np.bincount(key_al, weights=votes[key_il] - 1.0, minlength=ann.n_annotators * k).reshape(-1, k)
-    columns = np.hstack([n_per_label, agree]).round().astype(np.int64).view(np.uint64)
-    key = np.full(ann.n_annotators, np.uint64(0x632BE59BD9B4E019))
     with np.errstate(over="ignore"):
-        for column in columns.T:  # 2 K columns, not one per annotator
-            key = _splitmix(key ^ column)
-    return key
+        n_bits = n_per_label.astype(np.uint64)
+        agree_bits = np.round(agree).astype(np.int64).astype(np.uint64)
+        cell = _splitmix(classes[None, :] ^ _splitmix(n_bits + np.uint64(1)) ^ _splitmix(~agree_bits))
+        return cell.sum(axis=1, dtype=np.uint64)
 
 
 def annotation_folds(annotations: Annotations, n_folds: int, salt: int = 0) -> np.ndarray:
@@ -125,10 +132,9 @@ def annotation_folds(annotations: Annotations, n_folds: int, salt: int = 0) -> n
     """
     ann = annotations
     with np.errstate(over="ignore"):
-        annotator = _annotator_keys(ann)
-        vote = _splitmix(
-            annotator[ann.annotator] ^ (ann.label.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-        )
+        classes = _class_keys(ann)
+        annotator = _annotator_keys(ann, classes)
+        vote = _splitmix(annotator[ann.annotator] ^ classes[ann.label])
         item = np.zeros(ann.n_items, dtype=np.uint64)
         np.add.at(item, ann.item, vote)  # wrapping integer sums: exact whatever the row order
         # the item's OTHER votes: the fold never depends on the held-out label itself
