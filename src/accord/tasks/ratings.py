@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.special import gammaln, ndtri
 
 from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError, NotFittedError
+from ._tables import find_column, rows_text, show_values
 
 __all__ = [
     "RATING_METHODS",
@@ -49,36 +50,15 @@ _ALIASES = {
     "annotator": ("annotator", "worker", "annotator_id", "worker_id", "rater"),
     "value": ("value", "rating", "score", "label", "answer"),
 }
-_SHOWN = 5
 RatingDuplicates = Literal["error", "mean", "keep_first", "keep_last"]
 
 
-def _show(values: list[Any]) -> str:
-    shown = ", ".join(repr(v) for v in values[:_SHOWN])
-    return shown + (f", ... ({len(values)} in all)" if len(values) > _SHOWN else "")
-
-
-def _rows(mask: np.ndarray, index: pd.Index) -> str:
-    pos = np.flatnonzero(mask)
-    return f"row{'s' if len(pos) > 1 else ''} {_show(list(index[pos]))}"
+_show = show_values
+_rows = rows_text
 
 
 def _column(df: pd.DataFrame, role: str, given: Hashable | None) -> Hashable:
-    if given is not None:
-        if given not in df.columns:
-            raise InvalidAnnotationsError(
-                f"the {role} column {given!r} is not in the table; its columns are "
-                f"{_show(list(df.columns))}. Pass the right name with {role}=..."
-            )
-        return given
-    lower = {str(c).lower(): c for c in df.columns}
-    for alias in _ALIASES[role]:
-        if alias in lower:
-            return lower[alias]
-    raise InvalidAnnotationsError(
-        f"no {role} column: expected one named {' or '.join(repr(a) for a in _ALIASES[role][:3])}, but the "
-        f"columns are {_show(list(df.columns))}. Rename it, or pass {role}='your column name'"
-    )
+    return find_column(df, role, given, _ALIASES[role], named=3)
 
 
 # ---------------------------------------------------------------------------------------------------- input
