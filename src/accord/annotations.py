@@ -12,7 +12,7 @@ matrix with missing cells, cleanlab's layout) or :meth:`Annotations.read` (CSV, 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ._hints import option
+from ._kernel.encode import blank_values, has_duplicate_pairs, in_first_appearance_order, used_values
 from ._kernel.ids import match_index
 from ._utils import check_positive_int, check_random_state
 from .errors import AccordError, DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
@@ -33,6 +34,8 @@ _COLUMN_ALIASES = {
 }
 _MAX_SHOWN = 5
 Duplicates = Literal["error", "keep_first", "keep_last", "keep_all"]
+# the constructor's first six arguments: item, annotator and label codes, then the three indexes
+_Parts = tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index, pd.Index, pd.Index]
 
 # Readers of files and tool exports live in :mod:`accord.io`, which depends on this module (never the
 # reverse); it registers them here so that ``Annotations.read`` and ``Annotations.from_label_studio`` (...)
@@ -85,24 +88,43 @@ def _default_class_order(values: Sequence[Any]) -> list[Any]:
         return sorted(values, key=lambda v: (type(v).__name__, str(v)))
 
 
-def _resolve_column(df: pd.DataFrame, role: str, given: Hashable | None) -> Hashable:
+def _resolve_column(columns: pd.Index, role: str, given: Hashable | None) -> Hashable:
     flag = {"item": "--item-col", "annotator": "--annotator-col", "label": "--label-col"}[role]
     if given is not None:
-        if given not in df.columns:
+        if given not in columns:
             raise InvalidAnnotationsError(
-                f"the {role} column {given!r} is not in the table; its columns are {_show(df.columns, 20)}. "
+                f"the {role} column {given!r} is not in the table; its columns are {_show(columns, 20)}. "
                 f"Name the right one with {option(f'{role}=...', flag + ' NAME')}"
             )
         return given
-    lower = {str(c).strip().lower(): c for c in df.columns}
+    lower = {str(c).strip().lower(): c for c in columns}
     for alias in _COLUMN_ALIASES[role]:
         if alias in lower:
             return lower[alias]
     raise InvalidAnnotationsError(
         f"no {role} column: expected one named {' or '.join(repr(a) for a in _COLUMN_ALIASES[role][:2])}, "
-        f"but the columns are {_show(df.columns, 20)}. Rename it, or name it with "
+        f"but the columns are {_show(columns, 20)}. Rename it, or name it with "
         f"{option(role + '=' + repr('your column name'), flag + ' NAME')}"
     )
+
+
+def _resolve_columns(
+    columns: pd.Index, item: Hashable | None, annotator: Hashable | None, label: Hashable | None
+) -> dict[str, Hashable]:
+    """The column of each role: the one named, else the first alias present."""
+    return {
+        role: _resolve_column(columns, role, given)
+        for role, given in (("item", item), ("annotator", annotator), ("label", label))
+    }
+
+
+def _check_options(duplicates: str, missing: str) -> None:
+    if duplicates not in ("error", "keep_first", "keep_last", "keep_all"):
+        raise InvalidParameterError(
+            f"duplicates must be 'error', 'keep_first', 'keep_last' or 'keep_all', got {duplicates!r}"
+        )
+    if missing not in ("error", "drop"):
+        raise InvalidParameterError(f"missing must be 'error' or 'drop', got {missing!r}")
 
 
 def _where(rows: pd.Index, positions: np.ndarray, place: str = "", header: bool = False) -> str:
@@ -117,8 +139,12 @@ def _where(rows: pd.Index, positions: np.ndarray, place: str = "", header: bool 
 def _source(df: pd.DataFrame) -> tuple[str, bool]:
     """``(" of <file>", header)`` when ``df`` was read from a file by :mod:`accord.io`, else ``("",
     False)``."""
-    src = df.attrs.get("accord_source")
-    if isinstance(src, dict) and src.get("path"):
+    return _source_of(df.attrs.get("accord_source"))
+
+
+def _source_of(src: Any) -> tuple[str, bool]:
+    """``(" of <file>", header)`` from what :mod:`accord.io` records about a file, else ``("", False)``."""
+    if isinstance(src, Mapping) and src.get("path"):
         return f" of {src['path']}", bool(src.get("header"))
     return "", False
 
@@ -140,14 +166,20 @@ def _factorize(
     return np.asarray(codes, dtype=np.int64), uniques
 
 
-def _blank_codes(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+def _blank_codes(codes: np.ndarray, uniques: Any) -> np.ndarray:
     """Mask of missing entries: NaN/None (code -1) or a blank / whitespace-only string."""
-    text = pd.Series(uniques, dtype=object)
-    try:
-        blank = (text.str.strip() == "").fillna(False).to_numpy(dtype=bool)
-    except AttributeError:  # no string at all
-        blank = np.zeros(len(uniques), dtype=bool)
+    blank = blank_values(uniques)
+    if not blank.any():
+        return np.asarray(codes) < 0
     return np.append(blank, True)[codes]
+
+
+def _renumber(codes: np.ndarray, ids: pd.Index, pos: np.ndarray | None) -> tuple[np.ndarray, pd.Index]:
+    """Codes of the rows kept (``pos``; None: all) numbered by first appearance, and their ids."""
+    if pos is None and in_first_appearance_order(codes, len(ids)):
+        return codes, ids
+    new_codes, used = pd.factorize(codes if pos is None else codes[pos], sort=False)
+    return new_codes, ids[used]
 
 
 def _integral(value: Any) -> Any:
@@ -262,19 +294,11 @@ class Annotations:
                 f"expected a pandas DataFrame with columns item, annotator, label; got {type(df).__name__}. "
                 "For an items x annotators matrix use Annotations.from_wide"
             )
-        if duplicates not in ("error", "keep_first", "keep_last", "keep_all"):
-            raise InvalidParameterError(
-                f"duplicates must be 'error', 'keep_first', 'keep_last' or 'keep_all', got {duplicates!r}"
-            )
-        if missing not in ("error", "drop"):
-            raise InvalidParameterError(f"missing must be 'error' or 'drop', got {missing!r}")
+        _check_options(duplicates, missing)
         place, header = _source(df)
         if len(df) == 0:
             raise InvalidAnnotationsError(f"the annotations{place} are empty: the table has no rows")
-        cols = {
-            role: _resolve_column(df, role, given)
-            for role, given in (("item", item), ("annotator", annotator), ("label", label))
-        }
+        cols = _resolve_columns(df.columns, item, annotator, label)
         extra_cols = list(extra or [])
         for c in extra_cols:
             if c not in df.columns:
@@ -282,56 +306,168 @@ class Annotations:
                     f"extra column {c!r} is not in the table; its columns are {_show(df.columns, 20)}"
                 )
         rows = df.index if df.index.name == "line" else pd.Index(df.index)
-        ids = {
-            role: cls._id_codes(df[cols[role]], role, cols[role], rows, place, header)
-            for role in ("item", "annotator")
-        }
-        label_codes, label_uniques = _factorize(df[cols["label"]], "labels", rows, place, header)
+
+        def column(role: str) -> tuple[np.ndarray, Any]:
+            what = "labels" if role == "label" else f"{role} ids"
+            return _factorize(df[cols[role]], what, rows, place, header)
+
+        parts, pos, report = cls._assemble(column, cols, rows, place, header, classes, duplicates, missing)
+        extra_frame = None
+        if extra_cols:
+            extra_frame = (df[extra_cols] if pos is None else df[extra_cols].iloc[pos]).reset_index(drop=True)
+            extra_frame.columns = pd.Index([str(c) for c in extra_cols])
+        return cls(*parts, extra_frame, report)
+
+    @classmethod
+    def from_codes(
+        cls,
+        columns: Mapping[Any, tuple[np.ndarray, Any]],
+        *,
+        item: Hashable | None = None,
+        annotator: Hashable | None = None,
+        label: Hashable | None = None,
+        classes: Sequence[Any] | None = None,
+        duplicates: Duplicates = "error",
+        missing: Literal["error", "drop"] = "error",
+        rows: pd.Index | None = None,
+        source: Mapping[str, Any] | None = None,
+    ) -> Annotations:
+        """Build from a table whose columns are already factorized: ``(codes, values)`` per column.
+
+        The same validation, policy and messages as :meth:`from_frame` (which calls the same steps), without
+        a per-row Python object: :func:`accord.io.read_annotations` builds from pyarrow's dictionary encoding
+        this way.
+
+        Parameters
+        ----------
+        columns : mapping
+            Column name -> ``(codes, values)``: ``codes`` an integer array with one entry per row (``-1`` for
+            an empty cell), ``values`` the distinct values the codes point to (no repeats). Only the three
+            columns that are used are looked up, so the mapping may encode a column when it is asked for.
+        item, annotator, label, classes, duplicates, missing
+            As in :meth:`from_frame`.
+        rows : pandas.Index, optional
+            What errors call the rows (an index named ``"line"`` holds file lines). Default: positions.
+        source : mapping, optional
+            Where the rows came from, as :func:`accord.io.source_of` records it (``{"path", "header"}``), so
+            that errors name the file.
+
+        Examples
+        --------
+        >>> columns = {
+        ...     "item": (np.array([0, 0, 1]), ["i1", "i2"]),
+        ...     "annotator": (np.array([0, 1, 0]), ["a", "b"]),
+        ...     "label": (np.array([1, 0, 0]), ["dog", "cat"]),
+        ... }
+        >>> ann = Annotations.from_codes(columns)
+        >>> list(ann.classes), ann.label.tolist()
+        (['cat', 'dog'], [0, 1, 1])
+        """
+        _check_options(duplicates, missing)
+        place, header = _source_of(source)
+        names = pd.Index(list(columns), tupleize_cols=False)
+        if rows is not None and len(rows) == 0:
+            raise InvalidAnnotationsError(f"the annotations{place} are empty: the table has no rows")
+        cols = _resolve_columns(names, item, annotator, label)
+        fetched: dict[str, tuple[np.ndarray, Any]] = {}
+        for role in ("item", "annotator", "label"):
+            codes, values = columns[cols[role]]
+            fetched[role] = (np.asarray(codes), values)
+        n_rows = len(fetched["item"][0])
+        if any(len(fetched[role][0]) != n_rows for role in fetched) or (
+            rows is not None and len(rows) != n_rows
+        ):
+            raise InvalidParameterError(
+                "the code arrays (and rows) of from_codes must have one entry per row"
+            )
+        if n_rows == 0:
+            raise InvalidAnnotationsError(f"the annotations{place} are empty: the table has no rows")
+        where = pd.RangeIndex(n_rows) if rows is None else rows
+
+        def column(role: str) -> tuple[np.ndarray, Any]:
+            codes, values = fetched[role]
+            if role == "label":
+                values = np.asarray(values, dtype=object)
+            distinct = pd.Index(values, tupleize_cols=False)
+            if distinct.has_duplicates:
+                raise InvalidParameterError(
+                    f"the values of column {cols[role]!r} given to from_codes repeat "
+                    f"{_show(distinct[distinct.duplicated()].tolist())}; give each distinct value once"
+                )
+            return np.asarray(codes, dtype=np.int64), values if role == "label" else distinct
+
+        parts, _, report = cls._assemble(column, cols, where, place, header, classes, duplicates, missing, 6)
+        return cls(*parts, None, report)
+
+    @classmethod
+    def _assemble(
+        cls,
+        column: Callable[[str], tuple[np.ndarray, Any]],
+        cols: dict[str, Hashable],
+        rows: pd.Index,
+        place: str,
+        header: bool,
+        classes: Sequence[Any] | None,
+        duplicates: str,
+        missing: str,
+        stacklevel: int = 5,
+    ) -> tuple[_Parts, np.ndarray | None, list[str]]:
+        """The steps :meth:`from_frame` and :meth:`from_codes` share, on codes: ids checked, missing labels
+        and repeated pairs handled, ids renumbered when rows were dropped, labels mapped to classes.
+
+        Returns the six arguments of the constructor before ``extra``, the positions kept (None: every row)
+        and the report."""
+        ids = {}
+        for role in ("item", "annotator"):
+            codes, uniques = column(role)
+            ids[role] = (codes, cls._check_ids(codes, uniques, role, cols[role], rows, place, header))
+        label_codes, label_uniques = column("label")
         label_codes, label_values = _merge_uniques(label_codes, np.asarray(label_uniques, dtype=object))
-        keep = np.ones(len(df), dtype=bool)
+        keep = np.ones(len(label_codes), dtype=bool)
         report = cls._handle_missing_labels(
-            _blank_codes(label_codes, label_values), keep, cols["label"], rows, place, header, missing
+            _blank_codes(label_codes, label_values),
+            keep,
+            cols["label"],
+            rows,
+            place,
+            header,
+            missing,
+            stacklevel,
         )
         report += cls._handle_duplicates(ids["item"][0], ids["annotator"][0], keep, ids, duplicates)
-        pos = np.flatnonzero(keep)
-        item_codes, item_used = pd.factorize(ids["item"][0][pos], sort=False)
-        ann_codes, ann_used = pd.factorize(ids["annotator"][0][pos], sort=False)
-        items = ids["item"][1][item_used]
-        annotators = ids["annotator"][1][ann_used]
-        used = np.unique(label_codes[pos])
+        pos = None if keep.all() else np.flatnonzero(keep)
+        item_codes, items = _renumber(ids["item"][0], ids["item"][1], pos)
+        ann_codes, annotators = _renumber(ids["annotator"][0], ids["annotator"][1], pos)
+        kept_labels = label_codes if pos is None else label_codes[pos]
+        used = used_values(kept_labels, len(label_values))
         class_index = cls._class_index(list(label_values[used]), classes)
         per_value = np.full(len(label_values), -1, dtype=np.int64)
         per_value[used] = cls._code_values(label_values[used], class_index, "label", "")
-        codes = per_value[label_codes[pos]]
+        codes = per_value[kept_labels]
         if (codes < 0).any():
             bad = np.flatnonzero(codes < 0)
-            shown = pd.unique(label_values[label_codes[pos][bad]])
+            shown = pd.unique(label_values[kept_labels[bad]])
+            kept_rows = rows if pos is None else rows[pos]
             raise InvalidAnnotationsError(
                 f"label(s) {_show(shown)} are not among the declared classes {_show(class_index, 20)} "
-                f"(on {_where(rows[pos], bad, place, header)}). Add them to "
+                f"(on {_where(kept_rows, bad, place, header)}). Add them to "
                 f"{option('classes=...', '--classes')}, or fix those rows"
             )
-        extra_frame = None
-        if extra_cols:
-            extra_frame = df[extra_cols].iloc[pos].reset_index(drop=True)
-            extra_frame.columns = pd.Index([str(c) for c in extra_cols])
-        return cls(
+        parts = (
             item_codes,
             ann_codes,
             codes,
             pd.Index(items, name="item"),
             pd.Index(annotators, name="annotator"),
             class_index,
-            extra_frame,
-            report,
         )
+        return parts, pos, report
 
     @staticmethod
-    def _id_codes(
-        values: pd.Series, role: str, column: Hashable, rows: pd.Index, place: str, header: bool
-    ) -> tuple[np.ndarray, pd.Index]:
-        """Codes and unique ids of an id column; a missing or blank id is an error that names the rows."""
-        codes, uniques = _factorize(values, f"{role} ids", rows, place, header)
+    def _check_ids(
+        codes: np.ndarray, uniques: Any, role: str, column: Hashable, rows: pd.Index, place: str, header: bool
+    ) -> pd.Index:
+        """The unique ids of an id column; a missing or blank id is an error that names the rows."""
         bad = _blank_codes(codes, uniques)
         if bad.any():
             raise InvalidAnnotationsError(
@@ -339,7 +475,7 @@ class Annotations:
                 f"{_where(rows, np.flatnonzero(bad), place, header)} "
                 f"(an empty cell); every annotation needs an {role} id: fill or delete those rows"
             )
-        return codes, pd.Index(uniques, tupleize_cols=False) if len(uniques) else pd.Index([])
+        return pd.Index(uniques, tupleize_cols=False) if len(uniques) else pd.Index([])
 
     @staticmethod
     def _handle_missing_labels(
@@ -350,6 +486,7 @@ class Annotations:
         place: str,
         header: bool,
         missing: str,
+        stacklevel: int = 5,
     ) -> list[str]:
         if not bad.any():
             return []
@@ -363,7 +500,7 @@ class Annotations:
         if bad.all():
             raise InvalidAnnotationsError(f"the annotations{place} are empty: every label is missing")
         note = f"dropped {int(bad.sum())} annotation(s) with a missing label ({where})"
-        warnings.warn(note, DataQualityWarning, stacklevel=4)
+        warnings.warn(note, DataQualityWarning, stacklevel=stacklevel)
         keep &= ~bad
         return [note]
 
@@ -376,6 +513,12 @@ class Annotations:
         duplicates: str,
     ) -> list[str]:
         if duplicates == "keep_all":
+            return []
+        n_annotators = len(ids["annotator"][1])
+        if keep.all():
+            if not has_duplicate_pairs(item, annotator, n_annotators):
+                return []
+        elif not has_duplicate_pairs(item[keep], annotator[keep], n_annotators):
             return []
         pos = np.flatnonzero(keep)
         key = pd.Series(item[pos] * (int(annotator.max(initial=0)) + 1) + annotator[pos])
@@ -818,8 +961,8 @@ def _gold_series(gold: pd.Series | dict[Any, Any] | pd.DataFrame) -> pd.Series:
     if isinstance(gold, dict):
         return pd.Series(gold, dtype=object)
     if isinstance(gold, pd.DataFrame):
-        item_col = _resolve_column(gold, "item", None)
-        label_col = _resolve_column(gold, "label", None)
+        item_col = _resolve_column(gold.columns, "item", None)
+        label_col = _resolve_column(gold.columns, "label", None)
         return pd.Series(gold[label_col].to_numpy(), index=pd.Index(gold[item_col].to_numpy()))
     raise InvalidAnnotationsError(
         f"gold must be a Series (item -> label), a dict or a DataFrame with item and "

@@ -1,116 +1,111 @@
-"""Codes-first encoding of a long annotation table: factorize each column once, check duplicates on one
-``int64`` key, and map the few distinct labels to classes.
+"""Codes-first steps of building an annotation table: work on integer codes and on the few distinct values,
+never on one Python object per row.
 
-:func:`encode_codes_first` handles the common, clean case only (no missing or blank cell, no repeated (item,
-annotator) pair unless they are kept, no extra columns): it returns None whenever the careful builder
-(``Annotations.from_frame``) must look at the data, so that every error and every note keeps that builder's
-wording. When it does return, its codes and indexes are the ones the careful builder produces: items and
-annotators in order of first appearance, classes as ``classify`` orders them.
+:meth:`accord.Annotations.from_frame` and :meth:`accord.Annotations.from_codes` use these on their clean,
+common path and hand anything they flag to the careful code that names rows in its messages:
+
+- :func:`has_duplicate_pairs`: whether an (item, annotator) pair repeats, by sorting one ``int64`` key (a
+  sort is several times faster than hashing ten million keys);
+- :func:`in_first_appearance_order`: whether codes already number their values in order of first appearance
+  (then re-numbering them is the identity and is skipped);
+- :func:`used_values`: which distinct values the codes use, by counting;
+- :func:`blank_values`: which distinct values are missing, empty or whitespace-only strings (vectorised with
+  pyarrow when it is installed, by exactly Python's ``str.isspace``).
 
 Examples
 --------
->>> import pandas as pd
->>> frame = pd.DataFrame({"item": [1, 1, 2], "annotator": ["a", "b", "a"], "label": ["y", "x", "y"]})
->>> def classify(values):
-...     classes = pd.Index(sorted(values), name="class")
-...     return classes, classes.get_indexer(values)
->>> enc = encode_codes_first(frame, "item", "annotator", "label", classify)
->>> enc.item.tolist(), enc.annotator.tolist(), enc.label.tolist(), list(enc.classes)
-([0, 0, 1], [0, 1, 0], [1, 0, 1], ['x', 'y'])
+>>> import numpy as np
+>>> has_duplicate_pairs(np.array([0, 0, 1]), np.array([0, 1, 0]), 2)
+False
+>>> in_first_appearance_order(np.array([0, 1, 0, 2]), 3), in_first_appearance_order(np.array([1, 0]), 2)
+(True, False)
+>>> used_values(np.array([2, 0, 2]), 4).tolist()
+[0, 2]
+>>> blank_values(np.array(["a", "", " \\t", None, "NA"], dtype=object)).tolist()
+[False, True, True, True, False]
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Encoded", "encode_codes_first", "has_duplicate_pairs"]
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """Code arrays (``int64``) and the indexes that map codes back to ids and classes."""
-
-    item: np.ndarray
-    annotator: np.ndarray
-    label: np.ndarray
-    items: pd.Index
-    annotators: pd.Index
-    classes: pd.Index
-
-
-def _codes(values: pd.Series) -> tuple[np.ndarray, Any] | None:
-    """``pd.factorize`` of a column; None when a cell is missing, blank or unhashable."""
-    try:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    except TypeError:
-        return None
-    codes = np.asarray(codes, dtype=np.int64)
-    if len(codes) and codes.min() < 0:
-        return None
-    if _any_blank(uniques):
-        return None
-    return codes, uniques
-
-
-def _any_blank(uniques: Any) -> bool:
-    """Whether a distinct value is a blank or whitespace-only string (a missing cell)."""
-    if not (uniques.dtype == object or pd.api.types.is_string_dtype(uniques.dtype)):
-        return False
-    try:
-        blank = pd.Series(uniques).str.strip() == ""
-    except AttributeError:  # no string at all
-        return False
-    return bool(blank.fillna(False).any())
+__all__ = ["blank_values", "has_duplicate_pairs", "in_first_appearance_order", "used_values"]
 
 
 def has_duplicate_pairs(item: np.ndarray, annotator: np.ndarray, n_annotators: int) -> bool:
-    """Whether an (item, annotator) pair occurs twice, from one ``int64`` key per annotation."""
-    key = item.astype(np.int64) * max(n_annotators, 1) + annotator
-    return len(pd.unique(key)) < len(key)
-
-
-def encode_codes_first(
-    frame: pd.DataFrame,
-    item: Hashable,
-    annotator: Hashable,
-    label: Hashable,
-    classify: Callable[[np.ndarray], tuple[pd.Index, np.ndarray]],
-    check_duplicates: bool = True,
-) -> Encoded | None:
-    """Encode the three columns of ``frame``, or None when the careful builder must take over.
+    """Whether an (item, annotator) pair occurs twice, from one sorted ``int64`` key per annotation.
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-    item, annotator, label : column names
-    classify : callable
-        ``distinct label values -> (class index, class code of each value)``; a code below 0 (a value that is
-        not a class, or a missing one) hands the table to the careful builder.
-    check_duplicates : bool
-        Hand over when an (item, annotator) pair repeats (False keeps them all).
+    item, annotator : numpy.ndarray of int
+        Codes (``0 <= annotator < n_annotators``), one per annotation.
+    n_annotators : int
+        The number of annotator codes.
     """
-    if len(frame) == 0:
+    if len(item) < 2:
+        return False
+    key = np.asarray(item, dtype=np.int64) * max(int(n_annotators), 1) + np.asarray(annotator, dtype=np.int64)
+    key.sort()
+    return bool((key[1:] == key[:-1]).any())
+
+
+def in_first_appearance_order(codes: np.ndarray, n_values: int) -> bool:
+    """Whether ``codes`` use every value ``0 .. n_values - 1`` and number them in order of first appearance
+    (as :func:`pandas.factorize` does), so that factorizing them again would give them back unchanged."""
+    codes = np.asarray(codes)
+    if len(codes) == 0:
+        return n_values == 0
+    if codes[0] != 0:
+        return False
+    running = np.maximum.accumulate(codes)
+    return bool(running[-1] == n_values - 1 and (codes[1:] <= running[:-1] + 1).all())
+
+
+def used_values(codes: np.ndarray, n_values: int) -> np.ndarray:
+    """The distinct codes (each ``0 <= code < n_values``) that occur, sorted; ``np.unique`` by counting."""
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.bincount(np.asarray(codes, dtype=np.int64), minlength=n_values))
+
+
+def blank_values(values: Any) -> np.ndarray:
+    """Mask of the values that are missing (None, NaN, ``pd.NA``) or strings that are empty or only whitespace
+    (``not value.strip()``); any other value (a number, ``"NA"``, ``" a "``) is not blank.
+
+    Parameters
+    ----------
+    values : array-like
+        Distinct values (a pandas Index or array, a NumPy array or a pyarrow array).
+    """
+    mask = _blank_with_arrow(values)
+    if mask is not None:
+        return mask
+    series = pd.Series(np.asarray(values, dtype=object), dtype=object)
+    text = series.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    return text | series.isna().to_numpy(dtype=bool)
+
+
+def _blank_with_arrow(values: Any) -> np.ndarray | None:
+    """:func:`blank_values` for text, vectorised with pyarrow; None when pyarrow is missing or the values are
+    not all text. pyarrow's ``utf8_is_space`` agrees with Python's ``str.isspace`` on every code point."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:
         return None
-    parts = [_codes(frame[c]) for c in (item, annotator, label)]
-    if any(p is None for p in parts):
-        return None
-    (item_codes, item_ids), (ann_codes, ann_ids), (label_codes, label_values) = parts  # type: ignore[misc]
-    if check_duplicates and has_duplicate_pairs(item_codes, ann_codes, len(ann_ids)):
-        return None
-    classes, per_value = classify(np.asarray(label_values, dtype=object))
-    per_value = np.asarray(per_value, dtype=np.int64)
-    if (per_value < 0).any():
-        return None
-    return Encoded(
-        item_codes,
-        ann_codes,
-        per_value[label_codes],
-        pd.Index(item_ids, name="item", tupleize_cols=False),
-        pd.Index(ann_ids, name="annotator", tupleize_cols=False),
-        classes,
-    )
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            return None
+        text = values
+    else:
+        if len(values) and pd.api.types.infer_dtype(values, skipna=True) != "string":
+            return None
+        try:
+            text = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            return None
+    blank = pc.or_kleene(pc.equal(pc.utf8_length(text), 0), pc.utf8_is_space(text))
+    return np.asarray(pc.fill_null(blank, True).to_numpy(zero_copy_only=False), dtype=bool)

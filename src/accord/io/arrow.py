@@ -1,4 +1,14 @@
-"""Readers built on pyarrow: a Parquet dataset (a directory or a glob of files) as a lazy Dask DataFrame.
+"""Readers built on pyarrow: annotation files straight to integer codes, and a Parquet dataset (a directory or
+a glob of files) as a lazy Dask DataFrame.
+
+:func:`read_annotation_codes` is what :func:`accord.io.read_annotations` tries first for a CSV, TSV or
+Parquet file when pyarrow is installed: pyarrow parses the file (on every core) and dictionary-encodes each
+column, the reading policy of :mod:`accord.io.tables` is applied to the few distinct values only, and
+:meth:`accord.Annotations.from_codes` validates and builds with the messages of
+:meth:`~accord.Annotations.from_frame`. No Python object is made per row. Whatever it is not sure to read
+exactly as pandas would (a compressed file, a repeated or empty column name, a row pyarrow cannot parse, a
+column of dates or lists, an odd number of quote characters) it hands back (``None``), and the pandas reader
+reads the file as before, so that every message stays.
 
 Kept in :mod:`accord.io` so that every file read of the package happens here; :mod:`accord.engines.dask`
 calls :func:`read_parquet_dataset` and never opens a file itself.
@@ -6,17 +16,50 @@ calls :func:`read_parquet_dataset` and never opens a file itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._kernel.encode import in_first_appearance_order
+from ..annotations import Annotations
 from ..errors import AccordError, InvalidAnnotationsError
-from .tables import cell_text
 
-__all__ = ["read_parquet_dataset", "text_columns"]
+__all__ = ["cell_text", "read_annotation_codes", "read_parquet_dataset", "text_columns"]
+
+# keywords of Annotations.from_frame that the codes path honours; any other one (extra=...) is read by pandas
+_CODES_KEYWORDS = frozenset({"item", "annotator", "label", "classes", "duplicates", "missing"})
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
+# the text dtype pandas gives a column of strings: ``str`` from pandas 3, ``object`` before
+_TEXT_DTYPE = pd.Series(["a"]).dtype
+
+
+def cell_text(value: Any) -> str | None:
+    """One cell as text by the reading policy: ``None``/NaN -> ``None``; integral floats lose their ``.0``;
+    booleans are ``true``/``false``; strings are returned unchanged (even ``"NA"``).
+
+    >>> [cell_text(v) for v in ["NA", 1.0, 2.5, True, None, float("nan"), 7]]
+    ['NA', '1', '2.5', 'true', None, None, '7']
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if math.isnan(f):
+            return None
+        if f.is_integer() and abs(f) < 2**63:
+            return str(int(f))
+        return repr(f)
+    return str(value)
 
 
 def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -35,6 +78,243 @@ def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+# ====================================================================== annotations straight to codes
+class _Unreadable(Exception):
+    """A column the codes path does not read exactly as pandas would: the pandas reader takes over."""
+
+
+def read_annotation_codes(path: str | Path, fmt: str, **kwargs: Any) -> Annotations | None:
+    """Annotations from a CSV, TSV or Parquet file through pyarrow's dictionary encoding, or None when the
+    pandas reader must read it (pyarrow missing, a file or keyword this path does not take).
+
+    Parameters
+    ----------
+    path : str or Path
+        An existing file.
+    fmt : {"csv", "tsv", "parquet"}
+        Its format (:func:`accord.io.tables.format_of`).
+    **kwargs
+        ``item``, ``annotator``, ``label``, ``classes``, ``duplicates``, ``missing`` of
+        :meth:`accord.Annotations.from_frame`.
+
+    Returns
+    -------
+    Annotations or None
+        Equal to what ``Annotations.from_frame(read_table(path), **kwargs)`` gives: the same codes, the same
+        item, annotator and class indexes (order and dtype), the same report, warnings and errors.
+    """
+    if fmt not in ("csv", "tsv", "parquet") or not set(kwargs) <= _CODES_KEYWORDS:
+        return None
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None
+    p = Path(path)
+    opened = _open_parquet(p) if fmt == "parquet" else _open_delimited(p, "," if fmt == "csv" else "\t")
+    if opened is None:
+        return None
+    columns, rows = opened
+    source = {"path": str(p), "format": fmt, "header": fmt != "parquet"}
+    try:
+        return Annotations.from_codes(columns, rows=rows, source=source, **kwargs)
+    except _Unreadable:
+        return None
+
+
+class _Columns(Mapping[str, tuple[np.ndarray, pd.Index]]):
+    """Column name -> ``(codes, text values)``, each column encoded when it is first asked for."""
+
+    def __init__(self, names: Sequence[str], load: Callable[[str], Any]) -> None:
+        self._names = list(names)
+        self._load = load
+        self._done: dict[str, tuple[np.ndarray, pd.Index]] = {}
+
+    def __getitem__(self, name: str) -> tuple[np.ndarray, pd.Index]:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._done:
+            self._done[name] = _text_codes(self._load(name))
+        return self._done[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _open_delimited(p: Path, sep: str) -> tuple[_Columns, pd.Index] | None:
+    """A CSV/TSV file parsed by pyarrow, every column dictionary-encoded text (an empty field is null)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if p.suffix.lower() in _COMPRESSED:
+        return None
+    data = p.read_bytes()
+    quotes = data.count(b'"')
+    if quotes % 2:  # perhaps a quote left open at the end, which pandas refuses
+        return None
+    buffer = pa.py_buffer(data)
+    try:
+        names = pacsv.open_csv(
+            pa.BufferReader(buffer), parse_options=pacsv.ParseOptions(delimiter=sep)
+        ).schema.names
+    except (pa.ArrowException, ValueError):
+        return None
+    if len(set(names)) < len(names) or any(not n for n in names):  # pandas renames these
+        return None
+    text = pa.dictionary(pa.int32(), pa.string())
+    convert = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(names, text),
+        strings_can_be_null=True,
+        null_values=[""],
+        quoted_strings_can_be_null=True,
+    )
+    table = None
+    for newlines in (False, True) if quotes else (False,):
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(buffer),
+                parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=newlines),
+                convert_options=convert,
+            )
+            break
+        except (pa.ArrowException, ValueError):
+            continue
+    if table is None or table.column_names != names:
+        return None
+    del data, buffer
+    rows = pd.RangeIndex(2, table.num_rows + 2, name="line")
+    return _Columns(names, table.column), rows
+
+
+def _open_parquet(p: Path) -> tuple[_Columns, pd.Index] | None:
+    """A Parquet file whose columns are read one at a time when asked for (text ones as dictionaries)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(p)
+        n_rows = pq.read_metadata(p).num_rows
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    meta = schema.pandas_metadata or {}
+    hidden = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+    names = [n for n in schema.names if n not in hidden]
+    if len(set(names)) < len(names):
+        return None
+    text_names = [n for n in names if pa.types.is_string(schema.field(n).type)]
+
+    def load(name: str) -> Any:
+        try:
+            column = pq.ParquetFile(p, read_dictionary=[name] if name in text_names else None)
+            return column.read(columns=[name]).column(0)
+        except (pa.ArrowException, OSError, ValueError):
+            raise _Unreadable(name) from None
+
+    return _Columns(names, load), pd.RangeIndex(1, n_rows + 1, name="row")
+
+
+def _text_codes(column: Any) -> tuple[np.ndarray, pd.Index]:
+    """``(codes, distinct texts)`` of a pyarrow column: codes number the texts by first appearance, ``-1``
+    for a missing cell; each distinct value is turned into text by :func:`cell_text`'s policy."""
+    import pyarrow as pa
+
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if not (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_floating(kind)
+    ):
+        raise _Unreadable(str(column.type))
+    if pa.types.is_dictionary(column.type):
+        codes, values = _dictionary_codes(column)
+    elif pa.types.is_integer(kind):
+        codes, values = _integer_codes(column)
+    else:
+        codes, values = _dictionary_codes(column.dictionary_encode())
+    codes, texts = _as_text(codes, values)
+    return _first_appearance(codes, texts)
+
+
+def _dictionary_codes(column: Any) -> tuple[np.ndarray, Any]:
+    """Codes into one dictionary for a column whose chunks each carry their own: the chunks' dictionaries
+    are concatenated and encoded once, then each chunk's indices are mapped (missing -> -1)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = [c for c in column.chunks if len(c)]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), pa.array([], type=column.type.value_type)
+    first = chunks[0].dictionary
+    shared = all(c.dictionary is first for c in chunks)
+    if shared or len(chunks) == 1:
+        dictionary, mapping, offsets = first, None, [0] * len(chunks)
+    else:
+        merged = pc.dictionary_encode(pa.concat_arrays([c.dictionary for c in chunks]))
+        dictionary = merged.dictionary
+        mapping = merged.indices.to_numpy().astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum([len(c.dictionary) for c in chunks])[:-1]]).tolist()
+    codes = np.empty(sum(len(c) for c in chunks), dtype=np.int64)
+    at = 0
+    for chunk, offset in zip(chunks, offsets, strict=True):
+        local = pc.fill_null(chunk.indices, -1).to_numpy().astype(np.int64)
+        if mapping is not None:
+            local = np.where(local < 0, -1, mapping[np.maximum(local, 0) + offset])
+        codes[at : at + len(local)] = local
+        at += len(local)
+    return codes, dictionary
+
+
+def _integer_codes(column: Any) -> tuple[np.ndarray, Any]:
+    """Codes of an integer column: runs when it is sorted (a file grouped by item), else a hash table."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column.null_count:
+        return _dictionary_codes(column.dictionary_encode())
+    values = np.asarray(column.to_numpy())
+    if len(values) and (values[1:] >= values[:-1]).all():
+        starts = np.concatenate([[True], values[1:] != values[:-1]])
+        return np.cumsum(starts) - 1, pa.array(values[starts])
+    codes, uniques = pd.factorize(values)
+    return np.asarray(codes, dtype=np.int64), pc.cast(pa.array(uniques), column.type)
+
+
+def _as_text(codes: np.ndarray, values: Any) -> tuple[np.ndarray, Any]:
+    """The distinct values as text (a pyarrow string array) by the reading policy; values whose texts are
+    equal (``0.0`` and ``-0.0``) are merged and a value with no text (NaN) is a missing cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        texts = values
+    elif pa.types.is_integer(values.type) or pa.types.is_boolean(values.type):
+        return codes, pc.cast(values, pa.string())  # decimal digits, "true"/"false": never equal twice
+    else:
+        texts = pa.array([cell_text(v) for v in values.to_pylist()], type=pa.string())
+    if not texts.null_count and len(pc.unique(texts)) == len(texts):
+        return codes, texts
+    merged = pc.dictionary_encode(texts)
+    lookup = np.append(pc.fill_null(merged.indices, -1).to_numpy().astype(np.int64), -1)
+    return lookup[codes], merged.dictionary
+
+
+def _first_appearance(codes: np.ndarray, texts: Any) -> tuple[np.ndarray, pd.Index]:
+    """Codes renumbered by first appearance (as :func:`pandas.factorize` numbers them) with their texts."""
+    present = codes[codes >= 0] if (codes < 0).any() else codes
+    if not in_first_appearance_order(present, len(texts)):
+        order, used = pd.factorize(codes, use_na_sentinel=False)
+        valid = used >= 0
+        rank = np.where(valid, np.cumsum(valid) - 1, -1)
+        codes = rank[order]
+        texts = texts.take(np.asarray(used[valid]))
+    return codes, pd.Index(texts.to_pandas(), dtype=_TEXT_DTYPE, tupleize_cols=False)
+
+
+# ====================================================================== Parquet datasets for Dask
 def read_parquet_dataset(source: str | Path, columns: Sequence[str] | None = None, text: bool = True) -> Any:
     """A Parquet dataset as a lazy ``dask.dataframe.DataFrame``: nothing is read until it is computed.
 

@@ -26,7 +26,6 @@ null);
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -38,9 +37,11 @@ from .._hints import option
 from .._kernel.pred_probs import check_pred_probs, check_unlabeled_pred_probs
 from ..annotations import Annotations
 from ..errors import InvalidAnnotationsError, InvalidParameterError
+from .arrow import cell_text, read_annotation_codes
 
 __all__ = [
     "FORMATS",
+    "cell_text",
     "format_of",
     "read_annotations",
     "read_gold",
@@ -65,6 +66,7 @@ _FORMAT_ALIASES = {
 _COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")
 _SOURCE = "accord_source"  # DataFrame.attrs key: where the rows came from (see :func:`source_of`)
 _MAX_DEPTH = 64
+_TEXT_DTYPE = pd.Series(["a"]).dtype  # what pandas makes of a column of strings: str from pandas 3
 
 
 # ====================================================================== format and cells
@@ -95,46 +97,21 @@ def format_of(path: str | Path, format: str | None = None) -> str:
     return _FORMAT_ALIASES[suffixes[-1].lstrip(".")]
 
 
-def cell_text(value: Any) -> str | None:
-    """One cell as text by the reading policy: ``None``/NaN -> ``None``; integral floats lose their ``.0``;
-    booleans are ``true``/``false``; strings are returned unchanged (even ``"NA"``).
-
-    >>> [cell_text(v) for v in ["NA", 1.0, 2.5, True, None, float("nan"), 7]]
-    ['NA', '1', '2.5', 'true', None, None, '7']
-    """
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        f = float(value)
-        if math.isnan(f):
-            return None
-        if f.is_integer() and abs(f) < 2**63:
-            return str(int(f))
-        return repr(f)
-    return str(value)
-
-
 def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Scalar columns of a typed table (Parquet, JSON) as text by :func:`cell_text`; nested cells
     unchanged."""
     out = {}
     for name in frame.columns:
         col = frame[name]
-        if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
-            out[name] = col.astype(object).where(col.notna(), None)
+        if col.dtype == _TEXT_DTYPE and not pd.api.types.is_object_dtype(_TEXT_DTYPE):
+            out[name] = col
             continue
         codes, uniques = _factorize(col)
         if uniques is None:  # nested values (lists, dicts): leave them for the caller to judge
             out[name] = col
             continue
         texts = np.array([cell_text(u) for u in uniques] + [None], dtype=object)
-        out[name] = pd.Series(texts[codes], index=frame.index)
+        out[name] = pd.Series(texts[codes], index=frame.index, dtype=_TEXT_DTYPE)
     result = pd.DataFrame(out, index=frame.index)
     result.columns = pd.Index([str(c) for c in frame.columns])
     return result
@@ -282,7 +259,18 @@ def read_annotations(
     ``annotator=``, ``label=``). ``layout="wide"``: an items x annotators matrix whose first column holds the
     item ids and whose empty cells mean "not labelled". Other keywords go to
     :meth:`~accord.Annotations.from_frame` (or :meth:`~accord.Annotations.from_wide`).
+
+    With pyarrow installed, a long CSV, TSV or Parquet file is parsed by pyarrow straight to integer codes
+    (:func:`accord.io.arrow.read_annotation_codes`; several times faster on large files, and no Python object
+    per row); the result, its report and its errors are the ones the pandas reader gives, which reads
+    whatever that path hands back.
     """
+    if layout == "long":
+        p = Path(path)
+        if p.is_file():
+            fast = read_annotation_codes(p, format_of(p, format), **kwargs)
+            if fast is not None:
+                return fast
     frame = read_table(path, format=format)
     if layout == "wide":
         if frame.shape[1] < 2:

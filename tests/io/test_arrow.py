@@ -1,0 +1,261 @@
+"""The pyarrow reader (files straight to codes) gives what the pandas reader gives: the same Annotations
+(codes, item/annotator/class order and dtypes), the same report, warnings and error messages; and it hands
+back to pandas whatever it cannot read exactly so."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from accord import Annotations, AccordError
+from accord.io.tables import read_annotations, read_table
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from accord.io.arrow import read_annotation_codes  # noqa: E402
+
+NA_LIKE = ["NA", "N/A", "#N/A", "null", "None", "nan", "NULL", "<NA>"]
+
+
+def outcome(build: Any) -> tuple[str, Any, list[str]]:
+    """("ok", Annotations, warnings) or ("error", message, warnings) of a build."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result: Any = build()
+            kind = "ok"
+        except AccordError as exc:
+            result, kind = f"{type(exc).__name__}: {exc}", "error"
+    return kind, result, [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
+def assert_same(a: Annotations, b: Annotations) -> None:
+    for name in ("item", "annotator", "label"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert getattr(a, name).dtype == getattr(b, name).dtype
+    for name in ("items", "annotators", "classes"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.equals(y) and x.dtype == y.dtype and x.name == y.name, (name, x, y)
+        assert [type(v) for v in x[:50]] == [type(v) for v in y[:50]]
+    assert a.report == b.report and a.extra is None and b.extra is None
+
+
+def compare(path: Path, fmt: str, handled: bool = True, **kwargs: Any) -> tuple[str, Any]:
+    """Both readers on ``path``; returns the common outcome. ``handled``: whether pyarrow must read it."""
+    fast = outcome(lambda: read_annotation_codes(path, fmt, **kwargs))
+    slow = outcome(lambda: Annotations.from_frame(read_table(path), **kwargs))
+    if not handled:
+        assert fast == ("ok", None, []), fast
+        return slow[:2]
+    assert fast[0] == slow[0] and fast[2] == slow[2], (fast, slow)
+    if fast[0] == "ok":
+        assert fast[1] is not None, "the pyarrow reader handed this file back"
+        assert_same(fast[1], slow[1])
+    else:
+        assert fast[1] == slow[1]
+    # and read_annotations, which tries pyarrow first, agrees with both
+    via = outcome(lambda: read_annotations(path, **kwargs))
+    assert via[0] == slow[0] and via[2] == slow[2]
+    return slow[:2]
+
+
+def public_sets() -> list[Path]:
+    data = Path(__file__).resolve().parents[3] / "shared" / "data"
+    return sorted(data.glob("*/annotations.csv"))
+
+
+@pytest.mark.parametrize("path", public_sets(), ids=lambda p: p.parent.name)
+def test_public_datasets_equal_in_csv_and_parquet(path: Path, tmp_path: Path) -> None:
+    kind, _ = compare(path, "csv")
+    assert kind == "ok"
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])  # typed columns: ints stay ints
+    frame.to_parquet(tmp_path / "a.parquet", index=False)
+    assert compare(tmp_path / "a.parquet", "parquet")[0] == "ok"
+
+
+def test_public_datasets_are_present() -> None:
+    from tests.conftest import require_data
+
+    require_data()
+    assert len(public_sets()) >= 20
+
+
+ODD_CSV = {
+    "na-like ids": "item,annotator,label\n" + "".join(f"{a},{b},x\n" for a, b in zip(NA_LIKE, NA_LIKE[::-1])),
+    "leading zeros": "item,annotator,label\n007,01,1\n7,1,01\n007,1,1.0\n",
+    "spaces kept": "item,annotator,label\n a ,b,x\na,b ,x \n",
+    "quotes": 'item,annotator,label\n"1,2",a,"say ""hi"""\n1,"b\nc",x\n"z",a,"y"\n',
+    "bom and crlf": "\ufeffitem,annotator,label\r\n1,a,x\r\n2,a,y\r\n",
+    "unicode": "item,annotator,label\nø,å,ü\n\u4e2d,\u6587,ü\n",
+    "blank lines": "item,annotator,label\n\n1,a,x\n\n2,b,y\n",
+    "crowd-kit names": "task,worker,label\n1,w,x\n2,w,y\n",
+    "numeric classes": "item,annotator,label\n1,a,10\n1,b,2\n2,a,1\n",
+    "extra columns": "when,item,annotator,label,note\nmon,1,a,x,hi\ntue,1,b,y,\n",
+    "many items": "item,annotator,label\n" + "".join(f"i{i % 97},a{i % 13},{i % 3}\n" for i in range(1200)),
+}
+
+ODD_ERRORS = {
+    "missing label": "item,annotator,label\n1,a,x\n1,b,\n2,a,   \n2,b,None\n",
+    "missing item": "item,annotator,label\n1,a,x\n,b,y\n",
+    "blank annotator": "item,annotator,label\n1,a,x\n2, ,y\n",
+    "repeated pair": "item,annotator,label\n1,a,x\n1,a,y\n2,a,x\n1,a,x\n",
+    "no label column": "item,annotator,answer_text\n1,a,x\n",
+    "header only": "item,annotator,label\n",
+    "every label blank": "item,annotator,label\n1,a,\n2,b, \n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_CSV))
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_odd_files_read_the_same(name: str, suffix: str, tmp_path: Path) -> None:
+    text = ODD_CSV[name]
+    if suffix == ".tsv":
+        text = text.replace(",", "\t")
+    path = tmp_path / f"a{suffix}"
+    path.write_bytes(text.encode())
+    assert compare(path, suffix[1:])[0] == "ok"
+
+
+@pytest.mark.parametrize("name", sorted(ODD_ERRORS))
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"missing": "drop"}, {"duplicates": "keep_last"}, {"duplicates": "keep_first", "missing": "drop"}],
+    ids=["default", "drop", "keep_last", "keep_first-drop"],
+)
+def test_odd_files_give_the_same_errors_notes_and_results(name: str, kwargs: dict, tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(ODD_ERRORS[name])
+    compare(path, "csv", **kwargs)
+
+
+def test_declared_classes_and_names(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("t,w,lab,other\n1,a,y,\n1,b,x,o\n2,a,z,\n")
+    names = {"item": "t", "annotator": "w", "label": "lab"}
+    assert compare(path, "csv", **names, classes=["y", "x"])[0] == "error"  # z is not a class
+    assert compare(path, "csv", **names, classes=["z", "y", "x", "w"])[0] == "ok"
+    assert compare(path, "csv", **names, classes=[1, 2])[0] == "error"
+    assert compare(path, "csv", item="nope")[0] == "error"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "item,item,label\n1,a,x\n",  # pandas renames a repeated column
+        "item,,label\n1,a,x\n",  # and names an empty one
+        "item,annotator,label\n1,a\n2,b,y\n",  # a short row pandas pads
+        "item,annotator,label\n1,a,x\n   \n",  # a line of spaces pandas skips
+        'item,annotator,label\n1,a,"open\n',  # a quote left open, which pandas refuses
+    ],
+)
+def test_what_pyarrow_would_read_differently_goes_to_pandas(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(text)
+    compare(path, "csv", handled=False)
+    read = outcome(lambda: read_annotations(path))
+    assert read[:1] == outcome(lambda: Annotations.from_frame(read_table(path)))[:1]
+
+
+def test_not_utf8_and_compressed_files_go_to_pandas(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes("item,annotator,label\n1,a,\xe9\n".encode("latin-1"))
+    compare(path, "csv", handled=False)
+    frame = pd.DataFrame({"item": [1, 2], "annotator": ["a", "a"], "label": ["x", "y"]})
+    frame.to_csv(tmp_path / "b.csv.gz", index=False)
+    assert read_annotation_codes(tmp_path / "b.csv.gz", "csv") is None
+    assert read_annotations(tmp_path / "b.csv.gz").n_items == 2
+    assert read_annotation_codes(path, "csv", extra=["label"]) is None  # a keyword this path does not take
+
+
+def write_parquet(path: Path, columns: dict[str, Any]) -> Path:
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+PARQUET = {
+    "int ids, float labels with gaps": {
+        "item": pa.array([3, 1, 3, 2], pa.int64()),
+        "annotator": pa.array([10, 10, 11, 11], pa.int32()),
+        "label": pa.array([1.0, None, 0.0, 1.0]),
+    },
+    "unsorted ints and negative zero": {
+        "item": pa.array([5, 2, 9, 2, 5]),
+        "annotator": pa.array([1, 1, 1, 2, 2], pa.uint8()),
+        "label": pa.array([0.0, -0.0, 2.5, 1e20, 0.0]),
+    },
+    "nullable ints and bools": {
+        "item": pa.array([1, 2, None, 2], pa.int64()),
+        "annotator": pa.array(["a", "b", "a", "a"]),
+        "label": pa.array([True, False, None, True]),
+    },
+    "large strings and na-like": {
+        "item": pa.array(NA_LIKE, pa.large_string()),
+        "annotator": pa.array(NA_LIKE[::-1]),
+        "label": pa.array(["x", "", " ", "None", "y", "x", "y", "x"]),
+    },
+    "dictionary column": {
+        "item": pa.array(["b", "a", "b", "c"]).dictionary_encode(),
+        "annotator": pa.array(["u", "u", "v", "v"]),
+        "label": pa.array(["1", "10", "2", "1"]).dictionary_encode(),
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARQUET))
+@pytest.mark.parametrize("missing", ["error", "drop"])
+def test_parquet_columns_of_every_type_read_the_same(name: str, missing: str, tmp_path: Path) -> None:
+    path = write_parquet(tmp_path / "a.parquet", PARQUET[name])
+    compare(path, "parquet", missing=missing)
+
+
+def test_parquet_in_row_groups_and_a_pandas_index(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "item": [f"i{v}" for v in rng.integers(0, 700, n)],
+            "annotator": rng.integers(0, 40, n),
+            "label": rng.choice(["cat", "dog", "NA"], n),
+        }
+    ).drop_duplicates(["item", "annotator"])
+    frame.index = frame.index * 3  # written as a column __index_level_0__, which is no annotation column
+    frame.to_parquet(tmp_path / "a.parquet", row_group_size=256)
+    assert pq.ParquetFile(tmp_path / "a.parquet").metadata.num_row_groups > 5
+    assert compare(tmp_path / "a.parquet", "parquet")[0] == "ok"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "b.parquet", row_group_size=100)
+    assert compare(tmp_path / "b.parquet", "parquet")[0] == "ok"
+
+
+def test_parquet_columns_pandas_reads_as_objects_go_to_pandas(tmp_path: Path) -> None:
+    path = write_parquet(
+        tmp_path / "a.parquet",
+        {"item": pa.array([1, 2]), "annotator": pa.array(["a", "a"]), "label": pa.array([[1], [2]])},
+    )
+    compare(path, "parquet", handled=False)
+    dates = write_parquet(
+        tmp_path / "b.parquet",
+        {"item": pa.array([1, 2]), "annotator": pa.array(["a", "a"]), "label": pa.array([1, 2], pa.date32())},
+    )
+    compare(dates, "parquet", handled=False)
+
+
+def test_csv_in_many_blocks_keeps_first_appearance_order(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    n = 120_000  # more than one pyarrow block of 1 MB
+    frame = pd.DataFrame(
+        {
+            "item": rng.integers(0, 30_000, n).astype(str),
+            "annotator": np.char.add("w", rng.integers(0, 300, n).astype(str)),
+            "label": rng.choice(["a", "b", "c"], n),
+        }
+    ).drop_duplicates(["item", "annotator"])
+    path = tmp_path / "a.csv"
+    frame.to_csv(path, index=False)
+    assert path.stat().st_size > 1 << 20
+    assert compare(path, "csv")[0] == "ok"
