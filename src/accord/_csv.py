@@ -1,49 +1,444 @@
-"""CSV outputs that are safe to open in a spreadsheet: text cells that would run as formulas are neutralised.
+"""Tables written as CSV (safe to open in a spreadsheet, fast with pyarrow) and as Parquet.
 
-A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a formula by Excel,
-LibreOffice and Google Sheets (CSV injection: ``=HYPERLINK(...)`` in an annotator id or a label). accord
-writes such text cells with a leading ``'``, which spreadsheets show as text. Numbers, including negative
-ones, are left alone, and so is text that is just a number (``"-1"``), which no spreadsheet runs. Turn it off
-with ``escape_formulas=False`` (the CLI: ``--allow-formulas``).
+**Formulas.** A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
+formula by Excel, LibreOffice and Google Sheets (CSV injection: ``=HYPERLINK(...)`` in an annotator id or a
+label). accord writes such text cells with a leading ``'``, which spreadsheets show as text. Numbers,
+including negative ones, are left alone, and so is text that is just a number (``"-1"``), which no
+spreadsheet runs. Turn it off with ``escape_formulas=False`` (the CLI: ``--allow-formulas``). The check runs
+on the distinct values of a categorical column and on whole columns of text, never cell by cell in Python.
+
+**CSV text.** :func:`write_csv` writes the same bytes as ``DataFrame.to_csv(index=False)``: floats as
+Python's ``repr`` (shortest round trip: ``0.1``, ``1e-05``, ``100.0``), missing values as empty cells,
+``True`` and ``False``, text quoted only when it holds the separator, a quote or a line break (quotes
+doubled). With
+pyarrow installed the cells are formatted by Arrow's compute kernels in blocks of rows on a few threads, and
+Arrow's shortest float text is turned into Python's spelling (exponent from ``1e-05`` down and from ``1e+16``
+up, a trailing ``.0`` on whole numbers); a column of another type (dates, ...) or no pyarrow sends the whole
+table through pandas.
 
 References
 ----------
 OWASP. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
 
+Apache Arrow. Compute functions. https://arrow.apache.org/docs/python/api/compute.html
+
 >>> frame = pd.DataFrame({"a": ["=HYPERLINK(1)", "-1", "@x", "ok"], "b": [-1.5, 2, 3, 4]})
 >>> neutralise_formulas(frame)["a"].tolist(), neutralise_formulas(frame)["b"].tolist()
 (["'=HYPERLINK(1)", '-1', "'@x", 'ok'], [-1.5, 2.0, 3.0, 4.0])
+>>> import io
+>>> out = io.StringIO()
+>>> write_csv(pd.DataFrame({"id": ["a,b", "=1"], "p": [1e-05, 100.0]}), out)
+>>> print(out.getvalue(), end="")
+id,p
+"a,b",1e-05
+'=1,100.0
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_START", "neutralise_formulas"]
+__all__ = ["FORMULA_START", "neutralise_formulas", "write_csv", "write_parquet"]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BLOCK_ROWS = 1 << 18  # rows formatted together; bounds the memory of the text in flight
+_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
+# ====================================================================== formulas
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells that a spreadsheet would run as a formula start with ``'``."""
     out = frame.copy()
     for name in out.columns:
         col = out[name]
-        if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)):
-            continue
-        text = col.astype(object)
-        is_str = text.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-        if not is_str.any():
-            continue
-        starts = np.zeros(len(text), dtype=bool)
-        starts[is_str] = [v.startswith(FORMULA_START) for v in text[is_str]]
-        if not starts.any():
-            continue
-        numeric = pd.to_numeric(text[starts], errors="coerce").notna().to_numpy()
-        risky = np.flatnonzero(starts)[~numeric]
-        if len(risky):
-            text = text.copy()
-            text.iloc[risky] = ["'" + v for v in text.iloc[risky]]
-            out[name] = text
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            fixed = _neutralise_categorical(col)
+        elif pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
+            fixed = _neutralise_text(col)
+        elif pd.api.types.is_object_dtype(col.dtype):
+            fixed = _neutralise_objects(col)
+        else:
+            fixed = None
+        if fixed is not None:
+            out[name] = fixed
     return out
+
+
+def _risky(text: pd.Series) -> np.ndarray:
+    """Positions of the (all-string, possibly missing) values that start like a formula and are no number."""
+    starts = np.flatnonzero(text.str.startswith(FORMULA_START).fillna(False).to_numpy(dtype=bool))
+    if not len(starts):
+        return starts
+    numeric = pd.to_numeric(text.iloc[starts], errors="coerce").notna().to_numpy()
+    return starts[~numeric]
+
+
+def _neutralise_text(col: pd.Series) -> pd.Series | None:
+    risky = _risky(col)
+    if not len(risky):
+        return None
+    mask = np.zeros(len(col), dtype=bool)
+    mask[risky] = True
+    return col.mask(mask, "'" + col)
+
+
+def _neutralise_categorical(col: pd.Series) -> pd.Series | None:
+    categories = col.cat.categories
+    if not pd.api.types.is_string_dtype(categories.dtype):
+        return None
+    values = pd.Series(categories.to_numpy(dtype=object))
+    fixed = _neutralise_objects(values)
+    if fixed is None:
+        return None
+    renamed = pd.Index(fixed.to_numpy(dtype=object))
+    if renamed.is_unique:
+        return col.cat.rename_categories(renamed)
+    return pd.Series(renamed.to_numpy(dtype=object)[col.cat.codes.to_numpy()], index=col.index, name=col.name)
+
+
+def _neutralise_objects(col: pd.Series) -> pd.Series | None:
+    """Object values: only the strings among them can be neutralised."""
+    if not len(col):
+        return None
+    text = col.astype(object)
+    if _object_strings(text) is not None:  # strings and missing values only: one pass over the column
+        risky = _risky(text)
+    else:
+        is_str = text.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        risky = np.flatnonzero(is_str)[_risky(text[is_str])] if is_str.any() else is_str[:0].nonzero()[0]
+    if not len(risky):
+        return None
+    text = text.copy()
+    text.iloc[risky] = ["'" + v for v in text.iloc[risky]]
+    return text
+
+
+# ====================================================================== CSV
+def write_csv(
+    frame: pd.DataFrame, target: str | Path | IO[Any], *, sep: str = ",", escape_formulas: bool = True
+) -> None:
+    """Write ``frame`` (without its index) as CSV: the bytes ``DataFrame.to_csv(target, sep=sep,
+    index=False)`` writes, formatted by pyarrow when it is installed.
+
+    ``target`` is a path or an open file (text or binary). Text cells that would run as spreadsheet formulas
+    are neutralised first (:func:`neutralise_formulas`) unless ``escape_formulas=False``.
+    """
+    safe = neutralise_formulas(frame) if escape_formulas else frame
+    formatters = _formatters(safe, sep)
+    if formatters is None:
+        safe.to_csv(target, sep=sep, index=False)
+        return
+    header = io.StringIO()
+    csv.writer(header, delimiter=sep, lineterminator=os.linesep).writerow([str(c) for c in safe.columns])
+    with _binary_sink(target) as write:
+        write(header.getvalue().encode("utf-8"))
+        for block in _text_blocks(formatters, len(safe), sep, single=len(safe.columns) == 1):
+            write(block)
+
+
+class _binary_sink:
+    """A ``write(bytes)`` for a path (opened and closed here) or for an open text or binary file."""
+
+    def __init__(self, target: str | Path | IO[Any]) -> None:
+        self.target = target
+        self.handle: IO[bytes] | None = None
+
+    def __enter__(self) -> Callable[[Any], Any]:
+        if isinstance(self.target, str | Path):
+            self.handle = open(self.target, "wb")  # noqa: SIM115 - closed in __exit__
+            return self.handle.write
+        raw = getattr(self.target, "buffer", None)
+        if raw is not None:
+            self.target.flush()
+            return raw.write
+        if isinstance(self.target, io.TextIOBase) or hasattr(self.target, "encoding"):
+            return lambda data: self.target.write(bytes(data).decode("utf-8"))  # type: ignore[union-attr]
+        return self.target.write
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
+        else:
+            raw = getattr(self.target, "buffer", None)
+            if raw is not None:
+                raw.flush()
+
+
+def _text_blocks(formatters: list[_Formatter], n_rows: int, sep: str, *, single: bool) -> Iterator[Any]:
+    """The CSV text of the rows, one buffer per block of :data:`BLOCK_ROWS` rows, in order; a few blocks
+    are formatted at once on threads (Arrow's kernels release the GIL)."""
+    starts = range(0, n_rows, BLOCK_ROWS)
+    with ThreadPoolExecutor(_THREADS) as pool:
+        pending: deque[Future[Any]] = deque()
+        for start in starts:
+            stop = min(start + BLOCK_ROWS, n_rows)
+            pending.append(pool.submit(_block_text, formatters, start, stop, sep, single))
+            if len(pending) > _THREADS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _block_text(formatters: list[_Formatter], start: int, stop: int, sep: str, single: bool) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def text(value: str) -> Any:
+        return pa.scalar(value, pa.large_string())
+
+    cells = [pc.cast(f(start, stop), pa.large_string()) for f in formatters]
+    cells = [pc.fill_null(c, text("")) if c.null_count else c for c in cells]
+    line = cells[0] if len(cells) == 1 else pc.binary_join_element_wise(*cells, text(sep))
+    if single:  # the csv module quotes a lone empty field, so that the line is not blank
+        line = pc.if_else(pc.equal(line, text("")), text('""'), line)
+    rows = pc.binary_join_element_wise(line, text(""), text(os.linesep))
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
+    return memoryview(rows.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+
+
+_Formatter = Callable[[int, int], Any]  # (start, stop) -> a pyarrow array of cell text, null = empty
+
+
+def _formatters(frame: pd.DataFrame, sep: str) -> list[_Formatter] | None:
+    """One cell formatter per column, or ``None`` when pyarrow is missing or a column needs pandas."""
+    if not len(frame.columns) or not len(frame):
+        return None
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None
+    out = []
+    for name in range(len(frame.columns)):
+        f = _column_formatter(frame.iloc[:, name], sep)
+        if f is None:
+            return None
+        out.append(f)
+    return out
+
+
+def _column_formatter(col: pd.Series, sep: str) -> _Formatter | None:
+    import pyarrow as pa
+
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _categorical_formatter(col, sep)
+    if pd.api.types.is_object_dtype(dtype):
+        arr = _object_strings(col)
+        return None if arr is None else _string_formatter(arr, sep)
+    if pd.api.types.is_string_dtype(dtype):
+        return _string_formatter(pa.array(col.array), sep)
+    if pd.api.types.is_bool_dtype(dtype):
+        flags = pa.array(col.array)
+        return lambda a, b: _bool_text(flags.slice(a, b - a))
+    if pd.api.types.is_integer_dtype(dtype):
+        ints = pa.array(col.array)
+        return lambda a, b: ints.slice(a, b - a)
+    if dtype == np.float64:
+        values = col.to_numpy()
+        return lambda a, b: float_text(values[a:b])
+    if dtype == np.float32:
+        values32 = col.to_numpy()
+        return lambda a, b: _numpy_text(values32[a:b])
+    return None
+
+
+def _object_strings(col: pd.Series) -> Any:
+    """An object column as an Arrow string array when it holds only strings (and missing values)."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(col.to_numpy(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), pa.large_string())
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
+def _categorical_formatter(col: pd.Series, sep: str) -> _Formatter | None:
+    """Format the categories once; each block takes their text by code (code -1 = missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    categories = pd.Series(col.cat.categories)
+    f = _column_formatter(categories, sep)
+    if f is None:
+        return None
+    text = (
+        pc.cast(f(0, len(categories)), pa.large_string())
+        if len(categories)
+        else pa.array([], pa.large_string())
+    )
+    codes = col.cat.codes.to_numpy()
+    missing = codes < 0
+
+    def take(a: int, b: int) -> Any:
+        block = codes[a:b]
+        return text.take(pa.array(block, mask=missing[a:b])) if missing[a:b].any() else text.take(block)
+
+    return take
+
+
+@lru_cache(maxsize=8)
+def _quoted_characters(sep: str) -> bytes:
+    """The ASCII characters that make this Python's csv module (as pandas calls it) quote a field."""
+    found = []
+    for code in range(1, 128):
+        out = io.StringIO()
+        csv.writer(out, delimiter=sep, lineterminator=os.linesep).writerow(["a" + chr(code) + "b", "c"])
+        if out.getvalue().startswith('"'):
+            found.append(code)
+    return bytes(found)
+
+
+def _string_formatter(arr: Any, sep: str) -> _Formatter:
+    return lambda a, b: quote_text(arr.slice(a, b - a), sep)
+
+
+def quote_text(arr: Any, sep: str = ",") -> Any:
+    """Arrow strings quoted as the csv module does (minimal quoting, quotes doubled); nulls stay null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.cast(arr, pa.large_string())
+    if not len(arr):
+        return arr
+    validity, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])] if data_buf else None
+    if data is None or not len(data):
+        return arr
+    special = np.zeros(len(data), dtype=bool)
+    for code in _quoted_characters(sep):
+        special |= data == code
+    hits = np.flatnonzero(special)
+    if not len(hits):
+        return arr
+    rows = np.unique(np.searchsorted(offsets - offsets[0], hits, side="right") - 1)
+    chosen = pc.cast(arr.take(pa.array(rows)), pa.string())
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(chosen, '"', '""'), '"', "")
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(arr, pa.array(mask), pc.cast(quoted, pa.large_string()))
+
+
+def _bool_text(flags: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.if_else(flags, pa.scalar("True", pa.large_string()), pa.scalar("False", pa.large_string()))
+
+
+def _numpy_text(values: np.ndarray) -> Any:
+    """numpy's own text of any float type (as pandas writes it), missing values as nulls."""
+    import pyarrow as pa
+
+    text = values.astype(str).astype(object)
+    return pa.array(text, type=pa.large_string(), mask=np.isnan(values))
+
+
+def float_text(values: np.ndarray) -> Any:
+    """Float64 values as Python writes them (``repr``), as an Arrow string array; NaN is null.
+
+    Arrow and Python both print the shortest digits that read back to the same double; they differ in where
+    the exponent starts and in whole numbers, which this fixes up on the values concerned only:
+
+    - whole numbers below 1e16 end in ``.0`` (``100.0``; Arrow writes ``100`` or ``1e+15``);
+    - from 1e-4 down Python writes an exponent with two digits at least (``1.5e-05``, ``2e-07``), Arrow
+      writes ``0.000015`` down to 1e-6 and ``2e-7`` below;
+    - from 1e10 up (other than whole numbers) each value is written by ``repr``.
+
+    >>> float_text(np.array([0.1, 100.0, 1.5e-05, 2e-07, -0.0, np.nan, 1e16])).to_pylist()
+    ['0.1', '100.0', '1.5e-05', '2e-07', '-0.0', None, '1e+16']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    nan = np.isnan(v)
+    text = pc.cast(pa.array(v, mask=nan if nan.any() else None), pa.large_string())
+    mag = np.abs(v)
+    with np.errstate(invalid="ignore"):
+        whole = (v == np.floor(v)) & (mag < 1e16)
+        tiny = (mag < 1e-6) & (mag >= 1e-10)
+        small = (mag < 1e-4) & (mag >= 1e-6)
+        large = (mag >= 1e10) & ~whole & np.isfinite(v)
+    for mask, fix in ((whole, _whole_text), (small, _small_text), (tiny, _tiny_text), (large, _repr_text)):
+        if mask.any():
+            text = pc.replace_with_mask(text, pa.array(mask), pc.cast(fix(v[mask]), pa.large_string()))
+    return text
+
+
+def _whole_text(v: np.ndarray) -> Any:
+    """Whole numbers below 1e16: the integer and ``.0`` (``-0.0`` for negative zero)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.binary_join_element_wise(pc.cast(pa.array(v.astype(np.int64)), pa.string()), ".0", "")
+    negative_zero = (v == 0) & np.signbit(v)
+    return pc.if_else(pa.array(negative_zero), "-0.0", text) if negative_zero.any() else text
+
+
+def _small_text(v: np.ndarray) -> Any:
+    """1e-6 <= |v| < 1e-4: Arrow writes ``0.0000ddd`` (or ``0.00000ddd``); Python ``d.dde-05`` (``-06``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mag = np.abs(v)
+    six = mag < 1e-5
+    digits = pc.utf8_slice_codeunits(pc.cast(pa.array(mag), pa.string()), 6)  # after "0.0000"
+    digits = pc.if_else(pa.array(six), pc.utf8_slice_codeunits(digits, 1), digits)
+    head = pc.utf8_slice_codeunits(digits, 0, 1)
+    tail = pc.utf8_slice_codeunits(digits, 1)
+    mantissa = pc.if_else(pc.equal(tail, ""), head, pc.binary_join_element_wise(head, tail, "."))
+    exponent = pa.array(np.where(six, "e-06", "e-05"))
+    sign = pa.array(np.where(v < 0, "-", ""))
+    return pc.binary_join_element_wise(sign, mantissa, exponent, "")
+
+
+def _tiny_text(v: np.ndarray) -> Any:
+    """1e-10 <= |v| < 1e-6: Arrow's one-digit exponents ``e-7``, ``e-8``, ``e-9`` get their ``0``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.cast(pa.array(v), pa.string())
+    for digit in "789":
+        text = pc.replace_substring(text, f"e-{digit}", f"e-0{digit}")
+    return text
+
+
+def _repr_text(v: np.ndarray) -> Any:
+    import pyarrow as pa
+
+    return pa.array([repr(x) for x in v.tolist()], type=pa.string())
+
+
+# ====================================================================== Parquet
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` (without its index) as Parquet with pyarrow.
+
+    Categorical columns are stored as their values (the Parquet file holds plain text and numbers, and
+    Parquet's own dictionary encoding keeps repeated values small), so that the file reads back as the same
+    columns a table without categoricals gives.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    plain = {
+        name: col.cat.categories.dtype
+        for name, col in frame.items()
+        if isinstance(col.dtype, pd.CategoricalDtype)
+    }
+    table = pa.Table.from_pandas(frame.astype(plain) if plain else frame, preserve_index=False)
+    pq.write_table(table, str(path))

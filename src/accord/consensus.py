@@ -22,16 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import entr
 
-from ._csv import neutralise_formulas
+from ._csv import write_csv, write_parquet
 from ._kernel.votes import argmax_lowest
 
 if TYPE_CHECKING:
     from .annotations import Annotations
 
-__all__ = ["Consensus", "STRENGTHS"]
+__all__ = ["STRENGTHS", "STRENGTH_CATEGORIES", "Consensus", "consensus_strength", "strength_codes"]
 
 STRENGTHS = ("Strong", "Moderate", "Weak")
+STRENGTH_CATEGORIES = (*STRENGTHS, "None")  # "None": an item without annotations
+_BLOCK = 1 << 20  # annotations x classes gathered at once by the annotator sums
 
 
 class Consensus:
@@ -132,29 +135,32 @@ class Consensus:
     @cached_property
     def item_quality(self) -> pd.DataFrame:
         """One row per item: label, confidence, agreement, n_annotations, entropy, strength (+ model
-        scores)."""
+        scores). ``label`` and ``strength`` are categoricals (the classes; :data:`STRENGTH_CATEGORIES`)."""
+        return pd.DataFrame(self._item_columns(), index=self.annotations.items, copy=False)
+
+    def _item_columns(self) -> dict[str, Any]:
+        """The ``item_quality`` columns, built in one pass over the vote table and the posterior."""
         counts = self.vote_counts
+        codes = self.label_codes
+        p = self.proba_array
         n = counts.sum(axis=1)
         rows = np.arange(len(n))
-        chosen = counts[rows, self.label_codes]
-        agreement = np.divide(chosen, n, out=np.zeros_like(n), where=n > 0)
-        confidence = self.proba_array[rows, self.label_codes]
-        p = self.proba_array
-        entropy = -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=1)
-        frame = pd.DataFrame(
-            {
-                "label": self.labels.to_numpy(),
-                "confidence": confidence,
-                "agreement": agreement,
-                "n_annotations": n.astype(np.int64),
-                "entropy": entropy,
-                "strength": consensus_strength(counts, self.label_codes),
-            },
-            index=self.annotations.items,
-        )
+        chosen = counts[rows, codes]
+        columns: dict[str, Any] = {
+            "label": self._class_column(codes),
+            "confidence": p[rows, codes],
+            "agreement": np.divide(chosen, n, out=np.zeros_like(n), where=n > 0),
+            "n_annotations": n.astype(np.int64),
+            "entropy": entr(p).sum(axis=1),
+            "strength": pd.Categorical.from_codes(strength_codes(counts, codes), STRENGTH_CATEGORIES),
+        }
         for name, values in self.item_scores.items():
-            frame[name] = values
-        return frame
+            columns[name] = values
+        return columns
+
+    def _class_column(self, codes: np.ndarray) -> pd.Categorical:
+        """Class codes as a categorical of the class values (no per-row objects)."""
+        return pd.Categorical.from_codes(codes, pd.Index(self.classes))
 
     # ------------------------------------------------------------------ per annotator
     @cached_property
@@ -191,8 +197,7 @@ class Consensus:
         """
         ann = self.annotations
         n_labels = ann.annotator_sizes()
-        agree = (ann.label == self.label_codes[ann.item]).astype(np.float64)
-        hits = np.bincount(ann.annotator, weights=agree, minlength=ann.n_annotators)
+        hits, mass = self._annotator_sums
         agreement = np.divide(hits, n_labels, out=np.zeros_like(hits), where=n_labels > 0)
         conf = self.confusions
         diag = np.diagonal(conf, axis1=1, axis2=2)
@@ -203,7 +208,7 @@ class Consensus:
                 "quality": expected,
                 "agreement_with_consensus": agreement,
                 "expected_accuracy": expected,
-                "worst_class": self._worst_class(diag),
+                "worst_class": self._class_column(_worst_class(diag, mass)),
             },
             index=ann.annotators,
         )
@@ -212,20 +217,24 @@ class Consensus:
         frame["accuracy"] = agreement  # the old name of agreement_with_consensus (deprecated)
         return frame
 
-    def _worst_class(self, diag: np.ndarray) -> np.ndarray:
+    @cached_property
+    def _annotator_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per annotator: the number of labels equal to the consensus label, and the posterior mass of each
+        class summed over the annotator's items (annotators x classes), in one pass over the annotations
+        in blocks (the posterior is gathered once per block, never once per class)."""
         ann = self.annotations
-        k = ann.n_classes
-        mass = np.stack(
-            [
-                np.bincount(ann.annotator, weights=self.proba_array[ann.item, c], minlength=ann.n_annotators)
-                for c in range(k)
-            ],
-            axis=1,
-        )
-        masked = np.where(mass >= 0.5, diag, np.inf)
-        none_seen = ~np.isfinite(masked).any(axis=1)
-        masked[none_seen] = diag[none_seen]
-        return np.asarray(self.classes, dtype=object)[masked.argmin(axis=1)]
+        m, k = ann.n_annotators, ann.n_classes
+        hits = np.zeros(m)
+        mass = np.zeros(m * k)
+        step = max(1, _BLOCK // max(k, 1))
+        for start in range(0, ann.n_annotations, step):
+            block = slice(start, start + step)
+            item, who = ann.item[block], ann.annotator[block]
+            agrees = ann.label[block] == self.label_codes[item]
+            hits += np.bincount(who[agrees], minlength=m)
+            key = (who.astype(np.int64)[:, None] * k + np.arange(k)).ravel()
+            mass += np.bincount(key, weights=self.proba_array[item].ravel(), minlength=m * k)
+        return hits, mass.reshape(m, k)
 
     # ------------------------------------------------------------------ per annotation
     @cached_property
@@ -242,12 +251,13 @@ class Consensus:
     # ------------------------------------------------------------------ outputs
     def to_frame(self, proba: bool = True) -> pd.DataFrame:
         """One row per item: ``item`` and the ``item_quality`` columns, then ``proba_<class>`` columns."""
-        frame = self.item_quality.copy()
+        iq = self.item_quality
+        columns: dict[str, Any] = {"item": self.annotations.items}
+        columns.update({name: iq[name].array for name in iq.columns})
         if proba:
             for c, name in enumerate(self.classes):
-                frame[f"proba_{name}"] = self.proba_array[:, c]
-        frame.index.name = "item"
-        return frame.reset_index()
+                columns[f"proba_{name}"] = self.proba_array[:, c]
+        return pd.DataFrame(columns, copy=False)
 
     def annotators_frame(self) -> pd.DataFrame:
         """One row per annotator: ``annotator`` and the ``annotator_quality`` columns (without the deprecated
@@ -263,24 +273,51 @@ class Consensus:
 
         Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``) are
         written with a leading ``'`` unless ``escape_formulas=False``; numbers are never changed (see
-        :mod:`accord._csv`).
+        :mod:`accord._csv`, which writes the same text as pandas' ``to_csv``, formatted by pyarrow when it is
+        installed).
         """
-        tables = [(self.to_frame(), path)]
+        write_csv(self.to_frame(), path, escape_formulas=escape_formulas)
         if annotators_path is not None:
-            tables.append((self.annotators_frame(), annotators_path))
-        for frame, target in tables:
-            (neutralise_formulas(frame) if escape_formulas else frame).to_csv(target, index=False)
+            write_csv(self.annotators_frame(), annotators_path, escape_formulas=escape_formulas)
 
     def to_parquet(self, path: str | Path, annotators_path: str | Path | None = None) -> None:
         """Write the per-item table (and, if asked, the per-annotator table) as Parquet (needs pyarrow)."""
         try:
-            self.to_frame().to_parquet(path, index=False)
+            write_parquet(self.to_frame(), path)
             if annotators_path is not None:
-                self.annotators_frame().to_parquet(annotators_path, index=False)
+                write_parquet(self.annotators_frame(), annotators_path)
         except ImportError:
             from .errors import AccordError
 
             raise AccordError("writing Parquet needs pyarrow: pip install 'accord[parquet]'") from None
+
+
+def _worst_class(diag: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    """Per annotator, the class with the smallest diagonal confusion among the classes their items carry
+    posterior mass (at least 0.5) on; among all classes when there is none."""
+    masked = np.where(mass >= 0.5, diag, np.inf)
+    none_seen = ~np.isfinite(masked).any(axis=1)
+    masked[none_seen] = diag[none_seen]
+    return masked.argmin(axis=1)
+
+
+def strength_codes(counts: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """Consensus strength as codes into :data:`STRENGTH_CATEGORIES` (0 Strong, 1 Moderate, 2 Weak, 3 None);
+    see :func:`consensus_strength`.
+
+    >>> strength_codes(np.array([[3, 0], [2, 1], [1, 1], [0, 0]])).tolist()
+    [0, 1, 2, 3]
+    """
+    counts = np.asarray(counts)
+    top = counts.max(axis=1)
+    n = counts.sum(axis=1)
+    chosen = top if labels is None else counts[np.arange(len(n)), np.asarray(labels, dtype=np.int64)]
+    n_top = (counts == top[:, None]).sum(axis=1)
+    codes = np.ones(len(n), dtype=np.int8)
+    codes[(chosen < top) | (n_top > 1)] = 2
+    codes[(chosen == n) & (n >= 2)] = 0
+    codes[n == 0] = 3
+    return codes
 
 
 def consensus_strength(counts: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
@@ -296,14 +333,4 @@ def consensus_strength(counts: np.ndarray, labels: np.ndarray | None = None) -> 
     >>> consensus_strength(votes, np.array([0, 0, 0, 0, 1])).tolist()
     ['Strong', 'Moderate', 'Weak', 'Moderate', 'Weak']
     """
-    counts = np.asarray(counts)
-    top = counts.max(axis=1)
-    n = counts.sum(axis=1)
-    rows = np.arange(len(n))
-    chosen = top if labels is None else counts[rows, np.asarray(labels, dtype=np.int64)]
-    n_top = (counts == top[:, None]).sum(axis=1)
-    strong = (chosen == n) & (n >= 2)
-    weak = (chosen < top) | (n_top > 1)
-    out = np.where(strong, "Strong", np.where(weak, "Weak", "Moderate")).astype(object)
-    out[n == 0] = "None"
-    return out
+    return np.asarray(STRENGTH_CATEGORIES, dtype=object)[strength_codes(counts, labels)]
