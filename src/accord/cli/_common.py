@@ -23,6 +23,7 @@ from .._progress import Status
 from ..annotations import Annotations
 from ..errors import AccordError, InvalidParameterError
 from ..io.tables import read_annotations, read_gold
+from ..io.write import write_table as write_frame
 from ..models.registry import METHODS
 
 __all__ = [
@@ -213,17 +214,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, allow_formulas: bool =
     fmt = OUTPUT_FORMATS.get(suffix)
     if fmt is None:
         raise UsageError(f"cannot write {text}: use .csv, .tsv, .parquet, .json or .jsonl")
-    if fmt in ("csv", "tsv"):
-        safe = frame if allow_formulas else neutralise_formulas(frame)
-        target: Any = sys.stdout if text == "-" else text
-        safe.to_csv(target, sep="\t" if fmt == "tsv" else ",", index=False)
-    elif fmt == "parquet":
-        try:
-            frame.to_parquet(text, index=False)
-        except ImportError:
-            raise AccordError("writing Parquet needs pyarrow: pip install 'accord[parquet]'") from None
-    else:
-        frame.to_json(text, orient="records", lines=fmt == "jsonl", force_ascii=False)
+    write_frame(frame, text, fmt=fmt, escape_formulas=not allow_formulas)
 
 
 # ====================================================================== -p KEY=VALUE and fitting
