@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidAnnotationsError
+from ..errors import AccordError, InvalidAnnotationsError
 from .tables import read_item_ids, read_table
 
-__all__ = ["read_features", "read_texts"]
+__all__ = ["bundled_sentence_embedder", "read_features", "read_texts"]
 
+WORDLLAMA_WEIGHTS = ("weights", "l2_supercat_256.safetensors")
+WORDLLAMA_TOKENIZER = ("tokenizers", "l2_supercat_tokenizer_config.json")
 ID_COLUMNS = {"item": ("item", "task", "item_id"), "annotator": ("annotator", "worker", "annotator_id")}
 
 
@@ -159,3 +161,43 @@ def read_texts(path: str | Path, columns: list[str] | tuple[str, ...] | None = N
         )
     ids = _checked_ids(pd.Index([str(v) for v in frame[id_col]], dtype=object, name="item"), p)
     return pd.DataFrame({c: frame[c].fillna("").astype(str).to_numpy() for c in chosen}, index=ids)
+
+
+class BundledSentenceEmbedder:
+    """Unit-length sentence embeddings from the weights that ship inside the ``wordllama`` package."""
+
+    def __init__(self) -> None:
+        try:
+            import wordllama
+            from safetensors import safe_open
+            from tokenizers import Tokenizer
+            from wordllama.inference import WordLlamaInference
+        except ImportError:
+            raise AccordError(
+                "bundled sentence embeddings need the wordllama package (it ships its weights): pip install "
+                "wordllama; or keep TextFeatures' default embedding='lsa'"
+            ) from None
+        root = Path(wordllama.__file__).parent
+        weights, tokenizer = root.joinpath(*WORDLLAMA_WEIGHTS), root.joinpath(*WORDLLAMA_TOKENIZER)
+        if not weights.exists() or not tokenizer.exists():
+            raise AccordError(
+                f"this wordllama install has no bundled weights ({weights.name} and {tokenizer.name} under "
+                f"{root}); reinstall it from the package index, or keep TextFeatures' embedding='lsa'"
+            )
+        with safe_open(str(weights), framework="np") as handle:
+            table = handle.get_tensor("embedding.weight")
+        self.model = WordLlamaInference(table, Tokenizer.from_file(str(tokenizer)), binary=False)
+        self.dim = int(table.shape[1])
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.model.embed(list(texts), norm=True), dtype=np.float64)
+
+
+def bundled_sentence_embedder() -> BundledSentenceEmbedder:
+    """A sentence embedder (list of texts -> unit rows) read from the ``wordllama`` package's own files.
+
+    Its 256-d weights and tokenizer ship inside the package, so nothing is downloaded; pass it to
+    ``TextFeatures(embedding=bundled_sentence_embedder())``. Raises AccordError when wordllama is not
+    installed.
+    """
+    return BundledSentenceEmbedder()
