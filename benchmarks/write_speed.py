@@ -7,7 +7,8 @@ annotator accuracies 0.55-0.95, so many probabilities are tiny), then times, eac
 - ``tables``: ``Consensus.to_frame()`` + ``annotators_frame()`` (old: the previous implementation, kept
   below verbatim in spirit: object label/strength arrays, one posterior gather per class, frame copies);
 - ``csv``: both tables written as CSV (old: ``neutralise_formulas`` + ``DataFrame.to_csv``; new:
-  :func:`accord._csv.write_csv`); the two files are compared byte for byte when both ran;
+  :func:`accord._csv.write_csv`); the two files are compared byte for byte when both ran, and pyarrow's own
+  ``pyarrow.csv.write_csv`` (Arrow's spelling of numbers, every string quoted) is timed as the floor;
 - ``parquet``: both tables written as Parquet (old: ``DataFrame.to_parquet``; new: ``write_parquet``).
 
 Peak memory is the child's peak resident set above what it held once the data were built (Linux
@@ -217,6 +218,14 @@ def child(path: str, stage: str, n: int, k: int, string_ids: bool, folder: Path)
             write_parquet(items, target)
             write_parquet(annotators, folder / f"{path}_annotators.parquet")
         out["write"] = time.perf_counter() - t
+        if stage == "csv" and path == "new":  # the floor: pyarrow's own writer (Arrow's text, not pandas')
+            import pyarrow as pa
+            import pyarrow.csv as pa_csv
+
+            t = time.perf_counter()
+            pa_csv.write_csv(pa.Table.from_pandas(items, preserve_index=False), folder / "arrow_items.csv")
+            pa_csv.write_csv(pa.Table.from_pandas(annotators, preserve_index=False), folder / "arrow_ann.csv")
+            out["arrow"] = time.perf_counter() - t
         if stage == "csv":
             both = target.read_bytes() + (folder / f"{path}_annotators.csv").read_bytes()
             out["sha"] = hashlib.sha256(both).hexdigest()[:16]
@@ -275,7 +284,7 @@ def main() -> None:
                 key = "tables" if stage == "tables" else "write"
                 note = ""
                 if stage == "csv":
-                    note = f"{new['mb']:.0f} MB"
+                    note = f"{new['mb']:.0f} MB; pyarrow.csv.write_csv {new['arrow']:.2f} s"
                     if old is not None:
                         note += ", bytes equal" if old["sha"] == new["sha"] else ", BYTES DIFFER"
                 elif stage == "parquet":

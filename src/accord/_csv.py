@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -59,9 +60,9 @@ _THREADS = max(1, min(4, os.cpu_count() or 1))
 # ====================================================================== formulas
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells that a spreadsheet would run as a formula start with ``'``."""
-    out = frame.copy()
-    for name in out.columns:
-        col = out[name]
+    out = frame.copy(deep=False)  # only the columns that change are new
+    for position in range(len(out.columns)):
+        col = out.iloc[:, position]
         if isinstance(col.dtype, pd.CategoricalDtype):
             fixed = _neutralise_categorical(col)
         elif pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
@@ -71,7 +72,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             fixed = None
         if fixed is not None:
-            out[name] = fixed
+            out.isetitem(position, fixed)
     return out
 
 
@@ -245,12 +246,35 @@ def _column_formatter(col: pd.Series, sep: str) -> _Formatter | None:
         ints = pa.array(col.array)
         return lambda a, b: ints.slice(a, b - a)
     if dtype == np.float64:
-        values = col.to_numpy()
-        return lambda a, b: float_text(values[a:b])
+        return _float_formatter(col.to_numpy())
     if dtype == np.float32:
         values32 = col.to_numpy()
         return lambda a, b: _numpy_text(values32[a:b])
     return None
+
+
+def _float_formatter(values: np.ndarray) -> _Formatter:
+    """Float text per block; a column of few distinct values (shares, counts) formats each value once."""
+    import pyarrow as pa
+
+    few = _few_values(values)
+    if few is None:
+        return lambda a, b: float_text(values[a:b])
+    codes, uniques = few
+    text = float_text(uniques)
+    return lambda a, b: text.take(pa.array(codes[a:b]))
+
+
+def _few_values(values: np.ndarray, limit: int = 256) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, distinct values)`` when a column holds at most ``limit`` distinct doubles (told apart by
+    their bits, so that ``-0.0`` stays apart from ``0.0``); ``None`` otherwise, decided on a sample first."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    if len(pd.unique(bits[:: max(1, len(bits) // 4096)])) > limit // 4:
+        return None
+    codes, uniques = pd.factorize(bits)
+    if len(uniques) > limit:
+        return None
+    return codes, np.asarray(uniques, dtype=np.int64).view(np.float64)
 
 
 def _object_strings(col: pd.Series) -> Any:
@@ -426,19 +450,37 @@ def _repr_text(v: np.ndarray) -> Any:
 
 # ====================================================================== Parquet
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` (without its index) as Parquet with pyarrow.
+    """Write ``frame`` (without its index) as Parquet with pyarrow: the file ``DataFrame.to_parquet(path,
+    index=False)`` writes for the same table with its categoricals as plain columns.
 
-    Categorical columns are stored as their values (the Parquet file holds plain text and numbers, and
-    Parquet's own dictionary encoding keeps repeated values small), so that the file reads back as the same
-    columns a table without categoricals gives.
+    Categorical columns are stored as their values (plain text and numbers in the file, which Parquet's own
+    dictionary encoding keeps small), so that every reader sees the same columns as before; Parquet's
+    dictionary encoding is tried on the columns other than floats only (a posterior has no repeats).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    plain = {
-        name: col.cat.categories.dtype
-        for name, col in frame.items()
-        if isinstance(col.dtype, pd.CategoricalDtype)
-    }
-    table = pa.Table.from_pandas(frame.astype(plain) if plain else frame, preserve_index=False)
-    pq.write_table(table, str(path))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    categorical = [
+        i for i in range(len(frame.columns)) if isinstance(frame.dtypes.iloc[i], pd.CategoricalDtype)
+    ]
+    if categorical:
+        table = _decode_categoricals(frame, table, categorical)
+    dictionary = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+    pq.write_table(table, str(path), use_dictionary=dictionary)
+
+
+def _decode_categoricals(frame: pd.DataFrame, table: Any, positions: list[int]) -> Any:
+    """The Arrow table with the dictionary columns at ``positions`` decoded to the type (and pandas
+    metadata) a plain column of their categories' dtype gets."""
+    import pyarrow as pa
+
+    meta = json.loads(table.schema.metadata[b"pandas"])
+    for i in positions:
+        categories = pd.DataFrame({"x": pd.Series(frame.iloc[:, i].cat.categories)})
+        plain = pa.Schema.from_pandas(categories, preserve_index=False)
+        entry = json.loads(plain.metadata[b"pandas"])["columns"][0]
+        meta["columns"][i].update({key: entry[key] for key in ("pandas_type", "numpy_type", "metadata")})
+        field = table.schema.field(i)
+        table = table.set_column(i, field.name, table.column(i).cast(plain.field(0).type))
+    return table.replace_schema_metadata({**table.schema.metadata, b"pandas": json.dumps(meta).encode()})

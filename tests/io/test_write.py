@@ -184,14 +184,24 @@ def test_neutralised_category_that_collides_becomes_text() -> None:
     assert written(frame) == reference_csv(frame)
 
 
-def test_parquet_reads_back_as_plain_columns(tmp_path) -> None:
+@pytest.mark.parametrize("categories", [["x", "y"], [3, 7]])
+def test_parquet_reads_back_as_plain_columns(tmp_path, categories: list) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    x, y = categories
     frame = pd.DataFrame(
-        {"item": ["a", "b,c", "=d"], "label": pd.Categorical(["x", "y", "x"]), "p": [0.1, 1e-7, 1.0]}
+        {
+            "item": ["a", "b,c", "=d"],
+            "label": pd.Categorical([x, y, x]),
+            "p": [0.1, 1e-7, 1.0],
+            "n": [1, 2, 3],
+        }
     )
     write_parquet(frame, tmp_path / "new.parquet")
-    frame.astype({"label": "str"}).to_parquet(tmp_path / "old.parquet", index=False)
+    plain = frame.astype({"label": pd.Series(categories).dtype})
+    plain.to_parquet(tmp_path / "old.parquet", index=False)
     new, old = pd.read_parquet(tmp_path / "new.parquet"), pd.read_parquet(tmp_path / "old.parquet")
     pd.testing.assert_frame_equal(new, old)
+    assert pq.read_schema(tmp_path / "new.parquet").equals(pq.read_schema(tmp_path / "old.parquet"))
     assert new["item"].tolist() == ["a", "b,c", "=d"]  # Parquet is not a spreadsheet: no neutralising
 
 
