@@ -36,6 +36,7 @@ id,p
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -160,7 +161,7 @@ class _binary_sink:
             self.handle = open(self.target, "wb")  # noqa: SIM115 - closed in __exit__
             return self.handle.write
         raw = getattr(self.target, "buffer", None)
-        if raw is not None:
+        if raw is not None and _is_utf8(getattr(self.target, "encoding", None)):
             self.target.flush()
             return raw.write
         if isinstance(self.target, io.TextIOBase) or hasattr(self.target, "encoding"):
@@ -174,6 +175,13 @@ class _binary_sink:
             raw = getattr(self.target, "buffer", None)
             if raw is not None:
                 raw.flush()
+
+
+def _is_utf8(encoding: str | None) -> bool:
+    try:
+        return encoding is not None and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def _text_blocks(formatters: list[_Formatter], n_rows: int, sep: str, *, single: bool) -> Iterator[Any]:
@@ -213,7 +221,7 @@ _Formatter = Callable[[int, int], Any]  # (start, stop) -> a pyarrow array of ce
 
 def _formatters(frame: pd.DataFrame, sep: str) -> list[_Formatter] | None:
     """One cell formatter per column, or ``None`` when pyarrow is missing or a column needs pandas."""
-    if not len(frame.columns) or not len(frame):
+    if not len(frame.columns) or not len(frame) or isinstance(frame.columns, pd.MultiIndex):
         return None
     try:
         import pyarrow  # noqa: F401

@@ -160,6 +160,14 @@ def test_text_and_binary_targets(tmp_path) -> None:
     write_csv(frame, text)
     write_csv(frame, tmp_path / "a.csv")
     assert text.getvalue().encode() == (tmp_path / "a.csv").read_bytes() == reference_csv(frame)
+    with open(tmp_path / "latin.csv", "w", encoding="latin-1", newline="") as handle:
+        write_csv(pd.DataFrame({"a": ["é", "=x"]}), handle)
+    assert (tmp_path / "latin.csv").read_bytes() == "a\né\n'=x\n".encode("latin-1")
+
+
+def test_multiindex_columns_go_through_pandas() -> None:
+    frame = pd.DataFrame([[1, "=a"]], columns=pd.MultiIndex.from_tuples([("x", "y"), ("x", "z")]))
+    assert written(frame) == reference_csv(frame)
 
 
 def test_neutralise_formulas_keeps_dtypes_and_categories() -> None:
