@@ -177,3 +177,38 @@ def test_missing_label_in_object_column_of_numbers():
     df = frame(label=pd.Series([1, None, 2.5, 1, 2.5], dtype=object))
     with pytest.raises(InvalidAnnotationsError, match="row 1"):
         Annotations.from_frame(df)
+
+
+def test_from_codes_equals_from_frame_whatever_the_code_order():
+    df = frame(item=["i3", "i3", "i1", "i1", "i2"])
+    expected = Annotations.from_frame(df)
+    # values in another order than first appearance, and one value no row uses
+    items = ["i1", "i2", "unused", "i3"]
+    columns = {
+        "item": (np.array([3, 3, 0, 0, 1]), items),
+        "annotator": (np.array([1, 0, 1, 2, 0]), ["b", "a", "c"]),
+        "label": (np.array([0, 1, 1, 1, 0]), ["x", "y"]),
+    }
+    got = Annotations.from_codes(columns)
+    for name in ("item", "annotator", "label"):
+        assert getattr(got, name).tolist() == getattr(expected, name).tolist()
+    for name in ("items", "annotators", "classes"):
+        assert getattr(got, name).equals(getattr(expected, name))
+
+
+def test_from_codes_messages_name_rows_and_columns():
+    columns = {
+        "task": (np.array([0, -1, 1]), ["a", "b"]),
+        "worker": (np.array([0, 0, 0]), ["w"]),
+        "label": (np.array([0, 1, 1]), ["x", " "]),
+    }
+    with pytest.raises(InvalidAnnotationsError, match=r"item column 'task' is missing on line 3 of f.csv"):
+        Annotations.from_codes(columns, rows=pd.RangeIndex(2, 5, name="line"), source={"path": "f.csv"})
+    columns["task"] = (np.array([0, 2, 1]), ["a", "b", "c"])
+    with pytest.warns(DataQualityWarning, match=r"dropped 2 annotation\(s\) with a missing label \(rows 1, 2\)"):
+        ann = Annotations.from_codes(columns, missing="drop")
+    assert ann.items.tolist() == ["a"] and ann.n_annotations == 1
+    with pytest.raises(InvalidParameterError, match="repeat 'w'"):
+        Annotations.from_codes({**columns, "worker": (np.array([0, 1, 0]), ["w", "w"])})
+    with pytest.raises(InvalidParameterError, match="one entry per row"):
+        Annotations.from_codes({**columns, "worker": (np.array([0, 0]), ["w"])})

@@ -331,6 +331,7 @@ class Annotations:
         missing: Literal["error", "drop"] = "error",
         rows: pd.Index | None = None,
         source: Mapping[str, Any] | None = None,
+        check_values: bool = True,
     ) -> Annotations:
         """Build from a table whose columns are already factorized: ``(codes, values)`` per column.
 
@@ -351,6 +352,9 @@ class Annotations:
         source : mapping, optional
             Where the rows came from, as :func:`accord.io.source_of` records it (``{"path", "header"}``), so
             that errors name the file.
+        check_values : bool, default True
+            Check that the values of each column do not repeat (a reader whose values come from a dictionary
+            encoding may skip the check).
 
         Examples
         --------
@@ -389,12 +393,20 @@ class Annotations:
             if role == "label":
                 values = np.asarray(values, dtype=object)
             distinct = pd.Index(values, tupleize_cols=False)
-            if distinct.has_duplicates:
+            if check_values and distinct.has_duplicates:
                 raise InvalidParameterError(
                     f"the values of column {cols[role]!r} given to from_codes repeat "
                     f"{_show(distinct[distinct.duplicated()].tolist())}; give each distinct value once"
                 )
-            return np.asarray(codes, dtype=np.int64), values if role == "label" else distinct
+            codes = np.asarray(codes)
+            if codes.dtype.kind not in "iu":
+                raise InvalidParameterError(
+                    f"the codes of column {cols[role]!r} given to from_codes must be integers, "
+                    f"got {codes.dtype}"
+                )
+            # a copy, so that the caller's array is neither frozen nor shared
+            codes = codes.astype(np.int32 if len(distinct) < 2**31 - 1 else np.int64, copy=True)
+            return codes, values if role == "label" else distinct
 
         parts, _, report = cls._assemble(column, cols, where, place, header, classes, duplicates, missing, 6)
         return cls(*parts, None, report)
@@ -521,7 +533,8 @@ class Annotations:
         elif not has_duplicate_pairs(item[keep], annotator[keep], n_annotators):
             return []
         pos = np.flatnonzero(keep)
-        key = pd.Series(item[pos] * (int(annotator.max(initial=0)) + 1) + annotator[pos])
+        width = int(annotator.max(initial=0)) + 1
+        key = pd.Series(item[pos].astype(np.int64) * width + annotator[pos])
         dup = key.duplicated(keep=False).to_numpy()
         if not dup.any():
             return []

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from accord import Annotations, AccordError
+from accord import AccordError, Annotations, DataQualityWarning
 from accord.io.tables import read_annotations, read_table
 
 pa = pytest.importorskip("pyarrow")
@@ -87,7 +87,8 @@ def test_public_datasets_are_present() -> None:
 
 
 ODD_CSV = {
-    "na-like ids": "item,annotator,label\n" + "".join(f"{a},{b},x\n" for a, b in zip(NA_LIKE, NA_LIKE[::-1])),
+    "na-like ids": "item,annotator,label\n"
+    + "".join(f"{a},{b},x\n" for a, b in zip(NA_LIKE, NA_LIKE[::-1], strict=True)),
     "leading zeros": "item,annotator,label\n007,01,1\n7,1,01\n007,1,1.0\n",
     "spaces kept": "item,annotator,label\n a ,b,x\na,b ,x \n",
     "quotes": 'item,annotator,label\n"1,2",a,"say ""hi"""\n1,"b\nc",x\n"z",a,"y"\n',
@@ -199,6 +200,11 @@ PARQUET = {
         "annotator": pa.array(NA_LIKE[::-1]),
         "label": pa.array(["x", "", " ", "None", "y", "x", "y", "x"]),
     },
+    "sorted dictionary with an unused value": {
+        "item": pa.DictionaryArray.from_arrays(pa.array([2, 0, 2, 1]), pa.array(["a", "b", "c", "unused"])),
+        "annotator": pa.DictionaryArray.from_arrays(pa.array([1, 1, 0, 0]), pa.array(["v", "u"])),
+        "label": pa.DictionaryArray.from_arrays(pa.array([0, None, 1, 0]), pa.array(["x", "y", "z"])),
+    },
     "dictionary column": {
         "item": pa.array(["b", "a", "b", "c"]).dictionary_encode(),
         "annotator": pa.array(["u", "u", "v", "v"]),
@@ -228,7 +234,9 @@ def test_parquet_in_row_groups_and_a_pandas_index(tmp_path: Path) -> None:
     frame.to_parquet(tmp_path / "a.parquet", row_group_size=256)
     assert pq.ParquetFile(tmp_path / "a.parquet").metadata.num_row_groups > 5
     assert compare(tmp_path / "a.parquet", "parquet")[0] == "ok"
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "b.parquet", row_group_size=100)
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "b.parquet", row_group_size=100
+    )
     assert compare(tmp_path / "b.parquet", "parquet")[0] == "ok"
 
 
@@ -259,3 +267,20 @@ def test_csv_in_many_blocks_keeps_first_appearance_order(tmp_path: Path) -> None
     frame.to_csv(path, index=False)
     assert path.stat().st_size > 1 << 20
     assert compare(path, "csv")[0] == "ok"
+
+
+def test_integer_looking_columns_keep_their_texts(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    n = 150_000
+    item = rng.integers(0, 40_000, n).astype(str).astype(object)
+    item[-3:] = ["007", "7", "-0"]  # after pyarrow's first block, which looked like integers
+    annotator = rng.integers(0, 500, n).astype(str).astype(object)
+    label = rng.integers(0, 3, n).astype(str).astype(object)
+    label[::1000] = ""
+    frame = pd.DataFrame({"item": item, "annotator": annotator, "label": label})
+    frame = frame.drop_duplicates(["item", "annotator"])
+    path = tmp_path / "a.csv"
+    frame.to_csv(path, index=False)
+    assert compare(path, "csv", missing="drop")[0] == "ok"
+    with pytest.warns(DataQualityWarning, match="missing label"):
+        assert {"007", "7", "-0"} <= set(read_annotations(path, missing="drop").items)

@@ -67,6 +67,10 @@ def test_blank_values_equal_str_strip(arrow: bool, monkeypatch: pytest.MonkeyPat
     assert blank_values(values).tolist() == [True] * len(BLANKS) + [False] * len(TEXT) + [True, True]
     assert blank_values(pd.Index(BLANKS + TEXT)).tolist() == [not v.strip() for v in BLANKS + TEXT]
     assert not blank_values(np.array([1, 2, 3])).any()
+    assert blank_values(np.array([1.5, np.nan])).tolist() == [False, True]
+    assert blank_values(pd.Index([3, 1])).tolist() == [False, False]
+    assert blank_values(pd.array([1, None], dtype="Int64")).tolist() == [False, True]
+    assert blank_values(np.array([True, False])).tolist() == [False, False]
     mixed = np.array([1, "", " x", 2.5], dtype=object)
     assert blank_values(mixed).tolist() == [False, True, False, False]
 

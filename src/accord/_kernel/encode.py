@@ -80,6 +80,9 @@ def blank_values(values: Any) -> np.ndarray:
     values : array-like
         Distinct values (a pandas Index or array, a NumPy array or a pyarrow array).
     """
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", "O") in "biufcmM":  # numbers and dates: only NaN/NA
+        return np.asarray(pd.isna(values), dtype=bool).reshape(-1)
     mask = _blank_with_arrow(values)
     if mask is not None:
         return mask

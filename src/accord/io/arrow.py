@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._kernel.encode import in_first_appearance_order
 from ..annotations import Annotations
 from ..errors import AccordError, InvalidAnnotationsError
 
@@ -116,7 +115,7 @@ def read_annotation_codes(path: str | Path, fmt: str, **kwargs: Any) -> Annotati
     columns, rows = opened
     source = {"path": str(p), "format": fmt, "header": fmt != "parquet"}
     try:
-        return Annotations.from_codes(columns, rows=rows, source=source, **kwargs)
+        return Annotations.from_codes(columns, rows=rows, source=source, check_values=False, **kwargs)
     except _Unreadable:
         return None
 
@@ -163,9 +162,9 @@ def _open_delimited(p: Path, sep: str) -> tuple[_Columns, pd.Index] | None:
         return None
     if len(set(names)) < len(names) or any(not n for n in names):  # pandas renames these
         return None
-    text = pa.dictionary(pa.int32(), pa.string())
+    # every column dictionary-encoded text: pyarrow hashes the values while it parses, on every core
     convert = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(names, text),
+        column_types=dict.fromkeys(names, pa.dictionary(pa.int32(), pa.string())),
         strings_can_be_null=True,
         null_values=[""],
         quoted_strings_can_be_null=True,
@@ -216,8 +215,9 @@ def _open_parquet(p: Path) -> tuple[_Columns, pd.Index] | None:
 
 
 def _text_codes(column: Any) -> tuple[np.ndarray, pd.Index]:
-    """``(codes, distinct texts)`` of a pyarrow column: codes number the texts by first appearance, ``-1``
-    for a missing cell; each distinct value is turned into text by :func:`cell_text`'s policy."""
+    """``(codes, distinct texts)`` of a pyarrow column: ``-1`` for a missing cell; each distinct value is
+    turned into text by :func:`cell_text`'s policy. The texts are in the order pyarrow met them (usually the
+    order of first appearance; ``Annotations.from_codes`` renumbers the ids when they are not)."""
     import pyarrow as pa
 
     kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
@@ -234,9 +234,18 @@ def _text_codes(column: Any) -> tuple[np.ndarray, pd.Index]:
     elif pa.types.is_integer(kind):
         codes, values = _integer_codes(column)
     else:
-        codes, values = _dictionary_codes(column.dictionary_encode())
+        codes, values = _encoded_codes(column)
     codes, texts = _as_text(codes, values)
-    return _first_appearance(codes, texts)
+    return codes, pd.Index(texts.to_pandas(), dtype=_TEXT_DTYPE, tupleize_cols=False)
+
+
+def _encoded_codes(column: Any) -> tuple[np.ndarray, Any]:
+    """Codes of a column that is not dictionary-encoded yet: its chunks joined, then encoded once (encoding
+    chunk by chunk would repeat the whole dictionary in every chunk)."""
+    import pyarrow as pa
+
+    joined = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return _dictionary_codes(pa.chunked_array([joined.dictionary_encode()]))
 
 
 def _dictionary_codes(column: Any) -> tuple[np.ndarray, Any]:
@@ -247,40 +256,45 @@ def _dictionary_codes(column: Any) -> tuple[np.ndarray, Any]:
 
     chunks = [c for c in column.chunks if len(c)]
     if not chunks:
-        return np.zeros(0, dtype=np.int64), pa.array([], type=column.type.value_type)
+        return np.zeros(0, dtype=np.int32), pa.array([], type=column.type.value_type)
+    if sum(len(c.dictionary) for c in chunks) > sum(len(c) for c in chunks):  # dictionaries repeated
+        return _encoded_codes(column.cast(column.type.value_type))
     first = chunks[0].dictionary
-    shared = all(c.dictionary is first for c in chunks)
-    if shared or len(chunks) == 1:
-        dictionary, mapping, offsets = first, None, [0] * len(chunks)
-    else:
+    mapping = None
+    offsets = [0] * len(chunks)
+    if len(chunks) > 1 and not all(c.dictionary is first for c in chunks):
         merged = pc.dictionary_encode(pa.concat_arrays([c.dictionary for c in chunks]))
-        dictionary = merged.dictionary
-        mapping = merged.indices.to_numpy().astype(np.int64)
+        first = merged.dictionary
+        mapping = np.asarray(pc.fill_null(merged.indices, -1).to_numpy(), dtype=np.int32)
         offsets = np.concatenate([[0], np.cumsum([len(c.dictionary) for c in chunks])[:-1]]).tolist()
-    codes = np.empty(sum(len(c) for c in chunks), dtype=np.int64)
+    codes = np.empty(sum(len(c) for c in chunks), dtype=np.int32)
     at = 0
     for chunk, offset in zip(chunks, offsets, strict=True):
-        local = pc.fill_null(chunk.indices, -1).to_numpy().astype(np.int64)
-        if mapping is not None:
-            local = np.where(local < 0, -1, mapping[np.maximum(local, 0) + offset])
-        codes[at : at + len(local)] = local
+        indices = chunk.indices
+        local = np.asarray((pc.fill_null(indices, -1) if indices.null_count else indices).to_numpy())
+        part = codes[at : at + len(local)]
+        if mapping is None:
+            part[:] = local
+        else:
+            np.take(mapping, local + offset, out=part)
+            if indices.null_count:
+                part[local < 0] = -1
         at += len(local)
-    return codes, dictionary
+    return codes, first
 
 
 def _integer_codes(column: Any) -> tuple[np.ndarray, Any]:
     """Codes of an integer column: runs when it is sorted (a file grouped by item), else a hash table."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if column.null_count:
-        return _dictionary_codes(column.dictionary_encode())
+        return _encoded_codes(column)
     values = np.asarray(column.to_numpy())
     if len(values) and (values[1:] >= values[:-1]).all():
         starts = np.concatenate([[True], values[1:] != values[:-1]])
-        return np.cumsum(starts) - 1, pa.array(values[starts])
+        return np.cumsum(starts, dtype=np.int32) - 1, pa.array(values[starts])
     codes, uniques = pd.factorize(values)
-    return np.asarray(codes, dtype=np.int64), pc.cast(pa.array(uniques), column.type)
+    return np.asarray(codes, dtype=np.int32), pa.array(uniques)
 
 
 def _as_text(codes: np.ndarray, values: Any) -> tuple[np.ndarray, Any]:
@@ -290,6 +304,8 @@ def _as_text(codes: np.ndarray, values: Any) -> tuple[np.ndarray, Any]:
     import pyarrow.compute as pc
 
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        if not values.null_count:  # a dictionary: each text once
+            return codes, values
         texts = values
     elif pa.types.is_integer(values.type) or pa.types.is_boolean(values.type):
         return codes, pc.cast(values, pa.string())  # decimal digits, "true"/"false": never equal twice
@@ -300,18 +316,6 @@ def _as_text(codes: np.ndarray, values: Any) -> tuple[np.ndarray, Any]:
     merged = pc.dictionary_encode(texts)
     lookup = np.append(pc.fill_null(merged.indices, -1).to_numpy().astype(np.int64), -1)
     return lookup[codes], merged.dictionary
-
-
-def _first_appearance(codes: np.ndarray, texts: Any) -> tuple[np.ndarray, pd.Index]:
-    """Codes renumbered by first appearance (as :func:`pandas.factorize` numbers them) with their texts."""
-    present = codes[codes >= 0] if (codes < 0).any() else codes
-    if not in_first_appearance_order(present, len(texts)):
-        order, used = pd.factorize(codes, use_na_sentinel=False)
-        valid = used >= 0
-        rank = np.where(valid, np.cumsum(valid) - 1, -1)
-        codes = rank[order]
-        texts = texts.take(np.asarray(used[valid]))
-    return codes, pd.Index(texts.to_pandas(), dtype=_TEXT_DTYPE, tupleize_cols=False)
 
 
 # ====================================================================== Parquet datasets for Dask
