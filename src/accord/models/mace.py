@@ -18,7 +18,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from .._kernel.driver import EMResult, EStep, run_em_restarts
-from .._kernel.em import AnnotationMatrix, clamp
+from .._kernel.em import AnnotationMatrix, DSKernel, clamp
 from .._kernel.priors import class_prior_setting
 from .._kernel.softmax import column_sums, log_normalize
 from .._utils import check_nonneg_float, check_positive_int
@@ -68,14 +68,16 @@ class MaceData:
     key_il: np.ndarray
     key_al: np.ndarray
     n_per_label: np.ndarray
+    key_li: np.ndarray | None = None  # label * n_items + item: the same gather from a column-major posterior
 
     @classmethod
     def of(cls, ann: Annotations) -> MaceData:
         k = ann.n_classes
         label = ann.label.astype(np.int64)
+        item = ann.item.astype(np.int64)
         key_al = ann.annotator.astype(np.int64) * k + label
         n_al = np.bincount(key_al, minlength=ann.n_annotators * k).astype(np.float64).reshape(-1, k)
-        return cls(AnnotationMatrix(ann), ann.item.astype(np.int64) * k + label, key_al, n_al)
+        return cls(AnnotationMatrix(ann), item * k + label, key_al, n_al, label * ann.n_items + item)
 
     @property
     def n_per_annotator(self) -> np.ndarray:
@@ -102,10 +104,17 @@ def expected_counts(data: MaceData, params: MaceParams, post: np.ndarray) -> tup
     return expected_counts_from_mass(data, params, label_mass(data, post))
 
 
-def label_mass(data: MaceData, post: np.ndarray) -> np.ndarray:
-    """``mass[a, l] = sum_{n: a_n = a, l_n = l} post[i_n, l]``: the posterior of the label given, summed."""
+def label_mass(data: MaceData, post: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """``mass[a, l] = sum_{n: a_n = a, l_n = l} post[i_n, l]``: the posterior of the label given, summed.
+
+    The gather reads the posterior in its own layout (row- or column-major, no copy) into ``scratch`` (one
+    float per annotation) when given."""
     a, k = data.n_per_label.shape
-    flat = post.ravel(order="C")[data.key_il]
+    if post.flags.f_contiguous and not post.flags.c_contiguous and data.key_li is not None:
+        source, index = post.T.reshape(-1), data.key_li
+    else:
+        source, index = post.reshape(-1) if post.flags.c_contiguous else post.ravel(order="C"), data.key_il
+    flat = np.take(source, index, out=scratch) if scratch is not None else source[index]
     return np.bincount(data.key_al, weights=flat, minlength=a * k).reshape(a, k)
 
 
@@ -248,9 +257,18 @@ class MaceSteps:
 
     def __init__(self, data: MaceData, model: MACE, smoothing: float, learn: bool) -> None:
         self.data, self.model, self.smoothing, self.learn = data, model, smoothing, learn
+        self._kernel: DSKernel | None = None
+        self._gathered = np.empty(len(data.key_al))
+
+    @property
+    def kernel(self) -> DSKernel:
+        """The shared E-step kernel and its buffers (made on first use)."""
+        if self._kernel is None:
+            self._kernel = DSKernel(self.data.matrix)
+        return self._kernel
 
     def statistics(self, post: np.ndarray) -> MaceStats:
-        return MaceStats(label_mass(self.data, post), column_sums(post))
+        return MaceStats(label_mass(self.data, post, self._gathered), column_sums(post))
 
     def m_step(self, stats: MaceStats, params: MaceState | None) -> MaceState:
         assert params is not None  # MACE always starts from parameters
@@ -273,7 +291,9 @@ class MaceSteps:
         return new, log_prior
 
     def e_step(self, params: MaceState) -> EStep:
-        return EStep(*e_step(self.data, *params))
+        """:func:`e_step` in the shared kernel's buffers (with the labels)."""
+        state, log_prior = params
+        return EStep(*self.kernel.e_step_table(log_prior, state.log_table()))
 
     def objective(self, params: MaceState, e: EStep) -> float:
         """EM: log-likelihood plus the log prior its smoothing maximises; VB: the evidence lower bound
@@ -299,7 +319,8 @@ class MACE(IterativeAggregator):
         EM / VB iterations per start (the reference runs a fixed number). ``n_iter`` is its deprecated
         spelling.
     tol : float, default 0.0
-        Stop a start early once no posterior moves by more than ``tol`` (0: always run ``max_iter``).
+        Stop a start early once an iteration changed no label and moved no posterior by ``tol`` or more (0:
+        always run ``max_iter``, as the reference does).
     smoothing : float, optional
         EM only: pseudo-count added before normalising; default ``0.01 / K`` (the reference's).
     alpha, beta : float, default 0.5

@@ -292,7 +292,8 @@ class MMCE(IterativeAggregator):
         mean annotators per item`` (the benchmark's).
     max_iter : int, default 50
     tol : float, default 5e-3
-        Stop once no posterior moves by more than ``tol`` in an iteration (the benchmark's test and value).
+        Stop once an iteration changed no label and moved no posterior by ``tol`` or more (the benchmark's
+        value; its test had no label condition).
         The class prior is fixed and uniform over the classes that occur (the benchmark only sees those).
     m_step_max_iter : int, default 25
         L-BFGS iterations per block and M-step.
