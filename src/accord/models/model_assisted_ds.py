@@ -119,7 +119,7 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
         init: Init = "mv",
         min_iter: int = 1,
         max_iter: int = 100,
-        tol: float = 1e-5,
+        tol: float = 1e-3,
         tie_break: str = "lowest",
         keep_history: bool | str = "auto",
         random_state: int | np.random.Generator | None = None,
