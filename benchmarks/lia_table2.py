@@ -30,7 +30,8 @@ Methods:
   truth model) whose strength is chosen by exact leave-one-out error on the training fold's consensus
   labels (never gold). Rows "MAJ* in-sample" / "MMCE* in-sample" fit the same classifier on every item
   and predict those same items, as the authors' code does, for comparison with the paper's columns.
-- LIA: ``accord.LIA`` with this package's defaults (one fit per run, ``random_state`` = run).
+- LIA: ``accord.LIA`` with this package's defaults (one fit per run, ``random_state`` = run; ``--lia
+  KEY=VALUE`` overrides one, e.g. ``--lia hidden=16,16 --lia weight_decay=0.001``).
 
 Datasets and features:
 
@@ -207,6 +208,26 @@ def timed(fit: Callable[[], pd.Series]) -> tuple[pd.Series, float]:
     return labels, time.perf_counter() - t
 
 
+LIA_PARAMS: dict[str, Any] = {}  # --lia KEY=VALUE overrides of LIA's defaults
+
+
+def parse_value(text: str) -> Any:
+    """``16,16`` -> (16, 16); ``()`` -> (); ``none``, ``true``, ``false``; ints, floats; else the text."""
+    word = text.strip()
+    if word.lower() in ("none", "true", "false"):
+        return {"none": None, "true": True, "false": False}[word.lower()]
+    if word in ("()", ""):
+        return ()
+    if "," in word:
+        return tuple(int(v) for v in word.strip("()").split(",") if v.strip())
+    for kind in (int, float):
+        try:
+            return kind(word)
+        except ValueError:
+            pass
+    return word
+
+
 def run_methods(ann: Annotations, features: pd.DataFrame, seed: int) -> dict[str, tuple[pd.Series, float]]:
     out: dict[str, tuple[pd.Series, float]] = {}
     with warnings.catch_warnings():
@@ -217,7 +238,7 @@ def run_methods(ann: Annotations, features: pd.DataFrame, seed: int) -> dict[str
         out["LabelModel"] = timed(lambda: LabelModel(random_state=seed).fit(ann).labels_)
         out["MAJ*"] = timed(lambda: two_stage(out["MAJ"][0], features, seed))
         out["MMCE*"] = timed(lambda: two_stage(out["MMCE"][0], features, seed))
-        out["LIA"] = timed(lambda: LIA(random_state=seed).fit(ann, features=features).labels_)
+        out["LIA"] = timed(lambda: LIA(random_state=seed, **LIA_PARAMS).fit(ann, features=features).labels_)
         out["MAJ* in-sample"] = timed(lambda: in_sample(out["MAJ"][0], features, seed))
         out["MMCE* in-sample"] = timed(lambda: in_sample(out["MMCE"][0], features, seed))
     return out
@@ -405,7 +426,19 @@ def main() -> None:
         "--blas-threads", type=int, default=1, help="BLAS threads (default 1: a shared machine's busy cores)"
     )
     parser.add_argument("--text-check", action="store_true", help="only the text-feature dimension check")
+    parser.add_argument(
+        "--lia",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a LIA default, e.g. hidden=16,16",
+    )
     args = parser.parse_args()
+    for item in args.lia:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--lia expects KEY=VALUE, got {item!r}")
+        LIA_PARAMS[key.strip()] = parse_value(value)
     runs = args.runs if args.runs is not None else (2 if args.quick else 10)
     with threadpool_limits(limits=args.blas_threads, user_api="blas"):
         if args.text_check:
@@ -419,7 +452,7 @@ def run_all(args: argparse.Namespace, runs: int, parser: argparse.ArgumentParser
     print(
         f"{runs} runs per redundancy r; each run, every item keeps a uniformly random min(r, its count) of "
         f"its labels (a new draw per run, the same for every method); BLAS threads: {args.blas_threads}; "
-        f"{os.cpu_count()} cores"
+        f"{os.cpu_count()} cores; LIA: {LIA_PARAMS or 'defaults'}"
     )
     for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
         if name not in REDUNDANCY:
