@@ -218,6 +218,7 @@ def child(path: str, stage: str, n: int, k: int, string_ids: bool, folder: Path)
             write_parquet(items, target)
             write_parquet(annotators, folder / f"{path}_annotators.parquet")
         out["write"] = time.perf_counter() - t
+        out["peak_gb"] = max(_peak_gb() - base, 0.0)
         if stage == "csv" and path == "new":  # the floor: pyarrow's own writer (Arrow's text, not pandas')
             import pyarrow as pa
             import pyarrow.csv as pa_csv
@@ -230,7 +231,8 @@ def child(path: str, stage: str, n: int, k: int, string_ids: bool, folder: Path)
             both = target.read_bytes() + (folder / f"{path}_annotators.csv").read_bytes()
             out["sha"] = hashlib.sha256(both).hexdigest()[:16]
         out["mb"] = target.stat().st_size / 2**20
-    out["peak_gb"] = max(_peak_gb() - base, 0.0)
+    else:
+        out["peak_gb"] = max(_peak_gb() - base, 0.0)
     return out
 
 

@@ -229,8 +229,10 @@ class Consensus:
         for start in range(0, ann.n_annotations, _BLOCK):
             block = slice(start, start + _BLOCK)
             item, who = ann.item[block], ann.annotator[block].astype(np.intp)
-            n_labels += np.bincount(who, minlength=m)
-            hits += np.bincount(who, weights=ann.label[block] == self.label_codes[item], minlength=m)
+            agrees = ann.label[block] == self.label_codes[item]
+            pairs = np.bincount(2 * who + agrees, minlength=2 * m).reshape(m, 2)  # (disagree, agree)
+            n_labels += pairs.sum(axis=1)
+            hits += pairs[:, 1]
             for c in range(k):
                 mass[c] += np.bincount(who, weights=columns[c].take(item), minlength=m)
         return n_labels, hits, mass.T
