@@ -205,10 +205,16 @@ def test_from_codes_messages_name_rows_and_columns():
     with pytest.raises(InvalidAnnotationsError, match=r"item column 'task' is missing on line 3 of f.csv"):
         Annotations.from_codes(columns, rows=pd.RangeIndex(2, 5, name="line"), source={"path": "f.csv"})
     columns["task"] = (np.array([0, 2, 1]), ["a", "b", "c"])
-    with pytest.warns(DataQualityWarning, match=r"dropped 2 annotation\(s\) with a missing label \(rows 1, 2\)"):
+    with pytest.warns(
+        DataQualityWarning, match=r"dropped 2 annotation\(s\) with a missing label \(rows 1, 2\)"
+    ):
         ann = Annotations.from_codes(columns, missing="drop")
     assert ann.items.tolist() == ["a"] and ann.n_annotations == 1
     with pytest.raises(InvalidParameterError, match="repeat 'w'"):
         Annotations.from_codes({**columns, "worker": (np.array([0, 1, 0]), ["w", "w"])})
+    with pytest.raises(InvalidParameterError, match=r"must lie in -1 \.\. 0"):
+        Annotations.from_codes({**columns, "worker": (np.array([0, 1, 0]), ["w"])})
+    with pytest.raises(InvalidParameterError, match="must be integers"):
+        Annotations.from_codes({**columns, "worker": (np.array([0.0, 0, 0]), ["w"])})
     with pytest.raises(InvalidParameterError, match="one entry per row"):
         Annotations.from_codes({**columns, "worker": (np.array([0, 0]), ["w"])})

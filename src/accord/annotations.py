@@ -404,6 +404,11 @@ class Annotations:
                     f"the codes of column {cols[role]!r} given to from_codes must be integers, "
                     f"got {codes.dtype}"
                 )
+            if len(codes) and (codes.min() < -1 or codes.max() >= len(distinct)):
+                raise InvalidParameterError(
+                    f"the codes of column {cols[role]!r} given to from_codes must lie in -1 .. "
+                    f"{len(distinct) - 1} (-1 for an empty cell, else a position in its values)"
+                )
             # a copy, so that the caller's array is neither frozen nor shared
             codes = codes.astype(np.int32 if len(distinct) < 2**31 - 1 else np.int64, copy=True)
             return codes, values if role == "label" else distinct
