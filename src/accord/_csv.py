@@ -10,11 +10,12 @@ on the distinct values of a categorical column and on whole columns of text, nev
 **CSV text.** :func:`write_csv` writes the same bytes as ``DataFrame.to_csv(index=False)``: floats as
 Python's ``repr`` (shortest round trip: ``0.1``, ``1e-05``, ``100.0``), missing values as empty cells,
 ``True`` and ``False``, text quoted only when it holds the separator, a quote or a line break (quotes
-doubled). With
-pyarrow installed the cells are formatted by Arrow's compute kernels in blocks of rows on a few threads, and
-Arrow's shortest float text is turned into Python's spelling (exponent from ``1e-05`` down and from ``1e+16``
-up, a trailing ``.0`` on whole numbers); a column of another type (dates, ...) or no pyarrow sends the whole
-table through pandas.
+doubled). With pyarrow installed the cells are formatted by Arrow's compute kernels in blocks of rows on a
+few threads, and Arrow's shortest float text is turned into Python's spelling (exponent from ``1e-05`` down
+and from ``1e+16`` up, a trailing ``.0`` on whole numbers). Formatting floats is most of the cost, so a column
+of few distinct values (shares, counts) formats each value once, and a column whose every value repeats
+another float column of its row (a consensus table's ``confidence`` is one of its ``proba_`` columns) takes
+that column's text. A column of another type (dates, ...) or no pyarrow sends the whole table through pandas.
 
 References
 ----------
@@ -184,7 +185,9 @@ def _is_utf8(encoding: str | None) -> bool:
         return False
 
 
-def _text_blocks(formatters: list[_Formatter], n_rows: int, sep: str, *, single: bool) -> Iterator[Any]:
+def _text_blocks(
+    formatters: list[_Formatter | _Repeat], n_rows: int, sep: str, *, single: bool
+) -> Iterator[Any]:
     """The CSV text of the rows, one buffer per block of :data:`BLOCK_ROWS` rows, in order; a few blocks
     are formatted at once on threads (Arrow's kernels release the GIL)."""
     starts = range(0, n_rows, BLOCK_ROWS)
@@ -199,14 +202,20 @@ def _text_blocks(formatters: list[_Formatter], n_rows: int, sep: str, *, single:
             yield pending.popleft().result()
 
 
-def _block_text(formatters: list[_Formatter], start: int, stop: int, sep: str, single: bool) -> Any:
+def _block_text(formatters: list[_Formatter | _Repeat], start: int, stop: int, sep: str, single: bool) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     def text(value: str) -> Any:
         return pa.scalar(value, pa.large_string())
 
-    cells = [pc.cast(f(start, stop), pa.large_string()) for f in formatters]
+    cells: list[Any] = [None] * len(formatters)
+    for i, f in enumerate(formatters):
+        if not isinstance(f, _Repeat):
+            cells[i] = pc.cast(f(start, stop), pa.large_string())
+    for i, f in enumerate(formatters):
+        if isinstance(f, _Repeat):
+            cells[i] = pc.choose(pa.array(f.which[start:stop]), *[cells[j] for j in f.sources])
     cells = [pc.fill_null(c, text("")) if c.null_count else c for c in cells]
     line = cells[0] if len(cells) == 1 else pc.binary_join_element_wise(*cells, text(sep))
     if single:  # the csv module quotes a lone empty field, so that the line is not blank
@@ -219,7 +228,7 @@ def _block_text(formatters: list[_Formatter], start: int, stop: int, sep: str, s
 _Formatter = Callable[[int, int], Any]  # (start, stop) -> a pyarrow array of cell text, null = empty
 
 
-def _formatters(frame: pd.DataFrame, sep: str) -> list[_Formatter] | None:
+def _formatters(frame: pd.DataFrame, sep: str) -> list[_Formatter | _Repeat] | None:
     """One cell formatter per column, or ``None`` when pyarrow is missing or a column needs pandas."""
     if not len(frame.columns) or not len(frame) or isinstance(frame.columns, pd.MultiIndex):
         return None
@@ -227,13 +236,60 @@ def _formatters(frame: pd.DataFrame, sep: str) -> list[_Formatter] | None:
         import pyarrow  # noqa: F401
     except ImportError:
         return None
-    out = []
+    out: list[_Formatter | _Repeat] = []
     for name in range(len(frame.columns)):
         f = _column_formatter(frame.iloc[:, name], sep)
         if f is None:
             return None
         out.append(f)
+    _find_repeats(frame, out)
     return out
+
+
+class _Repeat:
+    """A float column whose every value is, bit for bit, the value of one of ``sources`` (other columns) in
+    the same row (``which``: the position in ``sources``); its text is taken from theirs, not formatted
+    again. A consensus table's ``confidence`` is the posterior of the chosen class: one ``proba_`` column
+    per row."""
+
+    def __init__(self, sources: list[int], which: np.ndarray) -> None:
+        self.sources = sources
+        self.which = which
+
+
+def _find_repeats(frame: pd.DataFrame, formatters: list[_Formatter | _Repeat]) -> None:
+    """Replace the formatter of each float column that repeats other float columns by a :class:`_Repeat`
+    (a column that others repeat is never itself a repeat)."""
+    floats = [i for i in range(len(frame.columns)) if frame.dtypes.iloc[i] == np.float64]
+    if len(floats) < 2:
+        return
+    bits = {i: frame.iloc[:, i].to_numpy().view(np.int64) for i in floats}
+    used: set[int] = set()
+    for i in floats:
+        if i in used:
+            continue
+        others = [j for j in floats if j != i and not isinstance(formatters[j], _Repeat)]
+        which = _which_repeat(bits[i], [bits[j] for j in others])
+        if which is not None:
+            sources = sorted(set(which.tolist()))
+            remap = np.zeros(len(others), dtype=np.int8)
+            remap[sources] = np.arange(len(sources))
+            formatters[i] = _Repeat([others[k] for k in sources], remap[which])
+            used.update(others[k] for k in sources)
+
+
+def _which_repeat(column: np.ndarray, others: list[np.ndarray]) -> np.ndarray | None:
+    """Per row, the first of ``others`` with the same bits as ``column`` (``None`` if a row has none);
+    a sample of rows decides first, so that an unrelated column costs little."""
+    if not others or len(others) > 127:
+        return None
+    sample = slice(None, None, max(1, len(column) // 4096))
+    if not np.logical_or.reduce([column[sample] == o[sample] for o in others]).all():
+        return None
+    which = np.full(len(column), -1, dtype=np.int8)
+    for k, other in enumerate(others):
+        which[(which < 0) & (column == other)] = k
+    return None if (which < 0).any() else which
 
 
 def _column_formatter(col: pd.Series, sep: str) -> _Formatter | None:

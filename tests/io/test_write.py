@@ -239,3 +239,18 @@ def test_write_table_to_stdout_and_errors(tmp_path, capsys: pytest.CaptureFixtur
         write_table(frame, io.StringIO())
     with pytest.raises(InvalidParameterError, match="fmt='xml'"):
         write_table(frame, tmp_path / "out.csv", fmt="xml")
+
+
+def test_a_column_repeating_others_row_by_row_is_written_from_their_text(monkeypatch) -> None:
+    monkeypatch.setattr(_csv, "BLOCK_ROWS", 50)
+    rng = np.random.default_rng(5)
+    a, b = rng.random(400) ** 9, rng.random(400)
+    a[:3], b[3:6] = [np.nan, -0.0, 1e-5], [np.nan, 0.0, 2.5e-7]
+    pick = rng.integers(0, 2, 400)
+    chosen = np.where(pick == 1, b, a)
+    almost = chosen.copy()
+    almost[-1] = 0.123
+    frame = pd.DataFrame({"chosen": chosen, "a": a, "b": b, "almost": almost})
+    kinds = [type(f).__name__ for f in _csv._formatters(frame, ",")]
+    assert kinds[0] == "_Repeat" and "_Repeat" not in kinds[1:]
+    assert written(frame) == reference_csv(frame)
