@@ -4,6 +4,7 @@ back to pandas whatever it cannot read exactly so."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -284,3 +285,15 @@ def test_integer_looking_columns_keep_their_texts(tmp_path: Path) -> None:
     assert compare(path, "csv", missing="drop")[0] == "ok"
     with pytest.warns(DataQualityWarning, match="missing label"):
         assert {"007", "7", "-0"} <= set(read_annotations(path, missing="drop").items)
+
+
+def test_without_pyarrow_the_pandas_reader_gives_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(ODD_CSV["na-like ids"])
+    fast = read_annotations(path)
+    for name in ("pyarrow", "pyarrow.csv", "pyarrow.parquet", "pyarrow.compute"):
+        monkeypatch.setitem(sys.modules, name, None)  # import pyarrow now raises ImportError
+    assert read_annotation_codes(path, "csv") is None
+    assert_same(read_annotations(path), fast)
