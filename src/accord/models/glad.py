@@ -76,26 +76,13 @@ class GladWork:
 
 
 def softplus_into(x: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    """:func:`softplus` into ``out`` with the vectorised ``exp`` and ``log`` only: ``max(x, 0) + log(1 +
-    exp(-|x|))`` (``1 + exp(-|x|)`` lies in (1, 2], so ``log`` loses nothing that matters against
-    ``log1p``)."""
+    """:func:`softplus` into ``out`` (``tmp`` is scratch), by the same operations, so the same values."""
     np.abs(x, out=out)
     np.negative(out, out=out)
     np.exp(out, out=out)
-    np.add(out, 1.0, out=out)
-    np.log(out, out=out)
+    np.log1p(out, out=out)
     np.maximum(x, 0.0, out=tmp)
     np.add(out, tmp, out=out)
-    return out
-
-
-def sigmoid_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``1 / (1 + exp(-x))`` into ``out`` (an overflow of ``exp`` gives the limit 0)."""
-    np.negative(x, out=out)
-    with np.errstate(over="ignore"):
-        np.exp(out, out=out)
-    np.add(out, 1.0, out=out)
-    np.divide(1.0, out, out=out)
     return out
 
 
@@ -104,8 +91,8 @@ def logits(data: GladData, alpha: np.ndarray, b: np.ndarray, work: GladWork | No
     ``work.x`` when given)."""
     if work is None:
         return alpha[data.annot] * np.exp(b)[data.item]
-    np.take(alpha, data.annot, out=work.alpha_n)
-    np.take(np.exp(b), data.item, out=work.beta_n)
+    np.take(alpha, data.annot, out=work.alpha_n, mode="clip")
+    np.take(np.exp(b), data.item, out=work.beta_n, mode="clip")
     return np.multiply(work.alpha_n, work.beta_n, out=work.x)
 
 
@@ -166,7 +153,7 @@ def neg_q(
     sp_sum = float(softplus_into(x, w.t1, w.t2).sum())
     q = vdot(p_given, x) - sp_sum - log_km1 * (len(x) - float(p_given.sum()))
     q -= 0.5 * (vdot(alpha - m_a, alpha - m_a) / s_a**2 + vdot(b - m_b, b - m_b) / s_b**2)
-    g = sigmoid_into(x, w.t1)
+    g = expit(x, out=w.t1)
     np.subtract(p_given, g, out=g)
     np.multiply(g, w.beta_n, out=g)  # g_beta
     d_alpha = np.bincount(data.annot, weights=g, minlength=na) - (alpha - m_a) / s_a**2
@@ -261,7 +248,7 @@ class GladSteps:
         """The posterior of each annotation's label (into a buffer the next M-step reads) and the class
         mass."""
         if post.flags.c_contiguous:
-            p_given = np.take(post.reshape(-1), self.data.key_il, out=self._p_given)
+            p_given = np.take(post.reshape(-1), self.data.key_il, out=self._p_given, mode="clip")
         else:
             p_given = post[self.data.item, self.data.label]
         return GladStats(p_given, column_sums(post))

@@ -114,7 +114,7 @@ def label_mass(data: MaceData, post: np.ndarray, scratch: np.ndarray | None = No
         source, index = post.T.reshape(-1), data.key_li
     else:
         source, index = post.reshape(-1) if post.flags.c_contiguous else post.ravel(order="C"), data.key_il
-    flat = np.take(source, index, out=scratch) if scratch is not None else source[index]
+    flat = np.take(source, index, out=scratch, mode="clip") if scratch is not None else source[index]
     return np.bincount(data.key_al, weights=flat, minlength=a * k).reshape(a, k)
 
 

@@ -59,14 +59,24 @@ def default_lambdas(ann: Annotations) -> tuple[float, float]:
     return lam_w, lam_w * float(ratio)
 
 
-def log_partition(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def log_partition(scores: np.ndarray, work: BlockWork | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``logsumexp`` over the first axis of a ``K x K x n`` tensor, in place: on return ``scores`` holds
-    ``exp(scores - max)`` and the function returns ``(log Z, Z)`` with ``Z`` the sum over the first axis."""
-    m = scores.max(axis=0)
+    ``exp(scores - max)`` and the function returns ``(log Z, Z)`` with ``Z`` the sum over the first axis
+    (in ``work``'s buffers when given: ``log Z`` in ``work.top``, ``Z`` in ``work.total``)."""
+    if work is None:
+        m = scores.max(axis=0)
+        scores -= m
+        np.exp(scores, out=scores)
+        z = scores.sum(axis=0)
+        return np.log(z) + m, z
+    m = np.max(scores, axis=0, out=work.top)
     scores -= m
     np.exp(scores, out=scores)
-    z = scores.sum(axis=0)
-    return np.log(z) + m, z
+    z = np.sum(scores, axis=0, out=work.total)
+    log_z = np.log(z, out=work.tmp)
+    log_z += m
+    np.copyto(work.top, log_z)
+    return work.top, z
 
 
 def wsum(a: np.ndarray, b: np.ndarray) -> float:
@@ -95,19 +105,48 @@ class Block:
     lam: float
     scale: np.ndarray
 
+    work: BlockWork | None = None
+
     def objective(self, u: np.ndarray) -> tuple[float, np.ndarray]:
-        """Minus the block's part of ``F`` and its gradient, in the rescaled variables ``u``."""
+        """Minus the block's part of ``F`` and its gradient, in the rescaled variables ``u``.
+
+        Every per-annotation tensor lives in the block's :class:`BlockWork`, made on the first evaluation
+        and reused by the others (the same operations as fresh arrays, so the same values)."""
         theta = u.reshape(self.counts.shape) * self.scale
-        scores = np.repeat(theta.astype(self.fixed.dtype), self.sizes, axis=2)
+        w = self.work if self.work is not None else self._make_work()
+        scores = np.take(theta.astype(self.fixed.dtype), w.member, axis=2, out=w.scores, mode="clip")
         scores += self.fixed
-        log_z, z = log_partition(scores)
-        value = wsum(self.counts, theta) - wsum(self.weights, log_z) - 0.5 * self.lam * wsum(theta, theta)
-        scores *= (self.weights / z)[None]
+        log_z, z = log_partition(scores, w)
+        np.multiply(self.weights, log_z, out=w.tmp)
+        weighted = float(w.tmp.sum(dtype=np.float64))
+        value = wsum(self.counts, theta) - weighted - 0.5 * self.lam * wsum(theta, theta)
+        np.divide(self.weights, z, out=w.tmp)
+        scores *= w.tmp[None]
         expected = np.zeros(theta.shape)
         if len(self.starts):
             expected[:, :, self.members] = np.add.reduceat(scores, self.starts, axis=2)
         grad = self.counts - expected - self.lam * theta
         return -value, -(grad * self.scale).ravel()
+
+    def _make_work(self) -> BlockWork:
+        k, _, n = self.fixed.shape
+        member = np.repeat(np.arange(len(self.sizes)), self.sizes)
+        self.work = BlockWork(
+            member, np.empty_like(self.fixed), *(np.empty((k, n), self.fixed.dtype) for _ in range(3))
+        )
+        return self.work
+
+
+@dataclass
+class BlockWork:
+    """The buffers of one block's evaluations: each annotation's member, the ``K x K x n`` scores and three
+    ``K x n`` arrays (the log-partition's max and sum, and a product)."""
+
+    member: np.ndarray
+    scores: np.ndarray
+    top: np.ndarray
+    total: np.ndarray
+    tmp: np.ndarray
 
 
 @dataclass(frozen=True)
