@@ -253,6 +253,8 @@ class Consensus:
     def to_frame(self, proba: bool = True) -> pd.DataFrame:
         """One row per item: ``item`` and the ``item_quality`` columns, then ``proba_<class>`` columns."""
         iq = self.item_quality
+        if "item" in iq.columns:
+            raise ValueError("cannot insert item, already exists: rename the model score called 'item'")
         columns: dict[str, Any] = {"item": self.annotations.items}
         columns.update({name: iq[name].array for name in iq.columns})
         if proba:
