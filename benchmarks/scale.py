@@ -1,20 +1,25 @@
-"""Scale benchmark: synthetic Dawid-Skene annotations as Parquet on disk, fitted end to end.
+"""Scale benchmark: synthetic Dawid-Skene annotations on disk, fitted end to end through the CLI.
 
-For each size (``--sizes 1e6 1e7``; 1e8 takes minutes and ~10 GB) it
+For each size (``--sizes 1e6 1e7 1e8``) it
 
 1. generates the annotations in chunks (1000 annotators, 5 labels per item, K classes, annotator accuracy
-   0.55-0.95, errors spread over the other classes) into one Parquet file and a directory of parts;
-2. runs ``accord aggregate FILE --method ds -o out.parquet`` (the in-memory engine) under ``/usr/bin/time``
-   for the end-to-end time and peak memory, and the same stages one by one in a child process (read,
-   build ``Annotations``, fit, write) for the time per stage;
-3. runs the Dask engine on the directory of parts with a ``LocalCluster`` of ``--workers`` processes
-   (``--memory-limit`` each), one Parquet file per partition out, and reports its stages and each worker's
-   peak memory;
-4. at 10^6, crowd-kit's ``DawidSkene`` with its default settings beside accord's (time and accuracy).
+   0.55-0.95, errors spread over the other classes) into one Parquet file, a directory of Parquet parts
+   and, up to ``--csv-up-to`` annotations, one CSV file;
+2. in memory: ``accord aggregate FILE --method ds -o out.{csv,parquet}`` under ``/usr/bin/time`` (end to end
+   and peak memory) for CSV -> CSV and Parquet -> Parquet, and the same stages one by one in a child process
+   (read + build ``Annotations``, fit, tables, write), each with its ratio to the fit;
+3. on Dask: ``accord.engines.dask.fit`` on the directory of parts with the local cluster the CLI starts
+   (``--workers`` processes of ``--memory-limit`` each; Dask stops a worker that passes 95% of it), one
+   Parquet file per partition out; each worker's peak resident memory and whether any worker was restarted;
+4. at 10^6, the largest posterior difference between the two engines, and crowd-kit's ``DawidSkene`` with
+   its default settings beside accord's (time and accuracy).
+
+Every line carries the machine's load average (``/proc/loadavg``), since this machine is shared.
 
 Usage::
 
     .venv/bin/python benchmarks/scale.py --sizes 1e6 1e7 [--classes 2] [--dir /tmp/accord_scale]
+    .venv/bin/python benchmarks/scale.py --sizes 1e8 --skip csv crowdkit      # ~1 GB of Parquet per copy
 """
 
 from __future__ import annotations
@@ -37,41 +42,56 @@ PYTHON = sys.executable
 N_ANNOTATORS = 1000
 PER_ITEM = 5
 STEPS = np.array([s for s in range(1, N_ANNOTATORS) if np.gcd(s, N_ANNOTATORS) == 1])
-CHUNK = 5_000_000  # annotations generated (and written) at a time
+CHUNK = 5_000_000  # annotations generated (and written as one Parquet part) at a time
 
 
-def generate(n: int, k: int, folder: Path, seed: int = 0) -> tuple[Path, Path, Path]:
-    """Write ``n`` annotations as one Parquet file, a directory of parts, and the true labels."""
+def load() -> str:
+    """The 1-minute load average, to print beside a timing."""
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def generate(n: int, k: int, folder: Path, csv: bool, seed: int = 0) -> dict[str, Path]:
+    """Write ``n`` annotations as one Parquet file, a directory of parts, the true labels and (``csv``) one
+    CSV file; files already there are reused."""
     import pyarrow as pa
+    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
-    single, parts, truth_path = folder / "annotations.parquet", folder / "parts", folder / "truth.npy"
-    if single.exists() and parts.exists() and truth_path.exists():
-        return single, parts, truth_path
-    parts.mkdir(exist_ok=True)
-    rng = np.random.default_rng(seed)
-    n_items = n // PER_ITEM
-    accuracy = rng.uniform(0.55, 0.95, N_ANNOTATORS)
-    truth = rng.integers(0, k, n_items)
-    np.save(truth_path, truth)
-    schema = pa.schema([("item", pa.int64()), ("annotator", pa.int64()), ("label", pa.int64())])
-    with pq.ParquetWriter(single, schema) as writer:
-        per_chunk = CHUNK // PER_ITEM
-        for part, start in enumerate(range(0, n_items, per_chunk)):
-            items = np.arange(start, min(start + per_chunk, n_items))
-            # 5 distinct annotators per item: offset + j * step (mod 1000) with the step prime to 1000
-            base = rng.integers(0, N_ANNOTATORS, len(items))[:, None]
-            step = rng.choice(STEPS, len(items))[:, None]
-            who = ((base + np.arange(PER_ITEM) * step) % N_ANNOTATORS).ravel()
-            item = np.repeat(items, PER_ITEM)
-            right = rng.random(len(item)) < accuracy[who]
-            wrong = (truth[item] + rng.integers(1, k, len(item))) % k
-            label = np.where(right, truth[item], wrong)
-            table = pa.table({"item": item, "annotator": who.astype(np.int64), "label": label}, schema=schema)
-            writer.write_table(table)
-            pq.write_table(table, parts / f"part-{part:04d}.parquet")
-    return single, parts, truth_path
+    paths = {
+        "parquet": folder / "annotations.parquet",
+        "parts": folder / "parts",
+        "truth": folder / "truth.npy",
+        "csv": folder / "annotations.csv",
+    }
+    if not (paths["parquet"].exists() and paths["parts"].exists() and paths["truth"].exists()):
+        paths["parts"].mkdir(exist_ok=True)
+        rng = np.random.default_rng(seed)
+        n_items = n // PER_ITEM
+        accuracy = rng.uniform(0.55, 0.95, N_ANNOTATORS)
+        truth = rng.integers(0, k, n_items)
+        np.save(paths["truth"], truth)
+        schema = pa.schema([("item", pa.int64()), ("annotator", pa.int64()), ("label", pa.int64())])
+        with pq.ParquetWriter(paths["parquet"], schema) as writer:
+            per_chunk = CHUNK // PER_ITEM
+            for part, start in enumerate(range(0, n_items, per_chunk)):
+                items = np.arange(start, min(start + per_chunk, n_items))
+                # 5 distinct annotators per item: offset + j * step (mod 1000), the step prime to 1000
+                base = rng.integers(0, N_ANNOTATORS, len(items))[:, None]
+                step = rng.choice(STEPS, len(items))[:, None]
+                who = ((base + np.arange(PER_ITEM) * step) % N_ANNOTATORS).ravel()
+                item = np.repeat(items, PER_ITEM)
+                right = rng.random(len(item)) < accuracy[who]
+                wrong = (truth[item] + rng.integers(1, k, len(item))) % k
+                label = np.where(right, truth[item], wrong)
+                table = pa.table(
+                    {"item": item, "annotator": who.astype(np.int64), "label": label}, schema=schema
+                )
+                writer.write_table(table)
+                pq.write_table(table, paths["parts"] / f"part-{part:04d}.parquet")
+    if csv and not paths["csv"].exists():
+        pacsv.write_csv(pq.read_table(paths["parquet"]), paths["csv"])
+    return paths
 
 
 def timed(cmd: list[str]) -> tuple[float, float, str]:
@@ -85,61 +105,103 @@ def timed(cmd: list[str]) -> tuple[float, float, str]:
     return wall, (int(peak.group(1)) / 2**20 if peak else float("nan")), proc.stdout
 
 
+# The command's own steps, one at a time: read + build (read_annotations, what the CLI calls), the fit, the
+# per-item table, and writing it with the CLI's writer.
 STAGES = """
 import json, sys, time
-import numpy as np, pandas as pd
+import numpy as np
 from accord import DawidSkene
-from accord.annotations import Annotations
-from accord.io import read_table
+from accord.cli._common import write_table
+from accord.io import read_annotations
 clock = [time.perf_counter()]
-frame = read_table(sys.argv[1]); clock.append(time.perf_counter())
-ann = Annotations.from_frame(frame); clock.append(time.perf_counter())
+ann = read_annotations(sys.argv[1]); clock.append(time.perf_counter())
 model = DawidSkene().fit(ann); clock.append(time.perf_counter())
-model.consensus_.to_frame().to_parquet(sys.argv[2], index=False); clock.append(time.perf_counter())
+table = model.consensus_.to_frame(); clock.append(time.perf_counter())
+write_table(table, sys.argv[2]); clock.append(time.perf_counter())
 truth = np.load(sys.argv[3])
 labels = model.labels_
 acc = float((labels.to_numpy().astype(np.int64) == truth[labels.index.to_numpy().astype(np.int64)]).mean())
-names = ("read", "build", "fit", "write")
+names = ("read_build", "fit", "tables", "write")
 print(json.dumps({**dict(zip(names, np.diff(clock).tolist())), "n_iter": model.n_iter_, "accuracy": acc}))
 """
 
 DASK = """
 import json, resource, sys, time
 import numpy as np, pandas as pd
-from distributed import Client, LocalCluster
 from accord import DawidSkene
 from accord.engines import dask as engine
+
+def peak_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
 if __name__ == "__main__":
-    workers, limit = int(sys.argv[4]), sys.argv[5]
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=limit,
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+    workers, limit, npartitions = int(sys.argv[4]), sys.argv[5], int(sys.argv[6]) or None
+    client, cluster = engine.local_client(n_workers=workers, memory_limit=limit)  # the CLI's own cluster
+    with cluster, client:
+        before = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
         start = time.perf_counter()
-        result = engine.fit(DawidSkene(), sys.argv[1], client=client, output=sys.argv[2])
+        result = engine.fit(DawidSkene(), sys.argv[1], client=client, output=sys.argv[2],
+                            npartitions=npartitions)
         total = time.perf_counter() - start
-        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+        after = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
+        peaks = client.run(peak_gb)
     out = pd.concat([pd.read_parquet(p, columns=["item", "label"]) for p in result.paths])
     truth = np.load(sys.argv[3])
     items = out["item"].to_numpy().astype(np.int64)
     acc = float((out["label"].to_numpy().astype(np.int64) == truth[items]).mean())
     print(json.dumps({**result.timings, "total": total, "n_iter": result.n_iter, "accuracy": acc,
-                      "partitions": result.n_partitions, "worker_peak_gb": sorted(peaks.values())}))
+                      "partitions": result.n_partitions, "worker_peak_gb": sorted(peaks.values()),
+                      "restarted": before != after, "n_out": len(out), "client_peak_gb": peak_gb()}))
 """
 
 
-def in_memory(single: Path, truth: Path, work: Path) -> dict[str, Any]:
+def in_memory(source: Path, suffix: str, truth: Path, work: Path, stages: bool) -> dict[str, Any]:
+    """The CLI end to end on ``source`` (``-o out<suffix>``), and its stages one by one in a child."""
+    out = work / f"cli{suffix}"
     wall, peak, _ = timed(
-        [PYTHON, "-m", "accord", "aggregate", str(single), "-o", str(work / "cli.parquet"), "-q"]
+        [PYTHON, "-m", "accord", "aggregate", str(source), "-m", "ds", "-o", str(out), "-q"]
     )
-    _, stage_peak, out = timed([PYTHON, "-c", STAGES, str(single), str(work / "stages.parquet"), str(truth)])
-    return {"cli_total": wall, "cli_peak_gb": peak, **json.loads(out.strip().splitlines()[-1])}
+    result: dict[str, Any] = {"cli_total": wall, "cli_peak_gb": peak, "load": load()}
+    if stages:
+        _, stage_peak, printed = timed(
+            [PYTHON, "-c", STAGES, str(source), str(work / f"stages{suffix}"), str(truth)]
+        )
+        result.update(json.loads(printed.strip().splitlines()[-1]), stages_peak_gb=stage_peak)
+    return result
 
 
-def on_dask(parts: Path, truth: Path, work: Path, workers: int, limit: str) -> dict[str, Any]:
+def print_memory(label: str, r: dict[str, Any]) -> None:
+    line = f"in-memory {label}: CLI end to end {r['cli_total']:.1f} s, peak {r['cli_peak_gb']:.2f} GB"
+    if "fit" in r:
+        fit = r["fit"]
+        stages = {k: r[k] for k in ("read_build", "fit", "tables", "write")}
+        ratios = ", ".join(f"{k} {v:.1f} s ({v / fit:.2f}x fit)" for k, v in stages.items())
+        worst = max((v for k, v in stages.items() if k != "fit"), default=0.0)
+        line += (
+            f" | stages: {ratios}; {r['n_iter']} it | end to end {r['cli_total'] / fit:.2f}x the fit, "
+            f"largest other stage {worst / fit:.2f}x | accuracy {r['accuracy']:.4f}"
+        )
+    print(line + f" | load {r['load']}", flush=True)
+
+
+def on_dask(
+    parts: Path, truth: Path, work: Path, workers: int, limit: str, npartitions: int
+) -> dict[str, Any]:
     shutil.rmtree(work / "dask_out", ignore_errors=True)  # this script's own output of an earlier run
-    wall, peak, out = timed(
-        [PYTHON, "-c", DASK, str(parts), str(work / "dask_out"), str(truth), str(workers), limit]
+    wall, _, out = timed(
+        [
+            PYTHON,
+            "-c",
+            DASK,
+            str(parts),
+            str(work / "dask_out"),
+            str(truth),
+            str(workers),
+            limit,
+            str(npartitions),
+        ]
     )
-    return {"wall": wall, **json.loads(out.strip().splitlines()[-1])}
+    return {"wall": wall, "load": load(), **json.loads(out.strip().splitlines()[-1])}
 
 
 def _accuracy(labels: Any, truth: np.ndarray) -> float:
@@ -168,7 +230,7 @@ def crowdkit_side_by_side(single: Path, truth_path: Path) -> dict[str, Any]:
         "crowdkit_acc": _accuracy(ck, truth),
         "accord_s": our_time,
         "accord_acc": _accuracy(ours.labels_, truth),
-        "accord_n_iter": ours.n_iter_,
+        "accord_n_iter": getattr(ours, "n_iter_", None),
     }
 
 
@@ -192,42 +254,49 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "accord_scale")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--memory-limit", default="4GB")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["memory", "dask", "crowdkit"])
+    parser.add_argument("--npartitions", type=int, default=0, help="Dask partitions (default: the engine's)")
+    parser.add_argument("--csv-up-to", type=float, default=1e7, help="largest size also run CSV -> CSV")
+    parser.add_argument("--no-stages", action="store_true", help="skip the stage-by-stage child run")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["csv", "parquet", "dask", "crowdkit"])
     args = parser.parse_args()
     for size in args.sizes:
         n = int(size)
         folder = args.dir / f"n{n}_k{args.classes}"
+        csv = n <= args.csv_up_to and "csv" not in args.skip
         start = time.perf_counter()
-        single, parts, truth = generate(n, args.classes, folder)
-        print(
-            f"\n== {n:,} annotations, K={args.classes} "
-            f"(data in {folder}, {time.perf_counter() - start:.1f} s)"
-        )
-        if "memory" not in args.skip:
-            r = in_memory(single, truth, folder)
-            print(
-                f"in-memory CLI end to end {r['cli_total']:.1f} s, peak {r['cli_peak_gb']:.2f} GB | stages: "
-                f"read {r['read']:.1f} s, build {r['build']:.1f} s, fit {r['fit']:.1f} s ({r['n_iter']} it), "
-                f"write {r['write']:.1f} s | accuracy {r['accuracy']:.4f}"
+        paths = generate(n, args.classes, folder, csv)
+        took = time.perf_counter() - start
+        print(f"\n== {n:,} annotations, K={args.classes} (data in {folder}, {took:.1f} s)")
+        if csv:
+            print_memory(
+                "CSV -> CSV", in_memory(paths["csv"], ".csv", paths["truth"], folder, not args.no_stages)
             )
+        if "parquet" not in args.skip:
+            r = in_memory(paths["parquet"], ".parquet", paths["truth"], folder, not args.no_stages)
+            print_memory("Parquet -> Parquet", r)
         if "dask" not in args.skip:
-            r = on_dask(parts, truth, folder, args.workers, args.memory_limit)
-            peaks = ", ".join(f"{p:.2f}" for p in r["worker_peak_gb"])
-            print(
-                f"dask {args.workers} workers ({r['partitions']} partitions) end to end {r['wall']:.1f} s | "
-                f"stages: "
-                f"shuffle+encode {r['encode']:.1f} s, fit {r['fit']:.1f} s ({r['n_iter']} it), write "
-                f"{r['output']:.1f} s | worker peaks {peaks} GB | accuracy {r['accuracy']:.4f}"
+            r = on_dask(
+                paths["parts"], paths["truth"], folder, args.workers, args.memory_limit, args.npartitions
             )
-        if not {"memory", "dask"} & set(args.skip):
+            peaks = ", ".join(f"{p:.2f}" for p in r["worker_peak_gb"])
+            restarted = "a worker was RESTARTED" if r["restarted"] else "no worker restarted"
+            print(
+                f"dask {args.workers} workers x {args.memory_limit} ({r['partitions']} partitions): end to "
+                f"end {r['wall']:.1f} s | shuffle+encode {r['encode']:.1f} s, fit {r['fit']:.1f} s "
+                f"({r['n_iter']} it), outputs {r['output']:.1f} s | worker peaks {peaks} GB, client "
+                f"{r['client_peak_gb']:.2f} GB, {restarted} | {r['n_out']:,} items written, accuracy "
+                f"{r['accuracy']:.4f} | load {r['load']}",
+                flush=True,
+            )
+        if "dask" not in args.skip and "parquet" not in args.skip and not args.no_stages:
             print(f"max |posterior(in-memory) - posterior(dask)| = {posterior_gap(folder):.2g}")
         if n <= 1_000_000 and "crowdkit" not in args.skip:
-            r = crowdkit_side_by_side(single, truth)
+            r = crowdkit_side_by_side(paths["parquet"], paths["truth"])
             print(
                 f"defaults at 10^6: crowd-kit DS {r['crowdkit_s']:.1f} s "
                 f"(accuracy {r['crowdkit_acc']:.4f}) | accord DS {r['accord_s']:.1f} s, "
                 f"{r['accord_n_iter']} it (accuracy {r['accord_acc']:.4f}) | "
-                f"ratio {r['crowdkit_s'] / r['accord_s']:.1f}x"
+                f"ratio {r['crowdkit_s'] / r['accord_s']:.1f}x | load {load()}"
             )
 
 

@@ -72,9 +72,47 @@ def test_run_dask_writes_one_parquet_file_per_partition(
 
 
 def test_run_dask_refuses_what_it_cannot_do(scheduler: str, tmp_path: Path) -> None:
-    with pytest.raises(InvalidParameterError, match="--gold"):
-        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, gold="gold.csv"), MajorityVote())
+    with pytest.raises(InvalidParameterError, match="--known"):
+        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, known="known.csv"), MajorityVote())
+    with pytest.raises(InvalidParameterError, match="cannot write .xlsx"):
+        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, annotators="a.xlsx"), MajorityVote())
     with pytest.raises(InvalidParameterError, match="directory with -o DIR"):
         run_dask(namespace(tmp_path, Path("-"), scheduler), MajorityVote())
     with pytest.raises(InvalidParameterError, match="in-memory only"):
         run_dask(namespace(tmp_path, tmp_path / "out", scheduler, method="glad"), GLAD())
+
+
+def test_run_dask_writes_the_annotator_table_and_reports_gold_accuracy(
+    scheduler: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(6)
+    n = 300
+    truth = rng.integers(0, 3, n)
+    items = np.repeat(np.arange(n), 4)
+    labels = np.where(rng.random(4 * n) < 0.7, truth[items], rng.integers(0, 3, 4 * n))
+    who = np.tile(["a", "b", "c", "d"], n)
+    frame = pd.DataFrame({"item": items, "annotator": who, "label": labels})
+    source = tmp_path / "in"
+    source.mkdir()
+    frame.to_parquet(source / "all.parquet", index=False)
+    pd.DataFrame({"item": np.arange(0, n, 2), "label": truth[::2]}).to_csv(tmp_path / "gold.csv", index=False)
+    args = namespace(
+        source,
+        tmp_path / "out",
+        scheduler,
+        annotators=str(tmp_path / "annotators.csv"),
+        gold=str(tmp_path / "gold.csv"),
+    )
+    assert run_dask(args, DawidSkene(tol=1e-3)) == 0
+    printed = capsys.readouterr().out
+    reference = DawidSkene(tol=1e-3).fit(frame.astype(str))
+    expected = float(
+        (reference.labels_.loc[[str(i) for i in range(0, n, 2)]].astype(int) == truth[::2]).mean()
+    )
+    assert f"accuracy on {n // 2} gold items: {expected:.4f}" in printed
+    written = pd.read_csv(tmp_path / "annotators.csv").set_index("annotator").sort_index()
+    table = reference.consensus_.annotators_frame().set_index("annotator").sort_index()
+    assert list(written.columns) == list(table.columns)
+    np.testing.assert_allclose(written["quality"], table["quality"], atol=1e-9)
+    assert (written["n_labels"] == table["n_labels"]).all()
+    assert (written["worst_class"].astype(str) == table["worst_class"].astype(str)).all()

@@ -41,6 +41,20 @@ def synthetic(n_items: int = 600, n_annotators: int = 25, k: int = 3, seed: int 
     return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
+def with_gold(frame: pd.DataFrame) -> pd.Series:
+    """Gold labels for a third of the items (a label someone gave), and one item nobody labelled."""
+    gold = frame.drop_duplicates("item").set_index("item")["label"].iloc[::3]
+    return pd.concat([gold, pd.Series({"unannotated": 1})])
+
+
+def check_gold_accuracy(result: engine.DaskFit, reference: Any, gold: pd.Series) -> None:
+    labels = reference.consensus_.labels
+    known = gold.index.intersection(labels.index)
+    expected = float((labels.loc[known].to_numpy() == gold.loc[known].to_numpy()).mean())
+    assert result.n_gold == len(gold) and result.gold_items == len(known) == len(gold) - 1
+    assert result.gold_accuracy == pytest.approx(expected, abs=1e-12)
+
+
 def posterior_gap(result: engine.DaskFit, model: Any) -> float:
     assert result.items is not None
     expected = model.consensus_.proba
@@ -48,6 +62,24 @@ def posterior_gap(result: engine.DaskFit, model: Any) -> float:
     got.columns = expected.columns
     assert len(got) == len(expected) and got.index.is_unique
     return float(np.abs(got.loc[expected.index].to_numpy() - expected.to_numpy()).max())
+
+
+def annotator_gap(result: engine.DaskFit, reference: Any) -> pd.DataFrame:
+    """The in-memory annotator table and the engine's, rows matched by annotator id (text)."""
+    expected = reference.consensus_.annotators_frame()
+    expected = expected.set_index(expected["annotator"].astype(str)).drop(columns="annotator")
+    assert result.annotator_quality is not None
+    got = result.annotator_quality
+    got = got.set_index(got["annotator"].astype(str)).drop(columns="annotator")
+    assert list(got.columns) == list(expected.columns)
+    assert sorted(got.index) == sorted(expected.index)
+    got = got.loc[expected.index]
+    for col in expected.columns:
+        if expected[col].dtype.kind in "fiu":
+            np.testing.assert_allclose(got[col].to_numpy(float), expected[col].to_numpy(float), atol=1e-9)
+        else:
+            assert (got[col].astype(str) == expected[col].astype(str)).all(), col
+    return got
 
 
 @pytest.mark.parametrize(
@@ -62,9 +94,12 @@ def posterior_gap(result: engine.DaskFit, model: Any) -> float:
 )
 def test_em_models_equal_the_in_memory_fit(client: Client, model: Any) -> None:
     frame = synthetic()
-    result = engine.fit(model, frame, client=client, shuffle_method="tasks", npartitions=3)
+    gold = with_gold(frame)
+    result = engine.fit(model, frame, client=client, shuffle_method="tasks", npartitions=3, gold=gold)
     reference = type(model)(**model.get_params()).fit(frame)
     assert posterior_gap(result, reference) <= 1e-9
+    annotator_gap(result, reference)  # the per-annotator table
+    check_gold_accuracy(result, reference, gold)
     assert result.n_iter == reference.n_iter_ and result.converged
     assert result.objective == pytest.approx(reference.objective_, rel=1e-10)
     assert list(result.history.columns[:5]) == list(reference.history_.columns[:5])
@@ -82,6 +117,8 @@ def test_majority_vote_equals_the_in_memory_vote_with_its_tie_rule(client: Clien
         MajorityVote(tie_break=rule), frame, client=client, shuffle_method="tasks", npartitions=2
     )
     reference = MajorityVote(tie_break=rule).fit(frame)
+    annotator_gap(result, reference)
+    np.testing.assert_allclose(result.priors.to_numpy(), reference.consensus_.priors.to_numpy(), atol=1e-12)
     assert result.items is not None
     got = result.items.set_index("item")["label"].loc[reference.labels_.index]
     assert (got.to_numpy() == reference.labels_.to_numpy()).all()
@@ -136,3 +173,71 @@ def test_bad_input_and_models_are_refused_with_a_reason(client: Client) -> None:
         engine.fit(DawidSkene(), frame.rename(columns={"item": "thing"}), client=client)
     with pytest.raises(InvalidAnnotationsError, match="no Parquet dataset"):
         engine.fit(DawidSkene(), "/nonexistent/annotations", client=client)
+
+
+def test_gold_that_matches_nothing_or_names_an_unknown_class_is_refused(client: Client) -> None:
+    frame = synthetic(n_items=60, seed=7)
+    with pytest.raises(InvalidAnnotationsError, match="no gold item has an annotation"):
+        engine.fit(MajorityVote(), frame, client=client, gold=pd.Series({"nope": 1}), shuffle_method="tasks")
+    with pytest.raises(InvalidAnnotationsError, match="'7' are not among the classes"):
+        engine.fit(MajorityVote(), frame, client=client, gold=pd.Series({"i1": 7}), shuffle_method="tasks")
+
+
+def write_parts(frame: pd.DataFrame, folder: Path, n: int) -> list[Path]:
+    folder.mkdir()
+    size = -(-len(frame) // n)
+    paths = [folder / f"part-{i}.parquet" for i in range(n)]
+    for i, path in enumerate(paths):
+        frame.iloc[i * size : (i + 1) * size].to_parquet(path, index=False)
+    return paths
+
+
+def test_errors_and_notes_name_the_file_and_the_row_in_it(client: Client, tmp_path: Path) -> None:
+    frame = synthetic(n_items=100, seed=8).astype({"label": "Int64"})
+    broken = frame.copy()
+    broken.loc[250 + 6, "label"] = pd.NA  # row 7 of the second file (250 rows each, numbered from 1)
+    paths = write_parts(broken, tmp_path / "missing", 2)
+    with pytest.raises(InvalidAnnotationsError, match=rf"missing .* on row 7 of {paths[1]}"):
+        engine.fit(MajorityVote(), str(tmp_path / "missing"), client=client, shuffle_method="tasks")
+    result = engine.fit(
+        MajorityVote(), str(tmp_path / "missing"), client=client, shuffle_method="tasks", missing="drop"
+    )
+    assert any(f"row 7 of {paths[1]}" in line for line in result.report)
+    doubled = pd.concat([frame, frame.iloc[[4]]], ignore_index=True)  # 501 rows: 167 per file
+    paths = write_parts(doubled, tmp_path / "twice", 3)  # row 5 of the first file again as the last row
+    message = rf"occur more than once.*\(the first on rows 5 of {paths[0]}, 167 of {paths[2]}\)"
+    with pytest.raises(InvalidAnnotationsError, match=message):
+        engine.fit(MajorityVote(), str(tmp_path / "twice"), client=client, shuffle_method="tasks")
+
+
+def test_integer_and_text_columns_give_the_same_fit(client: Client, tmp_path: Path) -> None:
+    frame = synthetic(n_items=300, seed=9)
+    frame["item"] = frame["item"].str[1:].astype(np.int64) * 7  # integer ids
+    write_parts(frame, tmp_path / "ints", 2)
+    write_parts(frame.astype(str), tmp_path / "texts", 3)
+    fits = [
+        engine.fit(DawidSkene(tol=1e-4), str(tmp_path / name), client=client, shuffle_method="tasks")
+        for name in ("ints", "texts")
+    ]
+    reference = DawidSkene(tol=1e-4).fit(frame.astype(str))
+    for result in fits:
+        assert result.items is not None and result.items["item"].map(type).eq(str).all()
+        assert posterior_gap(result, reference) <= 1e-9
+        annotator_gap(result, reference)
+        assert list(result.classes) == ["0", "1", "2"]
+
+
+def test_equal_id_texts_hash_alike_and_origins_count_rows_across_a_files_partitions() -> None:
+    import dask.dataframe as dd
+
+    from accord.engines._dask_input import ORIGIN_COLUMN, ROW_BITS, _with_origin, id_hash
+
+    ints = id_hash(pd.Series([5, -3, 0, 12], dtype=np.int64), text=True).to_numpy()
+    floats = id_hash(pd.Series([5.0, -3.0, 0.0, 12.0]), text=True).to_numpy()
+    texts = id_hash(pd.Series(["5", "-3", "0", "12"], dtype=object), text=True).to_numpy()
+    assert (ints == floats).all() and (ints == texts).all()
+    words = id_hash(pd.Series(["05", "+3", "a", "12.5"], dtype=object), text=True).to_numpy()
+    assert len(set(words) | set(ints)) == 8  # other texts hash as text
+    frame = dd.from_pandas(pd.DataFrame({"item": np.arange(10)}), npartitions=3)
+    origin = _with_origin(frame, 2).compute()[ORIGIN_COLUMN].to_numpy()
+    assert (origin >> ROW_BITS == 2).all() and ((origin & ((1 << ROW_BITS) - 1)) == np.arange(1, 11)).all()

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..errors import AccordError, InvalidParameterError
+from ..io.write import OUTPUT_FORMATS
+from ..io.write import write_table as write_frame
 
 __all__ = ["UNSUPPORTED", "run_dask"]
 
@@ -14,8 +20,6 @@ __all__ = ["UNSUPPORTED", "run_dask"]
 UNSUPPORTED = {
     "wide": False,
     "source_format": None,
-    "annotators": None,
-    "gold": None,
     "known": None,
     "pred_probs": None,
     "soft": False,
@@ -24,19 +28,31 @@ UNSUPPORTED = {
 }
 
 
+Writer = Callable[..., None]
+
+
 def run_dask(
-    args: argparse.Namespace, model: Any, usage_error: type[Exception] = InvalidParameterError
+    args: argparse.Namespace,
+    model: Any,
+    usage_error: type[Exception] = InvalidParameterError,
+    write_table: Writer | None = None,
 ) -> int:
     """Fit ``model`` (``--method`` with its ``-p`` parameters, built by the command) on the Parquet dataset
     ``args.annotations`` with Dask and write the per-item table into the directory ``--output``, one Parquet
-    file per partition. ``--scheduler ADDRESS`` joins a running cluster; without it a local cluster runs for
-    the command. A wrong command line raises ``usage_error`` (the command's exit-code-2 error)."""
+    file per partition; ``--annotators FILE`` gets the per-annotator table and ``--gold FILE`` the accuracy
+    against gold labels, as without Dask. ``--scheduler ADDRESS`` joins a running cluster; without it a
+    local cluster runs for the command. A wrong command line raises ``usage_error`` (the command's
+    exit-code-2 error); ``write_table(frame, path, allow_formulas=...)`` writes the annotator table (default:
+    by the file's suffix)."""
     given = [k for k, off in UNSUPPORTED.items() if getattr(args, k, off) not in (off, None, False)]
     if given:
         flags = ", ".join("--" + ("from" if k == "source_format" else k.replace("_", "-")) for k in given)
         raise usage_error(f"--engine dask does not take {flags}; run without --engine dask for them")
     if args.output in ("-", None):
         raise usage_error("--engine dask writes one Parquet file per partition: give a directory with -o DIR")
+    annotators_path = getattr(args, "annotators", None)
+    if annotators_path is not None:
+        _check_table_path(annotators_path, usage_error)
     from . import dask as engine
 
     if not engine.supported(model):
@@ -57,14 +73,52 @@ def run_dask(
             missing=getattr(args, "missing", "error"),
             output=args.output,
             collect=False,
+            gold=getattr(args, "gold", None),
         )
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    if not getattr(args, "quiet", False):
-        print(summary(result, args.output), file=sys.stdout)
+    allow = bool(getattr(args, "allow_formulas", False))
+    if annotators_path is not None:
+        (write_table or _write_table)(result.annotator_quality, annotators_path, allow_formulas=allow)
+    quiet = bool(getattr(args, "quiet", False))
+    out = sys.stderr if annotators_path == "-" else sys.stdout
+    if not quiet:
+        print(summary(result, args.output), file=out)
+        if getattr(args, "gold", None):
+            print(accuracy_line(result.gold_items, result.gold_correct, result.n_gold), file=out)
+        if annotators_path not in (None, "-"):
+            print(f"wrote {annotators_path}", file=out)
     return 0
+
+
+def accuracy_line(matched: int, correct: int, n_gold: int) -> str:
+    """What the in-memory command prints for ``--gold``, and the gold items left out for want of
+    annotations."""
+    line = f"accuracy on {n_gold} gold items: {correct / max(matched, 1):.4f}"
+    if matched < n_gold:
+        line += f" ({n_gold - matched} of them have no annotation and are left out)"
+    return line
+
+
+def _check_table_path(path: str, usage_error: type[Exception]) -> None:
+    """Refuse, before the fit, an annotator-table path that cannot be written."""
+    if path == "-":
+        return
+    p = Path(path)
+    if p.suffix.lower() not in OUTPUT_FORMATS:
+        raise usage_error(
+            f"--annotators {path}: accord cannot write {p.suffix or 'a file without a suffix'}; name it with "
+            f"one of {', '.join(sorted(set(OUTPUT_FORMATS)))} (or - for standard output)"
+        )
+    if not p.parent.is_dir():
+        raise usage_error(f"--annotators {path}: the folder {p.parent} does not exist; create it first")
+
+
+def _write_table(frame: pd.DataFrame, path: str, *, allow_formulas: bool = False) -> None:
+    """The annotator table by the file's suffix (``-``: CSV on standard output)."""
+    write_frame(frame, path, escape_formulas=not allow_formulas)
 
 
 def summary(result: Any, output: str) -> str:
@@ -93,7 +147,7 @@ def _classes(text: str | None, usage_error: type[Exception]) -> list[str] | None
 
 def _client(address: str | None, usage_error: type[Exception]) -> tuple[Any, Any]:
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise AccordError("--engine dask needs dask and distributed: pip install 'accord[dask]'") from None
     if address:
@@ -101,5 +155,6 @@ def _client(address: str | None, usage_error: type[Exception]) -> tuple[Any, Any
             return Client(address, timeout="20s"), None
         except OSError as exc:
             raise usage_error(f"--scheduler {address}: cannot reach a Dask scheduler there ({exc})") from None
-    cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0")
-    return Client(cluster), cluster
+    from .dask import local_client
+
+    return local_client()

@@ -28,7 +28,6 @@ True
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -39,20 +38,28 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from .._kernel.driver import HISTORY_COLUMNS, EMSteps, EStep, check_em_params, merge_statistics
+from .._kernel.driver import (
+    HISTORY_COLUMNS,
+    EMSteps,
+    EStep,
+    check_em_params,
+    has_converged,
+    merge_statistics,
+)
 from .._kernel.em import AnnotationMatrix, one_hot
 from .._kernel.fitted import Confusions
-from .._kernel.votes import break_ties, vote_shares
+from .._kernel.votes import argmax_lowest, break_ties, vote_shares
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import AccordError, ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
-from ..io.arrow import read_parquet_dataset, text_columns
+from ..io.tables import read_gold
 from ..models import BayesianDawidSkene, DawidSkene, MajorityVote, OneCoinDawidSkene
 from ..models.bayesian_ds import VBSteps
+from . import _dask_tables as tables
+from ._dask_input import ORIGIN_COLUMN, Local, by_item, dask_source, encode_partition, item_text
 
-__all__ = ["DaskFit", "fit", "supported"]
+__all__ = ["WORKER_ENV", "DaskFit", "fit", "local_client", "supported"]
 
-PART_COLUMN = "_accord_partition"
 FAN_IN = 4  # partitions' summaries added by one task of the reduction tree
 BROADCAST_BYTES = 2**20  # larger parameters are scattered to every worker once per iteration
 _ALIASES = {
@@ -184,6 +191,21 @@ class _Part:
 
     annotations: Annotations
     matrix: AnnotationMatrix
+    item_text: bool = False
+
+    def items(self) -> pd.Index:
+        """The item ids as the outputs write them."""
+        items = self.annotations.items
+        return item_text(items) if self.item_text else items
+
+    def for_output(self) -> Annotations:
+        """The annotations with the item ids the outputs write."""
+        if not self.item_text:
+            return self.annotations
+        a = self.annotations
+        return Annotations(
+            a.item, a.annotator, a.label, self.items(), a.annotators, a.classes, report=a.report
+        )
 
 
 @dataclass
@@ -207,32 +229,20 @@ class _State:
     summary: _Summary = field(default_factory=lambda: _Summary(None))
 
 
-def _local(frame: pd.DataFrame, options: dict[str, Any], text: bool = False) -> Annotations | None:
-    """Validate and encode one partition (local codes); None for an empty partition. ``text``: the rows
-    came from a file, whose cells are read as text (after the shuffle, which moves the compact typed
-    columns)."""
-    frame = frame.drop(columns=[PART_COLUMN], errors="ignore")
-    if len(frame) == 0:
-        return None
-    if text:
-        frame = text_columns(frame)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # what was dropped is in .report, gathered on the client
-        return Annotations.from_frame(frame, **options)
-
-
-def _vocabulary(ann: Annotations | None) -> tuple[list[Any], list[Any], list[str]]:
-    if ann is None:
+def _vocabulary(local: Local | None) -> tuple[list[Any], list[Any], list[str]]:
+    if local is None:
         return [], [], []
+    ann = local.annotations
     return list(ann.annotators), list(ann.classes), list(ann.report)
 
 
-def _globalize(ann: Annotations, annotators: pd.Index, classes: pd.Index) -> _Part:
+def _globalize(local: Local, annotators: pd.Index, classes: pd.Index) -> _Part:
     """Recode a partition's annotators and labels with the global indexes; item codes stay local."""
+    ann = local.annotations
     a = annotators.get_indexer(ann.annotators)[ann.annotator]
     c = classes.get_indexer(ann.classes)[ann.label]
     coded = Annotations(ann.item, a, c, ann.items, annotators, classes, report=ann.report)
-    return _Part(coded, AnnotationMatrix(coded))
+    return _Part(coded, AnnotationMatrix(coded), local.item_text)
 
 
 def _class_votes(part: _Part) -> np.ndarray:
@@ -275,11 +285,25 @@ def _merge(*parts: _Summary | _State) -> _Summary:
 
 
 def _consensus(part: _Part, state: _State | None, params: Any, plan: _Plan | None) -> Consensus:
-    ann = part.annotations
+    ann = part.for_output()
     if plan is None or state is None:  # majority vote
         return Consensus(ann, vote_shares(ann.vote_counts()), "MajorityVote", labels=params)
     prior, theta = plan.prior_and_confusions(params)
     return Consensus(ann, state.post, plan.name, confusions=theta, priors=prior)
+
+
+def _gold_match(part: _Part, gold: Any) -> tables.GoldMatch:
+    return tables.gold_match(part.items(), gold)
+
+
+def _tally(part: _Part, state: _State | None, params: Any, plan: _Plan | None, gold: Any) -> tables.Tally:
+    """The partition's per-annotator sums and gold matches (see :mod:`accord.engines._dask_tables`)."""
+    ann = part.annotations
+    if plan is None or state is None:  # majority vote: params are the partition's labels
+        proba, labels, votes = vote_shares(ann.vote_counts()), np.asarray(params, dtype=np.int64), True
+    else:
+        proba, labels, votes = state.post, argmax_lowest(state.post), False
+    return tables.tally(ann, part.items(), proba, labels, votes, gold)
 
 
 def _mv_labels(part: _Part, rule: str, prevalence: np.ndarray) -> np.ndarray:
@@ -322,7 +346,13 @@ class DaskFit:
     report : list of str
         What the builders dropped or changed, per partition.
     timings : dict of str to float
-        Seconds spent encoding (shuffle by item, validation, vocabulary), in EM and writing / collecting.
+        Seconds spent encoding (shuffle by item, validation, vocabulary), in EM and writing / collecting
+        (with the per-annotator sums and the gold matches).
+    annotator_quality : pandas.DataFrame or None
+        One row per annotator, the columns of :meth:`Consensus.annotators_frame`.
+    n_gold, gold_items, gold_correct : int
+        With ``gold``: the number of gold labels, of gold items that have annotations, and of those whose
+        consensus label is the gold label (``gold_accuracy`` is the ratio of the last two).
     """
 
     method: str
@@ -341,9 +371,37 @@ class DaskFit:
     n_partitions: int
     report: list[str]
     timings: dict[str, float] = field(default_factory=dict)
+    annotator_quality: pd.DataFrame | None = None
+    n_gold: int = 0
+    gold_items: int = 0
+    gold_correct: int = 0
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        """Share of the gold items (with annotations) whose consensus label is the gold label."""
+        return self.gold_correct / self.gold_items if self.gold_items else None
 
 
 # ------------------------------------------------------------------------------------------------- fit
+@dataclass
+class _Job:
+    """What :func:`fit` was asked to do."""
+
+    model: Any
+    source: Any
+    item: str | None = None
+    annotator: str | None = None
+    label: str | None = None
+    classes: Sequence[Any] | None = None
+    duplicates: str = "error"
+    missing: str = "error"
+    npartitions: int | None = None
+    output: str | Path | None = None
+    collect: bool | None = None
+    shuffle_method: str | None = None
+    gold: pd.Series | str | Path | None = None
+
+
 def fit(
     model: Any,
     source: Any,
@@ -359,6 +417,7 @@ def fit(
     output: str | Path | None = None,
     collect: bool | None = None,
     shuffle_method: str | None = None,
+    gold: pd.Series | str | Path | None = None,
 ) -> DaskFit:
     """Fit ``model`` on annotations that may not fit in one machine's memory, with Dask.
 
@@ -368,7 +427,7 @@ def fit(
         An unfitted model; its parameters (smoothing, priors, ``max_iter``, ``tol`` ...) are used as given.
     source : dask.dataframe.DataFrame, pandas.DataFrame, or str / Path
         The long table (item, annotator, label), or a Parquet dataset (a directory, a file or a glob) that is
-        read lazily, partition by partition, on the workers.
+        read lazily, file by file, on the workers; an error about a row names its file and its row there.
     client : distributed.Client, optional
         Default: the current client, or else a local cluster started for this call (and closed after it).
     item, annotator, label : str, optional
@@ -377,7 +436,9 @@ def fit(
         As :meth:`Annotations.from_frame` (duplicates are found within each item's partition, which holds all
         of the item's annotations).
     npartitions : int, optional
-        Number of item partitions (default: the input's, and at least two per worker).
+        Number of item partitions (default: the input's, and at least two per worker). Each worker holds
+        about 30 bytes per annotation of its partitions during EM, and one partition's rows at a time while
+        encoding, so the input's partitions (Dask reads at most ~256 MB of a file into one) set the peak.
     output : str or Path, optional
         A directory: every partition's per-item table is written there as ``part-NNNNN.parquet``.
     collect : bool, optional
@@ -385,6 +446,9 @@ def fit(
     shuffle_method : {"p2p", "tasks"}, optional
         How Dask shuffles the rows by item (default: Dask's choice, ``"p2p"`` on a cluster, which keeps
         memory bounded; ``"tasks"`` is faster on small data).
+    gold : pandas.Series or str or Path, optional
+        Gold labels (item -> label, or a file that :func:`accord.io.read_gold` reads) to score the consensus
+        against: ``DaskFit.gold_accuracy``. They are sent to every worker once and matched by id text.
 
     Returns
     -------
@@ -393,29 +457,31 @@ def fit(
     Notes
     -----
     Data moved per EM iteration: the parameters to every partition (``annotators x K x K + K`` floats), and
-    one summary back from each (the same size plus four numbers), added in a binary tree. The annotations
-    and posteriors never leave their workers after the one shuffle by item.
+    one summary back from each (the same size plus four numbers), added in a tree. The annotations and
+    posteriors never leave their workers after the one shuffle by item; the per-annotator table and the
+    gold counts are sums of the same kind, added once after the fit.
     """
     _check_model(model)
     _check_output(output)
+    job = _Job(
+        model,
+        source,
+        item,
+        annotator,
+        label,
+        classes,
+        duplicates,
+        missing,
+        npartitions,
+        output,
+        collect,
+        shuffle_method,
+        gold,
+    )
     own = client is None and _current_client() is None
-    client, cluster = _local_client() if own else (client or _current_client(), None)
+    client, cluster = local_client() if own else (client or _current_client(), None)
     try:
-        return _fit(
-            model,
-            source,
-            client,
-            item,
-            annotator,
-            label,
-            classes,
-            duplicates,
-            missing,
-            npartitions,
-            output,
-            collect,
-            shuffle_method,
-        )
+        return _fit(job, client)
     finally:
         if own:
             client.close()
@@ -446,98 +512,79 @@ def _current_client() -> Any:
         return None
 
 
-def _local_client() -> tuple[Any, Any]:
+# Environment of the workers of a cluster the engine starts: Arrow's memory pool is the system allocator,
+# which returns what the shuffle frees (the default pool kept ~0.5 GB per worker after a 10^7-row shuffle).
+WORKER_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
+
+
+def local_client(**options: Any) -> tuple[Any, Any]:
+    """A client of a local cluster of worker processes (one thread each, :data:`WORKER_ENV`), and the
+    cluster; ``options`` go to ``distributed.LocalCluster`` (``n_workers``, ``memory_limit`` ...)."""
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0")
+    settings: dict[str, Any] = {"processes": True, "threads_per_worker": 1, "dashboard_address": ":0"}
+    settings.update(options)
+    settings["env"] = {**WORKER_ENV, **settings.get("env", {})}
+    cluster = LocalCluster(**settings)
     return Client(cluster), cluster
 
 
-def _fit(
-    model: Any,
-    source: Any,
-    client: Any,
-    item: str | None,
-    annotator: str | None,
-    label: str | None,
-    classes: Sequence[Any] | None,
-    duplicates: str,
-    missing: str,
-    npartitions: int | None,
-    output: str | Path | None,
-    collect: bool | None,
-    shuffle_method: str | None,
-) -> DaskFit:
+def _fit(job: _Job, client: Any) -> DaskFit:
     clock = [time.perf_counter()]
-    frame, text = _dask_frame(source)
-    cols = {
-        r: _column(list(frame.columns), r, g)
-        for r, g in (("item", item), ("annotator", annotator), ("label", label))
-    }
-    n = int(npartitions or max(frame.npartitions, 2 * len(client.nthreads())))
-    frame = _by_item(frame, cols["item"], n, shuffle_method, text)
-    options = {
-        "item": cols["item"],
-        "annotator": cols["annotator"],
-        "label": cols["label"],
-        "classes": classes,
-        "duplicates": duplicates,
-        "missing": missing,
-    }
-    raw = client.compute(frame.to_delayed())
-    local = client.map(_local, raw, options=options, text=text, pure=False)
-    vocab = client.gather(client.map(_vocabulary, local, pure=False))
-    keep = [f for f, v in zip(local, vocab, strict=True) if v[0]]
-    if not keep:
-        raise InvalidAnnotationsError("the annotations are empty: the table has no rows")
-    annotators, class_index = _global_indexes(vocab, classes)
-    del raw
-    parts = client.map(_globalize, keep, annotators=annotators, classes=class_index, pure=False)
-    del local, keep
-    report = [line for v in vocab for line in v[2]]
-    k = len(class_index)
-    prevalence = _reduce(client, client.map(_class_votes, parts, pure=False), _sum_arrays)
-    plan: _Plan | None = None
+    gold, gold_where = _gold_series(job.gold)
+    enc = _encode(job, client)
+    gold_info = _check_gold(client, enc, gold, gold_where)
+    model, parts, k = job.model, enc.parts, len(enc.classes)
     clock.append(time.perf_counter())
+    plan: _Plan | None = None
     if type(model) is MajorityVote:
-        params_futures = client.map(
-            _mv_labels, parts, rule=model.tie_break, prevalence=prevalence, pure=False
-        )
+        rule = model.tie_break
+        per_part = list(client.map(_mv_labels, parts, rule=rule, prevalence=enc.prevalence, pure=False))
         states: list[Any] = [None] * len(parts)
         run = _Run(0, True, float("nan"), pd.DataFrame(columns=list(HISTORY_COLUMNS)), None)
-        prior = prevalence / max(prevalence.sum(), 1)
-        confusions = None
-        per_part = list(params_futures)
     else:
         if k < 2:
             raise InvalidParameterError(
-                f"{type(model).__name__} needs at least 2 classes; the data have {k} ({list(class_index)}). "
+                f"{type(model).__name__} needs at least 2 classes; the data have {k} ({list(enc.classes)}). "
                 "Pass classes=..."
             )
         plan = _PLANS[type(model)](model, k)
-        run = _em(client, model, plan, parts, prevalence, len(annotators))
+        run = _em(client, model, plan, parts, enc.prevalence, len(enc.annotators))
         states = run.states
-        prior, theta = plan.prior_and_confusions(run.params)
-        confusions = Confusions(theta, annotators, class_index)
         per_part = [run.params] * len(parts)
     clock.append(time.perf_counter())
-    paths = _outputs(client, parts, states, per_part, plan, output) if output is not None else []
+    paths = _outputs(client, parts, states, per_part, plan, job.output) if job.output is not None else []
     items = None
-    if collect or (collect is None and output is None):
+    if job.collect or (job.collect is None and job.output is None):
         futures = [
             client.submit(_frame, p, s, q, plan, pure=False)
             for p, s, q in zip(parts, states, per_part, strict=True)
         ]
         items = pd.concat(client.gather(futures), ignore_index=True)
+    total = _reduce(
+        client,
+        [
+            client.submit(_tally, p, s, q, plan, gold_info[0], pure=False)
+            for p, s, q in zip(parts, states, per_part, strict=True)
+        ],
+        tables.merge_tallies,
+    )
     sizes = client.gather(client.map(_sizes, parts, pure=False))
     clock.append(time.perf_counter())
+    if plan is None:
+        prior = total.proba / max(total.n_items, 1)  # the mean vote share, as the in-memory vote reports
+        theta = tables.vote_confusions(cast(np.ndarray, total.votes))
+        scores: dict[str, np.ndarray] = {}
+    else:
+        prior, theta = plan.prior_and_confusions(run.params)
+        scores = _annotator_scores(model, theta)
     timings = dict(zip(("encode", "fit", "output"), np.diff(clock).tolist(), strict=True))
     return DaskFit(
         plan.name if plan is not None else "MajorityVote",
-        annotators,
-        class_index,
-        pd.Series(prior, index=class_index, name="prior"),
-        confusions,
+        enc.annotators,
+        enc.classes,
+        pd.Series(prior, index=enc.classes, name="prior"),
+        Confusions(theta, enc.annotators, enc.classes),
         run.n_iter,
         run.converged,
         run.objective,
@@ -547,9 +594,127 @@ def _fit(
         int(sum(s[0] for s in sizes)),
         int(sum(s[1] for s in sizes)),
         len(parts),
-        report,
+        enc.report,
         timings,
+        tables.annotator_frame(total, enc.annotators, enc.classes, theta, prior, scores),
+        gold_info[1],
+        total.gold,
+        total.correct,
     )
+
+
+def _annotator_scores(model: Any, theta: np.ndarray) -> dict[str, np.ndarray]:
+    """The model's own per-annotator columns (one-coin's skill), as its in-memory consensus has them."""
+    scores = getattr(model, "_annotator_scores", None)
+    return dict(scores(theta)) if callable(scores) else {}
+
+
+@dataclass
+class _Encoded:
+    """The partitions on the workers (futures of :class:`_Part`) and what the client knows of them."""
+
+    parts: list[Any]
+    annotators: pd.Index
+    classes: pd.Index
+    prevalence: np.ndarray
+    report: list[str]
+
+
+def _encode(job: _Job, client: Any) -> _Encoded:
+    """Read, shuffle by item and encode every partition on the workers; only each partition's vocabulary
+    (annotator ids, classes, notes) comes to the client."""
+    from dask import delayed
+
+    src = dask_source(job.source)
+    columns = [c for c in src.frame.columns if c != ORIGIN_COLUMN]
+    cols = {
+        r: _column(columns, r, g)
+        for r, g in (("item", job.item), ("annotator", job.annotator), ("label", job.label))
+    }
+    n = int(job.npartitions or max(src.frame.npartitions, 2 * len(client.nthreads())))
+    frame = by_item(src.frame, cols["item"], n, job.shuffle_method, src.text)
+    options = {
+        "item": cols["item"],
+        "annotator": cols["annotator"],
+        "label": cols["label"],
+        "classes": job.classes,
+        "duplicates": job.duplicates,
+        "missing": job.missing,
+    }
+    # each partition's rows become its encoded annotations in the task that receives them from the shuffle
+    # (fused with it, on the worker the shuffle sends them to): the rows are freed as soon as they are
+    # encoded, and a worker never holds the rows of all its partitions at once
+    meta = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    files = delayed(src.files, pure=True)
+    encoded = frame.map_partitions(
+        encode_partition, options, src.text, files, meta=meta, enforce_metadata=False, align_dataframes=False
+    )
+    local = client.compute(encoded.to_delayed())
+    vocab = client.gather(client.map(_vocabulary, local, pure=False))
+    keep = [f for f, v in zip(local, vocab, strict=True) if v[0]]
+    if not keep:
+        raise InvalidAnnotationsError("the annotations are empty: the table has no rows")
+    annotators, class_index = _global_indexes(vocab, job.classes)
+    places = _placement(client, keep)
+    parts = [
+        client.submit(_globalize, f, annotators, class_index, workers=[w], pure=False)
+        for f, w in zip(keep, places, strict=True)
+    ]
+    del local, keep, encoded
+    report = [line for v in vocab for line in v[2]]
+    prevalence = _reduce(client, client.map(_class_votes, parts, pure=False), _sum_arrays)
+    return _Encoded(parts, annotators, class_index, prevalence, report)
+
+
+def _placement(client: Any, futures: list[Any]) -> list[str]:
+    """A worker for each partition so that every worker holds the same number (within one), keeping a
+    partition where it is when its worker has room: the partitions then stay there for the whole fit."""
+    workers = sorted(client.nthreads())
+    room = {w: -(-len(futures) // len(workers)) for w in workers}
+    held = client.who_has(futures)
+    places: list[str | None] = []
+    for f in futures:
+        here = next((w for w in held.get(f.key, ()) if room.get(w, 0) > 0), None)
+        if here is not None:
+            room[here] -= 1
+        places.append(here)
+    for i, w in enumerate(places):
+        if w is None:
+            w = max(workers, key=lambda v: (room[v], v))
+            room[w] -= 1
+            places[i] = w
+    return [cast(str, w) for w in places]
+
+
+def _gold_series(gold: pd.Series | str | Path | None) -> tuple[pd.Series | None, str]:
+    """The gold labels as a Series, and how messages name them."""
+    if gold is None:
+        return None, ""
+    if isinstance(gold, (str, Path)):
+        return read_gold(gold), f"the gold file {gold}"
+    if isinstance(gold, dict):
+        gold = pd.Series(gold)
+    if not isinstance(gold, pd.Series):
+        raise InvalidParameterError(
+            f"gold must be a Series item -> label or a file; got {type(gold).__name__}"
+        )
+    if gold.index.has_duplicates:
+        raise InvalidAnnotationsError(
+            f"gold has repeated items: {list(gold.index[gold.index.duplicated()])[:5]}"
+        )
+    return gold, "gold"
+
+
+def _check_gold(client: Any, enc: _Encoded, gold: pd.Series | None, where: str) -> tuple[Any, int]:
+    """The gold labels on every worker (a future) and their number; errors when no gold item has an
+    annotation or a gold label is not a class, before any fitting."""
+    if gold is None:
+        return None, 0
+    coded = tables.gold_codes(gold, enc.classes)
+    shared = client.scatter(coded, broadcast=True)
+    matches = client.gather(client.map(_gold_match, enc.parts, gold=shared, pure=False))
+    tables.check_gold(matches, len(gold), where, enc.classes)
+    return shared, len(gold)
 
 
 def _sizes(part: _Part) -> tuple[int, int]:
@@ -558,23 +723,6 @@ def _sizes(part: _Part) -> tuple[int, int]:
 
 def _sum_arrays(*arrays: np.ndarray) -> np.ndarray:
     return np.asarray(sum(arrays[1:], arrays[0]))
-
-
-def _dask_frame(source: Any) -> tuple[Any, bool]:
-    """The input as a Dask DataFrame, and whether its cells are to be read as text (a file's are)."""
-    import dask.dataframe as dd
-
-    if isinstance(source, dd.DataFrame):
-        return source, False
-    if isinstance(source, pd.DataFrame):
-        parts = max(1, min(os.cpu_count() or 1, len(source) // 100_000 + 1))
-        return dd.from_pandas(source, npartitions=parts), False
-    if isinstance(source, (str, Path)):
-        return read_parquet_dataset(source, text=False), True
-    raise InvalidAnnotationsError(
-        f"expected a Dask DataFrame, a pandas DataFrame or the path of a Parquet dataset; got "
-        f"{type(source).__name__}"
-    )
 
 
 def _column(columns: list[Any], role: str, given: str | None) -> Any:
@@ -592,20 +740,6 @@ def _column(columns: list[Any], role: str, given: str | None) -> Any:
         f"no {role} column: expected one named {_ALIASES[role][0]!r} or {_ALIASES[role][1]!r}, but the "
         f"columns are {columns[:20]}; name it with {role}=..."
     )
-
-
-def _partition_of(items: pd.Series, text: bool = False) -> pd.Series:
-    """A hash of every row's item id text (the shuffle sends equal values to one partition); ``text``: the
-    id as a file's reader writes it (``1.0`` -> ``"1"``)."""
-    ids = text_columns(items.to_frame()).iloc[:, 0] if text else items
-    hashed = pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy()
-    return pd.Series(hashed.view(np.int64), index=items.index, name=PART_COLUMN)
-
-
-def _by_item(frame: Any, item_col: Any, n: int, method: str | None, text: bool = False) -> Any:
-    """Shuffle the rows so that each partition holds every annotation of its items."""
-    key = frame[item_col].map_partitions(_partition_of, text, meta=(PART_COLUMN, "int64"))
-    return frame.assign(**{PART_COLUMN: key}).shuffle(on=PART_COLUMN, npartitions=n, shuffle_method=method)
 
 
 def _global_indexes(
@@ -654,6 +788,17 @@ class _Run:
     states: list[Any] = field(default_factory=list)
 
 
+def _whole_steps(plan: _Plan, n_items: int, n_annotators: int) -> EMSteps[Any, Any]:
+    """The model's steps for the M-step and the objective on the client, which read only the sizes of the
+    whole data: built on an empty design matrix (no buffers per item), then given the whole data's sizes."""
+    k = plan.n_classes
+    empty = np.zeros(0, dtype=np.int64)
+    none = Annotations(empty, empty, empty, pd.Index([]), pd.RangeIndex(n_annotators), pd.RangeIndex(k))
+    steps = plan.steps(AnnotationMatrix(none))
+    cast(Any, steps).matrix = _Size(n_items, n_annotators, k)
+    return steps
+
+
 def _em(
     client: Any, model: Any, plan: _Plan, parts: list[Any], prevalence: np.ndarray, n_annotators: int
 ) -> _Run:
@@ -661,7 +806,7 @@ def _em(
     min_iter, max_iter, tol = check_em_params(model.min_iter, model.max_iter, model.tol)
     states = client.map(_begin, parts, plan=plan, prevalence=prevalence, pure=False)
     summary = _reduce(client, states, _merge)
-    whole = plan.steps(cast(AnnotationMatrix, _Size(summary.n_items, n_annotators, plan.n_classes)))
+    whole = _whole_steps(plan, summary.n_items, n_annotators)
     params: Any = None
     rows: list[tuple[Any, ...]] = []
     converged, value = False, -np.inf
@@ -673,13 +818,14 @@ def _em(
         evidence = EStep(np.empty((0, plan.n_classes)), np.array([summary.log_z]))
         value = float(whole.objective(params, evidence))
         rows.append((it, value, summary.log_z, summary.delta, summary.n_changed))
-        if it >= min_iter and summary.delta < tol:
+        if it >= min_iter and has_converged(summary.delta, summary.n_changed, tol):
             converged = True
             break
     if not converged:
         warnings.warn(
-            f"{plan.name} stopped at max_iter={max_iter} before converging (largest posterior change in the "
-            f"last iteration {rows[-1][3]:.2g} > tol={tol:g}); raise max_iter or tol",
+            f"{plan.name} stopped at max_iter={max_iter} before converging (in the last iteration the "
+            f"largest posterior change was {rows[-1][3]:.2g} against tol={tol:g}, and {rows[-1][4]} labels "
+            "changed); raise max_iter or tol",
             ConvergenceWarning,
             stacklevel=3,
         )
