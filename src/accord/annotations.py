@@ -332,6 +332,7 @@ class Annotations:
         rows: pd.Index | None = None,
         source: Mapping[str, Any] | None = None,
         check_values: bool = True,
+        copy: bool = True,
     ) -> Annotations:
         """Build from a table whose columns are already factorized: ``(codes, values)`` per column.
 
@@ -355,6 +356,9 @@ class Annotations:
         check_values : bool, default True
             Check that the values of each column do not repeat (a reader whose values come from a dictionary
             encoding may skip the check).
+        copy : bool, default True
+            Copy the code arrays. ``False`` lets ``int32`` arrays become the result's (read-only) arrays
+            without a copy: for a reader that made them and keeps no other use for them.
 
         Examples
         --------
@@ -409,8 +413,8 @@ class Annotations:
                     f"the codes of column {cols[role]!r} given to from_codes must lie in -1 .. "
                     f"{len(distinct) - 1} (-1 for an empty cell, else a position in its values)"
                 )
-            # a copy, so that the caller's array is neither frozen nor shared
-            codes = codes.astype(np.int32 if len(distinct) < 2**31 - 1 else np.int64, copy=True)
+            # a copy (unless told otherwise), so that the caller's array is neither frozen nor shared
+            codes = codes.astype(np.int32 if len(distinct) < 2**31 - 1 else np.int64, copy=copy)
             return codes, values if role == "label" else distinct
 
         parts, _, report = cls._assemble(column, cols, where, place, header, classes, duplicates, missing, 6)
@@ -458,7 +462,7 @@ class Annotations:
         kept_labels = label_codes if pos is None else label_codes[pos]
         used = used_values(kept_labels, len(label_values))
         class_index = cls._class_index(list(label_values[used]), classes)
-        per_value = np.full(len(label_values), -1, dtype=np.int64)
+        per_value = np.full(len(label_values), -1, dtype=np.int32)
         per_value[used] = cls._code_values(label_values[used], class_index, "label", "")
         codes = per_value[kept_labels]
         if (codes < 0).any():

@@ -115,25 +115,25 @@ def read_annotation_codes(path: str | Path, fmt: str, **kwargs: Any) -> Annotati
     columns, rows = opened
     source = {"path": str(p), "format": fmt, "header": fmt != "parquet"}
     try:
-        return Annotations.from_codes(columns, rows=rows, source=source, check_values=False, **kwargs)
+        return Annotations.from_codes(
+            columns, rows=rows, source=source, check_values=False, copy=False, **kwargs
+        )
     except _Unreadable:
         return None
 
 
 class _Columns(Mapping[str, tuple[np.ndarray, pd.Index]]):
-    """Column name -> ``(codes, text values)``, each column encoded when it is first asked for."""
+    """Column name -> ``(codes, text values)``, each column encoded when it is asked for (and not kept, so
+    that the codes live only in what is built from them)."""
 
     def __init__(self, names: Sequence[str], load: Callable[[str], Any]) -> None:
         self._names = list(names)
         self._load = load
-        self._done: dict[str, tuple[np.ndarray, pd.Index]] = {}
 
     def __getitem__(self, name: str) -> tuple[np.ndarray, pd.Index]:
         if name not in self._names:
             raise KeyError(name)
-        if name not in self._done:
-            self._done[name] = _text_codes(self._load(name))
-        return self._done[name]
+        return _text_codes(self._load(name))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
