@@ -145,13 +145,14 @@ if __name__ == "__main__":
         total = time.perf_counter() - start
         after = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
         peaks = client.run(peak_gb)
+        client_peak = peak_gb()  # before this script reads the outputs back to score them
     out = pd.concat([pd.read_parquet(p, columns=["item", "label"]) for p in result.paths])
     truth = np.load(sys.argv[3])
     items = out["item"].to_numpy().astype(np.int64)
     acc = float((out["label"].to_numpy().astype(np.int64) == truth[items]).mean())
     print(json.dumps({**result.timings, "total": total, "n_iter": result.n_iter, "accuracy": acc,
                       "partitions": result.n_partitions, "worker_peak_gb": sorted(peaks.values()),
-                      "restarted": before != after, "n_out": len(out), "client_peak_gb": peak_gb()}))
+                      "restarted": before != after, "n_out": len(out), "client_peak_gb": client_peak}))
 """
 
 

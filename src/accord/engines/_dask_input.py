@@ -213,8 +213,15 @@ def _build(frame: pd.DataFrame, options: dict[str, Any], text: bool) -> Local:
 
 
 def item_text(items: pd.Index) -> pd.Index:
-    """Integer item ids as the text a file's reader gives them."""
-    return pd.Index(np.asarray(items, dtype=np.int64).astype(str).astype(object), name=items.name)
+    """Integer item ids as the text a file's reader gives them (``str(int)``, cast by Arrow).
+
+    >>> list(item_text(pd.Index([3, -10, 0])))
+    ['3', '-10', '0']
+    """
+    import pyarrow as pa
+
+    texts = pa.array(np.asarray(items, dtype=np.int64)).cast(pa.string())
+    return pd.Index(texts.to_numpy(zero_copy_only=False), name=items.name, dtype=object)
 
 
 def _origins(origin: np.ndarray, files: list[str]) -> pd.Index:

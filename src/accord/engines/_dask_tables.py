@@ -80,15 +80,15 @@ def gold_match(items: pd.Index, gold: tuple[pd.Index, np.ndarray, np.ndarray]) -
 
 def tally(
     ann: Annotations,
-    items: pd.Index,
+    items: pd.Index | None,
     proba: np.ndarray,
     labels: np.ndarray,
     votes: bool,
     gold: tuple[pd.Index, np.ndarray, np.ndarray] | None,
 ) -> Tally:
     """The partition's sums: ``ann`` coded with the global annotator and class indexes, ``items`` its item
-    ids as the outputs write them, ``proba``/``labels`` the consensus; ``votes``: also count the labels
-    against the consensus (majority vote's confusions)."""
+    ids as the outputs write them (needed with ``gold`` only), ``proba``/``labels`` the consensus;
+    ``votes``: also count the labels against the consensus (majority vote's confusions)."""
     a, k = ann.n_annotators, ann.n_classes
     n_labels = np.bincount(ann.annotator, minlength=a).astype(np.float64)
     agree = (ann.label == labels[ann.item]).astype(np.float64)
@@ -102,7 +102,7 @@ def tally(
         key = (ann.annotator.astype(np.int64) * k + labels[ann.item]) * k + ann.label
         counts = np.bincount(key, minlength=a * k * k).reshape(a, k, k).astype(np.float64)
     matched = correct = 0
-    if gold is not None:
+    if gold is not None and items is not None:
         pos = _positions(items, gold)
         have = pos >= 0
         matched = int(have.sum())

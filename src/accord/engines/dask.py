@@ -303,7 +303,7 @@ def _tally(part: _Part, state: _State | None, params: Any, plan: _Plan | None, g
         proba, labels, votes = vote_shares(ann.vote_counts()), np.asarray(params, dtype=np.int64), True
     else:
         proba, labels, votes = state.post, argmax_lowest(state.post), False
-    return tables.tally(ann, part.items(), proba, labels, votes, gold)
+    return tables.tally(ann, part.items() if gold is not None else None, proba, labels, votes, gold)
 
 
 def _mv_labels(part: _Part, rule: str, prevalence: np.ndarray) -> np.ndarray:
