@@ -38,11 +38,13 @@ _CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]{0,18})")
 @dataclass
 class Source:
     """The input as a Dask DataFrame; ``text``: its cells are read as text (a file's are); ``files``: the
-    files that ``ORIGIN_COLUMN`` points into (empty when the rows have no origin column)."""
+    files that ``ORIGIN_COLUMN`` points into (empty when the rows have no origin column); ``integer``: the
+    columns that are integers in every file (or in the frame)."""
 
     frame: Any
     text: bool
     files: list[str]
+    integer: frozenset[Any] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -72,21 +74,30 @@ def dask_source(source: Any) -> Source:
     import dask.dataframe as dd
 
     if isinstance(source, dd.DataFrame):
-        return Source(source, False, [])
+        return Source(source, False, [], _integer_columns([source]))
     if isinstance(source, pd.DataFrame):
         import os
 
         parts = max(1, min(os.cpu_count() or 1, len(source) // 100_000 + 1))
-        return Source(dd.from_pandas(source, npartitions=parts), False, [])
+        frame = dd.from_pandas(source, npartitions=parts)
+        return Source(frame, False, [], _integer_columns([frame]))
     if isinstance(source, (str, Path)):
         files = parquet_files(source)
         frames = [_with_origin(read_parquet_dataset(f, text=False), i) for i, f in enumerate(files)]
         _check_columns(frames, files)
         frame = frames[0] if len(frames) == 1 else dd.concat(frames)
-        return Source(frame, True, files)
+        return Source(frame, True, files, _integer_columns(frames))
     raise InvalidAnnotationsError(
         f"expected a Dask DataFrame, a pandas DataFrame or the path of a Parquet dataset; got "
         f"{type(source).__name__}"
+    )
+
+
+def _integer_columns(frames: list[Any]) -> frozenset[Any]:
+    """The columns whose type is a NumPy integer in every frame."""
+    first = frames[0]
+    return frozenset(
+        c for c in first.columns if all(_is_int_dtype(f.dtypes[c]) for f in frames if c in f.columns)
     )
 
 
@@ -138,8 +149,12 @@ def _check_columns(frames: list[Any], files: list[str]) -> None:
 
 
 # -------------------------------------------------------------------------------------------- shuffle
+def _is_int_dtype(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype) and pd.api.types.is_integer_dtype(dtype)
+
+
 def _is_int(values: pd.Series) -> bool:
-    return pd.api.types.is_integer_dtype(values.dtype) and isinstance(values.dtype, np.dtype)
+    return _is_int_dtype(values.dtype)
 
 
 def id_hash(ids: pd.Series, text: bool = False) -> pd.Series:
@@ -159,8 +174,14 @@ def id_hash(ids: pd.Series, text: bool = False) -> pd.Series:
     return pd.Series(hashed.view(np.int64), index=ids.index, name=PART_COLUMN)
 
 
-def by_item(frame: Any, item_col: Any, n: int, method: str | None, text: bool = False) -> Any:
-    """Shuffle the rows so that each of ``n`` partitions holds every annotation of its items."""
+def by_item(
+    frame: Any, item_col: Any, n: int, method: str | None, text: bool = False, integer: bool = False
+) -> Any:
+    """Shuffle the rows so that each of ``n`` partitions holds every annotation of its items; ``integer``:
+    the item column is an integer in every partition, so Dask's own hash of it sends equal ids together
+    (no hash column to move), else :func:`id_hash` of the id text."""
+    if integer:
+        return frame.shuffle(on=item_col, npartitions=n, shuffle_method=method)
     key = frame[item_col].map_partitions(id_hash, text, meta=(PART_COLUMN, "int64"))
     return frame.assign(**{PART_COLUMN: key}).shuffle(on=PART_COLUMN, npartitions=n, shuffle_method=method)
 

@@ -632,7 +632,7 @@ def _encode(job: _Job, client: Any) -> _Encoded:
         for r, g in (("item", job.item), ("annotator", job.annotator), ("label", job.label))
     }
     n = int(job.npartitions or max(src.frame.npartitions, 2 * len(client.nthreads())))
-    frame = by_item(src.frame, cols["item"], n, job.shuffle_method, src.text)
+    frame = by_item(src.frame, cols["item"], n, job.shuffle_method, src.text, cols["item"] in src.integer)
     options = {
         "item": cols["item"],
         "annotator": cols["annotator"],
