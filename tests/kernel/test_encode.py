@@ -23,6 +23,22 @@ def test_duplicate_pairs_by_sorting_equal_pandas_duplicated(seed: int) -> None:
     assert not has_duplicate_pairs(pairs // 7, pairs % 7, 7)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_duplicate_pairs_in_rows_grouped_by_item(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 30 if seed % 2 else 8, 50)  # some items beyond the neighbour window
+    item = np.repeat(np.arange(50), sizes)
+    ann = np.concatenate([rng.choice(40, size, replace=False) for size in sizes])
+    assert not has_duplicate_pairs(item, ann, 40)
+    where = int(rng.integers(0, len(item)))
+    same_item = np.flatnonzero(item == item[where])
+    if len(same_item) > 1:
+        ann[same_item[-1]] = ann[same_item[0]]  # the first and the last row of an item
+        assert has_duplicate_pairs(item, ann, 40)
+    expected = pd.DataFrame({"i": item, "a": ann}).duplicated().any()
+    assert has_duplicate_pairs(item, ann, 40) == expected
+
+
 def test_duplicate_pairs_small_cases() -> None:
     assert has_duplicate_pairs(np.array([0, 0, 1]), np.array([1, 1, 1]), 2)
     assert not has_duplicate_pairs(np.array([0, 1, 1]), np.array([1, 0, 1]), 2)
