@@ -234,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
     args.method = check_method(args.method, default="auto")
     if getattr(args, "engine", "memory") == "dask" and getattr(args, "features", None):
         raise UsageError("--features is not supported with --engine dask")
+    check_output(args.annotators, "--annotators")
     if getattr(args, "engine", "memory") == "dask":
         from ..engines._cli import run_dask  # the Dask engine is optional (extra 'dask')
 
@@ -242,10 +243,10 @@ def run(args: argparse.Namespace) -> int:
                 args,
                 make_model_from_args(args.method, parse_params(args.param), METHODS, make_model),
                 UsageError,
+                write_table,
             )
         )
     check_output(args.output)
-    check_output(args.annotators, "--annotators")
     if args.output == "-" and args.annotators == "-":
         raise UsageError("--output - and --annotators -: only one table can go to standard output")
     params = lia_params(args.method, parse_params(args.param))
