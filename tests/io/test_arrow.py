@@ -191,6 +191,11 @@ PARQUET = {
         "annotator": pa.array([1, 1, 1, 2, 2], pa.uint8()),
         "label": pa.array([0.0, -0.0, 2.5, 1e20, 0.0]),
     },
+    "small integer types over their whole range": {
+        "item": pa.array([-128, 127, 5, -128, 0], pa.int8()),
+        "annotator": pa.array([7, 3, 3, 65535, 7], pa.uint16()),
+        "label": pa.array([2**62, -(2**62), 2**62, 0, 0], pa.int64()),
+    },
     "nullable ints and bools": {
         "item": pa.array([1, 2, None, 2], pa.int64()),
         "annotator": pa.array(["a", "b", "a", "a"]),
@@ -297,3 +302,15 @@ def test_without_pyarrow_the_pandas_reader_gives_the_same(
         monkeypatch.setitem(sys.modules, name, None)  # import pyarrow now raises ImportError
     assert read_annotation_codes(path, "csv") is None
     assert_same(read_annotations(path), fast)
+
+
+def test_integer_ids_first_seen_late_keep_their_order(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 20_000
+    annotator = rng.integers(0, 50, n)
+    annotator[[9_000, 15_000, 19_999]] = [77, 60, 51]  # first seen after several prefixes of rows
+    item = rng.permutation(n)  # unsorted, wide range: a hash table
+    label = rng.integers(-2, 3, n)  # negative values: a shifted lookup table
+    path = write_parquet(tmp_path / "a.parquet", {"item": item, "annotator": annotator, "label": label})
+    assert compare(path, "parquet")[0] == "ok"
+    assert read_annotations(path).annotators[-3:].tolist() == ["77", "60", "51"]

@@ -284,17 +284,47 @@ def _dictionary_codes(column: Any) -> tuple[np.ndarray, Any]:
 
 
 def _integer_codes(column: Any) -> tuple[np.ndarray, Any]:
-    """Codes of an integer column: runs when it is sorted (a file grouped by item), else a hash table."""
+    """Codes of an integer column, numbered by first appearance: runs when it is sorted (a file grouped by
+    item), a lookup table when its values span a small range (annotators, labels), else a hash table."""
     import pyarrow as pa
 
     if column.null_count:
         return _encoded_codes(column)
     values = np.asarray(column.to_numpy())
-    if len(values) and (values[1:] >= values[:-1]).all():
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int32), pa.array(values)
+    if (values[1:] >= values[:-1]).all():
         starts = np.concatenate([[True], values[1:] != values[:-1]])
         return np.cumsum(starts, dtype=np.int32) - 1, pa.array(values[starts])
+    low, high = int(values.min()), int(values.max())
+    if high - low < min(len(values), _LOOKUP_LIMIT) and high <= np.iinfo(np.int64).max:
+        return _lookup_codes(values.astype(np.int64, copy=False), low, high)
     codes, uniques = pd.factorize(values)
     return np.asarray(codes, dtype=np.int32), pa.array(uniques)
+
+
+_LOOKUP_LIMIT = 1 << 22  # a table of at most 4M entries (16 MB)
+
+
+def _lookup_codes(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, Any]:
+    """Codes of integers within ``low .. high`` through a table indexed by value. The order of first
+    appearance comes from the shortest prefix of rows that holds every distinct value (for annotators or
+    labels, a few thousand rows), so no hash table is built over all the rows."""
+    import pyarrow as pa
+
+    shifted = values - low if low else values
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[shifted] = True
+    n_distinct = int(present.sum())
+    prefix = 4096
+    while True:
+        order = pd.unique(shifted[:prefix])
+        if len(order) == n_distinct or prefix >= len(shifted):
+            break
+        prefix *= 4
+    table = np.full(high - low + 1, -1, dtype=np.int32)
+    table[order] = np.arange(len(order), dtype=np.int32)
+    return table[shifted], pa.array(np.asarray(order, dtype=np.int64) + low)
 
 
 def _as_text(codes: np.ndarray, values: Any) -> tuple[np.ndarray, Any]:
