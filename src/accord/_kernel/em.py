@@ -206,14 +206,18 @@ class DSKernel:
         self.n_items, self.n_classes = n, k
         self._csc = matrix.M.T  # the CSC view the M-step reads, made once
         self.log_u = np.empty((n, k))
-        # two classes: column-major, so the M-step reads the column p1 alone, contiguous
-        order: Literal["C", "F"] = "F" if k == 2 else "C"
-        self._posts = (np.empty((n, k), order=order), np.empty((n, k), order=order))
+        # column-major posteriors: the softmax works on whole contiguous columns (a strided column pass
+        # reads the whole array), and with two classes the M-step reads the column p1 alone
+        self._posts = (np.empty((n, k), order="F"), np.empty((n, k), order="F"))
+        self._cols = np.empty((n, k), order="F") if k > 2 else None
+        self._rows = np.empty((n, k)) if k > 2 else None
         self._turn = 0
         self.log_z = np.empty(n)
         self._m = np.empty(n)
         self._tmp = np.empty(n)
         self._labels = np.empty(n, dtype=np.intp)
+        self._gt = np.empty(n, dtype=bool)
+        self._step = np.empty(n, dtype=np.intp)
         self._table = np.empty((matrix.n_annotators * k, k))
         self._flat = np.empty((matrix.n_annotators * k, k))
         if k == 2:
@@ -248,11 +252,18 @@ class DSKernel:
     def _softmax(self, log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`~accord._kernel.softmax.log_normalize_argmax`, column by column, in the buffers."""
         k = self.n_classes
+        assert self._cols is not None
+        np.copyto(self._cols, log_u)  # column-major, as log_normalize_argmax's asfortranarray
+        log_u = self._cols
         m, arg, total, post = self._m, self._labels, self._tmp, self._next_post()
         np.copyto(m, log_u[:, 0])
         arg.fill(0)
-        for j in range(1, k):
-            np.copyto(arg, j, where=log_u[:, j] > m)
+        gt, step = self._gt, self._step
+        for j in range(1, k):  # arg = j where column j beats the running max (integer arithmetic: no
+            np.greater(log_u[:, j], m, out=gt)  # masked copy, which is several times slower)
+            np.subtract(j, arg, out=step)
+            np.multiply(step, gt, out=step)
+            np.add(arg, step, out=arg)
             np.maximum(m, log_u[:, j], out=m)
         total.fill(0.0)
         for j in range(k):
@@ -306,6 +317,13 @@ class DSKernel:
             counts[:, 1, :] = c1
             np.subtract(self.matrix.column_mass.reshape(a, k), c1, out=counts[:, 0, :])
             return DSStats(counts, column_sums(post))
-        x = post if post.flags.c_contiguous else np.ascontiguousarray(post)
+        x = post
+        if not post.flags.c_contiguous:  # the product reads rows (ds_statistics copies the same way)
+            x = (
+                self._rows
+                if self._rows is not None and self._rows.shape == post.shape
+                else np.empty(post.shape)
+            )
+            np.copyto(x, post)
         flat = _sparse_product("csc", self._csc, x, self._flat)
         return DSStats(flat.copy().reshape(a, k, k).transpose(0, 2, 1), column_sums(post))  # old layout
