@@ -143,11 +143,10 @@ class Consensus:
         codes = self.label_codes
         p = self.proba_array
         n = _row_sum(counts)
-        rows = np.arange(len(n))
-        chosen = counts[rows, codes]
+        chosen = _pick(counts, codes)
         columns: dict[str, Any] = {
             "label": self._class_column(codes),
-            "confidence": p[rows, codes],
+            "confidence": _pick(p, codes),
             "agreement": np.divide(chosen, n, out=np.zeros_like(n), where=n > 0),
             "n_annotations": n.astype(np.int64),
             "entropy": _entropy(p),
@@ -223,14 +222,16 @@ class Consensus:
         ann = self.annotations
         m, k = ann.n_annotators, ann.n_classes
         columns = np.ascontiguousarray(self.proba_array.T)
+        consensus = self.label_codes.astype(np.int8 if k < 128 else np.int32)
         n_labels = np.zeros(m, dtype=np.int64)
         hits = np.zeros(m)
         mass = np.zeros((k, m))
         for start in range(0, ann.n_annotations, _BLOCK):
             block = slice(start, start + _BLOCK)
-            item, who = ann.item[block], ann.annotator[block].astype(np.intp)
-            agrees = ann.label[block] == self.label_codes[item]
-            pairs = np.bincount(2 * who + agrees, minlength=2 * m).reshape(m, 2)  # (disagree, agree)
+            item, who = ann.item[block].astype(np.intp), ann.annotator[block].astype(np.intp)
+            key = who << 1  # (annotator, agrees) pairs
+            key |= ann.label[block] == consensus.take(item)
+            pairs = np.bincount(key, minlength=2 * m).reshape(m, 2)
             n_labels += pairs.sum(axis=1)
             hits += pairs[:, 1]
             for c in range(k):
@@ -306,6 +307,13 @@ def _row_sum(counts: np.ndarray) -> np.ndarray:
     return out
 
 
+def _pick(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``table[i, codes[i]]`` for every row, by one flat gather."""
+    flat = np.arange(len(table), dtype=np.intp) * table.shape[1]
+    flat += codes
+    return table.ravel().take(flat)
+
+
 def _row_max(counts: np.ndarray) -> np.ndarray:
     if counts.shape[1] == 0:
         return np.zeros(len(counts), dtype=counts.dtype)
@@ -342,13 +350,14 @@ def strength_codes(counts: np.ndarray, labels: np.ndarray | None = None) -> np.n
     """
     counts = np.asarray(counts)
     top, n = _row_max(counts), _row_sum(counts)
-    chosen = top if labels is None else counts[np.arange(len(n)), np.asarray(labels, dtype=np.int64)]
-    n_top = np.zeros(len(n), dtype=np.int64)
+    chosen = top if labels is None else _pick(counts, np.asarray(labels))
+    n_top = np.zeros(len(n), dtype=np.int8 if counts.shape[1] < 128 else np.int64)
     for c in range(counts.shape[1]):
         n_top += counts[:, c] == top
-    codes = np.ones(len(n), dtype=np.int8)
-    codes[(chosen < top) | (n_top > 1)] = 2
-    codes[(chosen == n) & (n >= 2)] = 0
+    weak = (chosen < top) | (n_top > 1)
+    strong = (chosen == n) & (n >= 2)  # never weak: every vote went to the chosen class
+    codes = weak.view(np.int8) + np.int8(1)
+    codes -= strong.view(np.int8)
     codes[n == 0] = 3
     return codes
 
