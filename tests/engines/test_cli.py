@@ -116,3 +116,39 @@ def test_run_dask_writes_the_annotator_table_and_reports_gold_accuracy(
     np.testing.assert_allclose(written["quality"], table["quality"], atol=1e-9)
     assert (written["n_labels"] == table["n_labels"]).all()
     assert (written["worst_class"].astype(str) == table["worst_class"].astype(str)).all()
+
+
+def test_accord_aggregate_engine_dask_end_to_end(
+    scheduler: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from accord.cli import main
+
+    frame = pd.DataFrame(
+        {"item": np.repeat(np.arange(40), 3), "annotator": np.tile(["a", "b", "c"], 40), "label": 1}
+    )
+    frame.loc[frame.index % 7 == 0, "label"] = 0
+    source = tmp_path / "in"
+    source.mkdir()
+    frame.to_parquet(source / "x.parquet", index=False)
+    pd.DataFrame({"item": [0, 1, 2, 3], "label": [0, 1, 1, 1]}).to_csv(tmp_path / "gold.csv", index=False)
+    out, annotators = tmp_path / "out", tmp_path / "annotators.parquet"
+    argv = [
+        "aggregate",
+        str(source),
+        "-m",
+        "mv",
+        "--engine",
+        "dask",
+        "--scheduler",
+        scheduler,
+        "-o",
+        str(out),
+    ]
+    assert main([*argv, "--annotators", str(annotators), "--gold", str(tmp_path / "gold.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert "MajorityVote on Dask: 40 items, 3 annotators, 120 annotations" in printed
+    expected = MajorityVote().fit(frame.astype(str)).consensus_.labels.loc[["0", "1", "2", "3"]]
+    accuracy = float((expected.astype(int).to_numpy() == [0, 1, 1, 1]).mean())
+    assert f"accuracy on 4 gold items: {accuracy:.4f}" in printed
+    assert list(pd.read_parquet(annotators)["annotator"]) == ["a", "b", "c"]
+    assert main([*argv[:-1], str(tmp_path / "out2"), "--annotators", str(tmp_path / "a.xlsx")]) == 2
