@@ -104,6 +104,55 @@ def test_fit_is_deterministic_and_invariant_to_row_order(one_label):
     assert agree > 0.97  # the same model from a different start order (float32 sums differ in order)
 
 
+def test_renaming_classes_items_and_annotators_changes_nothing(one_label):
+    """Class-indexed layers start at zero, embeddings at zero, folds come from the feature rows: a fit on
+    renamed classes, items and annotators with shuffled rows is the same fit, up to float32 rounding."""
+    model, frame, features, _ = one_label
+    rng = np.random.default_rng(5)
+    other = frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+    other = other.assign(
+        label=1 - other["label"], annotator="w-" + other["annotator"], item="t-" + other["item"]
+    )
+    moved = features.rename(index=lambda i: f"t-{i}").iloc[::-1]
+    again = LIA(random_state=0, **FAST).fit(other, features=moved)
+    back = again.proba_.rename(index=lambda i: i[2:]).loc[model.proba_.index, [1, 0]].to_numpy()
+    np.testing.assert_allclose(back, model.proba_.to_numpy(), atol=1e-4)
+    renamed_h = again.predict_proba(moved).rename(index=lambda i: i[2:]).loc[features.index, [1, 0]]
+    np.testing.assert_allclose(renamed_h.to_numpy(), model.predict_proba(features).to_numpy(), atol=1e-4)
+
+
+def test_similar_shapes_share_one_compiled_program(one_label):
+    from accord.models._lia_net import compiled
+
+    frame, features, _ = feature_data(n_items=230, seed=9)  # padded to the 240-item fixture's shapes
+    before = compiled()["em_descent"]._cache_size()
+    LIA(random_state=0, **FAST).fit(frame, features=features)
+    assert compiled()["em_descent"]._cache_size() == before
+
+
+def test_cross_fitted_prior_keeps_one_label_per_item_calibrated(one_label):
+    """The prior of an item comes from truth networks that did not see its label: at one 70 %-right label
+    per item the posterior is not certain of every item."""
+    model, _, _, truth = one_label
+    proba = model.proba_.to_numpy()
+    confidence = proba.max(axis=1)
+    right = proba.argmax(axis=1) == truth.reindex(model.proba_.index).to_numpy()
+    assert confidence.mean() < 0.97
+    assert abs(confidence.mean() - right.mean()) < 0.1
+    in_sample = LIA(random_state=0, cross_fit=1, **FAST).fit(one_label[1], features=one_label[2])
+    assert in_sample.proba_.to_numpy().max(axis=1).mean() > confidence.mean()
+
+
+def test_default_mlp_truth_network_learns():
+    """A multi-layer truth network is not flattened to a constant by the weight decay."""
+    frame, features, truth = feature_data(n_items=240, per_item=2, seed=6)
+    params = {**FAST, "hidden": (8, 8), "difficulty_hidden": ()}
+    model = LIA(random_state=0, **params).fit(frame, features=features)
+    h = model.predict_proba(features)[1]
+    assert h.std() > 0.2
+    assert accuracy_of(model.predict(features), truth) > 0.85
+
+
 def test_oracle_annotators_ranked_first_and_last():
     frame, features, truth = feature_data(n_items=120, per_item=3, accuracy=0.75, seed=1)
     oracle = pd.DataFrame({"item": truth.index, "annotator": "always_right", "label": truth.to_numpy()})

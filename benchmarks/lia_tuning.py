@@ -1,0 +1,215 @@
+"""Which LIA settings matter, measured: a small search on BlueBirds, checked on RTE.
+
+Protocol: for each setting, each redundancy r (labels per item) and each run k, every item keeps a uniformly
+random subset of at most r of its labels (``Annotations.subsample(r, random_state=k)``; all labels at the
+full redundancy), LIA is fitted with ``random_state=k`` and scored against gold on all items. Printed per
+cell: accuracy mean +- standard error over the runs, the expected calibration error of the consensus
+(10 equal-width confidence bins), the mean confidence, and the median seconds per fit (the machine is shared:
+compare times within one run of this script only).
+
+Datasets: BlueBirds with the authors' VGG16 fc2 features (``bluebirds/features_lia.npy``) at 2/5/10/20/39
+labels per item; RTE with local text features (``accord.models.lia.TextFeatures``: latent semantic analysis
+of TF-IDF, plus three pair features) at 3/5/10, so that the settings are not tuned to one data set.
+
+``--ceiling`` measures what the BlueBirds features can give before any search: a logistic regression on the
+same scaled features (the package's own standardisation and principal axes) trained on the GOLD labels,
+scored out of fold (5 folds x 4 repeats), which bounds what a truth model ``h(x)`` can reach from these
+features; and the annotation-only models at the full redundancy.
+
+Usage::
+
+    .venv/bin/python benchmarks/lia_tuning.py --ceiling
+    .venv/bin/python benchmarks/lia_tuning.py [--runs 5] [--datasets bluebirds,rte] [--grid defaults]
+    .venv/bin/python benchmarks/lia_tuning.py --set truth_decay=0.1 --set cross_fit=5 --redundancy 2,39
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accord import Annotations
+from accord.io import load_dataset
+from accord.io.features import read_features, read_texts
+from accord.models.lia import LIA, FeatureScaler, TextFeatures
+from accord.models.registry import make_model
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+PAPER = {  # Table 2 of the paper, LIA column (RTE at 3 labels per item: not in the paper)
+    "bluebirds": {2: 71.5, 5: 76.2, 10: 83.1, 20: 90.0, 39: 93.0},
+    "rte": {2: 78.0, 5: 89.1, 10: 93.1},
+}
+REDUNDANCY = {"bluebirds": [2, 5, 10, 20, 39], "rte": [3, 5, 10]}
+
+# The settings compared by --grid (each a dict of LIA parameters on top of the package's defaults).
+MLP = (16, 16, 16, 16)  # the paper's truth and difficulty networks
+GRIDS: dict[str, dict[str, dict[str, Any]]] = {
+    "defaults": {"defaults": {}},
+    "search": {
+        "paper: MLP, one network": {"hidden": MLP, "cross_fit": 1},
+        "MLP, cross-fit 5": {"hidden": MLP},
+        "MLP, truth_decay 0.1": {"hidden": MLP, "truth_decay": 0.1},
+        "MLP, truth_decay 0.001": {"hidden": MLP, "truth_decay": 0.001},
+        "linear, one network": {"cross_fit": 1},
+        "linear (defaults)": {},
+        "linear h, MLP d": {"difficulty_hidden": MLP},
+        "linear, weight_decay 0.001": {"weight_decay": 0.001},
+        "linear, 32 principal axes": {"max_features": 32},
+    },
+    "annotators": {  # the annotation model's knobs, at high redundancy
+        "linear (defaults)": {},
+        "difficulty_penalty 0.5": {"difficulty_penalty": 0.5},
+        "difficulty_penalty 10": {"difficulty_penalty": 10.0},
+        "competence_penalty 0.1": {"competence_penalty": 0.1},
+        "competence_penalty 4": {"competence_penalty": 4.0},
+        "latent_dim 1": {"latent_dim": 1},
+        "latent_dim 16": {"latent_dim": 16},
+        "m_step_iter 500": {"m_step_iter": 500},
+        "fine_tune_iter 0": {"fine_tune_iter": 0},
+        "fine_tune_iter 1000": {"fine_tune_iter": 1000},
+        "learning_rate 0.03": {"learning_rate": 0.03},
+    },
+}
+
+
+def load(name: str) -> tuple[Annotations, pd.Series, pd.DataFrame]:
+    """Annotations, gold labels (text) and item features of one data set."""
+    folder = DATA / name
+    ds = load_dataset(folder)
+    if name == "bluebirds":
+        features = read_features(folder / "features_lia.npy")
+    else:
+        features = TextFeatures().fit_transform(read_texts(folder / "features.csv", ["text", "hypothesis"]))
+    return ds.annotations, ds.gold.astype(str), features
+
+
+def scores(proba: pd.DataFrame, gold: pd.Series, bins: int = 10) -> tuple[float, float, float]:
+    """Accuracy, expected calibration error and mean confidence of a posterior table against gold."""
+    classes = np.asarray([str(c) for c in proba.columns], dtype=object)
+    values = proba.to_numpy()
+    right = classes[values.argmax(axis=1)] == gold.reindex([str(i) for i in proba.index]).to_numpy()
+    confidence = values.max(axis=1)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    gap = sum(
+        abs(right[which == b].mean() - confidence[which == b].mean()) * (which == b).sum()
+        for b in np.unique(which)
+    )
+    return float(right.mean()), float(gap / len(right)), float(confidence.mean())
+
+
+def fit_lia(ann: Annotations, features: pd.DataFrame, params: dict[str, Any], seed: int) -> tuple[Any, float]:
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LIA(random_state=seed, **params).fit(ann, features=features)
+    return model, time.perf_counter() - start
+
+
+def subsample(ann: Annotations, r: int, seed: int) -> Annotations:
+    return ann if r >= int(ann.item_sizes().max()) else ann.subsample(r, random_state=seed)
+
+
+def search(
+    settings: dict[str, dict[str, Any]], datasets: list[str], runs: int, redundancy: list[int] | None
+) -> pd.DataFrame:
+    rows = []
+    for name in datasets:
+        ann, gold, features = load(name)
+        levels = redundancy or REDUNDANCY[name]
+        fit_lia(subsample(ann, levels[0], 0), features, {"max_iter": 1, "m_step_iter": 1}, 0)  # compile
+        for r in levels:
+            for label, params in settings.items():
+                cell = []
+                for k in range(runs):
+                    model, seconds = fit_lia(subsample(ann, r, k), features, params, k)
+                    cell.append((*scores(model.proba_, gold), seconds))
+                values = np.asarray(cell)
+                rows.append(
+                    {
+                        "dataset": name,
+                        "labels/item": r,
+                        "setting": label,
+                        "accuracy": 100 * values[:, 0].mean(),
+                        "se": 100 * values[:, 0].std(ddof=1) / np.sqrt(runs) if runs > 1 else 0.0,
+                        "ece": values[:, 1].mean(),
+                        "confidence": values[:, 2].mean(),
+                        "s/fit": float(np.median(values[:, 3])),
+                        "paper": PAPER.get(name, {}).get(r, np.nan),
+                    }
+                )
+                print(_line(rows[-1]), flush=True)
+    return pd.DataFrame(rows)
+
+
+def _line(row: dict[str, Any]) -> str:
+    return (
+        f"{row['dataset']:>10} {row['labels/item']:>3} {row['setting']:<28} "
+        f"{row['accuracy']:5.1f} ± {row['se']:3.1f}  ece {row['ece']:.3f}  conf {row['confidence']:.3f}  "
+        f"{row['s/fit']:5.1f} s  paper {row['paper']:.1f}"
+    )
+
+
+def ceiling() -> None:
+    """Out-of-fold accuracy of a logistic regression trained on gold, and annotation-only models."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    ann, gold, features = load("bluebirds")
+    x_all = features.loc[[str(i) for i in ann.items]].to_numpy(dtype=np.float64)
+    y = gold.reindex([str(i) for i in ann.items]).to_numpy()
+    folds = RepeatedStratifiedKFold(n_splits=5, n_repeats=4, random_state=0)
+    print("h(x) trained on gold, out of fold (5 folds x 4 repeats), BlueBirds VGG16 fc2 features:")
+    for limit in (16, 32, 64, 256):
+        line = []
+        for c in (0.01, 0.1, 1.0):
+            right = []
+            for train, test in folds.split(x_all, y):
+                scaler = FeatureScaler(x_all[train], limit)
+                model = LogisticRegression(C=c, max_iter=3000).fit(scaler(x_all[train]), y[train])
+                right.append((model.predict(scaler(x_all[test])) == y[test]).mean())
+            line.append(f"C={c}: {100 * np.mean(right):.1f}")
+        print(f"  {limit:>3} principal axes  " + "  ".join(line))
+    print("annotation-only models, all 39 labels per item:")
+    for method in ("mv", "ds", "ebcc", "mmce", "glad"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = make_model(method).fit(ann)
+        print(f"  {method:<5} {100 * scores(model.proba_, gold)[0]:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--datasets", default="bluebirds,rte")
+    parser.add_argument("--grid", default="defaults", choices=sorted(GRIDS))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="one extra setting")
+    parser.add_argument("--redundancy", default=None, help="comma-separated labels per item (default: all)")
+    parser.add_argument("--ceiling", action="store_true", help="what the features and annotations can give")
+    args = parser.parse_args()
+    if args.ceiling:
+        ceiling()
+        return
+    settings = dict(GRIDS[args.grid])
+    if args.set:
+        params = {}
+        for item in args.set:
+            key, value = item.split("=", 1)
+            params[key] = ast.literal_eval(value)
+        settings = {",".join(args.set): params}
+    redundancy = None if args.redundancy is None else [int(v) for v in args.redundancy.split(",")]
+    table = search(settings, args.datasets.split(","), args.runs, redundancy)
+    print()
+    print(table.round(3).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
