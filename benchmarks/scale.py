@@ -94,14 +94,20 @@ def generate(n: int, k: int, folder: Path, csv: bool, seed: int = 0) -> dict[str
     return paths
 
 
+CPU_SECONDS: dict[str, float] = {}  # command -> user + system CPU seconds of its last run
+
+
 def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak resident GB (``/usr/bin/time -v``) and standard output of a command."""
+    """Wall seconds, peak resident GB (``/usr/bin/time -v``) and standard output of a command; its CPU
+    seconds (user + system, all its processes) go to :data:`CPU_SECONDS` (robust on a loaded machine)."""
     start = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - start
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    cpu = [float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", proc.stderr)]
+    CPU_SECONDS[" ".join(cmd)] = sum(cpu)
     return wall, (int(peak.group(1)) / 2**20 if peak else float("nan")), proc.stdout
 
 
@@ -113,16 +119,20 @@ import numpy as np
 from accord import DawidSkene
 from accord.cli._common import write_table
 from accord.io import read_annotations
-clock = [time.perf_counter()]
-ann = read_annotations(sys.argv[1]); clock.append(time.perf_counter())
-model = DawidSkene().fit(ann); clock.append(time.perf_counter())
-table = model.consensus_.to_frame(); clock.append(time.perf_counter())
-write_table(table, sys.argv[2]); clock.append(time.perf_counter())
+clock, cpu = [time.perf_counter()], [time.process_time()]
+def tick():
+    clock.append(time.perf_counter()); cpu.append(time.process_time())
+ann = read_annotations(sys.argv[1]); tick()
+model = DawidSkene().fit(ann); tick()
+table = model.consensus_.to_frame(); tick()
+write_table(table, sys.argv[2]); tick()
 truth = np.load(sys.argv[3])
 labels = model.labels_
 acc = float((labels.to_numpy().astype(np.int64) == truth[labels.index.to_numpy().astype(np.int64)]).mean())
 names = ("read_build", "fit", "tables", "write")
-print(json.dumps({**dict(zip(names, np.diff(clock).tolist())), "n_iter": model.n_iter_, "accuracy": acc}))
+cpus = {n + "_cpu": v for n, v in zip(names, np.diff(cpu).tolist())}
+walls = dict(zip(names, np.diff(clock).tolist()))
+print(json.dumps({**walls, **cpus, "n_iter": model.n_iter_, "accuracy": acc}))
 """
 
 DASK = """
@@ -159,10 +169,10 @@ if __name__ == "__main__":
 def in_memory(source: Path, suffix: str, truth: Path, work: Path, stages: bool) -> dict[str, Any]:
     """The CLI end to end on ``source`` (``-o out<suffix>``), and its stages one by one in a child."""
     out = work / f"cli{suffix}"
-    wall, peak, _ = timed(
-        [PYTHON, "-m", "accord", "aggregate", str(source), "-m", "ds", "-o", str(out), "-q"]
-    )
-    result: dict[str, Any] = {"cli_total": wall, "cli_peak_gb": peak, "load": load()}
+    cmd = [PYTHON, "-m", "accord", "aggregate", str(source), "-m", "ds", "-o", str(out), "-q"]
+    wall, peak, _ = timed(cmd)
+    result: dict[str, Any] = {"cli_total": wall, "cli_cpu": CPU_SECONDS[" ".join(cmd)], "cli_peak_gb": peak}
+    result["load"] = load()
     if stages:
         _, stage_peak, printed = timed(
             [PYTHON, "-c", STAGES, str(source), str(work / f"stages{suffix}"), str(truth)]
@@ -172,15 +182,21 @@ def in_memory(source: Path, suffix: str, truth: Path, work: Path, stages: bool) 
 
 
 def print_memory(label: str, r: dict[str, Any]) -> None:
-    line = f"in-memory {label}: CLI end to end {r['cli_total']:.1f} s, peak {r['cli_peak_gb']:.2f} GB"
+    line = (
+        f"in-memory {label}: CLI end to end {r['cli_total']:.1f} s ({r['cli_cpu']:.1f} CPU s), peak "
+        f"{r['cli_peak_gb']:.2f} GB"
+    )
     if "fit" in r:
         fit = r["fit"]
         stages = {k: r[k] for k in ("read_build", "fit", "tables", "write")}
-        ratios = ", ".join(f"{k} {v:.1f} s ({v / fit:.2f}x fit)" for k, v in stages.items())
+        ratios = ", ".join(
+            f"{k} {v:.1f} s / {r[k + '_cpu']:.1f} CPU s ({v / fit:.2f}x fit)" for k, v in stages.items()
+        )
         worst = max((v for k, v in stages.items() if k != "fit"), default=0.0)
         line += (
-            f" | stages: {ratios}; {r['n_iter']} it | end to end {r['cli_total'] / fit:.2f}x the fit, "
-            f"largest other stage {worst / fit:.2f}x | accuracy {r['accuracy']:.4f}"
+            f" | stages: {ratios}; {r['n_iter']} it | end to end {r['cli_total'] / fit:.2f}x the fit "
+            f"({r['cli_cpu'] / r['fit_cpu']:.2f}x in CPU s), largest other stage {worst / fit:.2f}x | "
+            f"accuracy {r['accuracy']:.4f}"
         )
     print(line + f" | load {r['load']}", flush=True)
 
@@ -189,20 +205,11 @@ def on_dask(
     parts: Path, truth: Path, work: Path, workers: int, limit: str, npartitions: int
 ) -> dict[str, Any]:
     shutil.rmtree(work / "dask_out", ignore_errors=True)  # this script's own output of an earlier run
-    wall, _, out = timed(
-        [
-            PYTHON,
-            "-c",
-            DASK,
-            str(parts),
-            str(work / "dask_out"),
-            str(truth),
-            str(workers),
-            limit,
-            str(npartitions),
-        ]
-    )
-    return {"wall": wall, "load": load(), **json.loads(out.strip().splitlines()[-1])}
+    args = [str(parts), str(work / "dask_out"), str(truth), str(workers), limit, str(npartitions)]
+    cmd = [PYTHON, "-c", DASK, *args]
+    wall, _, out = timed(cmd)
+    cpu = CPU_SECONDS[" ".join(cmd)]  # the client and its worker processes
+    return {"wall": wall, "cpu": cpu, "load": load(), **json.loads(out.strip().splitlines()[-1])}
 
 
 def _accuracy(labels: Any, truth: np.ndarray) -> float:
@@ -283,10 +290,10 @@ def main() -> None:
             restarted = "a worker was RESTARTED" if r["restarted"] else "no worker restarted"
             print(
                 f"dask {args.workers} workers x {args.memory_limit} ({r['partitions']} partitions): end to "
-                f"end {r['wall']:.1f} s | shuffle+encode {r['encode']:.1f} s, fit {r['fit']:.1f} s "
-                f"({r['n_iter']} it), outputs {r['output']:.1f} s | worker peaks {peaks} GB, client "
-                f"{r['client_peak_gb']:.2f} GB, {restarted} | {r['n_out']:,} items written, accuracy "
-                f"{r['accuracy']:.4f} | load {r['load']}",
+                f"end {r['wall']:.1f} s ({r['cpu']:.1f} CPU s) | shuffle+encode {r['encode']:.1f} s, fit "
+                f"{r['fit']:.1f} s ({r['n_iter']} it), outputs {r['output']:.1f} s | worker peaks {peaks} "
+                f"GB, client {r['client_peak_gb']:.2f} GB, {restarted} | {r['n_out']:,} items written, "
+                f"accuracy {r['accuracy']:.4f} | load {r['load']}",
                 flush=True,
             )
         if "dask" not in args.skip and "parquet" not in args.skip and not args.no_stages:
