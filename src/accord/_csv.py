@@ -271,25 +271,31 @@ def _find_repeats(frame: pd.DataFrame, formatters: list[_Formatter | _Repeat]) -
         others = [j for j in floats if j != i and not isinstance(formatters[j], _Repeat)]
         which = _which_repeat(bits[i], [bits[j] for j in others])
         if which is not None:
-            sources = sorted(set(which.tolist()))
+            sources = np.flatnonzero(np.bincount(which, minlength=len(others)))
             remap = np.zeros(len(others), dtype=np.int8)
             remap[sources] = np.arange(len(sources))
-            formatters[i] = _Repeat([others[k] for k in sources], remap[which])
-            used.update(others[k] for k in sources)
+            formatters[i] = _Repeat([others[k] for k in sources.tolist()], remap[which])
+            used.update(others[k] for k in sources.tolist())
 
 
 def _which_repeat(column: np.ndarray, others: list[np.ndarray]) -> np.ndarray | None:
-    """Per row, the first of ``others`` with the same bits as ``column`` (``None`` if a row has none);
-    a sample of rows decides first, so that an unrelated column costs little."""
+    """Per row, the position in ``others`` of a column with the same bits as ``column`` in that row
+    (``None`` if a row has none). A sample of rows decides first, so that an unrelated column costs little;
+    the candidates are then tried most frequent first, until every row has one."""
     if not others or len(others) > 127:
         return None
     sample = slice(None, None, max(1, len(column) // 4096))
-    if not np.logical_or.reduce([column[sample] == o[sample] for o in others]).all():
+    hits = np.array([column[sample] == o[sample] for o in others])
+    if not hits.any(axis=0).all():
         return None
     which = np.full(len(column), -1, dtype=np.int8)
-    for k, other in enumerate(others):
-        which[(which < 0) & (column == other)] = k
-    return None if (which < 0).any() else which
+    for k in np.argsort(-hits.sum(axis=1), kind="stable"):
+        if not hits[k].any():
+            break
+        which[(which < 0) & (column == others[k])] = k
+        if (which >= 0).all():
+            return which
+    return None
 
 
 def _column_formatter(col: pd.Series, sep: str) -> _Formatter | None:
