@@ -333,7 +333,7 @@ class DaskFit:
     priors : pandas.Series
         Class priors.
     confusions : Confusions or None
-        ``P(given label | true class)`` per annotator (None for majority vote).
+        ``P(given label | true class)`` per annotator (majority vote: its labels counted against the vote).
     n_iter, converged, objective
         As the in-memory models' ``n_iter_``, ``converged_`` and ``objective_``.
     history : pandas.DataFrame
