@@ -67,7 +67,7 @@ def test_features_recover_the_truth_from_one_label_per_item(one_label):
         warnings.simplefilter("ignore")
         ds = accuracy_of(DawidSkene().fit(frame).labels_, truth)
     assert mv < 0.8 and ds < 0.8  # one 70%-right label per item: annotations alone cannot do better
-    assert lia > 0.85
+    assert lia > 0.8 and lia > max(mv, ds) + 0.05, (lia, mv, ds)
     assert accuracy_of(model.predict(features), truth) > 0.9  # the classifier h(x) trained on those labels
     assert np.allclose(model.proba_.sum(axis=1), 1.0)
     assert list(model.history_.columns[:5]) == [
