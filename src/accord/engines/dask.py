@@ -38,6 +38,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from .._csv import write_parquet
 from .._kernel.driver import (
     HISTORY_COLUMNS,
     EMSteps,
@@ -315,7 +316,7 @@ def _frame(part: _Part, state: _State | None, params: Any, plan: _Plan | None) -
 
 
 def _write(part: _Part, state: _State | None, params: Any, plan: _Plan | None, path: str) -> str:
-    _consensus(part, state, params, plan).to_frame().to_parquet(path, index=False)
+    write_parquet(_consensus(part, state, params, plan).to_frame(), path)
     return path
 
 
