@@ -29,7 +29,14 @@ from ._kernel.votes import argmax_lowest
 if TYPE_CHECKING:
     from .annotations import Annotations
 
-__all__ = ["STRENGTHS", "STRENGTH_CATEGORIES", "Consensus", "consensus_strength", "strength_codes"]
+__all__ = [
+    "STRENGTHS",
+    "STRENGTH_CATEGORIES",
+    "Consensus",
+    "consensus_strength",
+    "strength_codes",
+    "worst_class_codes",
+]
 
 STRENGTHS = ("Strong", "Moderate", "Weak")
 STRENGTH_CATEGORIES = (*STRENGTHS, "None")  # "None": an item without annotations
@@ -205,7 +212,7 @@ class Consensus:
                 "quality": expected,
                 "agreement_with_consensus": agreement,
                 "expected_accuracy": expected,
-                "worst_class": self._class_column(_worst_class(diag, mass)),
+                "worst_class": self._class_column(worst_class_codes(diag, mass)),
             },
             index=ann.annotators,
         )
@@ -332,7 +339,7 @@ def _entropy(p: np.ndarray) -> np.ndarray:
     return -total
 
 
-def _worst_class(diag: np.ndarray, mass: np.ndarray) -> np.ndarray:
+def worst_class_codes(diag: np.ndarray, mass: np.ndarray) -> np.ndarray:
     """Per annotator, the class with the smallest diagonal confusion among the classes their items carry
     posterior mass (at least 0.5) on; among all classes when there is none."""
     masked = np.where(mass >= 0.5, diag, np.inf)

@@ -23,6 +23,7 @@ from .._progress import Status
 from ..annotations import Annotations
 from ..errors import AccordError, InvalidParameterError
 from ..io.tables import read_annotations, read_gold
+from ..io.write import OUTPUT_FORMATS
 from ..io.write import write_table as write_frame
 from ..models.registry import METHODS
 
@@ -42,16 +43,6 @@ __all__ = [
     "parse_params",
     "write_table",
 ]
-
-OUTPUT_FORMATS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".parquet": "parquet",
-    ".json": "json",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
 
 
 class UsageError(InvalidParameterError):

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..annotations import Annotations
+from ..consensus import worst_class_codes
 from ..errors import InvalidAnnotationsError
 
 __all__ = [
@@ -148,16 +149,13 @@ def annotator_frame(
     agreement = np.divide(total.hits, n_labels, out=np.zeros_like(total.hits), where=n_labels > 0)
     diag = np.diagonal(confusions, axis1=1, axis2=2)
     expected = diag @ priors
-    masked = np.where(total.mass >= 0.5, diag, np.inf)
-    none_seen = ~np.isfinite(masked).any(axis=1)
-    masked[none_seen] = diag[none_seen]
     frame = pd.DataFrame(
         {
             "n_labels": n_labels.astype(np.int64),
             "quality": expected,
             "agreement_with_consensus": agreement,
             "expected_accuracy": expected,
-            "worst_class": pd.Categorical.from_codes(masked.argmin(axis=1), pd.Index(classes)),
+            "worst_class": pd.Categorical.from_codes(worst_class_codes(diag, total.mass), pd.Index(classes)),
         },
         index=pd.Index(annotators, name="annotator"),
     )
