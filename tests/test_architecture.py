@@ -470,3 +470,46 @@ def test_an_upward_import_is_found(tmp_path: Path) -> None:
         modules, "pkg", {"_kernel": frozenset({"models"}), "models": frozenset({"cli"})}
     )
     assert len(problems) == 1 and "pkg._kernel.votes:2 imports pkg.models.mv" in problems[0]
+
+
+# --- lazy public names: ``import accord`` and the command line import only what they use --------------------
+
+
+@pytest.mark.parametrize("package", ["accord", "accord.models"])
+def test_every_public_name_resolves_and_is_listed(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        value = getattr(module, name)  # imports the name's module
+        assert getattr(value, "__name__", name).rsplit(".", 1)[-1] == name
+    assert set(module.__all__) <= set(dir(module))
+    with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
+        module.not_a_name  # noqa: B018
+
+
+def test_import_accord_and_the_cli_parser_stay_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, accord; light = sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules);"
+        "from accord.cli import build_parser; build_parser();"
+        "heavy = sorted(m for m in ('scipy.optimize', 'jax', 'sklearn', 'accord.models.lia',"
+        " 'accord.models.label_model', 'accord.models.auto') if m in sys.modules); print(light, heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] []"
+
+
+def test_registry_resolves_every_method_and_refuses_a_taken_name() -> None:
+    from accord.errors import InvalidParameterError
+    from accord.models import Aggregator, DawidSkene
+    from accord.models.registry import METHODS, register
+
+    assert list(METHODS)[:4] == ["mv", "wawa", "zbs", "ds"] and {"auto", "vote", "lia"} <= set(METHODS)
+    for name in METHODS:
+        assert issubclass(METHODS[name], Aggregator)
+    register("ds", DawidSkene)  # the same class again is fine
+    with pytest.raises(InvalidParameterError, match="already taken by DawidSkene"):
+        register("ds", Aggregator)

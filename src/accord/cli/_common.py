@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,31 @@ class UsageError(InvalidParameterError):
 
 
 # ====================================================================== inputs
+def add_model_arguments(parser: argparse.ArgumentParser, method_help: str) -> None:
+    """``--task``, ``--method`` and ``--param``: what the annotations are and which model reads them."""
+    parser.add_argument(
+        "--task",
+        default="labels",
+        choices=["labels", "rating", "multilabel", "pairwise", "boxes", "segmentation"],
+        help="what the annotations are: class labels (default), ratings, label sets, pairwise choices, "
+        "bounding boxes or segmentation masks",
+    )
+    parser.add_argument(
+        "--method",
+        "-m",
+        default=None,
+        metavar="METHOD",
+        help=method_help,
+    )
+    parser.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a hyper-parameter of the method, e.g. -p alpha=1.0 (repeatable)",
+    )
+
+
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """ANNOTATIONS plus the options that say how to read it."""
     parser.add_argument(
@@ -259,7 +284,7 @@ def _shown(params: dict[str, Any]) -> str:
 
 
 def make_model_from_args(
-    method: str, params: dict[str, Any], methods: dict[str, type], factory: Callable[..., Any]
+    method: str, params: dict[str, Any], methods: Mapping[str, type], factory: Callable[..., Any]
 ) -> Any:
     """The model ``--method`` names, with its ``-p`` parameters checked: an unknown key lists the valid ones,
     and a value the model refuses is a usage error naming the flag."""

@@ -17,6 +17,7 @@ from ..models.registry import METHODS, make_model
 from ._common import (
     UsageError,
     add_input_arguments,
+    add_model_arguments,
     add_output_safety_argument,
     check_method,
     check_output,
@@ -56,29 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_input_arguments(parser)
-    parser.add_argument(
-        "--task",
-        default="labels",
-        choices=["labels", "rating", "multilabel", "pairwise", "boxes", "segmentation"],
-        help="what the annotations are: class labels (default), ratings, label sets, pairwise choices, "
-        "bounding boxes or segmentation masks",
-    )
-    parser.add_argument(
-        "--method",
-        "-m",
-        default=None,
-        metavar="METHOD",
-        help="truth-inference method (default: auto, which compares majority vote, a shrunk weighted vote, "
-        "one-coin and Dawid-Skene on held-out labels and says why it chose; ds = Dawid-Skene; "
+    add_model_arguments(
+        parser,
+        method_help="truth-inference method (default: auto, which compares majority vote, a shrunk weighted "
+        "vote, one-coin and Dawid-Skene on held-out labels and says why it chose; ds = Dawid-Skene; "
         "with --task: rating bias_noise|mean|median, multilabel ds|mv, pairwise bt|noisy_bt, boxes ds, "
         "segmentation staple|mv)",
-    )
-    parser.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        metavar="KEY=VALUE",
-        help="a hyper-parameter of the method, e.g. -p alpha=1.0 (repeatable)",
     )
     parser.add_argument(
         "--output",

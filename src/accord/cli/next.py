@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -108,14 +109,22 @@ def run_assign(args: argparse.Namespace) -> int:
     with Status(f"next: fitting LIA on {ann.n_annotations:,} annotations", quiet=args.quiet):
         model.fit(ann, features=features)
         batch = model.assign(args.assign, per_annotator=args.per_annotator)
+    return _write_batch(
+        batch,
+        args,
+        lambda: (
+            f"{len(batch)} (item, annotator) pairs to label next; expected accuracy gain "
+            f"{batch['expected_gain'].sum():.3f} items in all"
+        ),
+    )
+
+
+def _write_batch(batch: pd.DataFrame, args: argparse.Namespace, summary: Callable[[], str]) -> int:
+    """Write the proposed batch to ``--output`` and, unless ``--quiet``, print ``summary()`` and its head."""
     write_table(batch, args.output, allow_formulas=args.allow_formulas)
     if not args.quiet:
         out = sys.stderr if args.output == "-" else sys.stdout
-        print(
-            f"{len(batch)} (item, annotator) pairs to label next; expected accuracy gain "
-            f"{batch['expected_gain'].sum():.3f} items in all",
-            file=out,
-        )
+        print(summary(), file=out)
         print(format_table(batch, max_rows=10), file=out)
         if args.output != "-":
             print(f"wrote {args.output}", file=out)
@@ -144,22 +153,18 @@ def run(args: argparse.Namespace) -> int:
             random_state=args.seed,
         )
         batch = scores.next_batch(args.n, random_state=args.seed)
-    write_table(batch, args.output, allow_formulas=args.allow_formulas)
-    if not args.quiet:
-        out = sys.stderr if args.output == "-" else sys.stdout
+
+    def summary() -> str:
         counts = batch["status"].value_counts()
         model = (
             f"model weight {scores.model_weight:.3g}, temperature {scores.temperature:.3g}"
             if pred_probs is not None
             else "no model"
         )
-        print(
+        return (
             f"{len(batch)} items to label next: {int(counts.get('relabel', 0))} to re-label, "
             f"{int(counts.get('new', 0))} new ({model}; "
-            f"mean annotator weight {scores.mean_annotator_weight:.3g})",
-            file=out,
+            f"mean annotator weight {scores.mean_annotator_weight:.3g})"
         )
-        print(format_table(batch, max_rows=10), file=out)
-        if args.output != "-":
-            print(f"wrote {args.output}", file=out)
-    return 0
+
+    return _write_batch(batch, args, summary)

@@ -12,6 +12,7 @@ from ..report import build_report, render_html, write_report
 from ._common import (
     UsageError,
     add_input_arguments,
+    add_model_arguments,
     check_method,
     check_output,
     fit_guarded,
@@ -51,26 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="file format of ANNOTATIONS if the suffix does not say (csv, tsv, parquet, jsonl)",
     )
-    parser.add_argument(
-        "--task",
-        default="labels",
-        choices=["labels", "rating", "multilabel", "pairwise", "boxes", "segmentation"],
-        help="what the annotations are: class labels (default), ratings, label sets, pairwise choices, "
-        "bounding boxes or segmentation masks",
-    )
-    parser.add_argument(
-        "--method",
-        "-m",
-        default=None,
-        metavar="METHOD",
-        help="truth-inference method (default: ds = Dawid-Skene; with --task, the task's default)",
-    )
-    parser.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        metavar="KEY=VALUE",
-        help="a hyper-parameter of the method, e.g. -p alpha=1.0 (repeatable)",
+    add_model_arguments(
+        parser,
+        method_help="truth-inference method (default: ds = Dawid-Skene; with --task, the task's default)",
     )
     parser.add_argument("--gold", default=None, help="gold labels (item,label) to evaluate against")
     parser.add_argument(
