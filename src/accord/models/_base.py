@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,9 @@ from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidAnnotationsError, NotFittedError
 
-__all__ = ["Aggregator", "IterativeAggregator", "as_annotations", "check_no_positional"]
+__all__ = ["Aggregator", "Estimator", "IterativeAggregator", "as_annotations", "check_no_positional"]
+
+_Result = TypeVar("_Result")
 
 
 def as_annotations(data: Annotations | pd.DataFrame) -> Annotations:
@@ -30,7 +32,35 @@ def as_annotations(data: Annotations | pd.DataFrame) -> Annotations:
     )
 
 
-class Aggregator:
+class Estimator(Generic[_Result]):
+    """Parameters and fitted-result access shared by the models here and the task models of
+    :mod:`accord.tasks`.
+
+    ``fit`` stores its result in ``consensus_``; the fitted attributes read it through ``_fitted``, which
+    names the input ``fit`` takes (``_fit_input``) when the model is not fitted yet. ``get_params`` lists the
+    constructor settings: the instance attributes that neither start nor end with an underscore.
+    """
+
+    _fit_input: ClassVar[str] = "annotations"
+    consensus_: _Result
+
+    def _fitted(self) -> _Result:
+        consensus = self.__dict__.get("consensus_")
+        if consensus is None:
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet: call fit({self._fit_input}) first"
+            )
+        return consensus
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+class Aggregator(Estimator[Consensus]):
     """Common surface of the models: ``fit`` returns ``self``; ``labels_``, ``proba_`` and ``consensus_``
     after.
 
@@ -83,12 +113,6 @@ class Aggregator:
         check_no_positional(self, args)
         return self.fit(annotations, **inputs).proba_
 
-    def _fitted(self) -> Consensus:
-        consensus = self.__dict__.get("consensus_")
-        if consensus is None:
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(annotations) first")
-        return consensus
-
     @property
     def labels_(self) -> pd.Series:
         return self._fitted().labels
@@ -96,13 +120,6 @@ class Aggregator:
     @property
     def proba_(self) -> pd.DataFrame:
         return self._fitted().proba
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
 
 
 def check_no_positional(model: Any, args: tuple[Any, ...]) -> None:

@@ -32,7 +32,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.special import expit, gammaln
 
-from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError, NotFittedError
+from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
+from ..models._base import Estimator
 from ._tables import find_column, rows_text, show_values
 
 __all__ = [
@@ -518,13 +519,13 @@ def as_multilabel(data: MultiLabelAnnotations | pd.DataFrame) -> MultiLabelAnnot
 _Model = TypeVar("_Model", bound="_MultiLabelModel")
 
 
-class _MultiLabelModel:
+class _MultiLabelModel(Estimator[MultiLabelConsensus]):
     """Common surface: ``fit`` returns ``self``; ``labels_``, ``proba_`` and ``consensus_`` after."""
 
     name = "multilabel"
+    _fit_input = "annotations"
     threshold: float = 0.5
     annotations_: MultiLabelAnnotations
-    consensus_: MultiLabelConsensus
 
     def fit(self: _Model, annotations: MultiLabelAnnotations | pd.DataFrame) -> _Model:  # noqa: PYI019
         """Fit the model and return ``self``."""
@@ -542,12 +543,6 @@ class _MultiLabelModel:
         """Fit and return the consensus set of each item."""
         return self.fit(annotations).labels_
 
-    def _fitted(self) -> MultiLabelConsensus:
-        consensus = self.__dict__.get("consensus_")
-        if consensus is None:
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(annotations) first")
-        return consensus
-
     @property
     def labels_(self) -> pd.Series:
         return self._fitted().labels
@@ -555,12 +550,6 @@ class _MultiLabelModel:
     @property
     def proba_(self) -> pd.DataFrame:
         return self._fitted().proba
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
 
 def _vote_shares(a: MultiLabelAnnotations) -> np.ndarray:

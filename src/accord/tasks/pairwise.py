@@ -32,7 +32,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit, gammaln, ndtri
 
-from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError, NotFittedError
+from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
+from ..models._base import Estimator
 from ._tables import find_column, rows_text, show_values
 
 __all__ = [
@@ -454,16 +455,16 @@ def as_comparisons(data: Comparisons | pd.DataFrame) -> Comparisons:
 _Model = TypeVar("_Model", bound="_PairwiseModel")
 
 
-class _PairwiseModel:
+class _PairwiseModel(Estimator[PairwiseConsensus]):
     """Common surface: ``fit`` returns ``self``; ``scores_``, ``ranking_`` and ``consensus_`` after."""
 
     name = "pairwise"
+    _fit_input = "comparisons"
     prior: float = 1.0
     max_iter: int = 1000
     tol: float = 1e-8
     level: float = 0.95
     comparisons_: Comparisons
-    consensus_: PairwiseConsensus
 
     def fit(self: _Model, comparisons: Comparisons | pd.DataFrame) -> _Model:  # noqa: PYI019
         """Fit the model and return ``self``."""
@@ -503,12 +504,6 @@ class _PairwiseModel:
         """Fit and return the score of each item."""
         return self.fit(comparisons).scores_
 
-    def _fitted(self) -> PairwiseConsensus:
-        consensus = self.__dict__.get("consensus_")
-        if consensus is None:
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(comparisons) first")
-        return consensus
-
     @property
     def scores_(self) -> pd.Series:
         return self._fitted().scores
@@ -516,12 +511,6 @@ class _PairwiseModel:
     @property
     def ranking_(self) -> pd.Series:
         return self._fitted().ranking
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
 
 def _gamma_parameters(prior: float) -> tuple[float, float]:

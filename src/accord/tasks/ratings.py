@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln, ndtri
 
-from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError, NotFittedError
+from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
+from ..models._base import Estimator
 from ._tables import find_column, rows_text, show_values
 
 __all__ = [
@@ -438,13 +439,13 @@ def as_ratings(data: Ratings | pd.DataFrame) -> Ratings:
 _Model = TypeVar("_Model", bound="_RatingModel")
 
 
-class _RatingModel:
+class _RatingModel(Estimator[RatingConsensus]):
     """Common surface: ``fit`` returns ``self``; ``values_``, ``sd_`` and ``consensus_`` after."""
 
     name = "rating"
+    _fit_input = "ratings"
     level: float = 0.95
     ratings_: Ratings
-    consensus_: RatingConsensus
 
     def fit(self: _Model, ratings: Ratings | pd.DataFrame) -> _Model:  # noqa: PYI019
         """Fit the model to a :class:`Ratings` (or a long DataFrame) and return ``self``."""
@@ -461,12 +462,6 @@ class _RatingModel:
         """Fit and return the consensus value of each item."""
         return self.fit(ratings).values_
 
-    def _fitted(self) -> RatingConsensus:
-        consensus = self.__dict__.get("consensus_")
-        if consensus is None:
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(ratings) first")
-        return consensus
-
     @property
     def values_(self) -> pd.Series:
         return self._fitted().values
@@ -474,12 +469,6 @@ class _RatingModel:
     @property
     def sd_(self) -> pd.Series:
         return self._fitted().sd
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
 
 def _check_level(level: float) -> None:
