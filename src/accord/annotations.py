@@ -25,7 +25,7 @@ from ._kernel.ids import match_index
 from ._utils import check_positive_int, check_random_state
 from .errors import AccordError, DataQualityWarning, InvalidAnnotationsError, InvalidParameterError
 
-__all__ = ["Annotations", "register_reader"]
+__all__ = ["Annotations", "register_reader", "role_columns"]
 
 _COLUMN_ALIASES = {
     "item": ("item", "task", "item_id", "task_id", "example", "example_id"),
@@ -108,14 +108,23 @@ def _resolve_column(columns: pd.Index, role: str, given: Hashable | None) -> Has
     )
 
 
-def _resolve_columns(
+def role_columns(
     columns: pd.Index, item: Hashable | None, annotator: Hashable | None, label: Hashable | None
 ) -> dict[str, Hashable]:
-    """The column of each role: the one named, else the first alias present."""
+    """The column of each role (``"item"``, ``"annotator"``, ``"label"``): the one named, else the first of
+    its usual names present (``task``, ``worker``, ...), as :meth:`Annotations.from_frame` chooses them; the
+    same error when a role has none. A reader uses it to read only these columns.
+
+    >>> role_columns(pd.Index(["when", "task", "worker", "label"]), None, None, None)
+    {'item': 'task', 'annotator': 'worker', 'label': 'label'}
+    """
     return {
         role: _resolve_column(columns, role, given)
         for role, given in (("item", item), ("annotator", annotator), ("label", label))
     }
+
+
+_resolve_columns = role_columns
 
 
 def _check_options(duplicates: str, missing: str) -> None:
@@ -174,9 +183,12 @@ def _blank_codes(codes: np.ndarray, uniques: Any) -> np.ndarray:
     return np.append(blank, True)[codes]
 
 
-def _renumber(codes: np.ndarray, ids: pd.Index, pos: np.ndarray | None) -> tuple[np.ndarray, pd.Index]:
-    """Codes of the rows kept (``pos``; None: all) numbered by first appearance, and their ids."""
-    if pos is None and in_first_appearance_order(codes, len(ids)):
+def _renumber(
+    codes: np.ndarray, ids: pd.Index, pos: np.ndarray | None, ordered: bool = False
+) -> tuple[np.ndarray, pd.Index]:
+    """Codes of the rows kept (``pos``; None: all) numbered by first appearance, and their ids (``ordered``:
+    the codes are known to number every id by first appearance, as :func:`pandas.factorize` gives them)."""
+    if pos is None and (ordered or in_first_appearance_order(codes, len(ids))):
         return codes, ids
     new_codes, used = pd.factorize(codes if pos is None else codes[pos], sort=False)
     return new_codes, ids[used]
@@ -311,7 +323,9 @@ class Annotations:
             what = "labels" if role == "label" else f"{role} ids"
             return _factorize(df[cols[role]], what, rows, place, header)
 
-        parts, pos, report = cls._assemble(column, cols, rows, place, header, classes, duplicates, missing)
+        parts, pos, report = cls._assemble(
+            column, cols, rows, place, header, classes, duplicates, missing, ordered=True
+        )
         extra_frame = None
         if extra_cols:
             extra_frame = (df[extra_cols] if pos is None else df[extra_cols].iloc[pos]).reset_index(drop=True)
@@ -333,6 +347,7 @@ class Annotations:
         source: Mapping[str, Any] | None = None,
         check_values: bool = True,
         copy: bool = True,
+        first_appearance: bool = False,
     ) -> Annotations:
         """Build from a table whose columns are already factorized: ``(codes, values)`` per column.
 
@@ -359,6 +374,10 @@ class Annotations:
         copy : bool, default True
             Copy the code arrays. ``False`` lets ``int32`` arrays become the result's (read-only) arrays
             without a copy: for a reader that made them and keeps no other use for them.
+        first_appearance : bool, default False
+            The codes of the item and annotator columns use every value and number them in order of first
+            appearance (as :func:`pandas.factorize` or one dictionary encoding of the whole column gives
+            them), so the build need not check it before keeping them as they are.
 
         Examples
         --------
@@ -417,7 +436,9 @@ class Annotations:
             codes = codes.astype(np.int32 if len(distinct) < 2**31 - 1 else np.int64, copy=copy)
             return codes, values if role == "label" else distinct
 
-        parts, _, report = cls._assemble(column, cols, where, place, header, classes, duplicates, missing, 6)
+        parts, _, report = cls._assemble(
+            column, cols, where, place, header, classes, duplicates, missing, 6, ordered=first_appearance
+        )
         return cls(*parts, None, report)
 
     @classmethod
@@ -432,6 +453,7 @@ class Annotations:
         duplicates: str,
         missing: str,
         stacklevel: int = 5,
+        ordered: bool = False,
     ) -> tuple[_Parts, np.ndarray | None, list[str]]:
         """The steps :meth:`from_frame` and :meth:`from_codes` share, on codes: ids checked, missing labels
         and repeated pairs handled, ids renumbered when rows were dropped, labels mapped to classes.
@@ -457,8 +479,8 @@ class Annotations:
         )
         report += cls._handle_duplicates(ids["item"][0], ids["annotator"][0], keep, ids, duplicates)
         pos = None if keep.all() else np.flatnonzero(keep)
-        item_codes, items = _renumber(ids["item"][0], ids["item"][1], pos)
-        ann_codes, annotators = _renumber(ids["annotator"][0], ids["annotator"][1], pos)
+        item_codes, items = _renumber(ids["item"][0], ids["item"][1], pos, ordered)
+        ann_codes, annotators = _renumber(ids["annotator"][0], ids["annotator"][1], pos, ordered)
         kept_labels = label_codes if pos is None else label_codes[pos]
         used = used_values(kept_labels, len(label_values))
         class_index = cls._class_index(list(label_values[used]), classes)

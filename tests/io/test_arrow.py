@@ -100,6 +100,12 @@ ODD_CSV = {
     "numeric classes": "item,annotator,label\n1,a,10\n1,b,2\n2,a,1\n",
     "extra columns": "when,item,annotator,label,note\nmon,1,a,x,hi\ntue,1,b,y,\n",
     "many items": "item,annotator,label\n" + "".join(f"i{i % 97},a{i % 13},{i % 3}\n" for i in range(1200)),
+    # integers written otherwise than plainly keep their texts; plain ones (even int64's ends) go by value
+    "number-like texts": "item,annotator,label\n0x1f,-5,1\n31,5,-0\n"
+    "-9223372036854775808,9223372036854775807,00\n9223372036854775808,+5,1e3\n1_000,٣,0X1F\n",
+    "plain integers": "item,annotator,label\n-9223372036854775808,9223372036854775807,-1\n0,1,2\n"
+    "9223372036854775807,-9223372036854775808,-1\n30,1,10\n",
+    "a plain integer column beside text": "item,annotator,label\n12,w1,1\n7,w2,3\n12,w2,01\n",
 }
 
 ODD_ERRORS = {
@@ -164,15 +170,43 @@ def test_what_pyarrow_would_read_differently_goes_to_pandas(text: str, tmp_path:
     assert read[:1] == outcome(lambda: Annotations.from_frame(read_table(path)))[:1]
 
 
-def test_not_utf8_and_compressed_files_go_to_pandas(tmp_path: Path) -> None:
+def test_not_utf8_and_keywords_this_path_does_not_take_go_to_pandas(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_bytes("item,annotator,label\n1,a,\xe9\n".encode("latin-1"))
     compare(path, "csv", handled=False)
-    frame = pd.DataFrame({"item": [1, 2], "annotator": ["a", "a"], "label": ["x", "y"]})
-    frame.to_csv(tmp_path / "b.csv.gz", index=False)
-    assert read_annotation_codes(tmp_path / "b.csv.gz", "csv") is None
-    assert read_annotations(tmp_path / "b.csv.gz").n_items == 2
     assert read_annotation_codes(path, "csv", extra=["label"]) is None  # a keyword this path does not take
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zst"])
+@pytest.mark.parametrize("name", ["leading zeros", "quotes", "extra columns", "bom and crlf"])
+def test_compressed_files_are_read_by_pyarrow_the_same(suffix: str, name: str, tmp_path: Path) -> None:
+    codec = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}[suffix]
+    if not pa.Codec.is_available(codec):
+        pytest.skip(f"this pyarrow has no {codec}")
+    path = tmp_path / f"a.csv{suffix}"
+    with pa.CompressedOutputStream(str(path), codec) as out:
+        out.write(ODD_CSV[name].encode())
+    plain = tmp_path / "a.csv"
+    plain.write_bytes(ODD_CSV[name].encode())
+    fast = read_annotation_codes(path, "csv")
+    assert fast is not None
+    assert_same(fast, Annotations.from_frame(read_table(plain)))
+    if suffix != ".zst":  # pandas reads zstd only with the zstandard package
+        assert compare(path, "csv")[0] == "ok"
+
+
+def test_damaged_or_other_compressed_files_go_to_pandas(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"item": [1, 2], "annotator": ["a", "a"], "label": ["x", "y"]})
+    for suffix in (".xz", ".zip"):
+        frame.to_csv(tmp_path / f"b.csv{suffix}", index=False)
+        assert read_annotation_codes(tmp_path / f"b.csv{suffix}", "csv") is None
+        assert read_annotations(tmp_path / f"b.csv{suffix}").n_items == 2
+    damaged = tmp_path / "c.csv.gz"
+    damaged.write_bytes(b"\x1f\x8b\x08\x00 not really gzip")
+    compare(damaged, "csv", handled=False)
+    plain = tmp_path / "d.csv.gz"  # not compressed at all
+    plain.write_text("item,annotator,label\n1,a,x\n")
+    compare(plain, "csv", handled=False)
 
 
 def write_parquet(path: Path, columns: dict[str, Any]) -> Path:

@@ -17,14 +17,16 @@ calls :func:`read_parquet_dataset` and never opens a file itself.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..annotations import Annotations
+from ..annotations import Annotations, role_columns
 from ..errors import AccordError, InvalidAnnotationsError
 
 __all__ = ["cell_text", "read_annotation_codes", "read_parquet_dataset", "text_columns"]
@@ -32,6 +34,7 @@ __all__ = ["cell_text", "read_annotation_codes", "read_parquet_dataset", "text_c
 # keywords of Annotations.from_frame that the codes path honours; any other one (extra=...) is read by pandas
 _CODES_KEYWORDS = frozenset({"item", "annotator", "label", "classes", "duplicates", "missing"})
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
+_CODECS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}  # what pyarrow decompresses (.zip, .xz: pandas)
 # the text dtype pandas gives a column of strings: ``str`` from pandas 3, ``object`` before
 _TEXT_DTYPE = pd.Series(["a"]).dtype
 
@@ -109,14 +112,22 @@ def read_annotation_codes(path: str | Path, fmt: str, **kwargs: Any) -> Annotati
     except ImportError:
         return None
     p = Path(path)
-    opened = _open_parquet(p) if fmt == "parquet" else _open_delimited(p, "," if fmt == "csv" else "\t")
+    opened = (
+        _open_parquet(p) if fmt == "parquet" else _open_delimited(p, "," if fmt == "csv" else "\t", kwargs)
+    )
     if opened is None:
         return None
     columns, rows = opened
     source = {"path": str(p), "format": fmt, "header": fmt != "parquet"}
     try:
         return Annotations.from_codes(
-            columns, rows=rows, source=source, check_values=False, copy=False, **kwargs
+            columns,
+            rows=rows,
+            source=source,
+            check_values=False,
+            copy=False,
+            first_appearance=fmt != "parquet",  # a whole CSV column is encoded at once
+            **kwargs,
         )
     except _Unreadable:
         return None
@@ -142,14 +153,18 @@ class _Columns(Mapping[str, tuple[np.ndarray, pd.Index]]):
         return len(self._names)
 
 
-def _open_delimited(p: Path, sep: str) -> tuple[_Columns, pd.Index] | None:
-    """A CSV/TSV file parsed by pyarrow, every column dictionary-encoded text (an empty field is null)."""
+def _open_delimited(
+    p: Path, sep: str, kwargs: Mapping[str, Any] | None = None
+) -> tuple[Mapping[str, tuple[np.ndarray, pd.Index]], pd.Index] | None:
+    """A CSV/TSV file (plain, or compressed with gzip, bzip2 or zstd) parsed by pyarrow: the item, annotator
+    and label columns (named by ``kwargs`` as in :meth:`accord.Annotations.from_frame`, else found by their
+    usual names) read as text, an empty field null, and encoded on a few threads."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    if p.suffix.lower() in _COMPRESSED:
+    data = _file_bytes(p)
+    if data is None:
         return None
-    data = p.read_bytes()
     quotes = data.count(b'"')
     if quotes % 2:  # perhaps a quote left open at the end, which pandas refuses
         return None
@@ -162,9 +177,10 @@ def _open_delimited(p: Path, sep: str) -> tuple[_Columns, pd.Index] | None:
         return None
     if len(set(names)) < len(names) or any(not n for n in names):  # pandas renames these
         return None
-    # every column dictionary-encoded text: pyarrow hashes the values while it parses, on every core
+    wanted = _wanted_columns(names, kwargs or {})
     convert = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(names, pa.dictionary(pa.int32(), pa.string())),
+        column_types=dict.fromkeys(wanted, pa.string()),
+        include_columns=wanted,
         strings_can_be_null=True,
         null_values=[""],
         quoted_strings_can_be_null=True,
@@ -180,11 +196,140 @@ def _open_delimited(p: Path, sep: str) -> tuple[_Columns, pd.Index] | None:
             break
         except (pa.ArrowException, ValueError):
             continue
-    if table is None or table.column_names != names:
+    if table is None or table.column_names != wanted:
         return None
     del data, buffer
     rows = pd.RangeIndex(2, table.num_rows + 2, name="line")
-    return _Columns(names, table.column), rows
+    return _Encoded(names, table), rows
+
+
+def _file_bytes(p: Path) -> bytes | None:
+    """The bytes of a file, decompressed by pyarrow for ``.gz``, ``.bz2`` and ``.zst``; None for what pandas
+    must read (``.zip``, ``.xz``, a codec this pyarrow lacks, a damaged stream)."""
+    import pyarrow as pa
+
+    suffix = p.suffix.lower()
+    if suffix not in _COMPRESSED:
+        return p.read_bytes()
+    codec = _CODECS.get(suffix)
+    if codec is None or not pa.Codec.is_available(codec):
+        return None
+    try:
+        with pa.input_stream(str(p), compression=codec) as stream:
+            return bytes(stream.read())
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+
+
+def _wanted_columns(names: Sequence[str], kwargs: Mapping[str, Any]) -> list[str]:
+    """The columns of the three roles, in the file's order; every column when a role has none (the build
+    then raises the error that names the columns)."""
+    try:
+        roles = role_columns(
+            pd.Index(names), kwargs.get("item"), kwargs.get("annotator"), kwargs.get("label")
+        )
+    except AccordError:
+        return list(names)
+    used = set(roles.values())
+    return [n for n in names if n in used]
+
+
+class _Encoded(Mapping[str, tuple[np.ndarray, pd.Index]]):
+    """Column name -> ``(codes, text values)`` of the columns a table holds, all of them encoded at once on
+    a few threads when the first one is asked for (pyarrow's kernels release the GIL)."""
+
+    def __init__(self, names: Sequence[str], table: Any) -> None:
+        self._names = list(names)
+        self._table: Any = table
+        self._done: dict[str, tuple[np.ndarray, pd.Index]] = {}
+
+    def __getitem__(self, name: str) -> tuple[np.ndarray, pd.Index]:
+        if name not in self._names:
+            raise KeyError(name)
+        if self._table is not None:
+            table, self._table = self._table, None
+            columns = table.column_names
+            with ThreadPoolExecutor(max(1, min(len(columns), os.cpu_count() or 1))) as pool:
+                done = list(pool.map(lambda n: _string_codes(table.column(n)), columns))
+            self._done = dict(zip(columns, done, strict=True))
+        if name not in self._done:
+            raise _Unreadable(name)
+        return self._done[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _string_codes(column: Any) -> tuple[np.ndarray, pd.Index]:
+    """``(codes, distinct texts)`` of a text column (``-1`` for a null), numbered by first appearance: a
+    column of integers written plainly (``12``, ``-3``; never ``007``, ``-0`` or ``0x1f``) through their
+    values, any other by one dictionary encoding of the whole column."""
+    import pyarrow as pa
+
+    chunks = [c for c in column.chunks if len(c)] if isinstance(column, pa.ChunkedArray) else [column]
+    found = _plain_integer_codes(chunks) if chunks and not column.null_count else None
+    codes, texts = found if found is not None else _dictionary_text_codes(chunks, column.type)
+    return codes, pd.Index(texts.to_pandas(), dtype=_TEXT_DTYPE, tupleize_cols=False)
+
+
+def _dictionary_text_codes(chunks: list[Any], kind: Any) -> tuple[np.ndarray, Any]:
+    """Codes and dictionary of text chunks encoded as one column (one hash table, first appearance)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not chunks:
+        return np.zeros(0, dtype=np.int32), pa.array([], type=kind)
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, type=kind))
+    parts = encoded.chunks
+    if any(len(c.dictionary) != len(parts[-1].dictionary) for c in parts):  # not one shared dictionary
+        parts = [pc.dictionary_encode(pa.concat_arrays(chunks))]
+    codes = np.empty(sum(len(c) for c in parts), dtype=np.int32)
+    at = 0
+    for part in parts:
+        indices = part.indices
+        filled = pc.fill_null(indices, -1) if indices.null_count else indices
+        codes[at : at + len(part)] = filled.to_numpy(zero_copy_only=False)
+        at += len(part)
+    return codes, parts[-1].dictionary
+
+
+_POWERS = 10 ** np.arange(1, 20, dtype=np.uint64)  # 10 .. 10^19: the digit count of an int64 magnitude
+
+
+def _plain_integer_codes(chunks: list[Any]) -> tuple[np.ndarray, Any] | None:
+    """Codes and distinct texts of text chunks whose every value is an integer written as Python writes it
+    (digits, ``-`` before a negative number, no leading zero, not ``-0``), from the integers themselves;
+    None for any other column. A value written otherwise takes more characters than its plain text, so the
+    chunks' total length decides once the values parse and hold only digits and ``-``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for chunk in chunks:  # only digits and "-" (pyarrow would also parse hexadecimal "0x1f")
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[
+            chunk.offset : chunk.offset + len(chunk) + 1
+        ]
+        start, stop = int(offsets[0]), int(offsets[-1])
+        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[start:stop] if stop > start else None
+        if data is None or data.max() > ord("9"):
+            return None
+        if np.count_nonzero(data < ord("0")) != np.count_nonzero(data == ord("-")):
+            return None
+        total += stop - start
+    try:
+        values = pc.cast(pa.chunked_array(chunks), pa.int64())
+    except (pa.ArrowException, ValueError):
+        return None
+    codes, uniques, counts = _counted_integer_codes(values)
+    numbers = np.asarray(uniques.to_numpy())
+    magnitude = np.abs(numbers).view(np.uint64)  # |-2^63| wraps to 2^63 as uint64
+    plain = np.searchsorted(_POWERS, magnitude, side="right") + 1 + (numbers < 0)
+    if int(counts @ plain) != total:
+        return None
+    return codes, pc.cast(uniques, pa.string())
 
 
 def _open_parquet(p: Path) -> tuple[_Columns, pd.Index] | None:
@@ -286,36 +431,43 @@ def _dictionary_codes(column: Any) -> tuple[np.ndarray, Any]:
 def _integer_codes(column: Any) -> tuple[np.ndarray, Any]:
     """Codes of an integer column, numbered by first appearance: runs when it is sorted (a file grouped by
     item), a lookup table when its values span a small range (annotators, labels), else a hash table."""
-    import pyarrow as pa
-
     if column.null_count:
         return _encoded_codes(column)
+    codes, values, _ = _counted_integer_codes(column)
+    return codes, values
+
+
+def _counted_integer_codes(column: Any) -> tuple[np.ndarray, Any, np.ndarray]:
+    """:func:`_integer_codes` of a column without nulls, and how many rows hold each value."""
+    import pyarrow as pa
+
     values = np.asarray(column.to_numpy())
     if len(values) == 0:
-        return np.zeros(0, dtype=np.int32), pa.array(values)
+        return np.zeros(0, dtype=np.int32), pa.array(values), np.zeros(0, dtype=np.int64)
     if (values[1:] >= values[:-1]).all():
         starts = np.concatenate([[True], values[1:] != values[:-1]])
-        return np.cumsum(starts, dtype=np.int32) - 1, pa.array(values[starts])
+        counts = np.diff(np.flatnonzero(starts), append=len(values))
+        return np.cumsum(starts, dtype=np.int32) - 1, pa.array(values[starts]), counts
     low, high = int(values.min()), int(values.max())
     if high - low < min(len(values), _LOOKUP_LIMIT) and high <= np.iinfo(np.int64).max:
         return _lookup_codes(values.astype(np.int64, copy=False), low, high)
     codes, uniques = pd.factorize(values)
-    return np.asarray(codes, dtype=np.int32), pa.array(uniques)
+    codes = np.asarray(codes, dtype=np.int32)
+    return codes, pa.array(uniques), np.bincount(codes, minlength=len(uniques))
 
 
 _LOOKUP_LIMIT = 1 << 22  # a table of at most 4M entries (16 MB)
 
 
-def _lookup_codes(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, Any]:
-    """Codes of integers within ``low .. high`` through a table indexed by value. The order of first
-    appearance comes from the shortest prefix of rows that holds every distinct value (for annotators or
-    labels, a few thousand rows), so no hash table is built over all the rows."""
+def _lookup_codes(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, Any, np.ndarray]:
+    """Codes of integers within ``low .. high`` through a table indexed by value, and each value's count.
+    The order of first appearance comes from the shortest prefix of rows that holds every distinct value
+    (for annotators or labels, a few thousand rows), so no hash table is built over all the rows."""
     import pyarrow as pa
 
     shifted = values - low if low else values
-    present = np.zeros(high - low + 1, dtype=bool)
-    present[shifted] = True
-    n_distinct = int(present.sum())
+    per_value = np.bincount(shifted, minlength=high - low + 1)
+    n_distinct = int(np.count_nonzero(per_value))
     prefix = 4096
     while True:
         order = pd.unique(shifted[:prefix])
@@ -324,7 +476,7 @@ def _lookup_codes(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, 
         prefix *= 4
     table = np.full(high - low + 1, -1, dtype=np.int32)
     table[order] = np.arange(len(order), dtype=np.int32)
-    return table[shifted], pa.array(np.asarray(order, dtype=np.int64) + low)
+    return table[shifted], pa.array(np.asarray(order, dtype=np.int64) + low), per_value[order]
 
 
 def _as_text(codes: np.ndarray, values: Any) -> tuple[np.ndarray, Any]:

@@ -26,6 +26,9 @@ null);
 from __future__ import annotations
 
 import json
+import lzma
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -173,6 +176,15 @@ def _read_delimited(p: Path, sep: str, fmt: str) -> pd.DataFrame:
         raise InvalidAnnotationsError(
             f"could not read {p} as {fmt.upper()}: {str(exc).splitlines()[0]}"
             + ("" if fmt != "csv" or not p.suffix.lower() == ".json" else "")
+        ) from None
+    except ImportError:  # pandas reads .zst with the zstandard package only
+        raise InvalidAnnotationsError(
+            f"reading {p} needs the zstandard package (pip install zstandard), or pyarrow with zstd"
+        ) from None
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise InvalidAnnotationsError(
+            f"could not read {p}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} (is it "
+            f"really compressed as its suffix {p.suffix} says?)"
         ) from None
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
     return frame
