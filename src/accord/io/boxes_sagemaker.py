@@ -24,7 +24,6 @@ Output manifest (JSON Lines, one image per line), for each label attribute ``A``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,11 +31,18 @@ from typing import Any
 from .._hints import option
 from ..errors import InvalidAnnotationsError
 from ..tasks.boxes import BoxCollector, Boxes
-from ._base import iter_jsonl, load_json, text
+from ._base import iter_jsonl, text
+from ._sagemaker import (
+    FMT,
+    answer_content,
+    indexed_source,
+    manifest_lines,
+    manifest_notes,
+    response_answers,
+    response_files,
+)
 
 __all__ = ["read"]
-
-FMT = "SageMaker Ground Truth"
 
 
 def read(
@@ -77,13 +83,9 @@ def read(
 # ------------------------------------------------------------------------------------------- answers
 def _box_content(content: Any, field: str | None, where: str) -> tuple[dict[str, Any] | None, str | None]:
     """(``{"boundingBoxes", "inputImageProperties"}``, skip reason) from an ``answerContent``."""
-    if isinstance(content, str):
-        try:
-            content = json.loads(content)
-        except json.JSONDecodeError:
-            return None, "answer content that is not JSON"
-    if not isinstance(content, dict):
-        return None, "answer without content"
+    content, why = answer_content(content)
+    if content is None:
+        return None, why
     if field is not None:
         value = content.get(field)
         if not isinstance(value, dict) or "boundingBoxes" not in value:
@@ -127,16 +129,7 @@ def _add_answer(
 
 
 def _read_response(path: Path, item: str, out: BoxCollector, field: str | None) -> None:
-    data = load_json(path, FMT)
-    answers = data.get("answers") if isinstance(data, dict) else None
-    if not isinstance(answers, list):
-        raise InvalidAnnotationsError(
-            f"{path} is not a Ground Truth worker response: expected an object with an 'answers' list"
-        )
-    for answer in answers:
-        if not isinstance(answer, dict):
-            out.skip("answer that is not a JSON object")
-            continue
+    for answer in response_answers(path, out):
         _add_answer(out, item, answer.get("workerId"), answer.get("answerContent"), field, str(path))
 
 
@@ -151,24 +144,15 @@ def _manifest_sources(job: Path) -> list[str] | None:
 
 
 def _read_folder(folder: Path, out: BoxCollector, field: str | None) -> None:
-    files = sorted(p for p in folder.rglob("*.json") if p.parent.parent.name.startswith("iteration"))
-    if not files:
-        manifest = folder / "manifests" / "output" / "output.manifest"
-        if manifest.is_file():
-            _read_manifest(manifest, out, field, None)
-            return
-        raise InvalidAnnotationsError(
-            f"{folder}: no worker-response JSON files (annotations/worker-response/iteration-N/<index>/"
-            "*.json) and no manifests/output/output.manifest"
-        )
+    files, manifest = response_files(folder)
+    if manifest is not None:
+        _read_manifest(manifest, out, field, None)
+        return
     job = next((p for p in [folder, *folder.parents] if (p / "manifests").is_dir()), folder)
     sources = _manifest_sources(job)
     for path in files:
         index = path.parent.name
-        item = index
-        if sources is not None and index.isdigit() and int(index) < len(sources):
-            item = sources[int(index)]
-        _read_response(path, item, out, field)
+        _read_response(path, indexed_source(index, sources) or index, out, field)
     out.notes.append(
         f"{len(files)} worker-response file(s); items named by "
         + ("the output manifest's source-ref" if sources is not None else "data-object index")
@@ -176,33 +160,15 @@ def _read_folder(folder: Path, out: BoxCollector, field: str | None) -> None:
 
 
 # ------------------------------------------------------------------------------------------- manifest
-def _label_attributes(obj: dict[str, Any]) -> list[str]:
-    return [k for k in obj if not k.endswith("-metadata") and f"{k}-metadata" in obj]
-
-
 def _read_manifest(path: Path, out: BoxCollector, field: str | None, label_attribute: str | None) -> None:
-    n_lines, kinds = 0, {"per-worker": 0, "consolidated": 0}
-    for lineno, obj in iter_jsonl(path, FMT):
-        n_lines += 1
-        item = text(obj.get("source-ref")) or text(obj.get("source")) or f"line{lineno}"
-        attrs = [a for a in _label_attributes(obj) if label_attribute in (None, a)]
-        if not attrs:
-            out.skip("manifest line without a label attribute")
-            continue
+    kinds = {"per-worker": 0, "consolidated": 0}
+    for lineno, obj, item, attrs in manifest_lines(path, out, label_attribute):
         for attr in attrs:
             kind = _read_attribute(obj[attr], obj.get(f"{attr}-metadata"), attr, item, out, field,
                                    f"{path}, line {lineno}")  # fmt: skip
             if kind:
                 kinds[kind] += 1
-    if n_lines == 0:
-        raise InvalidAnnotationsError(f"{path} is empty")
-    if kinds["consolidated"]:
-        out.notes.append(
-            f"{kinds['consolidated']} consolidated label(s): each label attribute (labeling job) is one "
-            "annotator"
-        )
-    if kinds["per-worker"]:
-        out.notes.append(f"per-worker answers of {kinds['per-worker']} object(s)")
+    manifest_notes(out, kinds["consolidated"], kinds["per-worker"])
 
 
 def _read_attribute(

@@ -19,7 +19,6 @@ be compared.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,17 @@ from typing import Any
 from .._hints import option
 from ..errors import InvalidAnnotationsError
 from ._base import Collector, Imported, iter_jsonl, load_json, text
+from ._sagemaker import (
+    FMT,
+    answer_content,
+    indexed_source,
+    manifest_lines,
+    manifest_notes,
+    response_answers,
+    response_files,
+)
 
 __all__ = ["read"]
-
-FMT = "SageMaker Ground Truth"
 
 
 def read(
@@ -70,13 +76,9 @@ def read(
 # ------------------------------------------------------------------------------------------- worker responses
 def answer_label(content: Any, field: str | None, where: str) -> tuple[str | None, str | None]:
     """(label, skip reason) from ``answerContent``: ``{field: {"label": x}}`` (or ``"labels": [x]``)."""
-    if isinstance(content, str):
-        try:
-            content = json.loads(content)
-        except json.JSONDecodeError:
-            return None, "answer content that is not JSON"
-    if not isinstance(content, dict):
-        return None, "answer without content"
+    content, why = answer_content(content)
+    if content is None:
+        return None, why
     if field is not None:
         if field not in content:
             return None, f"answer without the field {field!r}"
@@ -109,16 +111,7 @@ def answer_label(content: Any, field: str | None, where: str) -> tuple[str | Non
 
 
 def _read_response(path: Path, item: str, out: Collector, field: str | None) -> None:
-    data = load_json(path, FMT)
-    answers = data.get("answers") if isinstance(data, dict) else None
-    if not isinstance(answers, list):
-        raise InvalidAnnotationsError(
-            f"{path} is not a Ground Truth worker response: expected an object with an 'answers' list"
-        )
-    for answer in answers:
-        if not isinstance(answer, dict):
-            out.skip("answer that is not a JSON object")
-            continue
+    for answer in response_answers(path, out):
         label, why = answer_label(answer.get("answerContent"), field, str(path))
         if label is None:
             out.skip(why or "no label")
@@ -160,16 +153,10 @@ def _consolidation_sources(folder: Path) -> dict[str, str]:
 
 
 def _read_folder(folder: Path, out: Collector, field: str | None) -> None:
-    files = sorted(p for p in folder.rglob("*.json") if p.parent.parent.name.startswith("iteration"))
-    if not files:
-        manifest = folder / "manifests" / "output" / "output.manifest"
-        if manifest.is_file():
-            _read_manifest(manifest, out, field, None)
-            return
-        raise InvalidAnnotationsError(
-            f"{folder}: no worker-response JSON files (annotations/worker-response/"
-            "iteration-N/<index>/*.json) and no manifests/output/output.manifest"
-        )
+    files, manifest = response_files(folder)
+    if manifest is not None:
+        _read_manifest(manifest, out, field, None)
+        return
     job = next(
         (p for p in [folder, *folder.parents] if (p / "manifests").is_dir() or (p / "annotations").is_dir()),
         folder,
@@ -179,12 +166,9 @@ def _read_folder(folder: Path, out: Collector, field: str | None) -> None:
     unnamed = 0
     for path in files:
         index = path.parent.name
-        item = index
-        if sources is not None and index.isdigit() and int(index) < len(sources):
-            item = sources[int(index)]
-        elif index in requests:
-            item = requests[index]
-        else:
+        item = indexed_source(index, sources) or requests.get(index)
+        if item is None:
+            item = index
             unnamed += 1
         _read_response(path, item, out, field)
     how = (
@@ -203,21 +187,9 @@ def _read_folder(folder: Path, out: Collector, field: str | None) -> None:
 
 
 # ------------------------------------------------------------------------------------------- output manifest
-def _label_attributes(obj: dict[str, Any]) -> list[str]:
-    return [k for k in obj if not k.endswith("-metadata") and f"{k}-metadata" in obj]
-
-
 def _read_manifest(path: Path, out: Collector, field: str | None, label_attribute: str | None) -> None:
-    n_lines, per_worker, consolidated = 0, 0, 0
-    for lineno, obj in iter_jsonl(path, FMT):
-        n_lines += 1
-        item = text(obj.get("source-ref")) or text(obj.get("source")) or f"line{lineno}"
-        attrs = _label_attributes(obj)
-        if label_attribute is not None:
-            attrs = [a for a in attrs if a == label_attribute]
-        if not attrs:
-            out.skip("manifest line without a label attribute")
-            continue
+    per_worker, consolidated = 0, 0
+    for lineno, obj, item, attrs in manifest_lines(path, out, label_attribute):
         for attr in attrs:
             value, meta = obj[attr], obj.get(f"{attr}-metadata") or {}
             if isinstance(value, dict) and "annotationsFromAllWorkers" in value:
@@ -250,11 +222,4 @@ def _read_manifest(path: Path, out: Collector, field: str | None, label_attribut
                 out.add(item, attr, meta["class-name"])
             else:
                 out.skip("label attribute that is not a single class (e.g. multi-label or boxes)")
-    if n_lines == 0:
-        raise InvalidAnnotationsError(f"{path} is empty")
-    if consolidated:
-        out.notes.append(
-            f"{consolidated} consolidated label(s): each label attribute (labeling job) is one annotator"
-        )
-    if per_worker:
-        out.notes.append(f"per-worker answers of {per_worker} object(s)")
+    manifest_notes(out, consolidated, per_worker)
