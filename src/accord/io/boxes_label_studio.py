@@ -29,14 +29,13 @@ from typing import Any
 
 import pandas as pd
 
-from .._hints import option
 from ..errors import InvalidAnnotationsError
 from ..tasks.boxes import BoxCollector, Boxes
 from ._base import load_json, text
+from ._label_studio import FMT, export_layout, pick_control, source_name, task_list, user_id
 
 __all__ = ["read", "refuse_lossy_export"]
 
-FMT = "Label Studio"
 _USE_INSTEAD = "export the project as JSON, JSON_MIN or CSV instead (Export > JSON) and read that file"
 _NUMBERS = re.compile(r"^\s*\d+(\s+[-+0-9.eE]+){4}\s*$")
 
@@ -58,7 +57,7 @@ def read(
     classes : sequence, optional
         The label set and its order (a label outside it is an error).
     """
-    name = str(source) if isinstance(source, (str, Path)) else "Label Studio data"
+    name = source_name(source)
     out = BoxCollector(FMT, name, "percent")
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -70,22 +69,16 @@ def read(
     else:
         data = source
     _refuse_coco(data, name)
-    if isinstance(data, dict) and ("annotations" in data or "completions" in data):
-        data = [data]
+    data = task_list(data)
     if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
         raise InvalidAnnotationsError(
             f"{name} is not a Label Studio export: expected a JSON list of tasks (JSON) or of records "
             "(JSON_MIN)"
         )
-    if any("annotations" in t or "completions" in t for t in data):
+    if export_layout(data, name) == "tasks":
         _read_tasks(data, out, from_name)
-    elif any("annotator" in t for t in data):
-        _read_min(data, out, from_name)
     else:
-        raise InvalidAnnotationsError(
-            f"{name} is not a Label Studio export: its records have neither 'annotations' (JSON export) nor "
-            "'annotator' (JSON_MIN)"
-        )
+        _read_min(data, out, from_name)
     return out.build(classes)
 
 
@@ -132,12 +125,6 @@ def _refuse_coco(data: Any, name: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------- shared
-def _annotator(completed_by: Any) -> str | None:
-    if isinstance(completed_by, dict):
-        return text(completed_by.get("email")) or text(completed_by.get("id"))
-    return text(completed_by)
-
-
 def _add_box(out: BoxCollector, item: str, annotator: str, value: Any, where: str) -> None:
     """One rectangle ``value`` (``x, y, width, height, rotation, rectanglelabels``)."""
     if not isinstance(value, dict):
@@ -166,19 +153,8 @@ def _rotation(value: dict[str, Any]) -> float:
         return 1.0
 
 
-def _pick_control(names: set[str], from_name: str | None, source: str) -> str | None:
-    if from_name is not None:
-        if names and from_name not in names:
-            raise InvalidAnnotationsError(
-                f"{source}: no rectangle control named {from_name!r}; the export has {sorted(names)}"
-            )
-        return from_name
-    if len(names) > 1:
-        raise InvalidAnnotationsError(
-            f"{source}: the export has several rectangle controls {sorted(names)}; name the one to aggregate "
-            f"with {option('from_name=...', '--label-col NAME')}"
-        )
-    return next(iter(names), None)
+def _rectangle_control(names: set[str], from_name: str | None, source: str) -> str | None:
+    return pick_control(names, from_name, source, "rectangle", strict=False)
 
 
 # ------------------------------------------------------------------------------------------- JSON export
@@ -199,7 +175,7 @@ def _read_tasks(tasks: list[dict[str, Any]], out: BoxCollector, from_name: str |
         for r in (a.get("result") or [])
         if _is_rectangle(r)
     }
-    control = _pick_control(names, from_name, out.source)
+    control = _rectangle_control(names, from_name, out.source)
     n_predictions = 0
     for pos, task in enumerate(tasks):
         item = text(task.get("id")) or f"task{pos}"
@@ -219,7 +195,7 @@ def _read_annotation(ann: Any, item: str, k: int, control: str | None, out: BoxC
     if ann.get("was_cancelled") or ann.get("skipped"):
         out.skip("cancelled or skipped annotation")
         return
-    annotator = _annotator(ann.get("completed_by"))
+    annotator = user_id(ann.get("completed_by"))
     if annotator is None:
         out.skip("annotation without an annotator")
         return
@@ -253,7 +229,7 @@ def _box_list(value: Any) -> bool:
 
 def _read_min(records: list[dict[str, Any]], out: BoxCollector, from_name: str | None) -> None:
     names = {k for rec in records for k, v in rec.items() if _box_list(v)}
-    control = _pick_control(names, from_name, out.source)
+    control = _rectangle_control(names, from_name, out.source)
     for pos, rec in enumerate(records):
         item = text(rec.get("id")) or f"task{pos}"
         _read_record(rec.get("annotator"), item, rec.get(control) if control else None, pos + 1, out)
@@ -262,7 +238,7 @@ def _read_min(records: list[dict[str, Any]], out: BoxCollector, from_name: str |
 
 
 def _read_record(annotator_value: Any, item: str, boxes: Any, where: int, out: BoxCollector) -> None:
-    annotator = _annotator(annotator_value)
+    annotator = user_id(annotator_value)
     if annotator is None:
         out.skip("annotation without an annotator")
         return
@@ -293,7 +269,7 @@ def _read_csv(path: Path, out: BoxCollector, from_name: str | None) -> None:
             f"{path}: no 'annotator' column, so this is not a Label Studio CSV export; its columns are "
             f"{list(frame.columns)[:12]}"
         )
-    control = _pick_control(_csv_box_columns(frame), from_name, str(path))
+    control = _rectangle_control(_csv_box_columns(frame), from_name, str(path))
     for pos, row in enumerate(frame.itertuples(index=False)):
         rec = dict(zip(frame.columns, row, strict=True))
         item = text(rec.get("id")) or f"row{pos + 1}"

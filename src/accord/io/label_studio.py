@@ -34,33 +34,20 @@ from typing import Any
 
 from .._hints import option
 from ..errors import InvalidAnnotationsError
-from ._base import Collector, Imported, load_json, read_text_table, text
+from ._base import Collector, Imported, load_json, text
+from ._label_studio import (
+    FMT,
+    MIN_META,
+    csv_records,
+    export_layout,
+    pick_control,
+    source_name,
+    task_list,
+    task_where,
+    user_id,
+)
 
 __all__ = ["read"]
-
-FMT = "Label Studio"
-_MIN_META = {
-    "_where",
-    "id",
-    "annotator",
-    "annotation_id",
-    "created_at",
-    "updated_at",
-    "lead_time",
-    "agreement",
-    "task",
-    "project",
-    "drafts",
-    "predictions",
-    "meta",
-    "file_upload",
-    "inner_id",
-    "total_annotations",
-    "cancelled_annotations",
-    "total_predictions",
-    "updated_by",
-    "completed_by",
-}
 
 
 def read(
@@ -84,14 +71,13 @@ def read(
     ground_truth : {"gold", "vote"}, default "gold"
         Annotations flagged ``ground_truth``: gold labels (not votes), or ordinary votes.
     """
-    name = str(source) if isinstance(source, (str, Path)) else "Label Studio data"
+    name = source_name(source)
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".csv", ".tsv"):
         return _read_csv(Path(source), from_name, classes, duplicates)
     data = load_json(source, FMT) if isinstance(source, (str, Path)) else source
     if ground_truth not in ("gold", "vote"):
         raise InvalidAnnotationsError(f"ground_truth must be 'gold' or 'vote', got {ground_truth!r}")
-    if isinstance(data, dict) and ("annotations" in data or "completions" in data):
-        data = [data]
+    data = task_list(data)
     if not isinstance(data, list):
         raise InvalidAnnotationsError(
             f"{name} is not a Label Studio export: expected a JSON list of tasks (JSON export) or of records "
@@ -103,15 +89,10 @@ def read(
                 f"{name}: record {pos + 1} (counting from 1) is {_kind(task)}, not a task object"
             )
     collector = Collector(FMT, name)
-    if any("annotations" in t or "completions" in t for t in data):
+    if export_layout(data, name) == "tasks":
         _read_tasks(data, collector, from_name, ground_truth)
-    elif any("annotator" in t for t in data):
-        _read_min(data, collector, from_name)
     else:
-        raise InvalidAnnotationsError(
-            f"{name} is not a Label Studio export: its records have neither "
-            "'annotations' (JSON export) nor 'annotator' (JSON_MIN)"
-        )
+        _read_min(data, collector, from_name)
     return collector.build(classes, duplicates)
 
 
@@ -133,11 +114,9 @@ def _kind(value: Any) -> str:
 
 def annotator_id(completed_by: Any) -> str | None:
     """A user id (int) as text, or from a user dict its email, else its id."""
-    if isinstance(completed_by, dict):
-        return text(completed_by.get("email")) or text(completed_by.get("id"))
     if isinstance(completed_by, list):
         raise TypeError("completed_by")
-    return text(completed_by)
+    return user_id(completed_by)
 
 
 def _task_annotations(task: dict[str, Any], where: str) -> list[Any]:
@@ -182,9 +161,7 @@ def _results(annotation: dict[str, Any], where: str) -> list[dict[str, Any]]:
 
 
 def _where(source: str, task: dict[str, Any], pos: int, k: int | None = None) -> str:
-    tid = task.get("id")
-    name = f"task id {tid!r}" if isinstance(tid, (str, int)) else f"task {pos + 1} (counting from 1)"
-    return f"{source}, {name}" + ("" if k is None else f", annotation {k + 1}")
+    return f"{source}, {task_where(task, pos, k)}"
 
 
 def _pick_control(tasks: list[dict[str, Any]], from_name: str | None, source: str) -> str | None:
@@ -193,19 +170,7 @@ def _pick_control(tasks: list[dict[str, Any]], from_name: str | None, source: st
         for k, ann in enumerate(_task_annotations(task, _where(source, task, pos))):
             if isinstance(ann, dict):
                 names.update(str(r.get("from_name")) for r in _results(ann, _where(source, task, pos, k)))
-    if from_name is not None:
-        if from_name not in names:
-            raise InvalidAnnotationsError(
-                f"{source}: no choice control named {from_name!r}; the export has {sorted(names) or 'none'}"
-            )
-        return from_name
-    if len(names) > 1:
-        hint = option("from_name=...", "--label-col NAME")
-        raise InvalidAnnotationsError(
-            f"{source}: the export has several choice controls {sorted(names)}; name the one to aggregate "
-            f"with {hint}"
-        )
-    return next(iter(names), None)
+    return pick_control(names, from_name, source, "choice")
 
 
 def _read_tasks(
@@ -292,7 +257,7 @@ def _guess_label_field(records: list[dict[str, Any]], source: str) -> str:
     excluded, choice_objects = set(), set()
     for rec in records:
         for key, value in rec.items():
-            if key in _MIN_META or key in excluded:
+            if key in MIN_META or key in excluded:
                 continue
             if isinstance(value, dict):
                 if "choices" not in value:
@@ -370,8 +335,7 @@ def _cell(value: Any) -> Any:
 
 def _read_csv(path: Path, from_name: str | None, classes: Sequence[Any] | None, duplicates: str) -> Imported:
     """A Label Studio CSV or TSV export: the JSON_MIN records, one row per annotation."""
-    kind = "TSV" if path.suffix.lower() == ".tsv" else "CSV"
-    frame = read_text_table(path, "\t" if kind == "TSV" else ",", FMT)
+    kind, frame, records = csv_records(path, _cell)
     if "annotator" not in frame.columns:
         shown = ", ".join(repr(c) for c in list(frame.columns)[:12])
         raise InvalidAnnotationsError(
@@ -379,11 +343,6 @@ def _read_csv(path: Path, from_name: str | None, classes: Sequence[Any] | None, 
             f"{shown}); export the project again as CSV, or read a plain table without "
             f"{option('accord.io.read', '--from label_studio')}"
         )
-    records = []
-    for line, row in zip(range(2, len(frame) + 2), frame.to_dict("records"), strict=True):
-        rec = {str(k): _cell(v) for k, v in row.items()}
-        rec["_where"] = f"line {line}"
-        records.append(rec)
     out = Collector(FMT, str(path))
     _read_min(records, out, from_name, kind)
     out.notes.append(

@@ -40,19 +40,20 @@ import pandas as pd
 from .._hints import option
 from ..errors import DataQualityWarning, InvalidAnnotationsError
 from ..tasks.multilabel import MultiLabelAnnotations
-from ._base import load_json, read_text_table, text
+from ._base import load_json, text
+from ._label_studio import (
+    FMT,
+    MIN_META,
+    csv_records,
+    export_layout,
+    pick_control,
+    source_name,
+    task_list,
+    task_where,
+    user_id,
+)
 
 __all__ = ["read"]
-
-FMT = "Label Studio"
-# JSON_MIN / CSV columns that are not controls
-_META = frozenset(
-    {
-        "_where", "id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement",
-        "task", "project", "drafts", "predictions", "meta", "file_upload", "inner_id", "total_annotations",
-        "cancelled_annotations", "total_predictions", "updated_by", "completed_by",
-    }
-)  # fmt: skip
 
 
 class _Sets:
@@ -130,40 +131,32 @@ def read(
     MultiLabelAnnotations
         One set per (item, annotator); ``report`` says what was skipped and which control was read.
     """
-    name = str(source) if isinstance(source, (str, Path)) else "Label Studio data"
+    name = source_name(source)
     out = _Sets(name)
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".csv", ".tsv"):
         _read_csv(Path(source), out, from_name)
         return out.build(classes)
     data = load_json(source, FMT) if isinstance(source, (str, Path)) else source
-    if isinstance(data, dict) and ("annotations" in data or "completions" in data):
-        data = [data]
+    data = task_list(data)
     if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
         raise InvalidAnnotationsError(
             f"{name} is not a Label Studio export: expected a JSON list of tasks (JSON) or of records "
             "(JSON_MIN)"
         )
-    if any("annotations" in t or "completions" in t for t in data):
+    if export_layout(data, name) == "tasks":
         _read_tasks(data, out, from_name)
-    elif any("annotator" in t for t in data):
-        _read_min(data, out, from_name, "JSON_MIN")
     else:
-        raise InvalidAnnotationsError(
-            f"{name} is not a Label Studio export: its records have neither 'annotations' (JSON export) nor "
-            "'annotator' (JSON_MIN)"
-        )
+        _read_min(data, out, from_name, "JSON_MIN")
     return out.build(classes)
 
 
 # ------------------------------------------------------------------------------------------- shared
 def _annotator(value: Any, where: str, source: str) -> str | None:
-    if isinstance(value, dict):
-        return text(value.get("email")) or text(value.get("id"))
     if isinstance(value, list):
         raise InvalidAnnotationsError(
             f"{source}, {where}: the annotator is a list; expected a user id or email"
         )
-    return text(value)
+    return user_id(value)
 
 
 def _choice_list(value: Any, where: str, source: str) -> list[str]:
@@ -189,27 +182,6 @@ def _choice_list(value: Any, where: str, source: str) -> list[str]:
         if label is not None and label not in out:
             out.append(label)
     return out
-
-
-def _where(task: dict[str, Any], pos: int, k: int | None = None) -> str:
-    tid = task.get("id")
-    name = f"task id {tid!r}" if isinstance(tid, (str, int)) else f"task {pos + 1} (counting from 1)"
-    return name + ("" if k is None else f", annotation {k + 1}")
-
-
-def _choose(names: Counter[str], from_name: str | None, source: str) -> str | None:
-    if from_name is not None:
-        if from_name not in names:
-            raise InvalidAnnotationsError(
-                f"{source}: no choice control named {from_name!r}; the export has {sorted(names) or 'none'}"
-            )
-        return from_name
-    if len(names) > 1:
-        raise InvalidAnnotationsError(
-            f"{source}: the export has several choice controls {sorted(names)}; name the one to aggregate "
-            f"with {option('from_name=...', '--label-col NAME')}"
-        )
-    return next(iter(names), None)
 
 
 # ------------------------------------------------------------------------------------------- JSON export
@@ -238,18 +210,19 @@ def _choice_results(ann: dict[str, Any], where: str, source: str) -> list[dict[s
 def _read_tasks(tasks: list[dict[str, Any]], out: _Sets, from_name: str | None) -> None:
     names: Counter[str] = Counter()
     for pos, task in enumerate(tasks):
-        for k, ann in enumerate(_annotations(task, _where(task, pos), out.source)):
+        for k, ann in enumerate(_annotations(task, task_where(task, pos), out.source)):
             if isinstance(ann, dict):
                 names.update(
-                    str(r.get("from_name")) for r in _choice_results(ann, _where(task, pos, k), out.source)
+                    str(r.get("from_name"))
+                    for r in _choice_results(ann, task_where(task, pos, k), out.source)
                 )
-    control = _choose(names, from_name, out.source)
+    control = pick_control(names, from_name, out.source, "choice")
     n_predictions = 0
     for pos, task in enumerate(tasks):
         predictions = task.get("predictions")
         n_predictions += len(predictions) if isinstance(predictions, list) else 0
-        for k, ann in enumerate(_annotations(task, _where(task, pos), out.source)):
-            where = _where(task, pos, k)
+        for k, ann in enumerate(_annotations(task, task_where(task, pos), out.source)):
+            where = task_where(task, pos, k)
             if not isinstance(ann, dict):
                 raise InvalidAnnotationsError(f"{out.source}, {where}: not an annotation object")
             if ann.get("was_cancelled") or ann.get("skipped"):
@@ -283,7 +256,7 @@ def _min_control(records: list[dict[str, Any]], from_name: str | None, source: s
         if not any(from_name in r for r in records):
             raise InvalidAnnotationsError(f"{source}: no column {from_name!r} in the records")
         return from_name
-    columns = sorted({k for r in records for k in r if k not in _META})
+    columns = sorted({k for r in records for k in r if k not in MIN_META})
     with_sets = [c for c in columns if any(_is_choice_value(r.get(c)) for r in records)]
     if len(with_sets) == 1:
         return with_sets[0]
@@ -328,18 +301,12 @@ def _cell(value: Any) -> Any:
 
 
 def _read_csv(path: Path, out: _Sets, from_name: str | None) -> None:
-    kind = "TSV" if path.suffix.lower() == ".tsv" else "CSV"
-    frame = read_text_table(path, "\t" if kind == "TSV" else ",", FMT)
+    kind, frame, records = csv_records(path, _cell)
     if "annotator" not in frame.columns:
         raise InvalidAnnotationsError(
             f"{path}: no 'annotator' column, so this is not a Label Studio {kind} export (its columns are "
             f"{', '.join(repr(c) for c in list(frame.columns)[:12])})"
         )
-    records = []
-    for line, row in zip(range(2, len(frame) + 2), frame.to_dict("records"), strict=True):
-        rec = {str(k): _cell(v) for k, v in row.items()}
-        rec["_where"] = f"line {line}"
-        records.append(rec)
     _read_min(records, out, from_name, kind)
     out.notes.append(
         f"a {kind} export holds no cancelled annotations and no tasks nobody annotated; export JSON to see "
