@@ -10,28 +10,14 @@ DawidSkene (and MajorityVote, OneCoinDawidSkene) when crowd-kit is importable. T
 from __future__ import annotations
 
 import argparse
-import json
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from _common import ROOT, accuracy_table, classification_datasets, print_row, run_method  # a sibling module
 
-from accord import ConvergenceWarning, DataQualityWarning, make_model
 from accord.datasets import load_dataset
 from accord.evaluation import accuracy
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def classification_datasets(root: Path) -> list[Path]:
-    out = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
-        if meta.get("task_type", "classification") == "classification" and (folder / "gold.csv").exists():
-            out.append(folder)
-    return out
 
 
 def crowdkit_methods() -> dict[str, object]:
@@ -57,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--methods", default="mv,wawa,zbs,onecoin,ds")
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
@@ -68,12 +54,8 @@ def main() -> None:
         data = load_dataset(folder)
         row = {"dataset": data.name}
         for name in methods:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", (ConvergenceWarning, DataQualityWarning))
-                start = time.perf_counter()
-                labels = make_model(name).fit(data.annotations).labels_
-                row[f"{name} s"] = time.perf_counter() - start
-            row[name] = accuracy(labels, data.gold)
+            seconds, labels = run_method(name, data.annotations)
+            row[f"{name} s"], row[name] = seconds, accuracy(labels, data.gold)
         for name, factory in peers.items():
             try:
                 with warnings.catch_warnings():
@@ -83,30 +65,14 @@ def main() -> None:
                 print(f"({name} failed on {data.name}: {type(exc).__name__})")
                 row[name] = np.nan
         rows.append(row)
-        print(
-            f"{data.name}: "
-            + ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "dataset" and not k.endswith(" s")),
-            flush=True,
-        )
-    table = pd.DataFrame(rows).set_index("dataset")
-    acc_cols = [c for c in table.columns if not c.endswith(" s")]
-    table.loc["mean"] = table.mean(numeric_only=True)
-    print()
-    print(to_markdown(table[acc_cols]))
+        print_row(row)
+    table = accuracy_table(rows)
     if "ds" in table and "ck:DawidSkene" in table:
         diff = (table["ds"] - table["ck:DawidSkene"]).drop("mean")
         print(
             f"\naccord ds vs crowd-kit DS: better on {(diff > 0.005).sum()}, tie (within 0.5 pt) on "
             f"{(diff.abs() <= 0.005).sum()}, worse on {(diff < -0.005).sum()} of {len(diff)} datasets"
         )
-
-
-def to_markdown(table: pd.DataFrame) -> str:
-    cols = list(table.columns)
-    lines = ["| dataset | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for name, row in table.iterrows():
-        lines.append(f"| {name} | " + " | ".join("" if pd.isna(v) else f"{v:.4f}" for v in row) + " |")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import ROOT, named_datasets  # a sibling module
 
 from accord import DataQualityWarning
 from accord.ambiguity.blending import blend, estimate_transition
@@ -34,7 +35,6 @@ from accord.datasets import load_dataset
 from accord.evaluation import accuracy
 from accord.planning import adaptive_sample
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_SETS = "sp_amt,sentiment,ducks,bluebirds,temp,rte,dog,wsd,mre_cause"
 
 
@@ -109,23 +109,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--datasets", default=DEFAULT_SETS)
     parser.add_argument("--a-cons", default="3,5,10")
     parser.add_argument("--a-total", type=int, default=0, help="A^cons; 0 = every annotation of the item")
     parser.add_argument("--agreement", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
-    if not args.data.is_dir():
-        raise SystemExit(f"no datasets at {args.data}")
+    folders = named_datasets(args.data, args.datasets, "gold.csv", "no annotations and gold")
     a_cons_list = [int(x) for x in args.a_cons.split(",")]
     start = time.perf_counter()
     rows = []
-    for name in args.datasets.split(","):
-        folder = args.data / name
-        if not (folder / "gold.csv").exists():
-            print(f"({name}: no annotations and gold; skipped)")
-            continue
+    for folder in folders:
         rows += run_dataset(folder, a_cons_list, args.a_total or None, args.agreement, args.repeats)
     frame = pd.DataFrame(rows)
     print(

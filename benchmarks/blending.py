@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import ROOT, named_datasets  # a sibling module
 
 from accord import DataQualityWarning
 from accord.ambiguity.blending import blend, estimate_transition
 from accord.ambiguity.soft import mean_kl_divergence, soft_labels
 from accord.datasets import load_dataset
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_SETS = "dog,wsd,adult,slr_intervention,sentiment,sp_amt,bluebirds,ducks,temp,rte,mre_cause"
 COLUMNS = [
     "plain",
@@ -121,23 +121,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--datasets", default=DEFAULT_SETS)
     parser.add_argument("--per-item", default="3,5")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--min-labels", type=int, default=10)
     parser.add_argument("--heldout", action="store_true", help="reference = the annotations not drawn")
     args = parser.parse_args()
-    if not args.data.is_dir():
-        raise SystemExit(f"no datasets at {args.data}")
+    folders = named_datasets(args.data, args.datasets, "annotations.csv", "not found")
     per_item = [int(x) for x in args.per_item.split(",")]
     start = time.perf_counter()
     rows = []
-    for name in args.datasets.split(","):
-        folder = args.data / name
-        if not (folder / "annotations.csv").exists():
-            print(f"({name}: not found; skipped)")
-            continue
+    for folder in folders:
         rows += run_dataset(folder, per_item, args.repeats, args.min_labels, args.heldout)
     frame = pd.DataFrame(rows)
     ref = "annotations not drawn" if args.heldout else "all annotations"

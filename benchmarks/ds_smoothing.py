@@ -12,18 +12,18 @@ peer anchors table of the shared data folder (crowd-kit 1.4.2, default parameter
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+# a sibling module; ds_stopping.py takes ROOT, accuracy and classification_datasets from this script
+from _common import ROOT, accuracy, classification_datasets, read_anchors
+
 from accord import DawidSkene
 from accord.datasets import load_dataset
 from accord.errors import ConvergenceWarning, DataQualityWarning
-
-ROOT = Path(__file__).resolve().parents[2] / "shared"
 
 SETTINGS: dict[str, dict[str, float]] = {
     "cell alpha=0.5": {"alpha": 0.5, "diag_alpha": 0.0},
@@ -34,32 +34,9 @@ SETTINGS: dict[str, dict[str, float]] = {
 }
 
 
-def classification_datasets(root: Path) -> list[Path]:
-    out = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
-        skip = folder.name == "wordsim" or folder.name.startswith("affect_")
-        if (
-            not skip
-            and meta.get("task_type", "classification") == "classification"
-            and (folder / "gold.csv").exists()
-        ):
-            out.append(folder)
-    return out
-
-
 def crowdkit_ds(path: Path) -> pd.Series:
     """The crowd-kit DawidSkene column of the anchors table (dataset -> accuracy)."""
-    rows = [line for line in path.read_text().splitlines() if line.startswith("| ")]
-    header = [c.strip() for c in rows[0].strip("|").split("|")]
-    body = [[c.strip() for c in r.strip("|").split("|")] for r in rows[1:] if not r.startswith("| mean")]
-    table = pd.DataFrame([r for r in body if len(r) == len(header)], columns=header).set_index("dataset")
-    return pd.to_numeric(table["ck:DawidSkene"], errors="coerce")
-
-
-def accuracy(labels: pd.Series, gold: pd.Series) -> float:
-    common = gold.index.intersection(labels.index)
-    return float((labels.loc[common].astype(str) == gold.loc[common].astype(str)).mean())
+    return read_anchors(path)["ck:DawidSkene"]
 
 
 def markdown(table: pd.DataFrame) -> str:

@@ -16,52 +16,25 @@ per model, how many datasets it beats, ties (within 0.5 point) or trails crowd-k
 from __future__ import annotations
 
 import argparse
-import json
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import (  # a sibling module; auto_gold.py and auto_selection.py take these names from here
+    ROOT,
+    accuracy_table,
+    classification_datasets,
+    print_row,
+    read_anchors,
+    run_method,
+)
 
 from accord.datasets import load_dataset
-from accord.errors import ConvergenceWarning, DataQualityWarning
 from accord.evaluation import accuracy
-from accord.models.registry import make_model
 
-ROOT = Path(__file__).resolve().parents[2] / "shared"
 PEER_COLUMN = {"glad": "ck:GLAD", "mace": "ck:MACE"}
 LARGE = {"fact_eval", "cifar10n", "relevance", "adult"}
-
-
-def read_anchors(path: Path) -> pd.DataFrame:
-    """The accuracy table of ANCHORS.md as a DataFrame (dataset x method), blanks as NaN."""
-    rows = [line for line in path.read_text().splitlines() if line.startswith("| ")]
-    header = [c.strip() for c in rows[0].strip("|").split("|")]
-    body = [[c.strip() for c in r.strip("|").split("|")] for r in rows[1:] if not r.startswith("| mean")]
-    table = pd.DataFrame([r for r in body if len(r) == len(header)], columns=header).set_index("dataset")
-    return table.apply(pd.to_numeric, errors="coerce")
-
-
-def classification_datasets(root: Path) -> list[Path]:
-    out = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
-        skip = folder.name == "wordsim" or folder.name.startswith("affect_")
-        kind = meta.get("task_type", "classification")
-        if not skip and kind == "classification" and (folder / "gold.csv").exists():
-            out.append(folder)
-    return out
-
-
-def run_method(spec: str, annotations) -> tuple[float, object]:
-    name, _, variant = spec.partition(":")
-    params = {"class_prior": "learn"} if variant == "learn" else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", (ConvergenceWarning, DataQualityWarning))
-        start = time.perf_counter()
-        labels = make_model(name, **params).fit(annotations).labels_
-        return time.perf_counter() - start, labels
 
 
 def crowdkit_mace_fixed():
@@ -108,16 +81,8 @@ def main() -> None:
                 warnings.simplefilter("ignore")
                 row["ck:MACE fixed"] = accuracy(fixed(random_state=0).fit_predict(frame), data.gold)
         rows.append(row)
-        print(
-            f"{data.name}: "
-            + ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "dataset" and not k.endswith(" s")),
-            flush=True,
-        )
-    table = pd.DataFrame(rows).set_index("dataset")
-    acc_cols = [c for c in table.columns if not c.endswith(" s")]
-    table.loc["mean"] = table.mean(numeric_only=True)
-    print()
-    print(to_markdown(table[acc_cols]))
+        print_row(row)
+    table = accuracy_table(rows)
     print()
     for spec in methods:
         peer = PEER_COLUMN.get(spec.partition(":")[0])
@@ -131,14 +96,6 @@ def main() -> None:
             f"{table.loc[diff.index, peer].mean():.4f}; "
             f"total fit time {table[f'{spec} s'].sum():.1f} s"
         )
-
-
-def to_markdown(table: pd.DataFrame) -> str:
-    cols = list(table.columns)
-    lines = ["| dataset | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for name, row in table.iterrows():
-        lines.append(f"| {name} | " + " | ".join("" if pd.isna(v) else f"{v:.4f}" for v in row) + " |")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

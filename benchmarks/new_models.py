@@ -14,7 +14,6 @@ LabelModel, best peer), then the mean over the sets each column covers and the f
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import ROOT, accuracy, classification_datasets, read_anchors, to_markdown  # a sibling module
 
 from accord import DawidSkene, MajorityVote
 from accord.datasets import load_dataset
@@ -29,8 +29,6 @@ from accord.errors import ConvergenceWarning, DataQualityWarning
 from accord.models.bwa import BWA
 from accord.models.ebcc import EBCC
 from accord.models.label_model import LabelModel
-
-ROOT = Path(__file__).resolve().parents[2] / "shared"
 
 # The authors' tables (dataset names mapped to ours): EBCC with 40 restarts, BWA.
 PUBLISHED = {
@@ -65,32 +63,9 @@ PUBLISHED = {
 ANCHOR_COLUMNS = {"ck:DawidSkene": "crowd-kit DS", "snorkel:LabelModel": "snorkel LM", "best": "best peer"}
 
 
-def classification_datasets(root: Path) -> list[Path]:
-    out = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
-        skip = folder.name == "wordsim" or folder.name.startswith("affect_")
-        if (
-            not skip
-            and meta.get("task_type", "classification") == "classification"
-            and (folder / "gold.csv").exists()
-        ):
-            out.append(folder)
-    return out
-
-
 def anchors(path: Path) -> pd.DataFrame:
     """The peer anchors table (dataset x method) of the shared data folder."""
-    rows = [line for line in path.read_text().splitlines() if line.startswith("| ")]
-    header = [c.strip() for c in rows[0].strip("|").split("|")]
-    body = [[c.strip() for c in r.strip("|").split("|")] for r in rows[1:] if not r.startswith("| mean")]
-    table = pd.DataFrame([r for r in body if len(r) == len(header)], columns=header).set_index("dataset")
-    return table[list(ANCHOR_COLUMNS)].apply(pd.to_numeric, errors="coerce").rename(columns=ANCHOR_COLUMNS)
-
-
-def accuracy(labels: pd.Series, gold: pd.Series) -> float:
-    common = gold.index.intersection(labels.index)
-    return float((labels.loc[common].astype(str) == gold.loc[common].astype(str)).mean())
+    return read_anchors(path)[list(ANCHOR_COLUMNS)].rename(columns=ANCHOR_COLUMNS)
 
 
 def models(names: list[str], restarts: list[int], sgd: bool) -> dict[str, Callable[[], object]]:
@@ -105,15 +80,6 @@ def models(names: list[str], restarts: list[int], sgd: bool) -> dict[str, Callab
         if sgd:
             out["LabelModel sgd"] = lambda: LabelModel(optimizer="sgd")
     return out
-
-
-def markdown(table: pd.DataFrame) -> str:
-    head = ["dataset", *map(str, table.columns)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, row in table.iterrows():
-        cells = ["" if pd.isna(v) else f"{v:.4f}" for v in row]
-        lines.append("| " + " | ".join([str(name), *cells]) + " |")
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -157,7 +123,7 @@ def main() -> None:
     table = pd.DataFrame(rows).set_index("dataset")
     table.loc["mean"] = table.mean(numeric_only=True)
     print()
-    print(markdown(table))
+    print(to_markdown(table))
     for paper, figures in PUBLISHED.items():
         ours = [c for c in table.columns if c.startswith(paper) and "published" not in c]
         sets = [d for d in figures if d in table.index]
