@@ -9,7 +9,11 @@ annotator accuracies 0.55-0.95, so many probabilities are tiny), then times, eac
 - ``csv``: both tables written as CSV (old: ``neutralise_formulas`` + ``DataFrame.to_csv``; new:
   :func:`accord._csv.write_csv`); the two files are compared byte for byte when both ran, and pyarrow's own
   ``pyarrow.csv.write_csv`` (Arrow's spelling of numbers, every string quoted) is timed as the floor;
-- ``parquet``: both tables written as Parquet (old: ``DataFrame.to_parquet``; new: ``write_parquet``).
+- ``parquet``: both tables written as Parquet (old: ``DataFrame.to_parquet``; new: ``write_parquet``);
+- ``digitsN`` (``--float-digits N``, default 6): both tables as CSV with ``float_digits=N`` (floats with N
+  digits after the point, pandas' ``float_format="%.Nf"``) against today's default CSV (the shortest
+  round-trip text of each float), in the same run; the file is compared with pandas' ``to_csv(...,
+  float_format="%.Nf")`` up to ``--old-csv-max`` annotations.
 
 Peak memory is the child's peak resident set above what it held once the data were built (Linux
 ``/proc/self/clear_refs``). The old CSV writer is slow (~10^-6 s per cell); by default it runs at the
@@ -17,7 +21,7 @@ smallest size only (``--old-csv-max``).
 
 Usage::
 
-    .venv/bin/python benchmarks/write_speed.py --sizes 1e7 1e8 [--classes 2] [--string-ids]
+    .venv/bin/python benchmarks/write_speed.py --sizes 1e7 1e8 [--classes 2] [--string-ids] [--float-digits 6]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -197,12 +202,24 @@ def child(path: str, stage: str, n: int, k: int, string_ids: bool, folder: Path)
     _peak_reset()
     out: dict[str, Any] = {}
     t = time.perf_counter()
-    if path == "old":
+    if path == "old" and not stage.startswith("digits"):  # digitsN: today's tables, two writers
         items, annotators = old_to_frame(c), old_annotators_frame(c)
     else:
         items, annotators = c.to_frame(), c.annotators_frame()
     out["tables"] = time.perf_counter() - t
-    if stage in ("csv", "parquet"):
+    if stage.startswith("digits"):
+        digits = int(stage[len("digits") :]) if path == "new" else None
+        target = folder / f"{path}_items_{stage}.csv"
+        t = time.perf_counter()
+        write_csv(items, target, float_digits=digits)
+        write_csv(annotators, folder / f"{path}_annotators_{stage}.csv", float_digits=digits)
+        out["write"] = time.perf_counter() - t
+        out["peak_gb"] = max(_peak_gb() - base, 0.0)
+        out["mb"] = target.stat().st_size / 2**20
+        if digits is not None and n <= int(os.environ.get("ACCORD_BENCH_CHECK_MAX", "0")):
+            reference = old_neutralise(items).to_csv(index=False, float_format=f"%.{digits}f").encode()
+            out["pandas_equal"] = reference == target.read_bytes()
+    elif stage in ("csv", "parquet"):
         target = folder / f"{path}_items.{stage}"
         t = time.perf_counter()
         if stage == "csv" and path == "old":
@@ -262,6 +279,7 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--string-ids", action="store_true", help="item ids 'item-<i>' instead of integers")
     parser.add_argument("--old-csv-max", type=float, default=1e7, help="largest size the old CSV runs at")
+    parser.add_argument("--float-digits", type=int, default=6, help="digits of the digitsN stage")
     parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -279,7 +297,8 @@ def main() -> None:
         n = int(size)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            for stage in ("tables", "csv", "parquet"):
+            os.environ["ACCORD_BENCH_CHECK_MAX"] = str(int(args.old_csv_max))
+            for stage in ("tables", "csv", "parquet", f"digits{args.float_digits}"):
                 run_old = not (stage == "csv" and n > args.old_csv_max)
                 old = run_child("old", stage, n, args, folder) if run_old else None
                 new = run_child("new", stage, n, args, folder)
@@ -291,6 +310,10 @@ def main() -> None:
                         note += ", bytes equal" if old["sha"] == new["sha"] else ", BYTES DIFFER"
                 elif stage == "parquet":
                     note = f"{new['mb']:.0f} MB (tables + write: {new['tables'] + new['write']:.2f} s)"
+                elif stage.startswith("digits") and old is not None:
+                    note = f"old = today's default CSV ({old['mb']:.0f} MB), new {new['mb']:.0f} MB"
+                    if "pandas_equal" in new:
+                        note += ", equal to pandas' float_format" if new["pandas_equal"] else ", DIFFERS"
                 old_s = f"{old[key]:8.2f}" if old else f"{'-':>8}"
                 ratio = f"{old[key] / new[key]:6.1f}x" if old else f"{'-':>7}"
                 old_gb = f"{old['peak_gb']:7.2f}" if old else f"{'-':>7}"

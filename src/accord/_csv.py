@@ -52,7 +52,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_START", "neutralise_formulas", "write_csv", "write_parquet"]
+__all__ = ["FORMULA_START", "fixed_text", "float_text", "neutralise_formulas", "write_csv", "write_parquet"]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BLOCK_ROWS = 1 << 18  # rows formatted together; bounds the memory of the text in flight
@@ -129,18 +129,27 @@ def _neutralise_objects(col: pd.Series) -> pd.Series | None:
 
 # ====================================================================== CSV
 def write_csv(
-    frame: pd.DataFrame, target: str | Path | IO[Any], *, sep: str = ",", escape_formulas: bool = True
+    frame: pd.DataFrame,
+    target: str | Path | IO[Any],
+    *,
+    sep: str = ",",
+    escape_formulas: bool = True,
+    float_digits: int | None = None,
 ) -> None:
     """Write ``frame`` (without its index) as CSV: the bytes ``DataFrame.to_csv(target, sep=sep,
     index=False)`` writes, formatted by pyarrow when it is installed.
 
     ``target`` is a path or an open file (text or binary). Text cells that would run as spreadsheet formulas
-    are neutralised first (:func:`neutralise_formulas`) unless ``escape_formulas=False``.
+    are neutralised first (:func:`neutralise_formulas`) unless ``escape_formulas=False``. ``float_digits=N``
+    writes every float column with ``N`` digits after the decimal point, as ``to_csv(...,
+    float_format=f"%.{N}f")`` does (``0.500000``; categories and object cells unchanged), several times
+    faster than the shortest round-trip text of the default.
     """
+    float_format = _float_format(float_digits)
     safe = neutralise_formulas(frame) if escape_formulas else frame
-    formatters = _formatters(safe, sep)
+    formatters = _formatters(safe, sep, float_digits)
     if formatters is None:
-        safe.to_csv(target, sep=sep, index=False)
+        safe.to_csv(target, sep=sep, index=False, float_format=float_format)
         return
     header = io.StringIO()
     csv.writer(header, delimiter=sep, lineterminator=os.linesep).writerow([str(c) for c in safe.columns])
@@ -217,10 +226,11 @@ def _block_text(formatters: list[_Formatter | _Repeat], start: int, stop: int, s
         if isinstance(f, _Repeat):
             cells[i] = pc.choose(pa.array(f.which[start:stop]), *[cells[j] for j in f.sources])
     cells = [pc.fill_null(c, text("")) if c.null_count else c for c in cells]
-    line = cells[0] if len(cells) == 1 else pc.binary_join_element_wise(*cells, text(sep))
     if single:  # the csv module quotes a lone empty field, so that the line is not blank
-        line = pc.if_else(pc.equal(line, text("")), text('""'), line)
-    rows = pc.binary_join_element_wise(line, text(""), text(os.linesep))
+        cells[0] = pc.if_else(pc.equal(cells[0], text("")), text('""'), cells[0])
+    # the line break joins the last cell (a copy of one column, not of every line)
+    cells[-1] = pc.binary_join_element_wise(cells[-1], text(""), text(os.linesep))
+    rows = cells[0] if single else pc.binary_join_element_wise(*cells, text(sep))
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
     return memoryview(rows.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
 
@@ -228,7 +238,22 @@ def _block_text(formatters: list[_Formatter | _Repeat], start: int, stop: int, s
 _Formatter = Callable[[int, int], Any]  # (start, stop) -> a pyarrow array of cell text, null = empty
 
 
-def _formatters(frame: pd.DataFrame, sep: str) -> list[_Formatter | _Repeat] | None:
+def _float_format(digits: int | None) -> str | None:
+    """``"%.{digits}f"`` for pandas, after checking ``digits`` (None: the shortest round-trip text)."""
+    if digits is None:
+        return None
+    if isinstance(digits, bool) or not isinstance(digits, int | np.integer) or not 0 <= digits <= 20:
+        from .errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"float_digits must be a whole number of digits from 0 to 20 (or None), got {digits!r}"
+        )
+    return f"%.{int(digits)}f"
+
+
+def _formatters(
+    frame: pd.DataFrame, sep: str, digits: int | None = None
+) -> list[_Formatter | _Repeat] | None:
     """One cell formatter per column, or ``None`` when pyarrow is missing or a column needs pandas."""
     if not len(frame.columns) or not len(frame) or isinstance(frame.columns, pd.MultiIndex):
         return None
@@ -238,7 +263,7 @@ def _formatters(frame: pd.DataFrame, sep: str) -> list[_Formatter | _Repeat] | N
         return None
     out: list[_Formatter | _Repeat] = []
     for name in range(len(frame.columns)):
-        f = _column_formatter(frame.iloc[:, name], sep)
+        f = _column_formatter(frame.iloc[:, name], sep, digits)
         if f is None:
             return None
         out.append(f)
@@ -298,7 +323,7 @@ def _which_repeat(column: np.ndarray, others: list[np.ndarray]) -> np.ndarray | 
     return None
 
 
-def _column_formatter(col: pd.Series, sep: str) -> _Formatter | None:
+def _column_formatter(col: pd.Series, sep: str, digits: int | None = None) -> _Formatter | None:
     import pyarrow as pa
 
     dtype = col.dtype
@@ -316,22 +341,28 @@ def _column_formatter(col: pd.Series, sep: str) -> _Formatter | None:
         ints = pa.array(col.array)
         return lambda a, b: ints.slice(a, b - a)
     if dtype == np.float64:
-        return _float_formatter(col.to_numpy())
+        return _float_formatter(col.to_numpy(), digits)
     if dtype == np.float32:
         values32 = col.to_numpy()
+        if digits is not None:
+            return _float_formatter(values32.astype(np.float64), digits)
         return lambda a, b: _numpy_text(values32[a:b])
     return None
 
 
-def _float_formatter(values: np.ndarray) -> _Formatter:
-    """Float text per block; a column of few distinct values (shares, counts) formats each value once."""
+def _float_formatter(values: np.ndarray, digits: int | None = None) -> _Formatter:
+    """Float text per block (:func:`float_text`, or :func:`fixed_text` with ``digits``); a column of few
+    distinct values (shares, counts) formats each value once."""
     import pyarrow as pa
+
+    def format_floats(v: np.ndarray) -> Any:
+        return float_text(v) if digits is None else fixed_text(v, digits)
 
     few = _few_values(values)
     if few is None:
-        return lambda a, b: float_text(values[a:b])
+        return lambda a, b: format_floats(values[a:b])
     codes, uniques = few
-    text = float_text(uniques)
+    text = format_floats(uniques)
     return lambda a, b: text.take(pa.array(codes[a:b]))
 
 
@@ -509,6 +540,45 @@ def _tiny_text(v: np.ndarray) -> Any:
     text = pc.cast(pa.array(v), pa.string())
     for digit in "789":
         text = pc.replace_substring(text, f"e-{digit}", f"e-0{digit}")
+    return text
+
+
+def fixed_text(values: np.ndarray, digits: int) -> Any:
+    """Float64 values as Python's ``f"%.{digits}f" % value`` writes them (pandas' ``float_format``), as an
+    Arrow string array; NaN is null.
+
+    Each magnitude is scaled by ``10**digits`` and rounded to an integer, whose decimal text gets its point
+    put in (Arrow's integer formatting, several times faster than shortest round-trip float text). The
+    scaled product carries a relative rounding error of at most 2^-53, so it is rounded as the exact value
+    would be unless it lies that close to a half; those values, infinities and magnitudes of 2^52 and more
+    after scaling are written by Python itself.
+
+    >>> fixed_text(np.array([0.5, 1 / 3, -0.0, np.nan, 2.675, 1e300, -1e-9]), 2).to_pylist()[:5]
+    ['0.50', '0.33', '-0.00', None, '2.67']
+    >>> fixed_text(np.array([2.5, 3.5, -7.2]), 0).to_pylist()
+    ['2', '4', '-7']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.abs(v) * 10.0**digits
+        exact = scaled < 2.0**52  # False for NaN and infinities
+        exact &= np.abs(scaled - np.floor(scaled) - 0.5) > scaled * 2.0**-52
+    rounded = np.rint(scaled, out=scaled)
+    rounded[~exact] = 0
+    text = pc.cast(pa.array(rounded.astype(np.int64)), pa.string())
+    if digits:  # "636962" -> "0636962" -> "0.636962"
+        text = pc.utf8_replace_slice(pc.utf8_lpad(text, digits + 1, "0"), -digits, -digits, ".")
+    negative = np.signbit(v) & exact
+    if negative.any():
+        signed = pc.binary_join_element_wise("-", text.filter(pa.array(negative)), "")
+        text = pc.replace_with_mask(text, pa.array(negative), signed)
+    if not exact.all():
+        form = f"%.{digits}f"
+        by_python = [None if x != x else form % x for x in v[~exact].tolist()]
+        text = pc.replace_with_mask(text, pa.array(~exact), pa.array(by_python, type=pa.string()))
     return text
 
 

@@ -840,9 +840,12 @@ class Annotations:
     def vote_counts(self, weights: np.ndarray | None = None) -> np.ndarray:
         """``counts[i, k]``: number (or total weight) of annotations of item ``i`` with label ``k``."""
         k = self.n_classes
-        key = self.item.astype(np.int64) * k + self.label
+        key = self.item.astype(np.intp)  # the one array of the size of the annotations, updated in place
+        key *= k
+        key += self.label
         w = None if weights is None else np.asarray(weights, dtype=np.float64)
-        return np.bincount(key, weights=w, minlength=self.n_items * k).astype(np.float64).reshape(-1, k)
+        counts = np.bincount(key, weights=w, minlength=self.n_items * k)
+        return counts.reshape(-1, k) if w is not None else counts.astype(np.float64).reshape(-1, k)
 
     def item_sizes(self) -> np.ndarray:
         """Number of annotations of each item."""

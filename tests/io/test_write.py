@@ -254,3 +254,76 @@ def test_a_column_repeating_others_row_by_row_is_written_from_their_text(monkeyp
     kinds = [type(f).__name__ for f in _csv._formatters(frame, ",")]
     assert kinds[0] == "_Repeat" and "_Repeat" not in kinds[1:]
     assert written(frame) == reference_csv(frame)
+
+
+def digits_reference(frame: pd.DataFrame, digits: int, sep: str = ",") -> bytes:
+    """pandas' own text with ``float_format``: categoricals as their values (never float-formatted)."""
+    plain = frame.astype(
+        {c: object for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    )
+    return reference_neutralise(plain).to_csv(sep=sep, index=False, float_format=f"%.{digits}f").encode()
+
+
+def awkward_floats(n: int = 40_000) -> np.ndarray:
+    """Values around every rounding edge: halves at each digit, tiny and huge magnitudes, signs, NaN."""
+    rng = np.random.default_rng(5)
+    halves = (rng.integers(0, 10**6, n) + 0.5) / 10.0 ** rng.integers(0, 9, n)
+    return np.concatenate(
+        [
+            rng.random(n),
+            halves,
+            -halves,
+            np.nextafter(halves, 0),
+            np.nextafter(halves, 10),
+            np.exp(rng.uniform(-50, 50, n)) * rng.choice([-1, 1], n),
+            [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, -1e-9, 2.675, 1e300, 2.0**52, 2.0**53 + 2],
+            [0.125, 0.375, 2.5, 3.5, -2.5, 1e15 + 0.5, 4503599627370495.5, 0.9999995, 0.0000005],
+        ]
+    )
+
+
+@pytest.mark.parametrize("digits", [0, 1, 2, 3, 6, 9, 12, 17])
+def test_fixed_text_is_python_percent_format(digits: int) -> None:
+    values = awkward_floats()
+    expected = [None if v != v else f"%.{digits}f" % v for v in values.tolist()]
+    assert _csv.fixed_text(values, digits).to_pylist() == expected
+
+
+@pytest.mark.parametrize("name", ["text", "categorical", "float32", "numeric categories", "object mix"])
+@pytest.mark.parametrize("digits", [0, 4, 6])
+def test_float_digits_bytes_equal_pandas_float_format(name: str, digits: int) -> None:
+    frame = odd_frames()[name]
+    out = io.BytesIO()
+    write_csv(frame, out, float_digits=digits)
+    assert out.getvalue() == digits_reference(frame, digits)
+
+
+def test_float_digits_of_a_consensus_table(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_csv, "BLOCK_ROWS", 101)  # many blocks, a repeated column, few-valued columns
+    rng = np.random.default_rng(7)
+    p = np.clip(rng.random(1000) ** 3, 0, 1)
+    p[::9] = 1.0
+    frame = pd.DataFrame(
+        {
+            "item": [f"i{j}" for j in range(1000)],
+            "label": pd.Categorical.from_codes((p > 0.5).astype(int), ["neg", "=pos"]),
+            "confidence": np.maximum(p, 1 - p),
+            "agreement": rng.integers(0, 6, 1000) / 5,
+            "n_annotations": np.full(1000, 5),
+            "proba_neg": 1 - p,
+            "proba_pos": p,
+        }
+    )
+    for digits in (3, 6):
+        write_table(frame, tmp_path / "a.csv", float_digits=digits)
+        assert (tmp_path / "a.csv").read_bytes() == digits_reference(frame, digits)
+    write_table(frame, tmp_path / "b.tsv", float_digits=2)
+    assert (tmp_path / "b.tsv").read_bytes() == digits_reference(frame, 2, "\t")
+    write_table(frame, tmp_path / "c.csv")  # the default stays the shortest round-trip text
+    assert (tmp_path / "c.csv").read_bytes() == reference_csv(frame)
+
+
+@pytest.mark.parametrize("bad", [-1, 21, 2.5, True, "6"])
+def test_float_digits_must_be_a_small_whole_number(bad: object) -> None:
+    with pytest.raises(InvalidParameterError, match="float_digits"):
+        write_csv(pd.DataFrame({"a": [0.5]}), io.BytesIO(), float_digits=bad)  # type: ignore[arg-type]

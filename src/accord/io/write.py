@@ -65,6 +65,7 @@ def write_table(
     *,
     fmt: str | None = None,
     escape_formulas: bool = True,
+    float_digits: int | None = None,
 ) -> None:
     """Write ``frame`` (without its index) to ``path`` in ``fmt`` (default: from the suffix).
 
@@ -78,6 +79,11 @@ def write_table(
     fmt : {"csv", "tsv", "parquet", "json", "jsonl"}, optional
     escape_formulas : bool, default True
         CSV and TSV only: neutralise text cells that a spreadsheet would run as a formula.
+    float_digits : int, optional
+        CSV and TSV only: write floats with this many digits after the decimal point (``0.500000`` for 6, as
+        pandas' ``float_format="%.6f"``), several times faster than the default, the shortest text that
+        reads back to the same double (``0.5``, ``0.7310585786300049``). Parquet, JSON and JSON Lines keep
+        every bit.
     """
     is_file = not isinstance(path, str | Path)
     if fmt is None:
@@ -88,7 +94,13 @@ def write_table(
         raise InvalidParameterError(f"fmt={fmt!r}: use one of csv, tsv, parquet, json, jsonl")
     target: Any = sys.stdout if str(path) == "-" and not is_file else path
     if fmt in ("csv", "tsv"):
-        write_csv(frame, target, sep="\t" if fmt == "tsv" else ",", escape_formulas=escape_formulas)
+        write_csv(
+            frame,
+            target,
+            sep="\t" if fmt == "tsv" else ",",
+            escape_formulas=escape_formulas,
+            float_digits=float_digits,
+        )
     elif fmt == "parquet":
         try:
             write_parquet(frame, target)
