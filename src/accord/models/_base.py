@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -15,21 +16,36 @@ from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import InvalidAnnotationsError, NotFittedError
 
-__all__ = ["Aggregator", "Estimator", "IterativeAggregator", "as_annotations", "check_no_positional"]
+__all__ = [
+    "Aggregator",
+    "Estimator",
+    "IterativeAggregator",
+    "as_annotations",
+    "as_input",
+    "check_no_positional",
+]
 
 _Result = TypeVar("_Result")
+_Input = TypeVar("_Input")
+
+
+def as_input(
+    data: object, kind: type[_Input], read: Callable[[pd.DataFrame], _Input], columns: str
+) -> _Input:
+    """``data`` itself when it is a ``kind``, a DataFrame read by ``read``; anything else is an error naming
+    what was expected (``columns``, e.g. ``" with item, annotator, label columns"``)."""
+    if isinstance(data, kind):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return read(data)
+    raise InvalidAnnotationsError(
+        f"expected {kind.__name__} or a pandas DataFrame{columns}; got {type(data).__name__}"
+    )
 
 
 def as_annotations(data: Annotations | pd.DataFrame) -> Annotations:
     """Accept an ``Annotations`` or a long DataFrame (item/annotator/label or task/worker/label columns)."""
-    if isinstance(data, Annotations):
-        return data
-    if isinstance(data, pd.DataFrame):
-        return Annotations.from_frame(data)
-    raise InvalidAnnotationsError(
-        "expected Annotations or a pandas DataFrame with item, annotator, label columns; "
-        f"got {type(data).__name__}"
-    )
+    return as_input(data, Annotations, Annotations.from_frame, " with item, annotator, label columns")
 
 
 class Estimator(Generic[_Result]):

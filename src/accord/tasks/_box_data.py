@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidAnnotationsError
+from ._tables import ClassSizes
 
 __all__ = ["COORDINATES", "BoxCollector", "Boxes"]
 
@@ -68,7 +69,7 @@ def _codes(values: pd.Series, order: Sequence[Any] | None = None) -> tuple[np.nd
     return index.get_indexer(values.to_numpy(dtype=object)).astype(np.int64), index
 
 
-class Boxes:
+class Boxes(ClassSizes):
     """Bounding boxes drawn by several annotators on several items.
 
     Parameters
@@ -140,18 +141,6 @@ class Boxes:
     @property
     def n_boxes(self) -> int:
         return len(self.item)
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_annotators(self) -> int:
-        return len(self.annotators)
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.classes)
 
     # ------------------------------------------------------------------ building
     @classmethod

@@ -1,17 +1,28 @@
-"""Validation helpers shared by the task tables (ratings, label sets, comparisons): how values and rows are
-named in messages, and how a role's column is found among the user's columns."""
+"""What the task tables (ratings, label sets, comparisons, boxes) and their results share: how values and rows
+are named in messages, how a role's column is found among the user's columns, the table sizes, and the
+per-item and per-annotator output tables."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InvalidAnnotationsError
 
-__all__ = ["SHOWN", "find_column", "rows_text", "show_values"]
+__all__ = [
+    "SHOWN",
+    "ClassSizes",
+    "Sizes",
+    "TaskTables",
+    "find_column",
+    "id_column",
+    "rows_text",
+    "show_values",
+]
 
 #: How many values a message lists before it says how many there are in all.
 SHOWN = 5
@@ -49,3 +60,59 @@ def find_column(
         f"no {role} column: expected one named {' or '.join(repr(a) for a in aliases[:named])}, but the "
         f"columns are {show_values(list(df.columns))}. Rename it, or pass {role}='your column name'"
     )
+
+
+class Sizes:
+    """``n_items`` and ``n_annotators`` of a task's table, from its ``items`` and ``annotators`` ids."""
+
+    items: pd.Index
+    annotators: pd.Index
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_annotators(self) -> int:
+        return len(self.annotators)
+
+
+class ClassSizes(Sizes):
+    """:class:`Sizes` and ``n_classes``, from the table's ``classes``."""
+
+    classes: pd.Index
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+def id_column(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A copy of ``table`` with its index (the user's ids) as the first column, ``name``."""
+    frame = table.copy()
+    frame.index.name = name
+    return frame.reset_index()
+
+
+class _Result(Protocol):
+    @property
+    def annotator_quality(self) -> pd.DataFrame: ...
+
+    def to_frame(self) -> pd.DataFrame: ...
+
+    def annotators_frame(self) -> pd.DataFrame: ...
+
+
+class TaskTables:
+    """``annotators_frame`` and ``to_csv`` of a task's result, from its ``annotator_quality`` and
+    ``to_frame``."""
+
+    def annotators_frame(self: _Result) -> pd.DataFrame:
+        """One row per annotator: ``annotator`` and the ``annotator_quality`` columns."""
+        return id_column(self.annotator_quality, "annotator")
+
+    def to_csv(self: _Result, path: str | Path, annotators_path: str | Path | None = None) -> None:
+        """Write the per-item table (and, if asked, the per-annotator table) as CSV."""
+        self.to_frame().to_csv(path, index=False)
+        if annotators_path is not None:
+            self.annotators_frame().to_csv(annotators_path, index=False)

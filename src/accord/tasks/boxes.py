@@ -19,7 +19,6 @@ recall, false positives and label confusion) -> localisation noise per annotator
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -30,6 +29,7 @@ from ._box_data import COORDINATES, BoxCollector, Boxes
 from ._box_em import EMFit, build_responses, fit_em, fit_localisation, fuse
 from ._box_geometry import iou_matrix, paired_iou, to_corners
 from ._box_match import cluster_boxes
+from ._tables import TaskTables
 
 __all__ = [
     "BOX_PARAMS",
@@ -52,7 +52,7 @@ NO_OBJECT = "(no object)"
 NO_BOX = "(no box)"
 
 
-class BoxConsensus:
+class BoxConsensus(TaskTables):
     """Consensus boxes and the quality of each annotator, from :func:`aggregate_boxes`.
 
     Attributes
@@ -224,12 +224,6 @@ class BoxConsensus:
 
     def annotators_frame(self) -> pd.DataFrame:
         return self.annotator_quality.reset_index()
-
-    def to_csv(self, path: str | Path, annotators_path: str | Path | None = None) -> None:
-        """Write the consensus boxes (and, if asked, the annotator table) as CSV."""
-        self.to_frame().to_csv(path, index=False)
-        if annotators_path is not None:
-            self.annotators_frame().to_csv(annotators_path, index=False)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

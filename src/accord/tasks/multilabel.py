@@ -24,7 +24,6 @@ import numbers
 import warnings
 from collections.abc import Hashable, Sequence
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -33,8 +32,8 @@ from scipy import sparse
 from scipy.special import expit, gammaln
 
 from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
-from ..models._base import Estimator
-from ._tables import find_column, rows_text, show_values
+from ..models._base import Estimator, as_input
+from ._tables import ClassSizes, TaskTables, find_column, id_column, rows_text, show_values
 
 __all__ = [
     "MULTILABEL_METHODS",
@@ -70,7 +69,7 @@ def _is_blank(value: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------- input
-class MultiLabelAnnotations:
+class MultiLabelAnnotations(ClassSizes):
     """Sets of classes chosen by annotators for items, validated and encoded.
 
     Attributes
@@ -185,18 +184,6 @@ class MultiLabelAnnotations:
             pd.Index(annotators, name="annotator"),
             class_index,
         )
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_annotators(self) -> int:
-        return len(self.annotators)
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.classes)
 
     @property
     def n_pairs(self) -> int:
@@ -318,7 +305,7 @@ def _class_index(labels: pd.Series, classes: Sequence[Any] | None) -> pd.Index:
 
 
 # ---------------------------------------------------------------------------------------------------- result
-class MultiLabelConsensus:
+class MultiLabelConsensus(TaskTables):
     """Consensus set of classes per item, per-class probabilities, and each annotator's quality.
 
     Parameters
@@ -453,19 +440,7 @@ class MultiLabelConsensus:
         if proba:
             for c, name in enumerate(self.annotations.classes):
                 frame[f"proba_{name}"] = self.proba_array[:, c]
-        frame.index.name = "item"
-        return frame.reset_index()
-
-    def annotators_frame(self) -> pd.DataFrame:
-        frame = self.annotator_quality.copy()
-        frame.index.name = "annotator"
-        return frame.reset_index()
-
-    def to_csv(self, path: str | Path, annotators_path: str | Path | None = None) -> None:
-        """Write the per-item table (and, if asked, the per-annotator table) as CSV."""
-        self.to_frame().to_csv(path, index=False)
-        if annotators_path is not None:
-            self.annotators_frame().to_csv(annotators_path, index=False)
+        return id_column(frame, "item")
 
 
 def _jsonable(value: Any) -> Any:
@@ -507,13 +482,7 @@ def _counts(
 # ---------------------------------------------------------------------------------------------------- models
 def as_multilabel(data: MultiLabelAnnotations | pd.DataFrame) -> MultiLabelAnnotations:
     """Accept a :class:`MultiLabelAnnotations` or a DataFrame (read by its ``from_frame``)."""
-    if isinstance(data, MultiLabelAnnotations):
-        return data
-    if isinstance(data, pd.DataFrame):
-        return MultiLabelAnnotations.from_frame(data)
-    raise InvalidAnnotationsError(
-        f"expected MultiLabelAnnotations or a pandas DataFrame; got {type(data).__name__}"
-    )
+    return as_input(data, MultiLabelAnnotations, MultiLabelAnnotations.from_frame, "")
 
 
 _Model = TypeVar("_Model", bound="_MultiLabelModel")

@@ -23,7 +23,6 @@ import numbers
 import warnings
 from collections.abc import Hashable
 from functools import cached_property
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -33,8 +32,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.special import expit, gammaln, ndtri
 
 from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
-from ..models._base import Estimator
-from ._tables import find_column, rows_text, show_values
+from ..models._base import Estimator, as_input
+from ._tables import Sizes, TaskTables, find_column, id_column, rows_text, show_values
 
 __all__ = [
     "PAIRWISE_METHODS",
@@ -63,7 +62,7 @@ def _column(df: pd.DataFrame, role: str, given: Hashable | None) -> Hashable:
 
 
 # ---------------------------------------------------------------------------------------------------- input
-class Comparisons:
+class Comparisons(Sizes):
     """Pairwise comparisons, validated and encoded.
 
     Attributes
@@ -138,14 +137,6 @@ class Comparisons:
         win = np.where(left_won, left_codes, right_codes)
         lose = np.where(left_won, right_codes, left_codes)
         return cls(win, lose, ann_codes, left_won, items, pd.Index(annotators, name="annotator"))
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_annotators(self) -> int:
-        return len(self.annotators)
 
     @property
     def n_comparisons(self) -> int:
@@ -241,7 +232,7 @@ def _left_won(table: pd.DataFrame, cols: dict[str, Hashable]) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------------- result
-class PairwiseConsensus:
+class PairwiseConsensus(TaskTables):
     """Item scores (log-strengths) with standard errors, a ranking, and each annotator's agreement.
 
     Parameters
@@ -345,20 +336,8 @@ class PairwiseConsensus:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per item, best first: ``item`` and the ``item_quality`` columns."""
-        frame = self.item_quality.copy()
-        frame.index.name = "item"
-        return frame.reset_index().sort_values("rank", kind="stable").reset_index(drop=True)
-
-    def annotators_frame(self) -> pd.DataFrame:
-        frame = self.annotator_quality.copy()
-        frame.index.name = "annotator"
-        return frame.reset_index()
-
-    def to_csv(self, path: str | Path, annotators_path: str | Path | None = None) -> None:
-        """Write the per-item table (and, if asked, the per-annotator table) as CSV."""
-        self.to_frame().to_csv(path, index=False)
-        if annotators_path is not None:
-            self.annotators_frame().to_csv(annotators_path, index=False)
+        frame = id_column(self.item_quality, "item")
+        return frame.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------------- math
@@ -441,14 +420,7 @@ def _check_connected(c: Comparisons) -> None:
 
 def as_comparisons(data: Comparisons | pd.DataFrame) -> Comparisons:
     """Accept a :class:`Comparisons` or a long DataFrame (annotator, left, right, winner columns)."""
-    if isinstance(data, Comparisons):
-        return data
-    if isinstance(data, pd.DataFrame):
-        return Comparisons.from_frame(data)
-    raise InvalidAnnotationsError(
-        f"expected Comparisons or a pandas DataFrame with annotator, left, right, winner "
-        f"columns; got {type(data).__name__}"
-    )
+    return as_input(data, Comparisons, Comparisons.from_frame, " with annotator, left, right, winner columns")
 
 
 # ---------------------------------------------------------------------------------------------------- models

@@ -25,7 +25,6 @@ import numbers
 import warnings
 from collections.abc import Hashable
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -33,8 +32,8 @@ import pandas as pd
 from scipy.special import gammaln, ndtri
 
 from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
-from ..models._base import Estimator
-from ._tables import find_column, rows_text, show_values
+from ..models._base import Estimator, as_input
+from ._tables import Sizes, TaskTables, find_column, id_column, rows_text, show_values
 
 __all__ = [
     "RATING_METHODS",
@@ -63,7 +62,7 @@ def _column(df: pd.DataFrame, role: str, given: Hashable | None) -> Hashable:
 
 
 # ---------------------------------------------------------------------------------------------------- input
-class Ratings:
+class Ratings(Sizes):
     """Numeric ratings given by annotators to items, validated and encoded.
 
     Attributes
@@ -151,14 +150,6 @@ class Ratings:
             pd.Index(annotators, name="annotator"),
             report,
         )
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_annotators(self) -> int:
-        return len(self.annotators)
 
     @property
     def n_ratings(self) -> int:
@@ -261,7 +252,7 @@ def _resolve_duplicates(table: pd.DataFrame, duplicates: str, report: list[str])
 
 
 # ---------------------------------------------------------------------------------------------------- result
-class RatingConsensus:
+class RatingConsensus(TaskTables):
     """Consensus value per item with an interval, and the bias and noise of each annotator.
 
     Parameters
@@ -384,21 +375,7 @@ class RatingConsensus:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per item: ``item`` and the ``item_quality`` columns."""
-        frame = self.item_quality.copy()
-        frame.index.name = "item"
-        return frame.reset_index()
-
-    def annotators_frame(self) -> pd.DataFrame:
-        """One row per annotator: ``annotator`` and the ``annotator_quality`` columns."""
-        frame = self.annotator_quality.copy()
-        frame.index.name = "annotator"
-        return frame.reset_index()
-
-    def to_csv(self, path: str | Path, annotators_path: str | Path | None = None) -> None:
-        """Write the per-item table (and, if asked, the per-annotator table) as CSV."""
-        self.to_frame().to_csv(path, index=False)
-        if annotators_path is not None:
-            self.annotators_frame().to_csv(annotators_path, index=False)
+        return id_column(self.item_quality, "item")
 
 
 def _residual_bias_noise(resid: np.ndarray, annotator: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -426,14 +403,7 @@ def _grouped_correlation(x: np.ndarray, y: np.ndarray, group: np.ndarray, n: int
 # ---------------------------------------------------------------------------------------------------- models
 def as_ratings(data: Ratings | pd.DataFrame) -> Ratings:
     """Accept a :class:`Ratings` or a long DataFrame (item, annotator, value columns)."""
-    if isinstance(data, Ratings):
-        return data
-    if isinstance(data, pd.DataFrame):
-        return Ratings.from_frame(data)
-    raise InvalidAnnotationsError(
-        f"expected Ratings or a pandas DataFrame with item, annotator, value columns; "
-        f"got {type(data).__name__}"
-    )
+    return as_input(data, Ratings, Ratings.from_frame, " with item, annotator, value columns")
 
 
 _Model = TypeVar("_Model", bound="_RatingModel")

@@ -27,6 +27,7 @@ from accord.io.masks import has_pillow, write_mask
 
 from ._staple import Layout, Patterns, expected_counts, smooth
 from ._staple_metrics import dice_iou, mask_scores, overlap_counts
+from ._tables import id_column
 
 __all__ = ["SegmentationConsensus"]
 
@@ -284,9 +285,7 @@ class SegmentationConsensus:
 
     def annotators_frame(self) -> pd.DataFrame:
         """``annotator_quality`` with the annotator id as a column."""
-        frame = self.annotator_quality.copy()
-        frame.index.name = "annotator"
-        return frame.reset_index()
+        return id_column(self.annotator_quality, "annotator")
 
     # ------------------------------------------------------------------ output
     def save(self, directory: str | Path, proba: bool = False) -> list[Path]:
