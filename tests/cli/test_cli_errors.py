@@ -195,3 +195,19 @@ def test_bench_unknown_dataset_is_an_error(tmp_path, capsys):
 def test_json_read_without_from_hints_at_it(tmp_path, capsys):
     code, _, err = run(["aggregate", FIXTURES / "label_studio_export.json", "-o", tmp_path / "o.csv"], capsys)
     assert code == 1 and "--from" in one_line_error(err)
+
+
+def test_float_digits_rounds_csv_numbers_and_refuses_a_bad_count(ann_csv, tmp_path, capsys):
+    out, annotators = tmp_path / "o.csv", tmp_path / "a.csv"
+    argv = ["aggregate", ann_csv, "-m", "ds", "-o", out, "--annotators", annotators, "-q"]
+    assert run(argv, capsys)[0] == 0
+    full = pd.read_csv(out)
+    assert run([*argv, "--float-digits", "3"], capsys)[0] == 0
+    rounded = pd.read_csv(out, dtype=str)
+    assert rounded["confidence"].str.fullmatch(r"\d\.\d{3}").all()
+    assert (rounded["confidence"].astype(float) - full["confidence"]).abs().max() <= 5e-4
+    assert pd.read_csv(annotators, dtype=str)["quality"].str.fullmatch(r"\d\.\d{3}").all()
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in [*argv, "--float-digits", "21"]])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--float-digits: '21' is not a number of digits from 0 to 20" in err

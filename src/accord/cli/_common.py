@@ -216,21 +216,43 @@ def add_output_safety_argument(parser: argparse.ArgumentParser) -> None:
         help="write text cells that start with =, +, - or @ as they are (by default they get a "
         "leading ' so that spreadsheets do not run them as formulas)",
     )
+    parser.add_argument(
+        "--float-digits",
+        type=_digits,
+        default=None,
+        metavar="N",
+        help="write numbers in CSV/TSV output with N digits after the decimal point (as %%.Nf): faster "
+        "and smaller; default: the shortest text that reads back to the same number",
+    )
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, *, allow_formulas: bool = False) -> None:
+def _digits(text: str) -> int:
+    try:
+        digits = int(text)
+    except ValueError:
+        digits = -1
+    if not 0 <= digits <= 20:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of digits from 0 to 20")
+    return digits
+
+
+def write_table(
+    frame: pd.DataFrame, path: str | Path, *, allow_formulas: bool = False, float_digits: int | None = None
+) -> None:
     """Write CSV, TSV, Parquet, JSON (a list of records) or JSON Lines by suffix; ``-`` writes CSV to stdout.
 
     CSV and TSV cells that could run as spreadsheet formulas are neutralised
-    (:func:`accord._csv.neutralise_formulas`)
-    unless ``allow_formulas``.
+    (:func:`accord._csv.neutralise_formulas`) unless ``allow_formulas``; ``float_digits`` (``--float-digits``)
+    writes CSV/TSV floats with that many digits after the decimal point.
     """
     text = str(path)
     suffix = ".csv" if text == "-" else Path(text).suffix.lower()
     fmt = OUTPUT_FORMATS.get(suffix)
     if fmt is None:
         raise UsageError(f"cannot write {text}: use .csv, .tsv, .parquet, .json or .jsonl")
-    write_frame(frame, text, fmt=fmt, escape_formulas=not allow_formulas)
+    if float_digits is not None and not 0 <= float_digits <= 20:
+        raise UsageError(f"--float-digits {float_digits}: give a number of digits from 0 to 20")
+    write_frame(frame, text, fmt=fmt, escape_formulas=not allow_formulas, float_digits=float_digits)
 
 
 # ====================================================================== -p KEY=VALUE and fitting

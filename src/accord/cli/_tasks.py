@@ -565,11 +565,21 @@ def run_task(args: argparse.Namespace) -> int:
         paths = run.result.save(outdir)
         written.append(f"{len(paths)} files to {outdir}")
     else:
-        write_table(run.result.to_frame(), args.output, allow_formulas=allow)
+        write_table(
+            run.result.to_frame(),
+            args.output,
+            allow_formulas=allow,
+            float_digits=getattr(args, "float_digits", None),
+        )
         if args.output != "-":
             written.append(str(args.output))
     if annotators:
-        write_table(run.result.annotators_frame(), annotators, allow_formulas=allow)
+        write_table(
+            run.result.annotators_frame(),
+            annotators,
+            allow_formulas=allow,
+            float_digits=getattr(args, "float_digits", None),
+        )
         if annotators != "-":
             written.append(str(annotators))
     if not quiet:

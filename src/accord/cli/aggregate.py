@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from typing import Any
 
@@ -227,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
                 args,
                 make_model_from_args(args.method, parse_params(args.param), METHODS, make_model),
                 UsageError,
-                write_table,
+                functools.partial(write_table, float_digits=args.float_digits),
             )
         )
     check_output(args.output)
@@ -248,9 +249,16 @@ def run(args: argparse.Namespace) -> int:
         from ..ambiguity.soft import soft_consensus
 
         consensus = soft_consensus(ann, args.soft_from, consensus, args.smoothing)
-    write_table(consensus.to_frame(), args.output, allow_formulas=args.allow_formulas)
+    write_table(
+        consensus.to_frame(), args.output, allow_formulas=args.allow_formulas, float_digits=args.float_digits
+    )
     if args.annotators:
-        write_table(consensus.annotators_frame(), args.annotators, allow_formulas=args.allow_formulas)
+        write_table(
+            consensus.annotators_frame(),
+            args.annotators,
+            allow_formulas=args.allow_formulas,
+            float_digits=args.float_digits,
+        )
     if not args.quiet:
         out = sys.stderr if "-" in (args.output, args.annotators) else sys.stdout
         print(summary(consensus), file=out)

@@ -121,7 +121,7 @@ def run_assign(args: argparse.Namespace) -> int:
 
 def _write_batch(batch: pd.DataFrame, args: argparse.Namespace, summary: Callable[[], str]) -> int:
     """Write the proposed batch to ``--output`` and, unless ``--quiet``, print ``summary()`` and its head."""
-    write_table(batch, args.output, allow_formulas=args.allow_formulas)
+    write_table(batch, args.output, allow_formulas=args.allow_formulas, float_digits=args.float_digits)
     if not args.quiet:
         out = sys.stderr if args.output == "-" else sys.stdout
         print(summary(), file=out)

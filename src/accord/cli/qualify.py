@@ -64,14 +64,16 @@ def run(args: argparse.Namespace) -> int:
     frame = frame.rename(columns={frame.columns[0]: "annotator"})
     out = sys.stderr if "-" in (args.output, args.keep) else sys.stdout
     if args.output:
-        write_table(frame, args.output, allow_formulas=args.allow_formulas)
+        write_table(frame, args.output, allow_formulas=args.allow_formulas, float_digits=args.float_digits)
     passed = int(table["passes"].sum())
     ranked = frame.sort_values("macro_f1", ascending=False, na_position="last")
     print(format_table(ranked, max_rows=50), file=out)
     print(f"\n{passed} of {len(table)} annotators pass (mu = {args.mu:g}, metric = {args.metric})", file=out)
     if args.keep:
         kept = keep_annotators(ann, table.index[table["passes"].to_numpy()])
-        write_table(kept.to_frame(), args.keep, allow_formulas=args.allow_formulas)
+        write_table(
+            kept.to_frame(), args.keep, allow_formulas=args.allow_formulas, float_digits=args.float_digits
+        )
         print(f"kept {kept.n_annotations} of {ann.n_annotations} annotations; wrote {args.keep}", file=out)
     if args.output and args.output != "-":
         print(f"wrote {args.output}", file=out)
