@@ -348,3 +348,73 @@ def test_integer_ids_first_seen_late_keep_their_order(tmp_path: Path) -> None:
     path = write_parquet(tmp_path / "a.parquet", {"item": item, "annotator": annotator, "label": label})
     assert compare(path, "parquet")[0] == "ok"
     assert read_annotations(path).annotators[-3:].tolist() == ["77", "60", "51"]
+
+
+def pandas_table(path: Path) -> Any:
+    """``read_table`` through the pandas reader only."""
+    from accord.io import tables
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tables, "read_text_table", lambda *args: None)
+        return outcome(lambda: read_table(path))
+
+
+def assert_same_table(path: Path) -> None:
+    fast, slow = outcome(lambda: read_table(path)), pandas_table(path)
+    assert fast[0] == slow[0] and fast[2] == slow[2], (fast, slow)
+    if fast[0] == "ok":
+        pd.testing.assert_frame_equal(fast[1], slow[1], check_exact=True)
+        assert fast[1].columns.dtype == slow[1].columns.dtype and fast[1].attrs == slow[1].attrs
+    else:
+        assert fast[1] == slow[1]
+
+
+@pytest.mark.parametrize("name", sorted(ODD_CSV) + sorted(ODD_ERRORS))
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".csv.gz"])
+def test_read_table_by_pyarrow_equals_pandas(name: str, suffix: str, tmp_path: Path) -> None:
+    text = {**ODD_CSV, **ODD_ERRORS}[name]
+    if suffix == ".tsv":
+        text = text.replace(",", "\t")
+    path = tmp_path / f"a{suffix}"
+    if suffix == ".csv.gz":
+        with pa.CompressedOutputStream(str(path), "gzip") as out:
+            out.write(text.encode())
+    else:
+        path.write_bytes(text.encode())
+    assert_same_table(path)
+
+
+@pytest.mark.parametrize("path", public_sets()[:6], ids=lambda p: p.parent.name)
+def test_read_table_by_pyarrow_equals_pandas_on_public_sets(path: Path) -> None:
+    assert_same_table(path)
+
+
+@pytest.mark.filterwarnings("ignore::accord.errors.DataQualityWarning")
+def test_wide_layout_extra_columns_and_gold_read_by_pyarrow(tmp_path: Path) -> None:
+    from accord.io import tables
+    from accord.io.tables import read_gold
+
+    wide = tmp_path / "wide.csv"
+    wide.write_text("item,a,b,NA\n1,x,,y\n007,,y,\nNA,None,x,x\n")
+    longer = tmp_path / "long.csv"
+    longer.write_text("when,item,annotator,label,note\nmon,1,a,x,hi\ntue,1,b,,\nwed,2,a,y,=1\n")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("item,label\n1,x\n007,y\n1,x\n")
+    fast = [
+        read_annotations(wide, layout="wide"),
+        read_annotations(longer, extra=["when", "note"], missing="drop"),
+        read_gold(gold),
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tables, "read_text_table", lambda *args: None)
+        slow = [
+            read_annotations(wide, layout="wide"),
+            read_annotations(longer, extra=["when", "note"], missing="drop"),
+            read_gold(gold),
+        ]
+    for a, b in zip(fast[:2], slow[:2], strict=True):
+        for name in ("item", "annotator", "label", "items", "annotators", "classes"):
+            assert np.array_equal(getattr(a, name), getattr(b, name))
+        assert a.report == b.report
+    pd.testing.assert_frame_equal(fast[1].extra, slow[1].extra)
+    pd.testing.assert_series_equal(fast[2], slow[2])

@@ -29,7 +29,7 @@ import pandas as pd
 from ..annotations import Annotations, role_columns
 from ..errors import AccordError, InvalidAnnotationsError
 
-__all__ = ["cell_text", "read_annotation_codes", "read_parquet_dataset", "text_columns"]
+__all__ = ["cell_text", "read_annotation_codes", "read_parquet_dataset", "read_text_table", "text_columns"]
 
 # keywords of Annotations.from_frame that the codes path honours; any other one (extra=...) is read by pandas
 _CODES_KEYWORDS = frozenset({"item", "annotator", "label", "classes", "duplicates", "missing"})
@@ -159,6 +159,41 @@ def _open_delimited(
     """A CSV/TSV file (plain, or compressed with gzip, bzip2 or zstd) parsed by pyarrow: the item, annotator
     and label columns (named by ``kwargs`` as in :meth:`accord.Annotations.from_frame`, else found by their
     usual names) read as text, an empty field null, and encoded on a few threads."""
+    parsed = _parse_delimited(p, sep, lambda names: _wanted_columns(names, kwargs or {}))
+    if parsed is None:
+        return None
+    names, table = parsed
+    rows = pd.RangeIndex(2, table.num_rows + 2, name="line")
+    return _Encoded(names, table), rows
+
+
+def read_text_table(path: str | Path, sep: str) -> pd.DataFrame | None:
+    """A CSV/TSV file as :func:`accord.io.read_table` gives it (every column text, an empty field missing,
+    the index the file's line numbers), parsed by pyarrow on every core; None when pyarrow is missing or the
+    file is one it would not read as pandas does (the pandas reader then reads it, with its messages)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None
+    parsed = _parse_delimited(Path(path), sep, list)
+    if parsed is None:
+        return None
+    names, table = parsed
+    columns = {
+        name: pd.Series(table.column(i).to_pandas(), dtype=_TEXT_DTYPE, copy=False)
+        for i, name in enumerate(names)
+    }
+    frame = pd.DataFrame(columns, copy=False)
+    frame.columns = pd.Index(names, dtype=_TEXT_DTYPE)
+    frame.index = pd.RangeIndex(2, table.num_rows + 2, name="line")
+    return frame
+
+
+def _parse_delimited(
+    p: Path, sep: str, choose: Callable[[list[str]], list[str]]
+) -> tuple[list[str], Any] | None:
+    """``(column names, table of the chosen columns as text)`` of a CSV/TSV file, or None for a file pyarrow
+    would not read as pandas does (a quote left open, a repeated or empty column name, a short row, ...)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -177,7 +212,7 @@ def _open_delimited(
         return None
     if len(set(names)) < len(names) or any(not n for n in names):  # pandas renames these
         return None
-    wanted = _wanted_columns(names, kwargs or {})
+    wanted = choose(list(names))
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(wanted, pa.string()),
         include_columns=wanted,
@@ -185,7 +220,6 @@ def _open_delimited(
         null_values=[""],
         quoted_strings_can_be_null=True,
     )
-    table = None
     for newlines in (False, True) if quotes else (False,):
         try:
             table = pacsv.read_csv(
@@ -193,14 +227,10 @@ def _open_delimited(
                 parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=newlines),
                 convert_options=convert,
             )
-            break
         except (pa.ArrowException, ValueError):
             continue
-    if table is None or table.column_names != wanted:
-        return None
-    del data, buffer
-    rows = pd.RangeIndex(2, table.num_rows + 2, name="line")
-    return _Encoded(names, table), rows
+        return (list(names), table) if table.column_names == wanted else None
+    return None
 
 
 def _file_bytes(p: Path) -> bytes | None:

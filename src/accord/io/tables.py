@@ -40,7 +40,7 @@ from .._hints import option
 from .._kernel.pred_probs import check_pred_probs, check_unlabeled_pred_probs
 from ..annotations import Annotations
 from ..errors import InvalidAnnotationsError, InvalidParameterError
-from .arrow import cell_text, read_annotation_codes
+from .arrow import cell_text, read_annotation_codes, read_text_table
 
 __all__ = [
     "FORMATS",
@@ -164,6 +164,9 @@ def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
 
 
 def _read_delimited(p: Path, sep: str, fmt: str) -> pd.DataFrame:
+    fast = read_text_table(p, sep)  # pyarrow, when it reads the file exactly as pandas would
+    if fast is not None:
+        return fast
     try:
         frame = pd.read_csv(
             p, sep=sep, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
