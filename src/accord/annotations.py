@@ -348,6 +348,7 @@ class Annotations:
         check_values: bool = True,
         copy: bool = True,
         first_appearance: bool = False,
+        extra: pd.DataFrame | None = None,
     ) -> Annotations:
         """Build from a table whose columns are already factorized: ``(codes, values)`` per column.
 
@@ -378,6 +379,9 @@ class Annotations:
             The codes of the item and annotator columns use every value and number them in order of first
             appearance (as :func:`pandas.factorize` or one dictionary encoding of the whole column gives
             them), so the build need not check it before keeping them as they are.
+        extra : pandas.DataFrame, optional
+            Per-annotation columns, one row per row of the codes (as :meth:`from_frame`'s ``extra=``); the
+            rows kept become ``.extra``.
 
         Examples
         --------
@@ -436,10 +440,16 @@ class Annotations:
             codes = codes.astype(np.int32 if len(distinct) < 2**31 - 1 else np.int64, copy=copy)
             return codes, values if role == "label" else distinct
 
-        parts, _, report = cls._assemble(
+        parts, pos, report = cls._assemble(
             column, cols, where, place, header, classes, duplicates, missing, 6, ordered=first_appearance
         )
-        return cls(*parts, None, report)
+        extra_frame = None
+        if extra is not None:
+            if len(extra) != n_rows:
+                raise InvalidParameterError("the extra columns given to from_codes must have one row per row")
+            extra_frame = (extra if pos is None else extra.iloc[pos]).reset_index(drop=True)
+            extra_frame.columns = pd.Index([str(c) for c in extra.columns])
+        return cls(*parts, extra_frame, report)
 
     @classmethod
     def _assemble(

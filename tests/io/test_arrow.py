@@ -44,7 +44,10 @@ def assert_same(a: Annotations, b: Annotations) -> None:
         x, y = getattr(a, name), getattr(b, name)
         assert x.equals(y) and x.dtype == y.dtype and x.name == y.name, (name, x, y)
         assert [type(v) for v in x[:50]] == [type(v) for v in y[:50]]
-    assert a.report == b.report and a.extra is None and b.extra is None
+    assert a.report == b.report and (a.extra is None) == (b.extra is None)
+    if a.extra is not None:
+        pd.testing.assert_frame_equal(a.extra, b.extra, check_exact=True)
+        assert a.extra.columns.dtype == b.extra.columns.dtype
 
 
 def compare(path: Path, fmt: str, handled: bool = True, **kwargs: Any) -> tuple[str, Any]:
@@ -174,7 +177,18 @@ def test_not_utf8_and_keywords_this_path_does_not_take_go_to_pandas(tmp_path: Pa
     path = tmp_path / "a.csv"
     path.write_bytes("item,annotator,label\n1,a,\xe9\n".encode("latin-1"))
     compare(path, "csv", handled=False)
-    assert read_annotation_codes(path, "csv", extra=["label"]) is None  # a keyword this path does not take
+    assert read_annotation_codes(path, "csv", layout="wide") is None  # a keyword this path does not take
+
+
+@pytest.mark.parametrize(
+    "extra", [["when"], ["note", "when"], ["label"], ("item", "note"), ["nope"], "note", [1]]
+)
+@pytest.mark.parametrize("missing", ["error", "drop"])
+def test_extra_columns_read_by_pyarrow_the_same(extra: Any, missing: str, tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("when,item,annotator,label,note\nmon,1,a,x,hi\ntue,1,b,,\nwed,2,a,y,=1\n,2,b,x,\n")
+    handled = isinstance(extra, list | tuple) and all(c in ("when", "note", "label", "item") for c in extra)
+    compare(path, "csv", handled=handled, extra=extra, missing=missing)
 
 
 @pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zst"])
@@ -409,7 +423,7 @@ def test_wide_layout_extra_columns_and_gold_read_by_pyarrow(tmp_path: Path) -> N
         patch.setattr(tables, "read_text_table", lambda *args: None)
         slow = [
             read_annotations(wide, layout="wide"),
-            read_annotations(longer, extra=["when", "note"], missing="drop"),
+            Annotations.from_frame(read_table(longer), extra=["when", "note"], missing="drop"),
             read_gold(gold),
         ]
     for a, b in zip(fast[:2], slow[:2], strict=True):

@@ -32,7 +32,7 @@ from ..errors import AccordError, InvalidAnnotationsError
 __all__ = ["cell_text", "read_annotation_codes", "read_parquet_dataset", "read_text_table", "text_columns"]
 
 # keywords of Annotations.from_frame that the codes path honours; any other one (extra=...) is read by pandas
-_CODES_KEYWORDS = frozenset({"item", "annotator", "label", "classes", "duplicates", "missing"})
+_CODES_KEYWORDS = frozenset({"item", "annotator", "label", "classes", "duplicates", "missing", "extra"})
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 _CODECS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}  # what pyarrow decompresses (.zip, .xz: pandas)
 # the text dtype pandas gives a column of strings: ``str`` from pandas 3, ``object`` before
@@ -107,17 +107,22 @@ def read_annotation_codes(path: str | Path, fmt: str, **kwargs: Any) -> Annotati
     """
     if fmt not in ("csv", "tsv", "parquet") or not set(kwargs) <= _CODES_KEYWORDS:
         return None
+    kwargs = dict(kwargs)
+    extra = kwargs.pop("extra", None)
+    if extra is not None and (
+        fmt == "parquet" or not isinstance(extra, list | tuple) or not all(isinstance(c, str) for c in extra)
+    ):
+        return None  # pandas reads it (and names a column that is not there)
     try:
         import pyarrow  # noqa: F401
     except ImportError:
         return None
     p = Path(path)
-    opened = (
-        _open_parquet(p) if fmt == "parquet" else _open_delimited(p, "," if fmt == "csv" else "\t", kwargs)
-    )
+    sep = "," if fmt == "csv" else "\t"
+    opened = _open_parquet(p) if fmt == "parquet" else _open_delimited(p, sep, kwargs, list(extra or []))
     if opened is None:
         return None
-    columns, rows = opened
+    columns, rows, extra_frame = opened
     source = {"path": str(p), "format": fmt, "header": fmt != "parquet"}
     try:
         return Annotations.from_codes(
@@ -127,6 +132,7 @@ def read_annotation_codes(path: str | Path, fmt: str, **kwargs: Any) -> Annotati
             check_values=False,
             copy=False,
             first_appearance=fmt != "parquet",  # a whole CSV column is encoded at once
+            extra=extra_frame,
             **kwargs,
         )
     except _Unreadable:
@@ -154,17 +160,25 @@ class _Columns(Mapping[str, tuple[np.ndarray, pd.Index]]):
 
 
 def _open_delimited(
-    p: Path, sep: str, kwargs: Mapping[str, Any] | None = None
-) -> tuple[Mapping[str, tuple[np.ndarray, pd.Index]], pd.Index] | None:
+    p: Path, sep: str, kwargs: Mapping[str, Any] | None = None, extra: Sequence[str] = ()
+) -> tuple[Mapping[str, tuple[np.ndarray, pd.Index]], pd.Index, pd.DataFrame | None] | None:
     """A CSV/TSV file (plain, or compressed with gzip, bzip2 or zstd) parsed by pyarrow: the item, annotator
     and label columns (named by ``kwargs`` as in :meth:`accord.Annotations.from_frame`, else found by their
-    usual names) read as text, an empty field null, and encoded on a few threads."""
-    parsed = _parse_delimited(p, sep, lambda names: _wanted_columns(names, kwargs or {}))
-    if parsed is None:
+    usual names) read as text, an empty field null, and encoded on a few threads; the ``extra`` columns as
+    a text frame (None when there are none)."""
+    roles: list[str] = []
+
+    def choose(names: list[str]) -> list[str]:
+        roles.extend(_wanted_columns(names, kwargs or {}))
+        return [n for n in names if n in set(roles) or n in set(extra)]
+
+    parsed = _parse_delimited(p, sep, choose)
+    if parsed is None or not set(extra) <= set(parsed[0]):
         return None
     names, table = parsed
     rows = pd.RangeIndex(2, table.num_rows + 2, name="line")
-    return _Encoded(names, table), rows
+    extra_frame = _text_frame(table.select(list(extra)), list(extra), rows) if extra else None
+    return _Encoded(names, table.select(roles)), rows, extra_frame
 
 
 def read_text_table(path: str | Path, sep: str) -> pd.DataFrame | None:
@@ -179,13 +193,18 @@ def read_text_table(path: str | Path, sep: str) -> pd.DataFrame | None:
     if parsed is None:
         return None
     names, table = parsed
+    return _text_frame(table, names, pd.RangeIndex(2, table.num_rows + 2, name="line"))
+
+
+def _text_frame(table: Any, names: list[str], rows: pd.Index) -> pd.DataFrame:
+    """The text columns of a pyarrow table as the frame pandas' CSV reader gives (``str`` columns)."""
     columns = {
         name: pd.Series(table.column(i).to_pandas(), dtype=_TEXT_DTYPE, copy=False)
         for i, name in enumerate(names)
     }
     frame = pd.DataFrame(columns, copy=False)
     frame.columns = pd.Index(names, dtype=_TEXT_DTYPE)
-    frame.index = pd.RangeIndex(2, table.num_rows + 2, name="line")
+    frame.index = rows
     return frame
 
 
@@ -362,7 +381,7 @@ def _plain_integer_codes(chunks: list[Any]) -> tuple[np.ndarray, Any] | None:
     return codes, pc.cast(uniques, pa.string())
 
 
-def _open_parquet(p: Path) -> tuple[_Columns, pd.Index] | None:
+def _open_parquet(p: Path) -> tuple[_Columns, pd.Index, None] | None:
     """A Parquet file whose columns are read one at a time when asked for (text ones as dictionaries)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -386,7 +405,7 @@ def _open_parquet(p: Path) -> tuple[_Columns, pd.Index] | None:
         except (pa.ArrowException, OSError, ValueError):
             raise _Unreadable(name) from None
 
-    return _Columns(names, load), pd.RangeIndex(1, n_rows + 1, name="row")
+    return _Columns(names, load), pd.RangeIndex(1, n_rows + 1, name="row"), None
 
 
 def _text_codes(column: Any) -> tuple[np.ndarray, pd.Index]:
