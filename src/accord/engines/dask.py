@@ -811,6 +811,9 @@ def _em(
     params: Any = None
     rows: list[tuple[Any, ...]] = []
     converged, value = False, -np.inf
+    # the model's second rule, as run_em applies it: an objective gain below objective_tol per annotation
+    objective_tol = getattr(model, "objective_tol", None) if tol > 0 else None
+    previous, n_annotations = -np.inf, float(max(prevalence.sum(), 1))
     for it in range(1, max_iter + 1):
         params = whole.m_step(summary.stats, params)
         shared = client.scatter(params, broadcast=True) if _nbytes(params) > BROADCAST_BYTES else params
@@ -819,7 +822,9 @@ def _em(
         evidence = EStep(np.empty((0, plan.n_classes)), np.array([summary.log_z]))
         value = float(whole.objective(params, evidence))
         rows.append((it, value, summary.log_z, summary.delta, summary.n_changed))
-        if it >= min_iter and has_converged(summary.delta, summary.n_changed, tol):
+        gain_small = objective_tol is not None and value - previous < objective_tol * n_annotations
+        previous = value
+        if it >= min_iter and (has_converged(summary.delta, summary.n_changed, tol) or gain_small):
             converged = True
             break
     if not converged:

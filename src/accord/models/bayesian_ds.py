@@ -144,6 +144,14 @@ class BayesianDawidSkene(IterativeAggregator):
         probability by ``tol`` or more. Kept tight: on sparse data the variational posteriors keep moving
         items across the boundary long after the bound has settled (a looser ``tol`` lost 0.05-0.2 points
         on one public set).
+    objective_tol : float or None, default 1e-10
+        A second rule: stop once an iteration raises the evidence lower bound by less than
+        ``objective_tol`` per annotation (``objective_tol * n_annotations`` in all), as scikit-learn's
+        variational mixtures stop on the gain of their per-sample bound. With several classes the
+        posteriors of a few items can drift between two classes that are not their label for a hundred
+        iterations while the bound gains ``1e-12`` per annotation (200 iterations at five classes on
+        synthetic data, about 90 with this rule). None turns it off; so does ``tol=0`` (a fixed schedule
+        of ``max_iter`` iterations).
     tie_break : {"lowest", "random", "prior"}, default "lowest"
         Tie rule of the starting majority vote (``init="mv"``).
     keep_history : bool or "auto", default "auto"
@@ -217,6 +225,7 @@ class BayesianDawidSkene(IterativeAggregator):
         min_iter: int = 1,
         max_iter: int = 200,
         tol: float = 1e-5,
+        objective_tol: float | None = 1e-10,
         tie_break: str = "lowest",
         keep_history: bool | str = "auto",
         random_state: int | np.random.Generator | None = None,
@@ -228,6 +237,7 @@ class BayesianDawidSkene(IterativeAggregator):
         self.min_iter = min_iter
         self.max_iter = max_iter
         self.tol = tol
+        self.objective_tol = objective_tol
         self.tie_break = tie_break
         self.keep_history = keep_history
         self.random_state = random_state
@@ -272,6 +282,11 @@ class BayesianDawidSkene(IterativeAggregator):
         alpha0, nu0 = self._priors(k)
         matrix = AnnotationMatrix(annotations)
         post = self._initial_posterior(annotations, nu0, rng, gold)
+        objective_tol = (
+            None if self.objective_tol is None else check_nonneg_float("objective_tol", self.objective_tol)
+        )
+        if self.tol == 0:  # a fixed schedule
+            objective_tol = None
         result = run_em(
             VBSteps(matrix, alpha0, nu0),
             post,
@@ -282,6 +297,8 @@ class BayesianDawidSkene(IterativeAggregator):
             history_bytes=history_budget(self.keep_history),
             snapshot=lambda state: {"confusions": state.confusions},
             model=self.model_name,
+            objective_tol=objective_tol,
+            objective_scale=float(max(annotations.n_annotations, 1)),
         )
         return self._finish(annotations, result)
 
