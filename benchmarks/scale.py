@@ -20,6 +20,7 @@ Usage::
 
     .venv/bin/python benchmarks/scale.py --sizes 1e6 1e7 [--classes 2] [--dir /tmp/accord_scale]
     .venv/bin/python benchmarks/scale.py --sizes 1e8 --skip csv crowdkit      # ~1 GB of Parquet per copy
+    .venv/bin/python benchmarks/scale.py --sizes 1e7 --skip parquet dask crowdkit --float-digits 6
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def tick():
 ann = read_annotations(sys.argv[1]); tick()
 model = DawidSkene().fit(ann); tick()
 table = model.consensus_.to_frame(); tick()
-write_table(table, sys.argv[2]); tick()
+write_table(table, sys.argv[2], float_digits=None if sys.argv[4] == "-" else int(sys.argv[4])); tick()
 truth = np.load(sys.argv[3])
 labels = model.labels_
 acc = float((labels.to_numpy().astype(np.int64) == truth[labels.index.to_numpy().astype(np.int64)]).mean())
@@ -166,16 +167,29 @@ if __name__ == "__main__":
 """
 
 
-def in_memory(source: Path, suffix: str, truth: Path, work: Path, stages: bool) -> dict[str, Any]:
-    """The CLI end to end on ``source`` (``-o out<suffix>``), and its stages one by one in a child."""
+def in_memory(
+    source: Path, suffix: str, truth: Path, work: Path, stages: bool, digits: int | None = None
+) -> dict[str, Any]:
+    """The CLI end to end on ``source`` (``-o out<suffix>``, ``--float-digits`` when ``digits`` is given),
+    and its stages one by one in a child."""
     out = work / f"cli{suffix}"
     cmd = [PYTHON, "-m", "accord", "aggregate", str(source), "-m", "ds", "-o", str(out), "-q"]
+    if digits is not None:
+        cmd += ["--float-digits", str(digits)]
     wall, peak, _ = timed(cmd)
     result: dict[str, Any] = {"cli_total": wall, "cli_cpu": CPU_SECONDS[" ".join(cmd)], "cli_peak_gb": peak}
     result["load"] = load()
     if stages:
         _, stage_peak, printed = timed(
-            [PYTHON, "-c", STAGES, str(source), str(work / f"stages{suffix}"), str(truth)]
+            [
+                PYTHON,
+                "-c",
+                STAGES,
+                str(source),
+                str(work / f"stages{suffix}"),
+                str(truth),
+                "-" if digits is None else str(digits),
+            ]
         )
         result.update(json.loads(printed.strip().splitlines()[-1]), stages_peak_gb=stage_peak)
     return result
@@ -266,6 +280,13 @@ def main() -> None:
     parser.add_argument("--csv-up-to", type=float, default=1e7, help="largest size also run CSV -> CSV")
     parser.add_argument("--no-stages", action="store_true", help="skip the stage-by-stage child run")
     parser.add_argument("--skip", nargs="*", default=[], choices=["csv", "parquet", "dask", "crowdkit"])
+    parser.add_argument(
+        "--float-digits",
+        type=int,
+        nargs="*",
+        default=[],
+        help="CSV -> CSV again with --float-digits N for each N given (e.g. --float-digits 6)",
+    )
     args = parser.parse_args()
     for size in args.sizes:
         n = int(size)
@@ -279,6 +300,9 @@ def main() -> None:
             print_memory(
                 "CSV -> CSV", in_memory(paths["csv"], ".csv", paths["truth"], folder, not args.no_stages)
             )
+            for digits in args.float_digits:
+                r = in_memory(paths["csv"], ".csv", paths["truth"], folder, not args.no_stages, digits)
+                print_memory(f"CSV -> CSV --float-digits {digits}", r)
         if "parquet" not in args.skip:
             r = in_memory(paths["parquet"], ".parquet", paths["truth"], folder, not args.no_stages)
             print_memory("Parquet -> Parquet", r)
