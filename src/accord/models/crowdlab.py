@@ -340,16 +340,6 @@ class PredProbsMixin:
         finally:
             del self._pred_probs
 
-    def fit_predict(self, annotations: Annotations | pd.DataFrame, *args: Any, **inputs: Any) -> pd.Series:
-        check_no_positional(self, args)
-        return self.fit(annotations, **inputs).labels_
-
-    def fit_predict_proba(
-        self, annotations: Annotations | pd.DataFrame, *args: Any, **inputs: Any
-    ) -> pd.DataFrame:
-        check_no_positional(self, args)
-        return self.fit(annotations, **inputs).proba_
-
 
 class CrowdLab(PredProbsMixin, Aggregator):
     r"""CROWDLAB: consensus from the annotators' labels and a classifier's out-of-sample ``pred_probs``.
