@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-from models_accuracy import ROOT, classification_datasets, read_anchors  # a sibling script
+from _common import ROOT, classification_datasets, read_anchors  # a sibling module
 
 from accord.datasets import load_dataset
 from accord.evaluation import accuracy

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from models_accuracy import ROOT, classification_datasets  # a sibling script
+from _common import ROOT, classification_datasets  # a sibling module
 
 from accord import Annotations
 from accord.datasets import load_dataset
