@@ -25,6 +25,12 @@ ones that produced the returned posterior.
 The steps may write their posteriors into buffers they reuse (the Dawid-Skene kernel alternates two): the
 driver copies what it keeps beyond one iteration (snapshots) and the arrays it returns.
 
+Steps may also offer ``fused_e_step(params, post, labels)``: the E-step that, in the same pass over the
+annotations, returns the statistics of its posterior and the changes against ``post`` / ``labels`` (the
+posterior and labels entering the iteration) in :class:`EStep`'s ``stats``, ``delta``, ``n_changed``. The
+driver then skips its own ``statistics`` call and comparison; it still makes both itself when gold items
+are clamped (the clamp changes the posterior after the pass) or when a field is None.
+
 Who runs on it, and what its statistics are (summed over annotations unless said):
 
 - Dawid-Skene, one-coin, Bayesian DS, model-assisted DS: ``counts[a, k, l]`` and ``sum_i post[i, k]``;
@@ -81,12 +87,21 @@ S = TypeVar("S")
 
 @dataclass
 class EStep:
-    """What an E-step returns: the posterior (items x K), each item's log evidence, optionally its argmax."""
+    """What an E-step returns: the posterior (items x K), each item's log evidence, optionally its argmax.
+
+    A fused E-step (``fused_e_step`` of the steps, see :func:`run_em`) also returns the sufficient
+    statistics of its posterior (``stats``, what ``statistics(post)`` would give) and, against the
+    posterior and labels entering the iteration, the largest change of a probability (``delta``) and the
+    number of changed labels (``n_changed``).
+    """
 
     post: np.ndarray
     log_z: np.ndarray
     labels: np.ndarray | None = None
     extra: dict[str, float] = field(default_factory=dict)
+    stats: Any = None
+    delta: float | None = None
+    n_changed: int | None = None
 
 
 class EMSteps(Protocol[P, S]):
@@ -233,20 +248,28 @@ def run_em(
     kept = _Snapshots(history_bytes)
     converged, it, value, previous = False, 0, -np.inf, float(start_objective)
     e = EStep(post, np.zeros(len(post)))
-    scratch = np.empty(len(post))
+    scratch: np.ndarray | None = None
+    fused = getattr(steps, "fused_e_step", None)
+    clamped = gold is not None and len(gold[0]) > 0
+    stats: Any = None
     for it in range(1, max_iter + 1):
-        params = steps.m_step(steps.statistics(post), params)
-        e = steps.e_step(params)
+        params = steps.m_step(steps.statistics(post) if stats is None else stats, params)
+        e = fused(params, post, labels) if fused is not None else steps.e_step(params)
         new_post = clamp(e.post, gold)
-        delta = max_abs_change(new_post, post, scratch)
         new_labels = e.labels if e.labels is not None and gold is None else new_post.argmax(axis=1)
-        n_changed = int(np.count_nonzero(new_labels != labels))
+        if e.delta is not None and e.n_changed is not None and not clamped:
+            delta, n_changed = float(e.delta), int(e.n_changed)
+        else:
+            scratch = np.empty(len(post)) if scratch is None else scratch
+            delta = max_abs_change(new_post, post, scratch)
+            n_changed = int(np.count_nonzero(new_labels != labels))
+        stats = None if clamped else e.stats  # the statistics of the posterior entering the next iteration
         value = float(steps.objective(params, e))
         rows.append((it, value, float(e.log_z.sum()), delta, n_changed))
         extra_rows.append(e.extra)
         if not kept.full:  # the steps may reuse their buffers: a kept posterior is a copy
             extra = snapshot(params) if snapshot else {}
-            kept.add({"iteration": it, "labels": labels.copy(), "posteriors": post.copy(), **extra})
+            kept.add({"iteration": it, "labels": labels.copy(), "posteriors": post.copy(order="K"), **extra})
         post = new_post
         np.copyto(labels, new_labels)  # the E-step's labels may be a buffer it writes again
         if callback is not None:

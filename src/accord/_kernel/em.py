@@ -26,6 +26,9 @@ except ImportError:  # pragma: no cover - a SciPy without the module
     _sparsetools = None
 
 from ..errors import InvalidParameterError
+from .compiled import enabled as compiled_enabled
+from .compiled import worth_it as compiled_worth_it
+from .fused import FusedDS
 from .softmax import column_sums, log_normalize, log_normalize_argmax
 from .votes import break_ties, vote_shares
 
@@ -171,7 +174,7 @@ def ds_statistics(matrix: AnnotationMatrix, post: np.ndarray) -> DSStats:
     return DSStats(matrix.expected_counts(post), column_sums(post))
 
 
-def _sparse_product(kind: str, matrix: sp.spmatrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+def sparse_product(kind: str, matrix: sp.spmatrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out = matrix @ x`` for a CSR (``kind="csr"``) or CSC matrix and a C-ordered dense ``x``, written into
     the C-ordered ``out`` (zeroed here) by the routine ``matrix @ x`` itself runs, so the result is the same
     to the bit and no array is allocated. Falls back to ``matrix @ x`` when that routine is not reachable."""
@@ -189,6 +192,12 @@ class DSKernel:
     """The E-step and the statistics of the Dawid-Skene family on one design matrix, with buffers that live
     as long as the fit instead of fresh arrays every iteration.
 
+    With numba installed (the ``fast`` extra), ``ACCORD_NO_COMPILE`` unset and at least
+    :data:`~accord._kernel.compiled.MIN_ANNOTATIONS` annotations, both run in the compiled kernel of
+    :mod:`accord._kernel.fused` (``compiled=True`` / ``False`` forces it on any data / the NumPy path); its
+    :meth:`e_step_fused` is one pass that also returns the statistics of the new posterior and its changes
+    against the previous one. The compiled results equal the NumPy path's to rounding.
+
     The posterior comes back in one of two buffers, used in turn, so the posterior entering an iteration is
     intact while the next one is written (the EM driver compares them); whoever keeps a posterior longer
     than one more E-step copies it. Everything else (the log-scores, the column work) is scratch.
@@ -200,10 +209,21 @@ class DSKernel:
     bit.
     """
 
-    def __init__(self, matrix: AnnotationMatrix) -> None:
+    def __init__(self, matrix: AnnotationMatrix, compiled: bool | None = None) -> None:
         self.matrix = matrix
         n, k = matrix.n_items, matrix.n_classes
         self.n_items, self.n_classes = n, k
+        self._table = np.empty((matrix.n_annotators * k, k))
+        if compiled is None:
+            self.compiled = compiled_worth_it(int(matrix.M.nnz))
+        else:
+            self.compiled = bool(compiled) and compiled_enabled()
+        self._fused: FusedDS | None = None
+        if self.compiled:
+            m = matrix.M
+            mass = matrix.column_mass if k == 2 else np.zeros(0)
+            self._fused = FusedDS(m.indptr, m.indices, m.data, matrix.n_annotators, k, mass)
+            return
         self._csc = matrix.M.T  # the CSC view the M-step reads, made once
         self.log_u = np.empty((n, k))
         # column-major posteriors: the softmax works on whole contiguous columns (a strided column pass
@@ -218,7 +238,6 @@ class DSKernel:
         self._labels = np.empty(n, dtype=np.intp)
         self._gt = np.empty(n, dtype=bool)
         self._step = np.empty(n, dtype=np.intp)
-        self._table = np.empty((matrix.n_annotators * k, k))
         self._flat = np.empty((matrix.n_annotators * k, k))
         if k == 2:
             self._p1 = np.empty((n, 1))
@@ -243,7 +262,9 @@ class DSKernel:
         """:meth:`e_step` from the log table ``T[(a, l), k] = log P(l | k)`` of annotator ``a``, in the
         layout of the design matrix's columns (``(annotators * K) x K``, C-ordered)."""
         k = self.n_classes
-        log_u = _sparse_product("csr", self.matrix.M, np.ascontiguousarray(table), self.log_u)
+        if self._fused is not None:
+            return self._fused.run(log_prior, table, stats=False)[:3]
+        log_u = sparse_product("csr", self.matrix.M, np.ascontiguousarray(table), self.log_u)
         if k == 2:
             return self._softmax2(log_u, log_prior)
         log_u += log_prior
@@ -304,15 +325,34 @@ class DSKernel:
         np.add(lz, log_prior[0], out=lz)
         return post, lz, arg
 
+    def e_step_fused(
+        self, log_prior: np.ndarray, log_theta: np.ndarray, prev: np.ndarray, prev_labels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, DSStats | None, float | None, int | None]:
+        """:meth:`e_step` and, compiled, in the same pass: the statistics of the new posterior, the largest
+        change of a probability against ``prev`` and the number of labels that differ from ``prev_labels``
+        (``(post, log_z, labels, stats, delta, n_changed)``; the last three are None on the NumPy path,
+        where they are separate passes)."""
+        if self._fused is None:
+            return (*self.e_step(log_prior, log_theta), None, None, None)
+        a, k = self.matrix.n_annotators, self.n_classes
+        np.copyto(self._table.reshape(a, k, k), log_theta.transpose(0, 2, 1))
+        post, log_z, labels, counts, mass, delta, changed = self._fused.run(
+            log_prior, self._table, prev, prev_labels
+        )
+        assert counts is not None and mass is not None
+        return post, log_z, labels, DSStats(counts, mass), delta, changed
+
     def statistics(self, post: np.ndarray) -> DSStats:
         """:func:`ds_statistics` without the per-call arrays (``counts[a, k, l]`` and the class mass)."""
+        if self._fused is not None:
+            return DSStats(*self._fused.statistics(post))
         a, k = self.matrix.n_annotators, self.n_classes
         if k == 2:
             p1 = post[:, 1:2]
             if not p1.flags.c_contiguous:
                 p1 = self._p1
                 np.copyto(p1[:, 0], post[:, 1])
-            c1 = _sparse_product("csc", self._csc, p1, self._c1)[:, 0].reshape(a, k)
+            c1 = sparse_product("csc", self._csc, p1, self._c1)[:, 0].reshape(a, k)
             counts = np.empty((a, k, k))
             counts[:, 1, :] = c1
             np.subtract(self.matrix.column_mass.reshape(a, k), c1, out=counts[:, 0, :])
@@ -325,5 +365,5 @@ class DSKernel:
                 else np.empty(post.shape)
             )
             np.copyto(x, post)
-        flat = _sparse_product("csc", self._csc, x, self._flat)
+        flat = sparse_product("csc", self._csc, x, self._flat)
         return DSStats(flat.copy().reshape(a, k, k).transpose(0, 2, 1), column_sums(post))  # old layout

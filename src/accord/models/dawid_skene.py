@@ -102,6 +102,17 @@ class FullSteps:
     def e_step(self, params: DSParams) -> EStep:
         return EStep(*self.kernel.e_step(np.log(params[0] + LOG_EPS), np.log(params[1] + LOG_EPS)))
 
+    def fused_e_step(self, params: DSParams, post: np.ndarray, labels: np.ndarray) -> EStep:
+        """The E-step with, compiled, the statistics of its posterior and the changes against ``post`` /
+        ``labels`` from the same pass (the driver's ``fused_e_step``); a subclass with its own E-step runs
+        that one."""
+        if type(self).e_step is not FullSteps.e_step:
+            return self.e_step(params)
+        new, log_z, new_labels, stats, delta, changed = self.kernel.e_step_fused(
+            np.log(params[0] + LOG_EPS), np.log(params[1] + LOG_EPS), post, labels
+        )
+        return EStep(new, log_z, new_labels, stats=stats, delta=delta, n_changed=changed)
+
     def objective(self, params: DSParams, e: EStep) -> float:
         """``sum_i log Z_i + cell sum log theta + diag sum log theta[a,k,k] + prior sum log pi``: the log
         posterior (up to a constant) under the Dirichlet priors that the smoothing is the MAP estimate of."""

@@ -1,0 +1,192 @@
+"""Optional compiled kernels: numba, imported only when a compiled kernel first runs.
+
+A hot loop written as a plain Python function and decorated with :func:`jit` is compiled by numba the
+first time it is called (and cached on disk, so later processes load it instead of compiling); importing
+the module that defines it imports nothing from numba. Whoever calls one checks :func:`enabled` (or
+:func:`worth_it`, which also asks for enough data) first and keeps a NumPy path for when it is off:
+
+- numba is not installed (it is the ``fast`` extra: ``pip install accord[fast]``), or
+- the environment sets ``ACCORD_NO_COMPILE=1`` (any value but ``""``, ``0``, ``false``, ``no``).
+
+``prange`` inside a decorated function is ``numba.prange`` once compiled (``range`` in plain Python). A
+decorated function may call another decorated one: both are compiled. :func:`run_blocks` runs a kernel
+compiled with ``nogil=True`` over a fixed list of blocks on a few threads; each block writes its own
+outputs, so the result does not depend on the number of threads.
+
+Examples
+--------
+>>> import numpy as np
+>>> from accord._kernel.compiled import jit
+>>> @jit()
+... def total(x):
+...     s = 0.0
+...     for v in x:
+...         s += v
+...     return s
+>>> float(total.py_func(np.arange(4.0)))  # the plain Python function, whatever enabled() says
+6.0
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import threading
+import types
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ENV_SWITCH",
+    "MIN_ANNOTATIONS",
+    "THREADS_ENV",
+    "LazyJit",
+    "block_bounds",
+    "enabled",
+    "jit",
+    "n_threads",
+    "prange",
+    "run_blocks",
+    "worth_it",
+]
+
+ENV_SWITCH = "ACCORD_NO_COMPILE"  # set (to anything but "", 0, false, no) to run the NumPy paths
+THREADS_ENV = "ACCORD_NUM_THREADS"  # threads of run_blocks (default: the CPUs this process may use)
+
+prange = range  # numba.prange in compiled code
+
+
+@functools.cache
+def _numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+# Below this many annotations a model keeps the NumPy path: its fit takes milliseconds, less than a fresh
+# process takes to import numba and load the cached kernels (about a second).
+MIN_ANNOTATIONS = 1_000_000
+
+
+def worth_it(n_annotations: int) -> bool:
+    """:func:`enabled`, and the data has at least :data:`MIN_ANNOTATIONS` annotations."""
+    return n_annotations >= MIN_ANNOTATIONS and enabled()
+
+
+def enabled() -> bool:
+    """Whether compiled kernels run here: numba is importable and :data:`ENV_SWITCH` is not set.
+
+    Read from the environment at every call (a test or a user may flip the switch between fits); finding
+    numba does not import it.
+    """
+    flag = os.environ.get(ENV_SWITCH, "").strip().lower()
+    if flag not in ("", "0", "false", "no"):
+        return False
+    return _numba_installed()
+
+
+class LazyJit:
+    """A Python function compiled by ``numba.njit(**options)`` on its first call.
+
+    ``py_func`` is the plain function. ``dispatcher()`` returns numba's dispatcher (compiling nothing yet:
+    numba compiles per argument types on the call).
+    """
+
+    def __init__(self, func: Callable[..., Any], options: dict[str, Any]) -> None:
+        self.py_func = func
+        self.options = options
+        self._dispatcher: Any = None
+        self._lock = threading.RLock()
+        functools.update_wrapper(self, func)
+
+    def dispatcher(self) -> Any:
+        """numba's dispatcher of the function, made once (its globals see compiled callees and prange)."""
+        if self._dispatcher is None:
+            with self._lock:
+                if self._dispatcher is None:
+                    import numba
+
+                    func = self.py_func
+                    scope = dict(func.__globals__)
+                    for name in func.__code__.co_names:  # only the globals the function names
+                        value = scope.get(name)
+                        if isinstance(value, LazyJit) and value is not self:
+                            scope[name] = value.dispatcher()
+                        elif value is prange:
+                            scope[name] = numba.prange
+                    clone = types.FunctionType(
+                        func.__code__, scope, func.__name__, func.__defaults__, func.__closure__
+                    )
+                    clone.__qualname__ = func.__qualname__
+                    clone.__module__ = func.__module__
+                    self._dispatcher = numba.njit(**self.options)(clone)
+        return self._dispatcher
+
+    def __call__(self, *args: Any) -> Any:
+        return self.dispatcher()(*args)
+
+
+def jit(
+    *, cache: bool = True, nogil: bool = True, parallel: bool = False, fastmath: bool = False
+) -> Callable[[Callable[..., Any]], LazyJit]:
+    """Decorator: compile the function with numba on its first call (see the module's notes).
+
+    ``cache`` keeps the machine code on disk next to the module (``__pycache__``), so only the first
+    process ever pays the compilation; ``nogil`` lets :func:`run_blocks` run it on several threads.
+    ``fastmath`` stays off by default: it reorders sums, and compiled paths must give the NumPy path's
+    results to rounding.
+    """
+    options = {"cache": cache, "nogil": nogil, "parallel": parallel, "fastmath": fastmath}
+    return lambda func: LazyJit(func, options)
+
+
+def n_threads() -> int:
+    """Threads :func:`run_blocks` uses: :data:`THREADS_ENV` if set, else the CPUs this process may use."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    global _POOL, _POOL_SIZE
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_SIZE != size:
+            if _POOL is not None:
+                _POOL.shutdown(wait=False)
+            _POOL, _POOL_SIZE = ThreadPoolExecutor(size, thread_name_prefix="accord-kernel"), size
+        return _POOL
+
+
+def run_blocks(kernel: Callable[[int], Any], n_blocks: int, threads: int | None = None) -> None:
+    """``kernel(b)`` for every block ``b`` in ``range(n_blocks)``, on up to ``threads`` threads
+    (:func:`n_threads` by default). The kernel must release the GIL (``nogil=True``) to run in parallel and
+    must write only block ``b``'s outputs, so the results are those of the serial loop."""
+    size = min(n_blocks, n_threads() if threads is None else max(1, threads))
+    if size <= 1:
+        for b in range(n_blocks):
+            kernel(b)
+        return
+    for future in [_pool(size).submit(kernel, b) for b in range(n_blocks)]:
+        future.result()
+
+
+def block_bounds(indptr: np.ndarray, n_blocks: int) -> list[tuple[int, int]]:
+    """Split rows ``0 .. len(indptr) - 1`` into ``n_blocks`` contiguous runs of about equal non-zeros
+    (``indptr`` of a CSR matrix): the fixed partition a blocked kernel works on."""
+    n_rows = len(indptr) - 1
+    total = int(indptr[-1])
+    targets = np.arange(1, n_blocks) * (total / max(n_blocks, 1))
+    cuts = np.searchsorted(np.asarray(indptr), targets, side="left").clip(0, n_rows)
+    edges = [0, *sorted(int(c) for c in cuts), n_rows]
+    return [(edges[b], edges[b + 1]) for b in range(n_blocks)]

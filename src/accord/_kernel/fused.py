@@ -1,0 +1,488 @@
+"""The compiled, fused E-step and statistics pass of the Dawid-Skene family (numba; see
+:mod:`accord._kernel.compiled`).
+
+One pass over the annotations in the design matrix's CSR order (grouped by item) does, for every item
+``i``:
+
+1. ``u[k] = sum_{n in i} w_n T[c_n, k]`` with ``T[(a, l), k] = log theta[a, k, l]`` (the log-confusion
+   rows, in the layout of the matrix's columns ``c_n = a_n K + l_n``), then ``u += log prior``;
+2. the posterior ``p = softmax(u)`` (log-sum-exp; with two classes the logistic form), its log evidence
+   ``log Z_i`` and its argmax (ties to the lowest class), written into the output buffers;
+3. the expected counts ``C[c_n, k] += w_n p[k]`` of the item's annotations (with two classes only the
+   column ``k = 1``: ``C[(a, l), 0] = N[a, l] - C[(a, l), 1]``), and the class mass ``sum_i p[k]``;
+4. against the posterior and labels entering the iteration: the largest change of a probability and the
+   number of changed labels (the EM driver's stopping rule).
+
+No array of size annotations x K is ever made. The items are cut into a fixed number of contiguous blocks
+(a function of the data only); each block has its own count buffer, the blocks run on up to
+:func:`~accord._kernel.compiled.n_threads` threads, and the buffers are added in block order: the result
+is the same for any number of threads. Every operation is the one the NumPy path runs, in the same order
+within a block, so results differ from it by rounding only (``exp`` / ``log`` of a different library, the
+blocks' partial sums).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .compiled import block_bounds, jit, run_blocks
+
+__all__ = ["FusedDS"]
+
+# A block holds about this many annotations (fewer blocks on small data: no threads below it) ...
+BLOCK_ANNOTATIONS = 1 << 17
+# ... there are at most this many blocks ...
+MAX_BLOCKS = 16
+# ... and their count buffers take at most this many bytes together.
+BLOCK_BYTES = 64 * 2**20
+# A block is worked through in chunks of about this many annotations (they stay in the core's cache).
+CHUNK_ANNOTATIONS = 1 << 16
+
+
+@jit()
+def _gather2(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    unit: bool,
+    table: np.ndarray,
+    dprior: float,
+    i0: int,
+    i1: int,
+    post: np.ndarray,
+    labels: np.ndarray,
+    d_out: np.ndarray,
+    u0_out: np.ndarray,
+) -> None:  # pragma: no cover - compiled (the tests compare it with the NumPy path)
+    """Two classes, items ``i0 .. i1 - 1``: log-scores ``u``, ``d = (u1 - u0) + dprior``, the label
+    ``d > 0``; ``post[i] = (d, -d)`` for the exponential that follows."""
+    for i in range(i0, i1):
+        u0 = 0.0
+        u1 = 0.0
+        if unit:
+            for n in range(indptr[i], indptr[i + 1]):
+                c = indices[n]
+                u0 += table[c, 0]
+                u1 += table[c, 1]
+        else:
+            for n in range(indptr[i], indptr[i + 1]):
+                c = indices[n]
+                w = data[n]
+                u0 += w * table[c, 0]
+                u1 += w * table[c, 1]
+        d = (u1 - u0) + dprior
+        labels[i] = 1 if d > 0.0 else 0
+        post[i, 0] = d
+        post[i, 1] = -d
+        d_out[i - i0] = d
+        u0_out[i - i0] = u0
+
+
+@jit()
+def _gather_k(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    unit: bool,
+    table: np.ndarray,
+    log_prior: np.ndarray,
+    i0: int,
+    i1: int,
+    post: np.ndarray,
+    labels: np.ndarray,
+    m_out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Any number of classes, items ``i0 .. i1 - 1``: ``u = log prior + log-scores``, its maximum ``m``
+    and argmax (ties to the lowest class); ``post[i] = u - m`` for the exponential that follows."""
+    k = table.shape[1]
+    u = np.empty(k)
+    for i in range(i0, i1):
+        for j in range(k):
+            u[j] = 0.0
+        for n in range(indptr[i], indptr[i + 1]):
+            c = indices[n]
+            if unit:
+                for j in range(k):
+                    u[j] += table[c, j]
+            else:
+                w = data[n]
+                for j in range(k):
+                    u[j] += w * table[c, j]
+        for j in range(k):
+            u[j] += log_prior[j]
+        m = u[0]
+        arg = 0
+        for j in range(1, k):
+            if u[j] > m:
+                arg = j
+            m = max(m, u[j])
+        labels[i] = arg
+        m_out[i - i0] = m
+        for j in range(k):
+            post[i, j] = u[j] - m
+
+
+@jit()
+def _scatter2(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    unit: bool,
+    i0: int,
+    i1: int,
+    post: np.ndarray,
+    labels: np.ndarray,
+    norm_out: np.ndarray,
+    prev: np.ndarray,
+    prev_labels: np.ndarray,
+    track: bool,
+    stats: bool,
+    c1: np.ndarray,
+    mass: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Two classes, items ``i0 .. i1 - 1``, after the exponential (``post[i] = (e^d, e^-d)``): ``p =
+    1 / (1 + e)``, ``norm_out = max p``; the change summary ``out = (largest change, changed labels)``
+    against ``prev``; the class mass and the counts of class 1, ``c1[c_n] += w_n p1``."""
+    delta = out[0]
+    changed = 0
+    m0 = 0.0
+    m1 = 0.0
+    for i in range(i0, i1):
+        p0 = 1.0 / (post[i, 0] + 1.0)
+        p1 = 1.0 / (post[i, 1] + 1.0)
+        post[i, 0] = p0
+        post[i, 1] = p1
+        norm_out[i - i0] = max(p0, p1)
+        if track:
+            delta = max(delta, abs(p0 - prev[i, 0]), abs(p1 - prev[i, 1]))
+            if labels[i] != prev_labels[i]:
+                changed += 1
+        if stats:
+            m0 += p0
+            m1 += p1
+            if unit:
+                for n in range(indptr[i], indptr[i + 1]):
+                    c1[indices[n]] += p1
+            else:
+                for n in range(indptr[i], indptr[i + 1]):
+                    c1[indices[n]] += data[n] * p1
+    mass[0] += m0
+    mass[1] += m1
+    out[0] = delta
+    out[1] += changed
+
+
+@jit()
+def _scatter_k(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    unit: bool,
+    i0: int,
+    i1: int,
+    post: np.ndarray,
+    labels: np.ndarray,
+    norm_out: np.ndarray,
+    prev: np.ndarray,
+    prev_labels: np.ndarray,
+    track: bool,
+    stats: bool,
+    counts: np.ndarray,
+    mass: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Three or more classes, items ``i0 .. i1 - 1``, after the exponential (``post[i] = e^(u - m)``):
+    ``p = e / sum e``, ``norm_out = sum e``; the change summary against ``prev``; the class mass and the
+    counts ``counts[c_n, k] += w_n p[k]``."""
+    k = post.shape[1]
+    p = np.empty(k)
+    delta = out[0]
+    changed = 0
+    for i in range(i0, i1):
+        total = 0.0
+        for j in range(k):
+            total += post[i, j]
+        for j in range(k):
+            p[j] = post[i, j] / total
+            post[i, j] = p[j]
+        norm_out[i - i0] = total
+        if track:
+            for j in range(k):
+                delta = max(delta, abs(p[j] - prev[i, j]))
+            if labels[i] != prev_labels[i]:
+                changed += 1
+        if stats:
+            for j in range(k):
+                mass[j] += p[j]
+            if unit:
+                for n in range(indptr[i], indptr[i + 1]):
+                    row = counts[indices[n]]
+                    for j in range(k):
+                        row[j] += p[j]
+            else:
+                for n in range(indptr[i], indptr[i + 1]):
+                    row = counts[indices[n]]
+                    w = data[n]
+                    for j in range(k):
+                        row[j] += w * p[j]
+    out[0] = delta
+    out[1] += changed
+
+
+@jit()
+def _counts2(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    unit: bool,
+    post: np.ndarray,
+    i0: int,
+    i1: int,
+    c1: np.ndarray,
+    mass: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Statistics of a given two-class posterior, items ``i0 .. i1 - 1``: ``c1[c_n] += w_n post[i, 1]``
+    and the class mass."""
+    m0 = 0.0
+    m1 = 0.0
+    for i in range(i0, i1):
+        p1 = post[i, 1]
+        m0 += post[i, 0]
+        m1 += p1
+        if unit:
+            for n in range(indptr[i], indptr[i + 1]):
+                c1[indices[n]] += p1
+        else:
+            for n in range(indptr[i], indptr[i + 1]):
+                c1[indices[n]] += data[n] * p1
+    mass[0] += m0
+    mass[1] += m1
+
+
+@jit()
+def _counts_k(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    unit: bool,
+    post: np.ndarray,
+    i0: int,
+    i1: int,
+    counts: np.ndarray,
+    mass: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Statistics of a given posterior, items ``i0 .. i1 - 1``: ``counts[c_n, k] += w_n post[i, k]`` and
+    the class mass."""
+    k = post.shape[1]
+    p = np.empty(k)
+    for i in range(i0, i1):
+        for j in range(k):
+            p[j] = post[i, j]
+            mass[j] += p[j]
+        if unit:
+            for n in range(indptr[i], indptr[i + 1]):
+                row = counts[indices[n]]
+                for j in range(k):
+                    row[j] += p[j]
+        else:
+            for n in range(indptr[i], indptr[i + 1]):
+                row = counts[indices[n]]
+                w = data[n]
+                for j in range(k):
+                    row[j] += w * p[j]
+
+
+def n_blocks_for(nnz: int, buffer_bytes: int) -> int:
+    """The fixed number of item blocks for ``nnz`` annotations and one block's count buffer size."""
+    by_size = max(1, -(-nnz // BLOCK_ANNOTATIONS))
+    by_memory = max(1, BLOCK_BYTES // max(buffer_bytes, 1))
+    return int(min(by_size, MAX_BLOCKS, by_memory))
+
+
+def _chunks(indptr: np.ndarray, i0: int, i1: int) -> list[tuple[int, int]]:
+    """Cut items ``i0 .. i1 - 1`` into runs of about :data:`CHUNK_ANNOTATIONS` annotations."""
+    nnz = int(indptr[i1] - indptr[i0])
+    n = max(1, -(-nnz // CHUNK_ANNOTATIONS))
+    return [(i0 + a, i0 + b) for a, b in block_bounds(indptr[i0 : i1 + 1] - indptr[i0], n) if b > a]
+
+
+class FusedDS:
+    """The compiled E-step / statistics of one design matrix, with buffers that live as long as the fit.
+
+    Parameters
+    ----------
+    indptr, indices, data : ndarray
+        The CSR arrays of the ``items x (annotators * K)`` design matrix (sorted, no duplicates).
+    n_annotators, n_classes : int
+    column_mass : ndarray
+        ``N[(a, l)]``, the weighted annotations per matrix column (two classes: ``C0 = N - C1``).
+    threads : int, optional
+        Threads of the block pass (default :func:`~accord._kernel.compiled.n_threads`); the results do not
+        depend on it.
+
+    Each block of items is worked through in chunks of about :data:`CHUNK_ANNOTATIONS` annotations that stay
+    in the core's cache between the compiled gather (log-scores, argmax), NumPy's vectorised ``exp`` /
+    ``log`` (the ones the NumPy path calls) and the compiled scatter (normalisation, changes, counts). The
+    posterior comes back in one of two column-major buffers, used in turn (as the NumPy kernel's), so the
+    posterior entering an iteration stays intact while the next one is written.
+    """
+
+    def __init__(
+        self,
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        data: np.ndarray,
+        n_annotators: int,
+        n_classes: int,
+        column_mass: np.ndarray,
+        threads: int | None = None,
+    ) -> None:
+        self.indptr, self.indices, self.data = indptr, indices, np.asarray(data, dtype=np.float64)
+        self.unit = bool(len(self.data) == 0 or (self.data == 1.0).all())
+        n, k = len(indptr) - 1, n_classes
+        self.n_items, self.n_classes, self.n_annotators = n, k, n_annotators
+        self.column_mass = column_mass
+        self.threads = threads
+        width = 1 if k == 2 else k
+        self.n_blocks = n_blocks_for(int(indptr[-1]), n_annotators * k * width * 8)
+        self.chunks = [_chunks(indptr, a, b) for a, b in block_bounds(indptr, self.n_blocks)]
+        longest = max((b - a for run in self.chunks for a, b in run), default=0)
+        self._scratch = np.empty((self.n_blocks, 3, longest))  # per block: d / m, u0, norm
+        self._posts = (np.empty((n, k), order="F"), np.empty((n, k), order="F"))
+        self._turn = 0
+        self.log_z = np.empty(n)
+        self.labels = np.empty(n, dtype=np.intp)
+        self._blocks = np.zeros((self.n_blocks, n_annotators * k, width))
+        self._mass = np.zeros((self.n_blocks, k))
+        self._out = np.zeros((self.n_blocks, 2))
+        self._none = np.zeros((1, k), order="F")
+        self._none_labels = np.zeros(1, dtype=np.intp)
+
+    def _next_post(self) -> np.ndarray:
+        self._turn ^= 1
+        return self._posts[self._turn]
+
+    def run(
+        self,
+        log_prior: np.ndarray,
+        table: np.ndarray,
+        prev: np.ndarray | None = None,
+        prev_labels: np.ndarray | None = None,
+        stats: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, float, int]:
+        """One fused pass from the log table ``T`` (``(annotators * K) x K``) and the log prior.
+
+        Returns ``(post, log_z, labels, counts, class_mass, delta, n_changed)``: the buffers of the
+        posterior, log evidence and argmax; ``counts[a, k, l]`` and the class mass of the new posterior
+        (None without ``stats``); the largest change of a probability against ``prev`` and the number of
+        labels different from ``prev_labels`` (0 and 0 without them).
+        """
+        table = np.ascontiguousarray(table, dtype=np.float64)
+        log_prior = np.ascontiguousarray(log_prior, dtype=np.float64)
+        track = prev is not None and prev_labels is not None
+        old = np.asfortranarray(prev, dtype=np.float64) if track else self._none
+        old_labels = np.asarray(prev_labels, dtype=np.intp) if track else self._none_labels
+        post = self._next_post()
+        self._blocks.fill(0.0)
+        self._mass.fill(0.0)
+        self._out.fill(0.0)
+        block = self._block2 if self.n_classes == 2 else self._block_k
+        run_blocks(lambda b: block(b, log_prior, table, post, old, old_labels, track, stats), self.n_blocks,
+                   self.threads)  # fmt: skip
+        delta = float(self._out[:, 0].max()) if track else 0.0
+        changed = int(self._out[:, 1].sum()) if track else 0
+        if not stats:
+            return post, self.log_z, self.labels, None, None, delta, changed
+        counts, class_mass = self._reduce()
+        return post, self.log_z, self.labels, counts, class_mass, delta, changed
+
+    def _block2(
+        self,
+        b: int,
+        log_prior: np.ndarray,
+        table: np.ndarray,
+        post: np.ndarray,
+        old: np.ndarray,
+        old_labels: np.ndarray,
+        track: bool,
+        stats: bool,
+    ) -> None:
+        """Block ``b`` with two classes: the logistic form of the NumPy kernel, chunk by chunk."""
+        gather, scatter = _gather2.dispatcher(), _scatter2.dispatcher()
+        ip, ix, dx, unit = self.indptr, self.indices, self.data, self.unit
+        lp0, dprior = float(log_prior[0]), float(log_prior[1] - log_prior[0])
+        counts, mass, out = self._blocks[b], self._mass[b], self._out[b]
+        for i0, i1 in self.chunks[b]:
+            d, u0, norm = (row[: i1 - i0] for row in self._scratch[b])
+            gather(ip, ix, dx, unit, table, dprior, i0, i1, post, self.labels, d, u0)
+            with np.errstate(over="ignore"):
+                for j in range(2):  # column by column: contiguous, so NumPy's vectorised exp
+                    np.exp(post[i0:i1, j], out=post[i0:i1, j])
+            scatter(ip, ix, dx, unit, i0, i1, post, self.labels, norm, old, old_labels, track, stats,
+                    counts[:, 0], mass, out)  # fmt: skip
+            lz = self.log_z[i0:i1]
+            np.log(norm, out=norm)
+            np.maximum(d, 0.0, out=lz)
+            np.subtract(lz, norm, out=lz)
+            np.add(lz, u0, out=lz)
+            np.add(lz, lp0, out=lz)
+
+    def _block_k(
+        self,
+        b: int,
+        log_prior: np.ndarray,
+        table: np.ndarray,
+        post: np.ndarray,
+        old: np.ndarray,
+        old_labels: np.ndarray,
+        track: bool,
+        stats: bool,
+    ) -> None:
+        """Block ``b`` with three or more classes: log-sum-exp as the NumPy kernel's, chunk by chunk."""
+        gather, scatter = _gather_k.dispatcher(), _scatter_k.dispatcher()
+        ip, ix, dx, unit = self.indptr, self.indices, self.data, self.unit
+        counts, mass, out = self._blocks[b], self._mass[b], self._out[b]
+        for i0, i1 in self.chunks[b]:
+            m, _, norm = (row[: i1 - i0] for row in self._scratch[b])
+            gather(ip, ix, dx, unit, table, log_prior, i0, i1, post, self.labels, m)
+            for j in range(self.n_classes):
+                np.exp(post[i0:i1, j], out=post[i0:i1, j])
+            scatter(ip, ix, dx, unit, i0, i1, post, self.labels, norm, old, old_labels, track, stats,
+                    counts, mass, out)  # fmt: skip
+            lz = self.log_z[i0:i1]
+            np.log(norm, out=lz)
+            np.add(lz, m, out=lz)
+
+    def statistics(self, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``counts[a, k, l]`` and the class mass of a given posterior (items x K)."""
+        x = np.asfortranarray(post, dtype=np.float64)
+        self._blocks.fill(0.0)
+        self._mass.fill(0.0)
+        two = self.n_classes == 2
+        fn = (_counts2 if two else _counts_k).dispatcher()
+        blocks, mass = self._blocks, self._mass
+
+        def kernel(b: int) -> None:
+            counts = blocks[b, :, 0] if two else blocks[b]
+            for i0, i1 in self.chunks[b]:
+                fn(self.indptr, self.indices, self.data, self.unit, x, i0, i1, counts, mass[b])
+
+        run_blocks(kernel, self.n_blocks, self.threads)
+        return self._reduce()
+
+    def _reduce(self) -> tuple[np.ndarray, np.ndarray]:
+        """Add the blocks' buffers in block order; the counts in the ``(a, k, l)`` layout."""
+        a, k = self.n_annotators, self.n_classes
+        flat = self._blocks[0].copy()
+        mass = self._mass[0].copy()
+        for b in range(1, self.n_blocks):
+            flat += self._blocks[b]
+            mass += self._mass[b]
+        if k == 2:
+            c1 = flat[:, 0].reshape(a, k)
+            counts = np.empty((a, k, k))
+            counts[:, 1, :] = c1
+            np.subtract(self.column_mass.reshape(a, k), c1, out=counts[:, 0, :])
+            return counts, mass
+        return flat.reshape(a, k, k).transpose(0, 2, 1), mass

@@ -1,0 +1,219 @@
+"""The compiled (numba) kernel against the NumPy path: equal to rounding, same labels, same iterations.
+
+Skipped where numba is not installed (the ``fast`` extra); the switch and the lazy import are tested
+everywhere.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from accord import Annotations, BayesianDawidSkene, DawidSkene, OneCoinDawidSkene
+from accord._kernel import compiled, fused
+from accord._kernel.driver import max_abs_change
+from accord._kernel.em import AnnotationMatrix, DSKernel, ds_statistics, e_step_labels, initial_posterior
+from accord.datasets import load_dataset
+from accord.errors import ConvergenceWarning
+from accord.models.mace import MACE
+
+from ..conftest import DATA
+
+needs_numba = pytest.mark.skipif(not compiled._numba_installed(), reason="numba (the 'fast' extra) missing")
+
+PUBLIC = ["dog", "rte", "temp", "wsd", "ducks", "zencrowd_in", "sp"]
+
+
+def synthetic(k: int, seed: int = 0, n_items: int = 400, n_annotators: int = 15) -> Annotations:
+    """Dawid-Skene data with missing labels: 1 to 6 annotations per item, annotators with very different
+    numbers of labels, one class never used by some annotators."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n_items)
+    skill = rng.uniform(0.35, 0.95, n_annotators)
+    busy = rng.dirichlet(np.ones(n_annotators) * 0.7)
+    rows = []
+    for i in range(n_items):
+        who = rng.choice(n_annotators, size=int(rng.integers(1, 7)), replace=False, p=busy)
+        for a in who:
+            label = truth[i] if rng.random() < skill[a] else int(rng.integers(0, k))
+            rows.append((f"i{i}", f"a{a}", f"c{label}"))
+    return Annotations.from_frame(
+        pd.DataFrame(rows, columns=["item", "annotator", "label"]), classes=[f"c{j}" for j in range(k)]
+    )
+
+
+@pytest.fixture(autouse=True)
+def compile_small_data(monkeypatch):
+    """The tests' small data take the compiled path too."""
+    monkeypatch.setattr(compiled, "MIN_ANNOTATIONS", 0)
+
+
+def fit_both(model_factory, ann: Annotations, monkeypatch, **fit_kwargs):
+    """The same fit on the NumPy path and on the compiled one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        monkeypatch.setenv(compiled.ENV_SWITCH, "1")
+        plain = model_factory().fit(ann, **fit_kwargs)
+        monkeypatch.delenv(compiled.ENV_SWITCH)
+        fast = model_factory().fit(ann, **fit_kwargs)
+    return plain, fast
+
+
+def assert_same_fit(plain, fast, tol: float = 1e-10) -> None:
+    assert plain.n_iter_ == fast.n_iter_
+    np.testing.assert_array_equal(plain.labels_.to_numpy(), fast.labels_.to_numpy())
+    assert np.abs(plain.proba_.to_numpy() - fast.proba_.to_numpy()).max() <= tol
+    np.testing.assert_allclose(plain.history_["objective"], fast.history_["objective"], rtol=1e-12)
+
+
+def test_importing_accord_does_not_import_numba():
+    code = "import sys, accord; from accord import DawidSkene; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "value, on", [("1", False), ("yes", False), ("0", True), ("", True), ("false", True)]
+)
+def test_the_switch_turns_the_compiled_path_off(monkeypatch, value, on):
+    monkeypatch.setenv(compiled.ENV_SWITCH, value)
+    assert compiled.enabled() is (on and compiled._numba_installed())
+    assert DSKernel(AnnotationMatrix(synthetic(3, n_items=20))).compiled is compiled.enabled()
+
+
+def test_small_data_keep_the_numpy_path(monkeypatch):
+    monkeypatch.setattr(compiled, "MIN_ANNOTATIONS", 10**6)
+    assert not DSKernel(AnnotationMatrix(synthetic(3, n_items=20))).compiled
+
+
+def test_block_bounds_cover_every_row_once():
+    indptr = np.array([0, 3, 3, 10, 11, 20, 21, 21])
+    for n_blocks in (1, 2, 3, 7):
+        bounds = compiled.block_bounds(indptr, n_blocks)
+        assert len(bounds) == n_blocks and bounds[0][0] == 0 and bounds[-1][1] == len(indptr) - 1
+        assert all(a[1] == b[0] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+
+
+@needs_numba
+@pytest.mark.parametrize("name", PUBLIC)
+@pytest.mark.parametrize("model", [DawidSkene, OneCoinDawidSkene])
+def test_public_sets_equal_the_numpy_path(monkeypatch, name, model):
+    path = DATA / name
+    if not path.is_dir():
+        pytest.skip(f"{path} missing")
+    ann = load_dataset(path).annotations
+    assert_same_fit(*fit_both(model, ann, monkeypatch))
+
+
+@needs_numba
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7])
+def test_synthetic_sets_equal_the_numpy_path(monkeypatch, k):
+    ann = synthetic(k, seed=k)
+    for model in (DawidSkene, OneCoinDawidSkene, lambda: DawidSkene(tol=0.0, max_iter=40)):
+        assert_same_fit(*fit_both(model, ann, monkeypatch))
+
+
+@needs_numba
+@pytest.mark.parametrize("k", [2, 4])
+def test_other_users_of_the_kernel_equal_the_numpy_path(monkeypatch, k):
+    """IBCC and MACE run the compiled E-step (not fused with their own statistics)."""
+    ann = synthetic(k, seed=10 + k)
+    assert_same_fit(*fit_both(BayesianDawidSkene, ann, monkeypatch), tol=1e-9)
+    assert_same_fit(*fit_both(lambda: MACE(random_state=0, n_restarts=2), ann, monkeypatch), tol=1e-9)
+
+
+@needs_numba
+def test_gold_items_equal_the_numpy_path(monkeypatch):
+    """With gold the driver clamps after the pass, so it makes the statistics and the changes itself."""
+    ann = synthetic(3, seed=5)
+    gold = pd.Series(["c0", "c1", "c2", "c0"], index=["i0", "i1", "i2", "i3"])
+    assert_same_fit(*fit_both(DawidSkene, ann, monkeypatch, gold=gold))
+
+
+@needs_numba
+@pytest.mark.parametrize("k", [2, 5])
+def test_fused_pass_equals_the_separate_passes(k):
+    ann = synthetic(k, seed=20 + k)
+    matrix = AnnotationMatrix(ann)
+    rng = np.random.default_rng(1)
+    theta = rng.dirichlet(np.ones(k), size=(ann.n_annotators, k)) + np.eye(k)
+    log_theta = np.log(theta / theta.sum(axis=2, keepdims=True))
+    log_prior = np.log(rng.dirichlet(np.ones(k)))
+    prev = initial_posterior(ann, "soft_mv", None, "lowest", rng)
+    prev_labels = prev.argmax(axis=1)
+    post, log_z, labels = e_step_labels(matrix, log_prior, log_theta)
+    stats = ds_statistics(matrix, post)
+    kernel = DSKernel(matrix, compiled=True)
+    got_post, got_z, got_labels, got_stats, delta, changed = kernel.e_step_fused(
+        log_prior, log_theta, prev, prev_labels
+    )
+    np.testing.assert_allclose(got_post, post, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(got_z, log_z, rtol=1e-14)
+    np.testing.assert_array_equal(got_labels, labels)
+    assert got_stats is not None
+    np.testing.assert_allclose(got_stats.counts, stats.counts, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(got_stats.class_mass, stats.class_mass, rtol=1e-13)
+    assert delta == max_abs_change(post, prev) and changed == int((labels != prev_labels).sum())
+    again = kernel.statistics(prev)
+    np.testing.assert_allclose(again.counts, ds_statistics(matrix, prev).counts, rtol=1e-13, atol=1e-12)
+
+
+@needs_numba
+@pytest.mark.parametrize("k", [2, 3])
+def test_results_do_not_depend_on_the_number_of_threads(monkeypatch, k):
+    monkeypatch.setattr(fused, "BLOCK_ANNOTATIONS", 97)  # many blocks on small data
+    monkeypatch.setattr(fused, "CHUNK_ANNOTATIONS", 31)
+    ann = synthetic(k, seed=30 + k)
+    m = AnnotationMatrix(ann).M
+    make = lambda t: fused.FusedDS(  # noqa: E731
+        m.indptr, m.indices, m.data, ann.n_annotators, k, np.asarray(m.sum(axis=0)).ravel(), threads=t
+    )
+    one, three = make(1), make(3)
+    assert one.n_blocks > 3
+    rng = np.random.default_rng(0)
+    table = np.log(rng.dirichlet(np.ones(k), size=ann.n_annotators * k))
+    prev = initial_posterior(ann, "soft_mv", None, "lowest", rng)
+    a, b = (
+        one.run(np.log(np.full(k, 1 / k)), table, prev, prev.argmax(axis=1)),
+        three.run(np.log(np.full(k, 1 / k)), table, prev, prev.argmax(axis=1)),
+    )
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@needs_numba
+def test_compiled_buffers_keep_the_previous_posterior():
+    ann = synthetic(3)
+    kernel = DSKernel(AnnotationMatrix(ann), compiled=True)
+    rng = np.random.default_rng(2)
+    log_theta = np.log(rng.dirichlet(np.ones(3), size=(ann.n_annotators, 3)))
+    first = kernel.e_step(np.log(np.full(3, 1 / 3)), log_theta)[0]
+    kept = first.copy()
+    second = kernel.e_step(np.log(np.full(3, 1 / 3)), log_theta + 0.1)[0]
+    assert second is not first
+    np.testing.assert_array_equal(first, kept)
+
+
+@needs_numba
+def test_weighted_matrix_uses_the_weights():
+    ann = synthetic(3, seed=8)
+    weights = np.random.default_rng(3).uniform(0.2, 2.0, ann.n_annotations)
+    matrix = AnnotationMatrix(ann, weights)
+    post = initial_posterior(ann, "soft_mv", None, "lowest", np.random.default_rng(0))
+    got = DSKernel(matrix, compiled=True).statistics(post)
+    np.testing.assert_allclose(got.counts, ds_statistics(matrix, post).counts, rtol=1e-13, atol=1e-12)
+
+
+@needs_numba
+def test_no_convergence_warning_difference(monkeypatch):
+    """A run stopped by max_iter warns on both paths."""
+    ann = synthetic(4, seed=3)
+    for switch in ("1", "0"):
+        monkeypatch.setenv(compiled.ENV_SWITCH, switch)
+        with pytest.warns(ConvergenceWarning):
+            DawidSkene(max_iter=2, tol=1e-12).fit(ann)
