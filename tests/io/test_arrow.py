@@ -432,3 +432,67 @@ def test_wide_layout_extra_columns_and_gold_read_by_pyarrow(tmp_path: Path) -> N
         assert a.report == b.report
     pd.testing.assert_frame_equal(fast[1].extra, slow[1].extra)
     pd.testing.assert_series_equal(fast[2], slow[2])
+
+
+ODD_JSONL = {
+    "plain": '{"item": 1, "annotator": "a", "label": "x"}\n{"item": 2, "annotator": "b", "label": "y"}\n',
+    "blank lines and crlf": '\n{"item": 1, "annotator": "a", "label": 1}\r\n   \r\n\t\n'
+    '{"item": 2, "annotator": "a", "label": 2.0}\r\n\n',
+    "gaps and nulls": '{"item": "NA", "annotator": "a", "label": null}\n{"item": "i", "annotator": "b"}\n'
+    '{"item": "i", "annotator": "c", "label": "None", "extra": true}\n',
+    "numbers": '{"item": 1.5, "annotator": -0.0, "label": 1e20}\n{"item": 7, "annotator": 0, "label": 3}\n'
+    '{"item": NaN, "annotator": 2, "label": 12345678901234567}\n',
+    "big integers": '{"item": 9223372036854775808, "annotator": "a", "label": "x"}\n',
+    "booleans": '{"item": true, "annotator": "a", "label": false}\n{"item": false, "annotator": "b"}\n',
+    "key order": '{"label": "x", "item": 1}\n{"annotator": "a", "item": 2, "label": "y"}\n',
+    "two objects on a line": '{"item": 1, "annotator": "a", "label": "x"} {"item": 2}\n',
+    "repeated key": '{"item": 1, "item": 2, "annotator": "a", "label": "x"}\n',
+    "nested": '{"item": 1, "annotator": "a", "label": ["x"]}\n',
+    "mixed types": '{"item": 1, "annotator": "a", "label": "x"}\n'
+    '{"item": "b", "annotator": "a", "label": 2}\n',
+    "not an object": "[1, 2, 3]\n",
+    "broken": '{"item": 1, "annotator": "a", "label": "x"}\n{"item": \n',
+    "lone carriage return": '{"item": 1, "annotator": "a", "label": "x"}\r{"item": 2, "annotator": "a", '
+    '"label": "y"}\n',
+    "bom": '\ufeff{"item": 1, "annotator": "a", "label": "x"}\n',
+    "only blank lines": "\n  \n",
+    "unicode": '{"item": "\\u00e9", "annotator": "\u4e2d", "label": "ü"}\n',
+}
+
+
+def python_jsonl(path: Path) -> Any:
+    from accord.io import tables
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tables, "read_json_lines", lambda *args: None)
+        return outcome(lambda: read_table(path)), outcome(lambda: Annotations.from_frame(read_table(path)))
+
+
+@pytest.mark.parametrize("name", sorted(ODD_JSONL))
+def test_jsonl_by_pyarrow_equals_the_python_reader(name: str, tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(ODD_JSONL[name].encode())
+    (table, built) = python_jsonl(path)
+    fast_table, fast_built = outcome(lambda: read_table(path)), outcome(lambda: read_annotations(path))
+    assert fast_table[0] == table[0] and fast_table[2] == table[2]
+    if table[0] == "ok":
+        pd.testing.assert_frame_equal(fast_table[1], table[1], check_exact=True)
+        assert fast_table[1].attrs == table[1].attrs
+    else:
+        assert fast_table[1] == table[1]
+    assert fast_built[0] == built[0] and fast_built[2] == built[2]
+    if built[0] == "ok":
+        assert_same(fast_built[1], built[1])
+    else:
+        assert fast_built[1] == built[1]
+
+
+def test_jsonl_handed_to_python_when_pyarrow_cannot_be_sure(tmp_path: Path) -> None:
+    from accord.io.arrow import read_json_lines
+
+    for name in ("two objects on a line", "repeated key", "nested", "mixed types", "big integers", "bom"):
+        path = tmp_path / "a.jsonl"
+        path.write_bytes(ODD_JSONL[name].encode())
+        assert read_json_lines(path) is None, name
+    path.write_bytes(ODD_JSONL["plain"].encode())
+    assert read_json_lines(path) is not None

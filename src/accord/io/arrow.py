@@ -29,7 +29,14 @@ import pandas as pd
 from ..annotations import Annotations, role_columns
 from ..errors import AccordError, InvalidAnnotationsError
 
-__all__ = ["cell_text", "read_annotation_codes", "read_parquet_dataset", "read_text_table", "text_columns"]
+__all__ = [
+    "cell_text",
+    "read_annotation_codes",
+    "read_json_lines",
+    "read_parquet_dataset",
+    "read_text_table",
+    "text_columns",
+]
 
 # keywords of Annotations.from_frame that the codes path honours; any other one (extra=...) is read by pandas
 _CODES_KEYWORDS = frozenset({"item", "annotator", "label", "classes", "duplicates", "missing", "extra"})
@@ -250,6 +257,65 @@ def _parse_delimited(
             continue
         return (list(names), table) if table.column_names == wanted else None
     return None
+
+
+def read_json_lines(path: str | Path) -> tuple[pd.DataFrame, pd.Index] | None:
+    """A JSON Lines file parsed by pyarrow: ``(frame, lines)`` with the frame's columns as
+    ``pandas.DataFrame.from_records`` makes them from the parsed objects (numbers, text, booleans, missing
+    cells) and the line number of each record; None when pyarrow is missing or the file holds anything the
+    Python reader would read otherwise or name in an error (a line that is no single JSON object, a key
+    given twice, nested values, a line break other than ``\\n`` and ``\\r\\n``, integers too large for a
+    double, a byte-order mark)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.json as pajson
+    except ImportError:
+        return None
+    data = Path(path).read_bytes()
+    if data.startswith(b"\xef\xbb\xbf") or data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    try:
+        table = pajson.read_json(pa.BufferReader(pa.py_buffer(data)))
+    except (pa.ArrowException, ValueError):
+        return None
+    lines = _record_lines(data)
+    if table.num_rows != len(lines) or not len(lines):  # e.g. two objects on one line
+        return None
+    for field in table.schema:
+        kind = field.type
+        if not (
+            pa.types.is_string(kind)
+            or pa.types.is_integer(kind)
+            or pa.types.is_boolean(kind)
+            or pa.types.is_floating(kind)
+            or pa.types.is_null(kind)
+        ):
+            return None
+        if pa.types.is_floating(kind) and _has_large_integers(table.column(field.name)):
+            return None  # Python keeps such integers exact; a double does not
+    frame = table.to_pandas()
+    frame.columns = pd.Index(list(table.column_names), dtype=object)
+    return frame, lines
+
+
+def _record_lines(data: bytes) -> pd.Index:
+    """The numbers (from 1) of the lines of ``data`` that hold more than spaces, tabs and ``\\r``."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not len(raw):
+        return pd.Index([], dtype=np.int64, name="line")
+    line_of = np.cumsum(raw == ord("\n"))
+    line_of -= raw == ord("\n")  # a line break belongs to the line it ends
+    blank = (raw == ord(" ")) | (raw == ord("\t")) | (raw == ord("\r")) | (raw == ord("\n"))
+    used = np.zeros(int(line_of[-1]) + 1, dtype=bool)
+    used[line_of[~blank]] = True
+    return pd.Index(np.flatnonzero(used) + 1, name="line")
+
+
+def _has_large_integers(column: Any) -> bool:
+    """Whether a float column holds whole numbers of magnitude 2^53 or more (integers in the file)."""
+    values = np.asarray(column.to_numpy(), dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return bool(((np.abs(values) >= 2.0**53) & np.isfinite(values)).any())
 
 
 def _file_bytes(p: Path) -> bytes | None:

@@ -40,7 +40,7 @@ from .._hints import option
 from .._kernel.pred_probs import check_pred_probs, check_unlabeled_pred_probs
 from ..annotations import Annotations
 from ..errors import InvalidAnnotationsError, InvalidParameterError
-from .arrow import cell_text, read_annotation_codes, read_text_table
+from .arrow import cell_text, read_annotation_codes, read_json_lines, read_text_table
 
 __all__ = [
     "FORMATS",
@@ -208,6 +208,12 @@ def _read_parquet(p: Path) -> pd.DataFrame:
 
 
 def _read_jsonl(p: Path) -> pd.DataFrame:
+    fast = read_json_lines(p)  # pyarrow, when the Python reader would read the file the same
+    if fast is not None:
+        raw, rows = fast
+        frame = _text_frame(raw)
+        frame.index = rows
+        return frame
     records: list[dict[str, Any]] = []
     lines: list[int] = []
     try:
