@@ -496,7 +496,10 @@ class Annotations:
         class_index = cls._class_index(list(label_values[used]), classes)
         per_value = np.full(len(label_values), -1, dtype=np.int32)
         per_value[used] = cls._code_values(label_values[used], class_index, "label", "")
-        codes = per_value[kept_labels]
+        if np.array_equal(per_value, np.arange(len(per_value))) and kept_labels.dtype == np.int32:
+            codes = kept_labels  # the values are the classes in their order: the codes are the classes'
+        else:
+            codes = per_value[kept_labels]
         if (codes < 0).any():
             bad = np.flatnonzero(codes < 0)
             shown = pd.unique(label_values[kept_labels[bad]])

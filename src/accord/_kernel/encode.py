@@ -52,8 +52,11 @@ def has_duplicate_pairs(item: np.ndarray, annotator: np.ndarray, n_annotators: i
     """
     if len(item) < 2:
         return False
-    key = np.array(item, dtype=np.int64)  # one int64 array, updated in place (10^8 annotations: 0.8 GB)
-    key *= max(int(n_annotators), 1)
+    width = max(int(n_annotators), 1)
+    # one key array, updated in place: int32 when every key fits (half the memory traffic), else int64
+    small = (int(item.max()) + 1) * width < 2**31 and int(item.min()) >= 0
+    key = np.array(item, dtype=np.int32 if small else np.int64)
+    key *= width
     key += annotator
     longest = _longest_run(item)
     if longest is not None and longest <= _GROUP_LIMIT:
