@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from ..errors import InvalidAnnotationsError, NotFittedError
 __all__ = [
     "Aggregator",
     "Estimator",
+    "LabelEstimator",
     "IterativeAggregator",
     "as_annotations",
     "as_input",
@@ -26,6 +27,17 @@ __all__ = [
 ]
 
 _Result = TypeVar("_Result")
+
+
+class _Labelled(Protocol):
+    @property
+    def labels(self) -> pd.Series: ...
+
+    @property
+    def proba(self) -> pd.DataFrame: ...
+
+
+_LabelResult = TypeVar("_LabelResult", bound=_Labelled)
 _Input = TypeVar("_Input")
 
 
@@ -76,7 +88,20 @@ class Estimator(Generic[_Result]):
         return f"{type(self).__name__}({params})"
 
 
-class Aggregator(Estimator[Consensus]):
+class LabelEstimator(Estimator[_LabelResult]):
+    """An :class:`Estimator` whose result gives a label and class probabilities per item: ``labels_`` and
+    ``proba_``."""
+
+    @property
+    def labels_(self) -> pd.Series:
+        return self._fitted().labels
+
+    @property
+    def proba_(self) -> pd.DataFrame:
+        return self._fitted().proba
+
+
+class Aggregator(LabelEstimator[Consensus]):
     """Common surface of the models: ``fit`` returns ``self``; ``labels_``, ``proba_`` and ``consensus_``
     after.
 
@@ -128,14 +153,6 @@ class Aggregator(Estimator[Consensus]):
         """Fit and return the posterior (items x classes) (inputs as :meth:`fit`, keyword-only)."""
         check_no_positional(self, args)
         return self.fit(annotations, **inputs).proba_
-
-    @property
-    def labels_(self) -> pd.Series:
-        return self._fitted().labels
-
-    @property
-    def proba_(self) -> pd.DataFrame:
-        return self._fitted().proba
 
 
 def check_no_positional(model: Any, args: tuple[Any, ...]) -> None:

@@ -32,7 +32,7 @@ from scipy import sparse
 from scipy.special import expit, gammaln
 
 from ..errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
-from ..models._base import Estimator, as_input
+from ..models._base import LabelEstimator, as_input
 from ._tables import ClassSizes, TaskTables, find_column, id_column, rows_text, show_values
 
 __all__ = [
@@ -488,7 +488,7 @@ def as_multilabel(data: MultiLabelAnnotations | pd.DataFrame) -> MultiLabelAnnot
 _Model = TypeVar("_Model", bound="_MultiLabelModel")
 
 
-class _MultiLabelModel(Estimator[MultiLabelConsensus]):
+class _MultiLabelModel(LabelEstimator[MultiLabelConsensus]):
     """Common surface: ``fit`` returns ``self``; ``labels_``, ``proba_`` and ``consensus_`` after."""
 
     name = "multilabel"
@@ -511,14 +511,6 @@ class _MultiLabelModel(Estimator[MultiLabelConsensus]):
     def fit_predict(self, annotations: MultiLabelAnnotations | pd.DataFrame) -> pd.Series:
         """Fit and return the consensus set of each item."""
         return self.fit(annotations).labels_
-
-    @property
-    def labels_(self) -> pd.Series:
-        return self._fitted().labels
-
-    @property
-    def proba_(self) -> pd.DataFrame:
-        return self._fitted().proba
 
 
 def _vote_shares(a: MultiLabelAnnotations) -> np.ndarray:
