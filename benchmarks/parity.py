@@ -3,7 +3,12 @@ model on every public classification set, then compare another checkout's with t
 
 Usage:
     PYTHONPATH=<old checkout>/src python benchmarks/parity.py dump /tmp/parity_before
-    python benchmarks/parity.py compare /tmp/parity_before [ds,glad,...]
+    python benchmarks/parity.py compare /tmp/parity_before [ds,glad,...] [--compiled]
+
+``--compiled`` runs the compiled kernel (numba) on every set, however small (by default sets under
+``accord._kernel.compiled.MIN_ANNOTATIONS`` annotations take the NumPy path); so the NumPy path against the
+compiled one is ``ACCORD_NO_COMPILE=1 python benchmarks/parity.py dump /tmp/numpy`` then
+``python benchmarks/parity.py compare /tmp/numpy --compiled``.
 
 ``compare`` prints, per dataset and model, the largest and the mean absolute difference of the posteriors,
 how many labels changed, the accuracy on the gold items and the expected calibration error (10 equal-width
@@ -15,7 +20,6 @@ the dump. Models whose default changed on purpose are compared with their previo
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import warnings
@@ -26,6 +30,13 @@ import pandas as pd
 
 import accord
 from accord import make_model
+
+try:  # an older tree (PYTHONPATH=<old checkout>/src) has no compiled kernel
+    from accord._kernel import compiled
+except ImportError:
+    compiled = None
+
+from _common import classification_datasets  # a sibling module
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODELS = [
@@ -42,21 +53,13 @@ MODELS = [
     "mmce",
     "ds_model",
     "crowdlab",
+    "ebcc",
+    "bwa",
 ]
 
 
 def datasets() -> list[Path]:
-    out = []
-    for folder in sorted(p for p in DATA.iterdir() if p.is_dir()):
-        meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
-        skip = folder.name == "wordsim" or folder.name.startswith("affect_")
-        if (
-            not skip
-            and meta.get("task_type", "classification") == "classification"
-            and (folder / "gold.csv").exists()
-        ):
-            out.append(folder)
-    return out
+    return classification_datasets(DATA)
 
 
 def load(folder: Path):
@@ -140,8 +143,16 @@ def arrays(model) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if a != "--new-defaults"]
+    args = [a for a in sys.argv[1:] if a not in ("--new-defaults", "--compiled")]
     new_defaults = "--new-defaults" in sys.argv
+    if "--compiled" in sys.argv:
+        if compiled is None or not compiled.enabled():
+            sys.exit("--compiled: numba is not installed here, or ACCORD_NO_COMPILE is set")
+        compiled.MIN_ANNOTATIONS = 0
+    if compiled is None or not compiled.enabled():
+        print("compiled kernel: off")
+    else:
+        print(f"compiled kernel: on for sets of >= {compiled.MIN_ANNOTATIONS} annotations")
     mode, folder = args[0], Path(args[1])
     only = args[2].split(",") if len(args) > 2 else MODELS
     folder.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,7 @@ import pandas as pd
 
 from .._utils import check_nonneg_float, check_positive_int
 from ..errors import ConvergenceWarning, InvalidParameterError
+from .votes import argmax_lowest
 
 __all__ = [
     "HISTORY_BYTES",
@@ -242,7 +243,7 @@ def run_em(
     """
     min_iter, max_iter, tol = check_em_params(min_iter, max_iter, tol)
     post = clamp(post, gold)
-    labels = np.asarray(post.argmax(axis=1), dtype=np.intp)
+    labels = np.asarray(argmax_lowest(post), dtype=np.intp)
     rows: list[tuple[Any, ...]] = []
     extra_rows: list[dict[str, float]] = []
     kept = _Snapshots(history_bytes)

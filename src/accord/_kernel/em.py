@@ -144,10 +144,12 @@ def initial_posterior(
     gold: tuple[np.ndarray, np.ndarray] | None,
     tie_break: str,
     rng: np.random.Generator,
+    counts: np.ndarray | None = None,
 ) -> np.ndarray:
     """Starting posterior: one-hot majority vote (ties by ``tie_break``; it breaks the label-switching
-    symmetry, as in Dawid and Skene 1979) or vote shares."""
-    counts = annotations.vote_counts()
+    symmetry, as in Dawid and Skene 1979) or vote shares; ``counts`` is the vote table if the caller has
+    it."""
+    counts = annotations.vote_counts() if counts is None else counts
     if init == "mv":
         post = one_hot(break_ties(counts, tie_break, rng), annotations.n_classes)
     elif init == "soft_mv":

@@ -24,6 +24,7 @@ from .._kernel.em import (
     initial_posterior,
     smoothed_confusions,
 )
+from .._kernel.votes import argmax_lowest
 from .._utils import check_nonneg_float
 from ..annotations import Annotations
 from ..consensus import Consensus
@@ -210,8 +211,9 @@ class _DawidSkeneBase(IterativeAggregator):
         matrix: AnnotationMatrix,
         rng: np.random.Generator,
         gold: tuple[np.ndarray, np.ndarray] | None,
+        counts: np.ndarray | None = None,
     ) -> np.ndarray:
-        post = initial_posterior(annotations, self.init, gold, self.tie_break, rng)
+        post = initial_posterior(annotations, self.init, gold, self.tie_break, rng, counts)
         if self.initial_confusions is not None:
             theta0 = _initial_confusions(self.initial_confusions, annotations)
             k = annotations.n_classes
@@ -241,16 +243,20 @@ class _DawidSkeneBase(IterativeAggregator):
         smoothing = self._smoothing(annotations.n_classes)
         warn_if_unidentifiable(annotations, self.model_name)
         matrix = AnnotationMatrix(annotations)
-        post = self._start(annotations, matrix, rng, gold)
+        counts = annotations.vote_counts()  # once: the start and the degeneracy check both read it
+        post = self._start(annotations, matrix, rng, gold, counts)
         result = self._run(self._steps(matrix, smoothing), post, gold)
-        return self._finish(annotations, result)
+        return self._finish(annotations, result, counts)
 
-    def _finish(self, annotations: Annotations, result: EMResult[DSParams]) -> Consensus:
+    def _finish(
+        self, annotations: Annotations, result: EMResult[DSParams], counts: np.ndarray | None = None
+    ) -> Consensus:
         prior, theta = result.params
         self.priors_ = pd.Series(prior, index=annotations.classes, name="prior")
         self._store_confusions(theta, annotations)
         self._store_run(result)
-        warn_if_degenerate(annotations, result.post.argmax(axis=1), self.model_name)
+        labels = argmax_lowest(result.post)
+        warn_if_degenerate(annotations, labels, self.model_name, counts)
         return Consensus(
             annotations,
             result.post,
@@ -260,6 +266,7 @@ class _DawidSkeneBase(IterativeAggregator):
             history=self.history_,
             params=self.get_params(),
             annotator_scores=self._annotator_scores(theta),
+            labels=labels,
         )
 
     def _annotator_scores(self, theta: np.ndarray) -> dict[str, np.ndarray]:
@@ -444,8 +451,10 @@ class OneCoinDawidSkene(_DawidSkeneBase):
     def _steps(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> FullSteps:
         return OneCoinSteps(matrix, smoothing)
 
-    def _finish(self, annotations: Annotations, result: EMResult[DSParams]) -> Consensus:
-        consensus = super()._finish(annotations, result)
+    def _finish(
+        self, annotations: Annotations, result: EMResult[DSParams], counts: np.ndarray | None = None
+    ) -> Consensus:
+        consensus = super()._finish(annotations, result, counts)
         self.skills_ = pd.Series(
             np.diagonal(result.params[1], axis1=1, axis2=2)[:, 0], index=annotations.annotators, name="skill"
         )
@@ -461,15 +470,21 @@ class OneCoinDawidSkene(_DawidSkeneBase):
 DEGENERATE_SHARE = 0.25
 
 
-def warn_if_degenerate(annotations: Annotations, labels: np.ndarray, model: str) -> None:
+def warn_if_degenerate(
+    annotations: Annotations, labels: np.ndarray, model: str, counts: np.ndarray | None = None
+) -> None:
     """Warn when the consensus contradicts unanimous annotators on many items: the sign of a collapsed or
-    label-switched fixed point."""
-    counts = annotations.vote_counts()
-    n = counts.sum(axis=1)
-    unanimous = (counts.max(axis=1) == n) & (n >= 2)
+    label-switched fixed point (``counts``: the vote table, if the caller has it)."""
+    counts = annotations.vote_counts() if counts is None else counts
+    n, top = np.array(counts[:, 0]), np.array(counts[:, 0])  # per item, a column at a time
+    for j in range(1, counts.shape[1]):
+        n += counts[:, j]
+        np.maximum(top, counts[:, j], out=top)
+    unanimous = (top == n) & (n >= 2)
     if not unanimous.any():
         return
-    overruled = unanimous & (labels != counts.argmax(axis=1))
+    # a unanimous item is overruled when its label is not the one class holding all its votes
+    overruled = unanimous & (counts[np.arange(len(counts)), labels] != n)
     share = overruled.sum() / unanimous.sum()
     if share > DEGENERATE_SHARE:
         warnings.warn(
