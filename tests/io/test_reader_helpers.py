@@ -9,16 +9,9 @@ from pathlib import Path
 import pytest
 
 from accord.errors import InvalidAnnotationsError
+from accord.io import _sagemaker as gt
 from accord.io._base import Collector
 from accord.io._label_studio import export_layout, pick_control, task_list, task_where, user_id
-from accord.io._sagemaker import (
-    answer_content,
-    indexed_source,
-    manifest_lines,
-    manifest_notes,
-    response_answers,
-    response_files,
-)
 
 
 def test_pick_control_strict_and_lenient() -> None:
@@ -49,22 +42,22 @@ def test_label_studio_layout_users_and_places() -> None:
 
 
 def test_sagemaker_answers_and_files(tmp_path: Path) -> None:
-    assert answer_content('{"a": 1}') == ({"a": 1}, None)
-    assert answer_content("{oops") == (None, "answer content that is not JSON")
-    assert answer_content(3) == (None, "answer without content")
+    assert gt.answer_content('{"a": 1}') == ({"a": 1}, None)
+    assert gt.answer_content("{oops") == (None, "answer content that is not JSON")
+    assert gt.answer_content(3) == (None, "answer without content")
     response = tmp_path / "job" / "annotations" / "worker-response" / "iteration-1" / "0" / "t.json"
     response.parent.mkdir(parents=True)
     response.write_text(json.dumps({"answers": [{"workerId": "w"}, 5]}))
     out = Collector("SageMaker Ground Truth", "x")
-    assert list(response_answers(response, out)) == [{"workerId": "w"}]
+    assert list(gt.response_answers(response, out)) == [{"workerId": "w"}]
     assert out.skipped == {"answer that is not a JSON object": 1}
-    assert response_files(tmp_path / "job") == ([response], None)
+    assert gt.response_files(tmp_path / "job") == ([response], None)
     (response.parent / "none").mkdir()
     with pytest.raises(InvalidAnnotationsError, match="no worker-response JSON files"):
-        response_files(tmp_path / "job" / "annotations" / "worker-response" / "iteration-1" / "0" / "none")
-    assert indexed_source("1", ["a", "b"]) == "b"
-    assert indexed_source("2", ["a", "b"]) is None and indexed_source("x", ["a"]) is None
-    assert indexed_source("0", None) is None
+        gt.response_files(tmp_path / "job" / "annotations" / "worker-response" / "iteration-1" / "0" / "none")
+    assert gt.indexed_source("1", ["a", "b"]) == "b"
+    assert gt.indexed_source("2", ["a", "b"]) is None and gt.indexed_source("x", ["a"]) is None
+    assert gt.indexed_source("0", None) is None
 
 
 def test_sagemaker_manifest_lines(tmp_path: Path) -> None:
@@ -76,13 +69,13 @@ def test_sagemaker_manifest_lines(tmp_path: Path) -> None:
     ]
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     out = Collector("SageMaker Ground Truth", str(path))
-    got = [(n, item, attrs) for n, _, item, attrs in manifest_lines(path, out, None)]
+    got = [(n, item, attrs) for n, _, item, attrs in gt.manifest_lines(path, out, None)]
     assert got == [(1, "s3://a", ["job", "other"]), (3, "line3", ["job"])]
     assert out.skipped == {"manifest line without a label attribute": 1}
-    assert [attrs for *_, attrs in manifest_lines(path, out, "other")] == [["other"]]
+    assert [attrs for *_, attrs in gt.manifest_lines(path, out, "other")] == [["other"]]
     empty = tmp_path / "empty.manifest"
     empty.write_text("\n")
     with pytest.raises(InvalidAnnotationsError, match="is empty"):
-        list(manifest_lines(empty, out, None))
-    manifest_notes(out, 2, 0)
+        list(gt.manifest_lines(empty, out, None))
+    gt.manifest_notes(out, 2, 0)
     assert out.notes == ["2 consolidated label(s): each label attribute (labeling job) is one annotator"]
