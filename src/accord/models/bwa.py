@@ -3,7 +3,7 @@
 Every class is a one-vs-rest problem: an annotation is the indicator ``y = [label == k]``, a noisy reading
 of the item's score ``z[i, k]`` with the annotator's precision ``v[a, k]``. The fit alternates precisions from
 the residuals and scores as precision-weighted averages, on the shared EM driver; each step is one sparse
-product of the annotation design matrix, ``O(N K)`` per iteration.
+product of the annotation design matrix (with ``2K`` columns), ``O(N K)`` per iteration.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ __all__ = ["BWA", "BWAData", "BWAParams", "BWAStats", "BWASteps", "precision_pri
 
 @dataclass(frozen=True)
 class BWAData:
-    """The design matrices: ``M`` (items x (annotators * K), one entry per annotation at its annotator and
-    label) and ``E`` (items x annotators, one entry per annotation), the label counts of every annotator
+    """The design matrix ``M`` (items x (annotators * K), one entry per annotation at its annotator and
+    label) and its transpose (a CSC view, made once), the label counts of every annotator
     ``label_counts[a, k]`` and the workloads ``n_labels[a]``."""
 
     M: sp.csr_matrix
-    E: sp.csr_matrix
+    MT: sp.csc_matrix
     label_counts: np.ndarray
     n_labels: np.ndarray
 
@@ -42,17 +42,14 @@ class BWAData:
     def of(cls, annotations: Annotations) -> BWAData:
         matrix = AnnotationMatrix(annotations)
         a, k = annotations.n_annotators, annotations.n_classes
-        ones = np.ones(annotations.n_annotations)
-        E = sp.csr_matrix((ones, (annotations.item, annotations.annotator)), shape=(annotations.n_items, a))
-        E.sum_duplicates()
         counts = np.bincount(
             annotations.annotator.astype(np.int64) * k + annotations.label, minlength=a * k
         ).reshape(a, k)
-        return cls(matrix.M, E, counts.astype(np.float64), counts.sum(axis=1).astype(np.float64))
+        return cls(matrix.M, matrix.M.T, counts.astype(np.float64), counts.sum(axis=1).astype(np.float64))
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return self.E.shape[0], self.E.shape[1], self.label_counts.shape[1]
+        return self.M.shape[0], self.label_counts.shape[0], self.label_counts.shape[1]
 
 
 @dataclass(frozen=True)
@@ -106,15 +103,19 @@ class BWASteps:
     ) -> None:
         self.data, self.a_v, self.b_v, self.lam, self.gold = data, a_v, b_v, lam, gold
 
-    def _cross(self, z: np.ndarray) -> np.ndarray:
-        """``sum_{n in a, l_n = k} z[i_n, k]`` (annotators x K)."""
-        _, a, k = self.data.shape
-        flat = np.asarray(self.data.M.T @ z).reshape(a, k, k)  # a, label, class
-        return np.einsum("akk->ak", flat)
-
     def statistics(self, post: np.ndarray) -> BWAStats:
-        squares = np.asarray(self.data.E.T @ (post * post))
-        residuals = squares - 2.0 * self._cross(post) + self.data.label_counts
+        """One product of the design matrix' transpose with ``[z, z * z]``: per (annotator, label) column
+        the sums of ``z[i_n, :]`` and of its squares; the residual of class ``k`` takes the label-``k``
+        column of the first (``sum_{n in a, l_n = k} z``) and every label's column of the second."""
+        _, a, k = self.data.shape
+        both = np.empty((len(post), 2 * k))
+        both[:, :k] = post
+        np.multiply(post, post, out=both[:, k:])
+        flat = np.asarray(self.data.MT @ both).reshape(a, k, 2, k)  # a, label, (z | z^2), class
+        idx = np.arange(k)
+        cross = flat[:, idx, 0, idx]  # sum_{n in a, l_n = k} z[i_n, k]
+        squares = flat[:, :, 1, :].sum(axis=1)
+        residuals = squares - 2.0 * cross + self.data.label_counts
         return BWAStats(np.maximum(residuals, 0.0), column_sums(post), float(len(post)))
 
     def m_step(self, stats: BWAStats, params: BWAParams | None) -> BWAParams:
@@ -122,12 +123,16 @@ class BWASteps:
         return BWAParams(v, stats.score_sum / max(stats.n_items, 1.0))
 
     def _weighted(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``sum_{n in i} v[a_n, k]`` and ``sum_{n in i, l_n = k} v[a_n, k]`` (items x K)."""
+        """``sum_{n in i} v[a_n, k]`` and ``sum_{n in i, l_n = k} v[a_n, k]`` (items x K), from one product
+        of the design matrix with a ``(annotators * K) x 2K`` table: every label's row of annotator ``a``
+        holds ``v[a]`` in the first half, and ``v[a, l]`` at class ``l`` in the second."""
         _, a, k = self.data.shape
-        table = np.zeros((a, k, k))  # a, label, class
+        table = np.zeros((a, k, 2, k))  # a, label, (total | agree), class
+        table[:, :, 0, :] = v[:, None, :]
         idx = np.arange(k)
-        table[:, idx, idx] = v
-        return np.asarray(self.data.E @ v), np.asarray(self.data.M @ table.reshape(a * k, k))
+        table[:, idx, 1, idx] = v
+        out = np.asarray(self.data.M @ table.reshape(a * k, 2 * k))
+        return out[:, :k], out[:, k:]
 
     def e_step(self, params: BWAParams) -> EStep:
         total, agree = self._weighted(params.v)

@@ -17,6 +17,7 @@ from scipy.special import digamma, gammaln
 
 from .._kernel.driver import HISTORY_BYTES, EMResult, EStep, run_em_restarts
 from .._kernel.em import AnnotationMatrix
+from .._kernel.lbfgs import vdot
 from .._kernel.softmax import log_normalize
 from .._kernel.votes import vote_shares
 from .._utils import check_nonneg_float, check_positive_int
@@ -36,12 +37,6 @@ def _ln_beta(v: np.ndarray) -> np.ndarray:
 def _elog_dirichlet(v: np.ndarray) -> np.ndarray:
     """``E[log p]`` under ``Dirichlet(v)`` over the last axis."""
     return digamma(v) - digamma(v.sum(axis=-1, keepdims=True))
-
-
-def _kl_dirichlet(post: np.ndarray, prior: np.ndarray, elog: np.ndarray) -> float:
-    """``sum KL(Dir(post) || Dir(prior))`` over all leading axes (``elog`` = E log p under ``post``)."""
-    prior = np.broadcast_to(prior, post.shape)
-    return float((_ln_beta(prior) - _ln_beta(post)).sum() + ((post - prior) * elog).sum())
 
 
 @dataclass(frozen=True)
@@ -87,7 +82,10 @@ class EBCCState:
 class EBCCSteps:
     """EBCC's pieces for the EM driver. The driver's posterior is the class posterior ``z[i,k] = sum_m
     zeta[i,k,m]``; the split over sub-types given the class, ``cond[i,k,m]``, is kept here from the last
-    E-step (or the start), so that a clamped gold item keeps its sub-type split at its known class."""
+    E-step (or the start), so that a clamped gold item keeps its sub-type split at its known class.
+
+    The ``items x K x M`` arrays of the statistics and of the split over sub-types live in buffers made once
+    per fit; the constant part of the bound (the priors' log Beta functions) is computed once."""
 
     def __init__(
         self,
@@ -100,17 +98,26 @@ class EBCCSteps:
     ) -> None:
         self.matrix, self.n_subtypes, self.a_pi, self.beta, self.alpha = matrix, n_subtypes, a_pi, beta, alpha
         self.gold = gold
-        self.cond = np.full((matrix.n_items, matrix.n_classes, n_subtypes), 1.0 / n_subtypes)
+        i, k, m = matrix.n_items, matrix.n_classes, n_subtypes
+        self.cond = np.full((i, k, m), 1.0 / m)
+        self._zeta = np.empty((i, k, m))
+        self._by_subtype = np.empty((m, i * k))
+        self._csc = matrix.M.T  # the CSC view the statistics read, made once
+        eta0 = np.full((k, m), a_pi / m)
+        # sum of the priors' lnB over every Dirichlet of the bound (the KL terms' constant part)
+        self._ln_beta0 = float(
+            _ln_beta(eta0).sum() + _ln_beta(alpha) + matrix.n_annotators * m * _ln_beta(beta).sum()
+        )
 
     def start(self, cond: np.ndarray) -> None:
         """Set the sub-type split the next run starts from (items x K x M, summing to 1 over M)."""
-        self.cond = np.array(cond, dtype=np.float64)
+        np.copyto(self.cond, cond)
 
     def statistics(self, post: np.ndarray) -> EBCCStats:
-        zeta = post[:, :, None] * self.cond
+        zeta = np.multiply(post[:, :, None], self.cond, out=self._zeta)
         i, k, m = zeta.shape
         a = self.matrix.n_annotators
-        flat = np.asarray(self.matrix.M.T @ zeta.reshape(i, k * m))  # (a, l) x (k, m)
+        flat = np.asarray(self._csc @ zeta.reshape(i, k * m))  # (a, l) x (k, m)
         counts = flat.reshape(a, k, k, m).transpose(0, 2, 3, 1)  # a, k, m, l
         return EBCCStats(zeta.sum(axis=0), counts)
 
@@ -129,32 +136,39 @@ class EBCCSteps:
         return out
 
     def e_step(self, params: EBCCState) -> EStep:
-        self.cond, log_zk = _split_subtypes(self.log_zeta(params))
+        log_zk = _split_subtypes(self.log_zeta(params), self.cond, self._by_subtype)
         post, log_z = log_normalize(log_zk)
         if self.gold is not None and len(self.gold[0]):
             log_z[self.gold[0]] = log_zk[self.gold[0], self.gold[1]]
         return EStep(post, log_z)
 
     def objective(self, params: EBCCState, e: EStep) -> float:
-        """Evidence lower bound: ``sum_i log Z_i`` minus the KL divergences of the three Dirichlets."""
-        kl = _kl_dirichlet(params.eta, np.full(params.eta.shape, self.a_pi / self.n_subtypes), params.elog_pi)
-        kl += _kl_dirichlet(params.nu, self.alpha, params.elog_tau)
-        kl += _kl_dirichlet(params.mu, self.beta[None, :, None, :], params.elog_v)
+        """Evidence lower bound: ``sum_i log Z_i`` minus the KL divergences of the three Dirichlets, each
+        ``lnB(prior) - lnB(posterior) + sum (posterior - prior) E log p`` (the priors' part precomputed)."""
+        kl = self._ln_beta0
+        kl -= float(_ln_beta(params.eta).sum() + _ln_beta(params.nu) + _ln_beta(params.mu).sum())
+        kl += vdot((params.eta - self.a_pi / self.n_subtypes).ravel(), params.elog_pi.ravel())
+        kl += vdot(params.nu - self.alpha, params.elog_tau)
+        kl += vdot((params.mu - self.beta[None, :, None, :]).ravel(), params.elog_v.ravel())
         return float(e.log_z.sum() - kl)
 
 
-def _split_subtypes(log_zeta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Softmax over the last axis (sub-types) and its log normaliser, one sub-type column at a time (NumPy's
-    reductions over a short last axis are several times slower)."""
+def _split_subtypes(log_zeta: np.ndarray, cond: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis (sub-types) of ``log_zeta`` (items x K x M) into ``cond``; returns its log
+    normaliser (items x K). Computed sub-type-major in ``scratch`` (M x (items * K)): NumPy's passes over a
+    short last axis are several times slower than over whole contiguous rows."""
     i, k, m = log_zeta.shape
-    flat = log_zeta.reshape(i * k, m)
-    top = flat[:, 0].copy()
-    for j in range(1, m):
-        np.maximum(top, flat[:, j], out=top)
-    cond = np.exp(flat - top[:, None])
-    total = cond @ np.ones(m)
-    cond /= total[:, None]
-    return cond.reshape(i, k, m), (np.log(total) + top).reshape(i, k)
+    t = scratch
+    np.copyto(t, log_zeta.reshape(i * k, m).T)
+    top = t.max(axis=0)
+    t -= top
+    np.exp(t, out=t)
+    total = t.sum(axis=0)
+    t /= total
+    np.copyto(cond.reshape(i * k, m), t.T)
+    np.log(total, out=total)
+    total += top
+    return total.reshape(i, k)
 
 
 def subtype_start(annotations: Annotations, n_subtypes: int, rng: np.random.Generator) -> np.ndarray:
