@@ -15,8 +15,9 @@ Every measurement runs in a fresh subprocess (one at a time), which generates th
 user and system CPU seconds, the iterations, the time per iteration, the process's peak resident memory (data
 included) and the accuracy against the synthetic truth. "before" is the source tree of ``--before`` (default
 ``cab89ff``, the commit before this work), extracted with ``git archive`` into a temporary folder and put
-first on ``sys.path``; "after" is this checkout's ``src``. crowd-kit (same data, its default settings) is run
-for the models it has (GLAD, MACE) with ``--peers``, at sizes up to ``--peer-max``.
+first on ``sys.path``; "after" is this checkout's ``src`` (or ``--after REV``, extracted the same way).
+crowd-kit (same data, its default settings) is run for the models it has (GLAD, MACE) with ``--peers``, at
+sizes up to ``--peer-max``.
 
 ``--public`` fits the models on every public classification set (the parity benchmark's 26: gold present,
 ``wordsim`` and ``affect_*`` left out) before and after, and prints the accuracy on the gold items and the
@@ -170,6 +171,7 @@ PUBLIC = textwrap.dedent("""
 def extract(rev: str, into: str) -> str:
     """The ``src`` tree of ``rev`` in a temporary folder (``git archive``: the repository is only read)."""
     archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "src"], capture_output=True, check=True)
+    Path(into).mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", into], input=archive.stdout, check=True)
     return str(Path(into) / "src")
 
@@ -216,7 +218,7 @@ def _ratio(a: dict | None, b: dict | None) -> str:
     return f"{a['fit'] / b['fit']:.2f}x"
 
 
-def speed_table(args: argparse.Namespace, before_src: str | None) -> None:
+def speed_table(args: argparse.Namespace, before_src: str | None, after_src: str) -> None:
     print(
         "| model | annotations | K | before s | after s | speed-up | iterations before/after "
         "| s per iteration before/after | sys CPU share before/after | peak GB before/after "
@@ -278,10 +280,10 @@ def public_folders() -> list[str]:
     return out
 
 
-def public_table(args: argparse.Namespace, before_src: str | None) -> None:
+def public_table(args: argparse.Namespace, before_src: str | None, after_src: str) -> None:
     names = args.models.split(",")
     spec = {"folders": public_folders(), "models": names, "paths": MODELS}
-    after = run_worker(PUBLIC, {**spec, "src": str(REPO / "src")}, args.timeout, args.blas_threads)
+    after = run_worker(PUBLIC, {**spec, "src": after_src}, args.timeout, args.blas_threads)
     before = (
         run_worker(PUBLIC, {**spec, "src": before_src}, args.timeout, args.blas_threads) if before_src else []
     )
@@ -330,6 +332,9 @@ def main() -> None:
     parser.add_argument("--classes", default="2,5")
     parser.add_argument("--models", default="glad,mmce,ibcc,ebcc,bwa")
     parser.add_argument("--before", default="cab89ff", help="git revision timed as 'before' ('none': skip)")
+    parser.add_argument(
+        "--after", default="worktree", help="git revision timed as 'after' (default: src here)"
+    )
     parser.add_argument("--peers", action="store_true", help="also time crowd-kit's GLAD / MACE / DS")
     parser.add_argument("--peer-max", type=float, default=1e6, help="largest size crowd-kit is run at")
     parser.add_argument("--public", action="store_true", help="accuracy on the public sets instead of speed")
@@ -337,11 +342,13 @@ def main() -> None:
     parser.add_argument("--blas-threads", default="1", help="BLAS threads in the workers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        before_src = None if args.before.lower() == "none" else extract(args.before, tmp)
+        before_src = None if args.before.lower() == "none" else extract(args.before, tmp + "/before")
+        after_src = str(REPO / "src") if args.after == "worktree" else extract(args.after, tmp + "/after")
+        print(f"before: {args.before}, after: {args.after}\n")
         if args.public:
-            public_table(args, before_src)
+            public_table(args, before_src, after_src)
         else:
-            speed_table(args, before_src)
+            speed_table(args, before_src, after_src)
 
 
 if __name__ == "__main__":
