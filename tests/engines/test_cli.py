@@ -72,8 +72,8 @@ def test_run_dask_writes_one_parquet_file_per_partition(
 
 
 def test_run_dask_refuses_what_it_cannot_do(scheduler: str, tmp_path: Path) -> None:
-    with pytest.raises(InvalidParameterError, match="--known"):
-        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, known="known.csv"), MajorityVote())
+    with pytest.raises(InvalidParameterError, match="--wide"):
+        run_dask(namespace(tmp_path, tmp_path / "out", scheduler, wide=True), MajorityVote())
     with pytest.raises(InvalidParameterError, match="cannot write .xlsx"):
         run_dask(namespace(tmp_path, tmp_path / "out", scheduler, annotators="a.xlsx"), MajorityVote())
     with pytest.raises(InvalidParameterError, match="directory with -o DIR"):
@@ -152,3 +152,38 @@ def test_accord_aggregate_engine_dask_end_to_end(
     assert f"accuracy on 4 gold items: {accuracy:.4f}" in printed
     assert list(pd.read_parquet(annotators)["annotator"]) == ["a", "b", "c"]
     assert main([*argv[:-1], str(tmp_path / "out2"), "--annotators", str(tmp_path / "a.xlsx")]) == 2
+
+
+def test_run_dask_takes_known_labels_and_scores_gold_without_them(
+    scheduler: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(8)
+    n = 240
+    truth = rng.integers(0, 2, n)
+    items = np.repeat(np.arange(n), 3)
+    labels = np.where(rng.random(3 * n) < 0.7, truth[items], 1 - truth[items])
+    frame = pd.DataFrame({"item": items, "annotator": np.tile(["a", "b", "c"], n), "label": labels})
+    source = tmp_path / "in"
+    source.mkdir()
+    frame.to_parquet(source / "all.parquet", index=False)
+    known = pd.DataFrame({"item": np.arange(0, n, 5), "label": truth[::5]})
+    known.to_csv(tmp_path / "known.csv", index=False)
+    pd.DataFrame({"item": np.arange(0, n, 2), "label": truth[::2]}).to_csv(tmp_path / "gold.csv", index=False)
+    args = namespace(
+        source,
+        tmp_path / "out",
+        scheduler,
+        known=str(tmp_path / "known.csv"),
+        gold=str(tmp_path / "gold.csv"),
+    )
+    assert run_dask(args, DawidSkene(tol=1e-3)) == 0
+    printed = capsys.readouterr().out
+    text = frame.astype(str)
+    reference = DawidSkene(tol=1e-3).fit(text, gold=known.astype(str).set_index("item")["label"])
+    written = pd.concat([pd.read_parquet(p) for p in (tmp_path / "out").glob("part-*.parquet")])
+    got = written.set_index("item")["label"].loc[reference.labels_.index]
+    assert (got.to_numpy() == reference.labels_.to_numpy()).all()
+    assert (got.loc[known["item"].astype(str)].astype(int).to_numpy() == known["label"].to_numpy()).all()
+    scored = [i for i in range(0, n, 2) if i % 5]
+    expected = float((reference.labels_.loc[[str(i) for i in scored]].astype(int) == truth[scored]).mean())
+    assert f"accuracy on {len(scored)} gold items not in --known: {expected:.4f}" in printed

@@ -109,6 +109,29 @@ def test_em_models_equal_the_in_memory_fit(client: Client, model: Any) -> None:
     assert result.n_annotations == len(frame) and result.n_partitions == 3
 
 
+@pytest.mark.parametrize(
+    "model",
+    [DawidSkene(), OneCoinDawidSkene(tol=1e-4), BayesianDawidSkene(tol=1e-4), MajorityVote()],
+    ids=["ds", "onecoin", "ibcc", "mv"],
+)
+def test_known_labels_are_clamped_as_in_memory(client: Client, model: Any) -> None:
+    frame = synthetic(n_items=400, seed=4)
+    first = frame.drop_duplicates("item").set_index("item")["label"]
+    known = first.iloc[::4]  # the first annotator's label: not always the vote's, so the clamp shows
+    result = engine.fit(model, frame, client=client, shuffle_method="tasks", npartitions=3, known=known)
+    reference = type(model)(**model.get_params()).fit(frame, gold=known)
+    assert posterior_gap(result, reference) <= 1e-9
+    annotator_gap(result, reference)
+    assert result.items is not None
+    got = result.items.set_index("item")["label"]
+    assert (got.loc[known.index].astype(int).to_numpy() == known.to_numpy()).all()
+    assert (got.loc[reference.labels_.index].to_numpy() == reference.labels_.to_numpy()).all()
+    if not isinstance(model, MajorityVote):
+        assert result.n_iter == reference.n_iter_
+    with pytest.raises(InvalidAnnotationsError, match="known labels"):
+        engine.fit(model, frame, client=client, shuffle_method="tasks", known=pd.Series({"nobody": 1}))
+
+
 @pytest.mark.parametrize("rule", ["lowest", "prior"])
 def test_majority_vote_equals_the_in_memory_vote_with_its_tie_rule(client: Client, rule: Any) -> None:
     frame = synthetic(n_items=300, k=4, seed=1)

@@ -20,7 +20,6 @@ __all__ = ["UNSUPPORTED", "run_dask"]
 UNSUPPORTED = {
     "wide": False,
     "source_format": None,
-    "known": None,
     "pred_probs": None,
     "soft": False,
     "task": "labels",
@@ -73,7 +72,8 @@ def run_dask(
             missing=getattr(args, "missing", "error"),
             output=args.output,
             collect=False,
-            gold=getattr(args, "gold", None),
+            gold=_gold_left(getattr(args, "gold", None), getattr(args, "known", None)),
+            known=getattr(args, "known", None),
         )
     finally:
         client.close()
@@ -87,16 +87,28 @@ def run_dask(
     if not quiet:
         print(summary(result, args.output), file=out)
         if getattr(args, "gold", None):
-            print(accuracy_line(result.gold_items, result.gold_correct, result.n_gold), file=out)
+            which = "gold items" if getattr(args, "known", None) is None else "gold items not in --known"
+            print(accuracy_line(result.gold_items, result.gold_correct, result.n_gold, which), file=out)
         if annotators_path not in (None, "-"):
             print(f"wrote {annotators_path}", file=out)
     return 0
 
 
-def accuracy_line(matched: int, correct: int, n_gold: int) -> str:
+def _gold_left(gold: str | None, known: str | None) -> Any:
+    """The ``--gold`` labels to score against: without the items of ``--known`` (whose labels the output
+    carries), as the in-memory command scores them."""
+    if gold is None or known is None:
+        return gold
+    from ..io.tables import read_gold
+
+    labels, given = read_gold(gold), read_gold(known)
+    return labels[~labels.index.astype(str).isin(given.index.astype(str))]
+
+
+def accuracy_line(matched: int, correct: int, n_gold: int, which: str = "gold items") -> str:
     """What the in-memory command prints for ``--gold``, and the gold items left out for want of
     annotations."""
-    line = f"accuracy on {n_gold} gold items: {correct / max(matched, 1):.4f}"
+    line = f"accuracy on {n_gold} {which}: {correct / max(matched, 1):.4f}"
     if matched < n_gold:
         line += f" ({n_gold - matched} of them have no annotation and are left out)"
     return line

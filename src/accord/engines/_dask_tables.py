@@ -27,6 +27,7 @@ __all__ = [
     "check_gold",
     "gold_codes",
     "gold_match",
+    "gold_positions",
     "merge_tallies",
     "tally",
     "vote_confusions",
@@ -65,6 +66,11 @@ def gold_codes(gold: pd.Series, classes: pd.Index) -> tuple[pd.Index, np.ndarray
     return pd.Index([str(v) for v in gold.index], dtype=object), np.asarray(codes, dtype=np.int64), labels
 
 
+def gold_positions(items: pd.Index, gold: tuple[pd.Index, np.ndarray, np.ndarray]) -> np.ndarray:
+    """Position in the gold of every item (-1: no gold label), matched by text."""
+    return _positions(items, gold)
+
+
 def _positions(items: pd.Index, gold: tuple[pd.Index, np.ndarray, np.ndarray]) -> np.ndarray:
     """Position in the gold of every item (-1: no gold label), matched by text."""
     if pd.api.types.infer_dtype(items, skipna=False) != "string":
@@ -86,10 +92,14 @@ def tally(
     labels: np.ndarray,
     votes: bool,
     gold: tuple[pd.Index, np.ndarray, np.ndarray] | None,
+    vote_labels: np.ndarray | None = None,
+    prior_proba: np.ndarray | None = None,
 ) -> Tally:
     """The partition's sums: ``ann`` coded with the global annotator and class indexes, ``items`` its item
     ids as the outputs write them (needed with ``gold`` only), ``proba``/``labels`` the consensus;
-    ``votes``: also count the labels against the consensus (majority vote's confusions)."""
+    ``votes``: also count the labels against the consensus (majority vote's confusions). With known labels
+    set in a majority vote's output, ``vote_labels`` and ``prior_proba`` are the vote's own labels and
+    shares, which its confusions and prior count, as in memory."""
     a, k = ann.n_annotators, ann.n_classes
     n_labels = np.bincount(ann.annotator, minlength=a).astype(np.float64)
     agree = (ann.label == labels[ann.item]).astype(np.float64)
@@ -100,7 +110,8 @@ def tally(
     )
     counts = None
     if votes:
-        key = (ann.annotator.astype(np.int64) * k + labels[ann.item]) * k + ann.label
+        voted = labels if vote_labels is None else vote_labels
+        key = (ann.annotator.astype(np.int64) * k + voted[ann.item]) * k + ann.label
         counts = np.bincount(key, minlength=a * k * k).reshape(a, k, k).astype(np.float64)
     matched = correct = 0
     if gold is not None and items is not None:
@@ -108,7 +119,8 @@ def tally(
         have = pos >= 0
         matched = int(have.sum())
         correct = int((gold[1][pos[have]] == labels[have]).sum())
-    return Tally(n_labels, hits, mass, proba.sum(axis=0), counts, len(proba), matched, correct)
+    shares = (proba if prior_proba is None else prior_proba).sum(axis=0)
+    return Tally(n_labels, hits, mass, shares, counts, len(proba), matched, correct)
 
 
 def merge_tallies(*tallies: Tally) -> Tally:

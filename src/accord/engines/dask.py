@@ -193,6 +193,7 @@ class _Part:
     annotations: Annotations
     matrix: AnnotationMatrix
     item_text: bool = False
+    known: tuple[np.ndarray, np.ndarray] | None = None  # (item codes, class codes) of labels known true
 
     def items(self) -> pd.Index:
         """The item ids as the outputs write them."""
@@ -250,8 +251,25 @@ def _class_votes(part: _Part) -> np.ndarray:
     return np.asarray(part.annotations.vote_counts().sum(axis=0))
 
 
+def _with_known(part: _Part, known: tuple[pd.Index, np.ndarray, np.ndarray]) -> _Part:
+    """The partition with the codes of its items whose labels are known (matched by id text)."""
+    pos = tables.gold_positions(part.items(), known)
+    items = np.flatnonzero(pos >= 0)
+    codes = known[1][pos[items]]
+    return _Part(part.annotations, part.matrix, part.item_text, (items, codes) if len(items) else None)
+
+
+def _clamp(part: _Part, post: np.ndarray) -> np.ndarray:
+    """The posterior with the known items set to their known class (in place), as the in-memory driver
+    does after every E-step."""
+    if part.known is not None:
+        post[part.known[0]] = 0.0
+        post[part.known[0], part.known[1]] = 1.0
+    return post
+
+
 def _begin(part: _Part, plan: _Plan, prevalence: np.ndarray) -> _State:
-    post = plan.start(part.annotations.vote_counts(), prevalence)
+    post = _clamp(part, plan.start(part.annotations.vote_counts(), prevalence))
     stats = plan.steps(part.matrix).statistics(post)
     return _State(post, post.argmax(axis=1), _Summary(stats, n_items=part.annotations.n_items))
 
@@ -260,8 +278,8 @@ def _advance(part: _Part, state: _State, params: Any, plan: _Plan) -> _State:
     """One E-step on the partition with the broadcast parameters, and the statistics of its new posterior."""
     steps = plan.steps(part.matrix)
     e = steps.e_step(params)
-    post = e.post
-    labels = e.labels if e.labels is not None else post.argmax(axis=1)
+    post = _clamp(part, e.post)
+    labels = e.labels if e.labels is not None and part.known is None else post.argmax(axis=1)
     delta = float(np.abs(post - state.post).max()) if post.size else 0.0
     summary = _Summary(
         steps.statistics(post),
@@ -287,8 +305,11 @@ def _merge(*parts: _Summary | _State) -> _Summary:
 
 def _consensus(part: _Part, state: _State | None, params: Any, plan: _Plan | None) -> Consensus:
     ann = part.for_output()
-    if plan is None or state is None:  # majority vote
-        return Consensus(ann, vote_shares(ann.vote_counts()), "MajorityVote", labels=params)
+    if plan is None or state is None:  # majority vote: the known labels set in its output, as in memory
+        labels = np.array(params, dtype=np.int64)
+        if part.known is not None:
+            labels[part.known[0]] = part.known[1]
+        return Consensus(ann, _clamp(part, vote_shares(ann.vote_counts())), "MajorityVote", labels=labels)
     prior, theta = plan.prior_and_confusions(params)
     return Consensus(ann, state.post, plan.name, confusions=theta, priors=prior)
 
@@ -300,11 +321,16 @@ def _gold_match(part: _Part, gold: Any) -> tables.GoldMatch:
 def _tally(part: _Part, state: _State | None, params: Any, plan: _Plan | None, gold: Any) -> tables.Tally:
     """The partition's per-annotator sums and gold matches (see :mod:`accord.engines._dask_tables`)."""
     ann = part.annotations
+    items = part.items() if gold is not None else None
     if plan is None or state is None:  # majority vote: params are the partition's labels
-        proba, labels, votes = vote_shares(ann.vote_counts()), np.asarray(params, dtype=np.int64), True
-    else:
-        proba, labels, votes = state.post, argmax_lowest(state.post), False
-    return tables.tally(ann, part.items() if gold is not None else None, proba, labels, votes, gold)
+        shares, voted = vote_shares(ann.vote_counts()), np.asarray(params, dtype=np.int64)
+        if part.known is None:
+            return tables.tally(ann, items, shares, voted, True, gold)
+        labels = voted.copy()
+        labels[part.known[0]] = part.known[1]
+        proba = _clamp(part, shares.copy())
+        return tables.tally(ann, items, proba, labels, True, gold, vote_labels=voted, prior_proba=shares)
+    return tables.tally(ann, items, state.post, argmax_lowest(state.post), False, gold)
 
 
 def _mv_labels(part: _Part, rule: str, prevalence: np.ndarray) -> np.ndarray:
@@ -401,6 +427,7 @@ class _Job:
     collect: bool | None = None
     shuffle_method: str | None = None
     gold: pd.Series | str | Path | None = None
+    known: pd.Series | str | Path | None = None
 
 
 def fit(
@@ -419,6 +446,7 @@ def fit(
     collect: bool | None = None,
     shuffle_method: str | None = None,
     gold: pd.Series | str | Path | None = None,
+    known: pd.Series | str | Path | None = None,
 ) -> DaskFit:
     """Fit ``model`` on annotations that may not fit in one machine's memory, with Dask.
 
@@ -450,6 +478,11 @@ def fit(
     gold : pandas.Series or str or Path, optional
         Gold labels (item -> label, or a file that :func:`accord.io.read_gold` reads) to score the consensus
         against: ``DaskFit.gold_accuracy``. They are sent to every worker once and matched by id text.
+    known : pandas.Series or str or Path, optional
+        Labels known to be true (item -> label, or such a file), as ``model.fit(annotations, gold=known)``
+        takes them in memory: each known item's posterior is set to its known class at the start and after
+        every E-step, so that they inform the annotators' confusions, and the output carries them. Sent to
+        every worker once and matched by id text, like ``gold``.
 
     Returns
     -------
@@ -478,6 +511,7 @@ def fit(
         collect,
         shuffle_method,
         gold,
+        known,
     )
     own = client is None and _current_client() is None
     client, cluster = local_client() if own else (client or _current_client(), None)
@@ -533,9 +567,13 @@ def local_client(**options: Any) -> tuple[Any, Any]:
 def _fit(job: _Job, client: Any) -> DaskFit:
     clock = [time.perf_counter()]
     gold, gold_where = _gold_series(job.gold)
+    known, known_where = _gold_series(job.known)
     enc = _encode(job, client)
     gold_info = _check_gold(client, enc, gold, gold_where)
     model, parts, k = job.model, enc.parts, len(enc.classes)
+    if known is not None:
+        shared_known = _check_gold(client, enc, known, known_where.replace("gold", "known labels"))[0]
+        parts = list(client.map(_with_known, parts, known=shared_known, pure=False))
     clock.append(time.perf_counter())
     plan: _Plan | None = None
     if type(model) is MajorityVote:
