@@ -113,6 +113,14 @@ class VBSteps:
         """:func:`vb_e_step` in the kernel's buffers (with the labels)."""
         return EStep(*self.kernel.e_step(params.elog_prior, params.elog_theta))
 
+    def fused_e_step(self, params: VBState, post: np.ndarray, labels: np.ndarray) -> EStep:
+        """The E-step with, when the kernel is compiled, the statistics of its posterior and the changes
+        against ``post`` / ``labels`` from the same pass (the driver's ``fused_e_step``)."""
+        new, log_z, new_labels, stats, delta, changed = self.kernel.e_step_fused(
+            params.elog_prior, params.elog_theta, post, labels
+        )
+        return EStep(new, log_z, new_labels, stats=stats, delta=delta, n_changed=changed)
+
     def objective(self, params: VBState, e: EStep) -> float:
         return elbo(params, e.log_z, self.alpha0, self.nu0)
 

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from .._kernel.driver import HISTORY_BYTES, EMResult, EStep, run_em_restarts
-from .._kernel.em import AnnotationMatrix
+from .._kernel.em import AnnotationMatrix, sparse_product
 from .._kernel.lbfgs import vdot
 from .._kernel.softmax import log_normalize
 from .._kernel.votes import vote_shares
@@ -102,6 +102,7 @@ class EBCCSteps:
         self.cond = np.full((i, k, m), 1.0 / m)
         self._zeta = np.empty((i, k, m))
         self._by_subtype = np.empty((m, i * k))
+        self._log_zeta = np.empty((i, k * m))
         self._csc = matrix.M.T  # the CSC view the statistics read, made once
         eta0 = np.full((k, m), a_pi / m)
         # sum of the priors' lnB over every Dirichlet of the bound (the KL terms' constant part)
@@ -128,10 +129,11 @@ class EBCCSteps:
         return EBCCState(eta, nu, mu, _elog_dirichlet(eta), _elog_dirichlet(nu), _elog_dirichlet(mu))
 
     def log_zeta(self, params: EBCCState) -> np.ndarray:
-        """``log zeta[i,k,m]`` up to each item's normaliser (items x K x M)."""
+        """``log zeta[i,k,m]`` up to each item's normaliser (items x K x M, in a buffer the next call
+        writes again)."""
         a, k, m, _ = params.elog_v.shape
         table = np.ascontiguousarray(params.elog_v.transpose(0, 3, 1, 2)).reshape(a * k, k * m)
-        out = np.asarray(self.matrix.M @ table).reshape(-1, k, m)
+        out = sparse_product("csr", self.matrix.M, table, self._log_zeta).reshape(-1, k, m)
         out += params.elog_pi[None, :, :] + params.elog_tau[None, :, None]
         return out
 
