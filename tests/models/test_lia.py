@@ -231,6 +231,30 @@ def test_lia_e_without_features_and_the_fallback():
         LIA(missing_features="embed", random_state=0, **FAST).fit(frame, features=features.iloc[3:])
 
 
+def test_few_labels_per_annotator_and_weak_features_stay_at_majority_vote():
+    """Random features and 4 labels per annotator: neither skills nor the truth can be learned, so the
+    competences shrink to the shared one and LIA is a majority vote (the penalty towards chance, the old
+    default, gave 65 % here against 73 % for the vote)."""
+    rng = np.random.default_rng(0)
+    n_items, n_annotators = 400, 200
+    truth = rng.integers(0, 2, n_items)
+    item = np.repeat(np.arange(n_items), 2)
+    annotator = np.concatenate([rng.choice(n_annotators, 2, replace=False) for _ in range(n_items)])
+    label = np.where(rng.random(len(item)) < 0.75, truth[item], 1 - truth[item])
+    frame = pd.DataFrame({"item": item, "annotator": annotator, "label": label})
+    features = rng.normal(size=(n_items, 8))
+    params = {**FAST, "fine_tune_iter": 0}
+    model = LIA(random_state=0, **params).fit(frame, features=features)
+    truth_s = pd.Series(truth)
+    mv = accuracy_of(MajorityVote(tie_break="random", random_state=0).fit(frame).labels_, truth_s)
+    lia = accuracy_of(model.labels_, truth_s)
+    assert lia >= mv - 0.04, (lia, mv)
+    assert model.competence_.std() < 0.05  # one shared competence: 4 labels each cannot tell them apart
+    assert 0.0 <= model.prior_temperature_ <= 1.0
+    fixed = LIA(random_state=0, prior_temperature=0.0, **params).fit(frame, features=features)
+    assert fixed.prior_temperature_ == 0.0 and accuracy_of(fixed.labels_, truth_s) >= mv - 0.04
+
+
 def test_input_errors():
     frame, features, _ = feature_data(n_items=20, per_item=2, seed=5)
     with pytest.raises(InvalidParameterError, match="needs item features"):
@@ -243,6 +267,10 @@ def test_input_errors():
         LIA(hidden="big").fit(frame, features=features)
     with pytest.raises(InvalidParameterError, match="missing_features"):
         LIA(missing_features="drop").fit(frame, features=features)
+    with pytest.raises(InvalidParameterError, match="prior_temperature"):
+        LIA(prior_temperature="warm").fit(frame, features=features)
+    with pytest.raises(InvalidParameterError, match="prior_temperature"):
+        LIA(prior_temperature=-1.0).fit(frame, features=features)
     with pytest.raises(TypeError, match="keyword"):
         LIA().fit(frame, features)
 

@@ -17,12 +17,17 @@ prior of the items inside it, so that an item's prior never saw that item's own 
 would count those labels twice). The difficulty and competence maps are shared by all folds.
 
 Shapes are padded (items, annotations and feature columns up to a few bucket sizes; padded rows carry zero
-weight), so that data sets of similar size reuse one compiled program.
+weight), so that data sets of similar size reuse one compiled program, and JAX's persistent compilation
+cache keeps the programs on disk between processes (:func:`cache_directory`).
+
+The E-step returns each item's own log prior and its log evidence separately: the prior's temperature is
+chosen between them (:func:`prior_temperature`) before the posterior is formed.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -33,6 +38,8 @@ from ..errors import AccordError
 __all__ = ["LiaConfig", "LiaNetwork", "padded_size"]
 
 NEG = -1e9  # log-mask value of a class a gold item cannot take
+CACHE_OFF = ("off", "0", "false", "no", "")
+TEMPERATURE_MAX = 1.0  # the prior is never made sharper than the truth network says
 
 
 def load_jax() -> Any:
@@ -130,10 +137,54 @@ def init_params(cfg: LiaConfig, seed: int, fan_in: int) -> dict[str, Any]:
     return params
 
 
+def cache_directory() -> str | None:
+    """Where compiled LIA programs are kept between processes: ``$ACCORD_LIA_CACHE``, else
+    ``$XDG_CACHE_HOME/accord/jax`` (``~/.cache/accord/jax``); None when ``ACCORD_LIA_CACHE`` is ``off``
+    (or ``0``, ``false``, ``no``, empty).
+
+    >>> import os
+    >>> old = os.environ.get("ACCORD_LIA_CACHE")
+    >>> os.environ["ACCORD_LIA_CACHE"] = "off"
+    >>> cache_directory() is None
+    True
+    >>> os.environ["ACCORD_LIA_CACHE"] = "/tmp/lia-cache"
+    >>> cache_directory()
+    '/tmp/lia-cache'
+    >>> _ = os.environ.pop("ACCORD_LIA_CACHE") if old is None else os.environ.update(ACCORD_LIA_CACHE=old)
+    """
+    value = os.environ.get("ACCORD_LIA_CACHE")
+    if value is not None:
+        return None if value.strip().lower() in CACHE_OFF else value
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "accord", "jax")
+
+
+def use_persistent_cache(jax: Any) -> str | None:
+    """Point JAX's persistent compilation cache at :func:`cache_directory`, unless the user configured one
+    (``JAX_COMPILATION_CACHE_DIR``) or turned it off; returns the directory in use (None: none).
+
+    Compiling LIA's gradient steps takes most of a first fit (seconds per shape bucket); with the cache a
+    new process (e.g. each ``accord aggregate -m lia`` call) loads the programs compiled before.
+    """
+    current = jax.config.jax_compilation_cache_dir
+    if current:
+        return str(current)
+    path = cache_directory()
+    if path is None:
+        return None
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", path)
+    return path
+
+
 @functools.cache
 def compiled() -> dict[str, Any]:
     """The jitted functions (built on first use, so that importing accord never imports JAX)."""
     jax, jnp, optax = load_jax()
+    use_persistent_cache(jax)
     stop = jax.lax.stop_gradient
 
     def mlp(layers: list[Any], x: Any) -> Any:
@@ -185,14 +236,22 @@ def compiled() -> dict[str, Any]:
         mean_d = (d_all * w_item).sum(axis=0, keepdims=True) / data["n_items"]
         spread = (d_all - mean_d) * w_item
         w_annot = data["annotator_weight"][:, None, None, None]
-        tensors = data["difficulty_penalty"] * jnp.sum(spread * spread) + data[
-            "competence_penalty"
-        ] * jnp.sum(c_all * c_all * w_annot)
+        mean_c = (c_all * w_annot).sum(axis=0, keepdims=True) / data["n_annotators"]
+        own_c = (c_all - mean_c) * w_annot
+        tensors = (
+            data["difficulty_penalty"] * jnp.sum(spread * spread)
+            + data["competence_penalty"] * jnp.sum(own_c * own_c)
+            + data["shared_penalty"] * data["n_annotators"] * jnp.sum(mean_c * mean_c)
+        )
         return log_h, per_item, 0.5 * tensors
 
     def own_prior(log_h: Any, data: dict[str, Any]) -> Any:
         """Each item's prior: the truth network of its fold (items x K)."""
         return jnp.take_along_axis(log_h, data["fold"][None, :, None], axis=0)[0]
+
+    def tempered(log_prior: Any, data: dict[str, Any]) -> Any:
+        """``log softmax(tau log h)``: the prior at the temperature the held-out evidence chose."""
+        return jax.nn.log_softmax(data["prior_temperature"] * log_prior, axis=-1)
 
     def decay(params: dict[str, Any], data: dict[str, Any]) -> Any:
         truth_leaves = jax.tree_util.tree_leaves(params["h"])
@@ -204,7 +263,7 @@ def compiled() -> dict[str, Any]:
 
     def log_joint(params: dict[str, Any], data: dict[str, Any], cfg: LiaConfig) -> Any:
         log_h, per_item, _ = observed(params, data, cfg)
-        return own_prior(log_h, data) + per_item + data["mask"]
+        return tempered(own_prior(log_h, data), data) + per_item + data["mask"]
 
     def em_loss(params: dict[str, Any], post: Any, data: dict[str, Any], cfg: LiaConfig) -> Any:
         """Minus the expected complete log-likelihood (eq. 7): the truth term per training item of each fold,
@@ -222,7 +281,7 @@ def compiled() -> dict[str, Any]:
         evidence = per_item + data["mask"]
         fold_terms = jax.nn.logsumexp(log_h + stop(evidence)[None], axis=2)
         truth_term = jnp.sum(data["train"] * fold_terms) / data["n_train"]
-        own = jax.nn.logsumexp(stop(own_prior(log_h, data)) + evidence, axis=1)
+        own = jax.nn.logsumexp(stop(tempered(own_prior(log_h, data), data)) + evidence, axis=1)
         notes = (jnp.sum(own * data["item_weight"]) - tensors) / data["n_annotations"]
         return -(truth_term + notes) + decay(params, data)
 
@@ -248,9 +307,9 @@ def compiled() -> dict[str, Any]:
 
     @functools.partial(jax.jit, static_argnames=("cfg",))
     def e_step(params: dict[str, Any], data: dict[str, Any], cfg: LiaConfig) -> tuple[Any, Any]:
-        joint = log_joint(params, data, cfg)
-        log_z = jax.nn.logsumexp(joint, axis=1)
-        return jnp.exp(joint - log_z[:, None]), log_z
+        """Each item's own (untempered) log prior and its log evidence from the annotations (items x K)."""
+        log_h, per_item, _ = observed(params, data, cfg)
+        return own_prior(log_h, data), per_item + data["mask"]
 
     @jax.jit
     def predict(params: dict[str, Any], x: Any) -> Any:
@@ -310,6 +369,8 @@ class LiaNetwork:
     n_items: int
     n_annotators: int
     state: Any = None
+    fit_temperature: bool = False
+    temperature: float = 1.0
 
     @classmethod
     def build(
@@ -342,11 +403,22 @@ class LiaNetwork:
         )
 
     def e_step(self) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior (items x K, float64, rows summing to 1) and per-item log evidence, real items only."""
-        post, log_z = compiled()["e_step"](self.params, self.data, self.cfg)
-        post = np.asarray(post, dtype=np.float64)[: self.n_items]
+        """Posterior (items x K, float64, rows summing to 1) and per-item log evidence, real items only.
+
+        With ``fit_temperature`` the prior's temperature is first chosen (and kept for the next M-step and
+        the fine-tuning) by the marginal likelihood of the annotations, see :func:`prior_temperature`.
+        """
+        prior, evidence = compiled()["e_step"](self.params, self.data, self.cfg)
+        prior = np.asarray(prior, dtype=np.float64)[: self.n_items]
+        evidence = np.asarray(evidence, dtype=np.float64)[: self.n_items]
+        if self.fit_temperature:
+            self.temperature = prior_temperature(prior, evidence)
+            self.data["prior_temperature"] = compiled()["jnp"].asarray(np.float32(self.temperature))
+        joint = _log_softmax(self.temperature * prior) + evidence
+        log_z = _logsumexp(joint)
+        post = np.exp(joint - log_z[:, None])
         post /= post.sum(axis=1, keepdims=True)
-        return post, np.asarray(log_z, dtype=np.float64)[: self.n_items]
+        return post, log_z
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """``h(x)`` (the folds' mean) for rows of (scaled) item features."""
@@ -395,6 +467,63 @@ class LiaNetwork:
         )
         q = np.asarray(q, dtype=np.float64)[:n]
         return q / q.sum(axis=-1, keepdims=True)
+
+
+def _logsumexp(z: np.ndarray) -> np.ndarray:
+    top = z.max(axis=-1, keepdims=True)
+    return (top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True)))[..., 0]
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    return z - _logsumexp(z)[..., None]
+
+
+def temperature_evidence(tau: float, prior: np.ndarray, evidence: np.ndarray) -> float:
+    """``sum_i log sum_k softmax(tau log h_i)_k p(labels_i | k)``: the annotations' marginal log-likelihood
+    with the prior at temperature ``tau``."""
+    return float(_logsumexp(_log_softmax(tau * prior) + evidence).sum())
+
+
+def prior_temperature(prior: np.ndarray, evidence: np.ndarray, high: float = TEMPERATURE_MAX) -> float:
+    """The temperature ``tau`` in ``[0, high]`` of the items' log prior ``prior`` (items x K) that maximises
+    the marginal likelihood of their annotations (``evidence``: log p(labels_i | class k), items x K): a
+    coarse grid, then golden-section search around its best point.
+
+    The prior of an item comes from a truth network that did not see that item (cross-fitting), so its
+    annotations are held-out evidence on how far the network's log-odds are to be trusted: ``tau`` near 0
+    when the features say nothing about the labels (the posterior is then the annotations' alone), 1 when
+    the network is calibrated, above 1 when it is under-confident.
+
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.integers(0, 2, 20000)
+    >>> def right(p):  # one-hot rows of a guess that is right with probability p
+    ...     return np.eye(2)[np.where(rng.random(20000) < p, truth, 1 - truth)]
+    >>> calibrated = np.log(np.where(right(0.9) > 0, 0.9, 0.1))  # a prior right 90 % of the time
+    >>> overconfident = 3 * calibrated  # the same prior with log-odds three times too large
+    >>> evidence = np.log(np.where(right(0.7) > 0, 0.7, 0.3))  # one 70 %-right label per item
+    >>> [round(prior_temperature(p, evidence), 1) for p in (calibrated, overconfident)]
+    [1.0, 0.3]
+    """
+    if not len(prior):
+        return 1.0
+    grid = np.linspace(0.0, high, 13)
+    values = [temperature_evidence(t, prior, evidence) for t in grid]
+    best = int(np.argmax(values))
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    ratio = (np.sqrt(5.0) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = temperature_evidence(a, prior, evidence), temperature_evidence(b, prior, evidence)
+    for _ in range(24):
+        if fa >= fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = temperature_evidence(a, prior, evidence)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = temperature_evidence(b, prior, evidence)
+    tau = (lo + hi) / 2
+    return float(tau if temperature_evidence(tau, prior, evidence) >= values[best] else grid[best])
 
 
 def _to_device(params: dict[str, Any], jnp: Any) -> dict[str, Any]:
