@@ -1,14 +1,22 @@
-"""Readers built on pyarrow: annotation files straight to integer codes, and a Parquet dataset (a directory or
-a glob of files) as a lazy Dask DataFrame.
+"""Readers built on pyarrow: annotation files straight to integer codes, CSV/TSV and JSON Lines tables as the
+pandas readers give them, and a Parquet dataset (a directory or a glob of files) as a lazy Dask DataFrame.
 
-:func:`read_annotation_codes` is what :func:`accord.io.read_annotations` tries first for a CSV, TSV or
-Parquet file when pyarrow is installed: pyarrow parses the file (on every core) and dictionary-encodes each
-column, the reading policy of :mod:`accord.io.tables` is applied to the few distinct values only, and
-:meth:`accord.Annotations.from_codes` validates and builds with the messages of
-:meth:`~accord.Annotations.from_frame`. No Python object is made per row. Whatever it is not sure to read
-exactly as pandas would (a compressed file, a repeated or empty column name, a row pyarrow cannot parse, a
-column of dates or lists, an odd number of quote characters) it hands back (``None``), and the pandas reader
-reads the file as before, so that every message stays.
+:func:`read_annotation_codes` is what :func:`accord.io.read_annotations` tries first for a CSV, TSV (plain,
+or compressed with gzip, bzip2 or zstd) or Parquet file when pyarrow is installed. For CSV and TSV, pyarrow
+parses only the item, annotator and label columns (and any ``extra=`` ones) as text, on every core; a column
+of integers written plainly (``12``, ``-3``) is encoded through its values, any other column by one
+dictionary encoding of the whole column, the columns on threads. Parquet columns are read one at a time, text
+ones as dictionaries. The reading policy of :mod:`accord.io.tables` is applied to the few distinct values
+only, and :meth:`accord.Annotations.from_codes` validates and builds with the messages of
+:meth:`~accord.Annotations.from_frame`. No Python object is made per row.
+
+:func:`read_text_table` and :func:`read_json_lines` give :func:`accord.io.read_table` its frame for a CSV/TSV
+or JSON Lines file (the wide layout, gold labels, predicted probabilities and item lists read through it).
+
+Whatever these are not sure to read exactly as the pandas (or Python) readers would (a ``.zip`` or ``.xz``
+file, a repeated or empty column name, a row pyarrow cannot parse, a column of dates or lists, an odd number
+of quote characters, a JSON line with two objects or a key given twice) they hand back (``None``), and the
+pandas reader reads the file as before, so that every message stays.
 
 Kept in :mod:`accord.io` so that every file read of the package happens here; :mod:`accord.engines.dask`
 calls :func:`read_parquet_dataset` and never opens a file itself.
