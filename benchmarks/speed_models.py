@@ -23,6 +23,8 @@ sizes up to ``--peer-max``.
 ``wordsim`` and ``affect_*`` left out) before and after, and prints the accuracy on the gold items and the
 iterations per dataset, then the mean per model.
 
+The workers run the NumPy paths (``ACCORD_NO_COMPILE=1``, as the "before" tree has no compiled kernel;
+``--compiled`` lets them use numba, whose cache is cold in an extracted tree: the first fit compiles).
 BLAS is limited to one thread (``--blas-threads``) in the workers: on a shared machine OpenBLAS's threads
 slowed crowd-kit's conjugate gradient by an order of magnitude, which would flatter our ratio.
 """
@@ -50,6 +52,7 @@ MODELS = {
     "ds": "accord.models.dawid_skene:DawidSkene",
 }
 PEERS = {"glad": "GLAD", "mace": "MACE", "ds": "DawidSkene"}
+COMPILED = [False]  # --compiled: let the workers use numba kernels (off: the NumPy paths, as "before" has)
 
 # The synthetic generator, shared by every worker (one copy, run as text in the subprocess).
 GENERATOR = textwrap.dedent('''
@@ -178,6 +181,8 @@ def extract(rev: str, into: str) -> str:
 
 def run_worker(script: str, spec: dict, timeout: float, blas: str) -> dict | list:
     env = dict(os.environ)
+    if not COMPILED[0]:
+        env["ACCORD_NO_COMPILE"] = "1"
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = blas
     env.pop("PYTHONPATH", None)
@@ -340,11 +345,16 @@ def main() -> None:
     parser.add_argument("--public", action="store_true", help="accuracy on the public sets instead of speed")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--blas-threads", default="1", help="BLAS threads in the workers")
+    parser.add_argument(
+        "--compiled", action="store_true", help="allow numba kernels (default: ACCORD_NO_COMPILE=1)"
+    )
     args = parser.parse_args()
+    COMPILED[0] = args.compiled
     with tempfile.TemporaryDirectory() as tmp:
         before_src = None if args.before.lower() == "none" else extract(args.before, tmp + "/before")
         after_src = str(REPO / "src") if args.after == "worktree" else extract(args.after, tmp + "/after")
-        print(f"before: {args.before}, after: {args.after}\n")
+        mode = "numba allowed" if args.compiled else "NumPy paths (ACCORD_NO_COMPILE=1)"
+        print(f"before: {args.before}, after: {args.after}, {mode}\n")
         if args.public:
             public_table(args, before_src, after_src)
         else:
