@@ -111,7 +111,7 @@ def test_public_sets_equal_the_numpy_path(monkeypatch, name, model):
 
 
 @needs_numba
-@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7, 9])
 def test_synthetic_sets_equal_the_numpy_path(monkeypatch, k):
     ann = synthetic(k, seed=k)
     for model in (DawidSkene, OneCoinDawidSkene, lambda: DawidSkene(tol=0.0, max_iter=40)):
@@ -136,7 +136,7 @@ def test_gold_items_equal_the_numpy_path(monkeypatch):
 
 
 @needs_numba
-@pytest.mark.parametrize("k", [2, 5])
+@pytest.mark.parametrize("k", [2, 5, 9])
 def test_fused_pass_equals_the_separate_passes(k):
     ann = synthetic(k, seed=20 + k)
     matrix = AnnotationMatrix(ann)

@@ -153,19 +153,15 @@ def n_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
+_POOLS: dict[int, ThreadPoolExecutor] = {}  # one pool per size, made on first use, kept for the process
 _POOL_LOCK = threading.Lock()
 
 
 def _pool(size: int) -> ThreadPoolExecutor:
-    global _POOL, _POOL_SIZE
     with _POOL_LOCK:
-        if _POOL is None or _POOL_SIZE != size:
-            if _POOL is not None:
-                _POOL.shutdown(wait=False)
-            _POOL, _POOL_SIZE = ThreadPoolExecutor(size, thread_name_prefix="accord-kernel"), size
-        return _POOL
+        if size not in _POOLS:
+            _POOLS[size] = ThreadPoolExecutor(size, thread_name_prefix="accord-kernel")
+        return _POOLS[size]
 
 
 def run_blocks(kernel: Callable[[int], Any], n_blocks: int, threads: int | None = None) -> None:

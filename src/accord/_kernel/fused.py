@@ -123,6 +123,64 @@ def _gather_k(
 
 
 @jit()
+def _gather8(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    unit: bool,
+    table: np.ndarray,
+    log_prior: np.ndarray,
+    i0: int,
+    i1: int,
+    post: np.ndarray,
+    labels: np.ndarray,
+    m_out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:func:`_gather_k` for 3 to 8 classes, the table padded to 8 columns: eight scalar accumulators
+    (the compiler keeps them in registers; a loop over a small array goes through memory)."""
+    k = post.shape[1]
+    u = np.empty(8)
+    for i in range(i0, i1):
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        if unit:
+            for n in range(indptr[i], indptr[i + 1]):
+                c = indices[n]
+                a0 += table[c, 0]
+                a1 += table[c, 1]
+                a2 += table[c, 2]
+                a3 += table[c, 3]
+                a4 += table[c, 4]
+                a5 += table[c, 5]
+                a6 += table[c, 6]
+                a7 += table[c, 7]
+        else:
+            for n in range(indptr[i], indptr[i + 1]):
+                c = indices[n]
+                w = data[n]
+                a0 += w * table[c, 0]
+                a1 += w * table[c, 1]
+                a2 += w * table[c, 2]
+                a3 += w * table[c, 3]
+                a4 += w * table[c, 4]
+                a5 += w * table[c, 5]
+                a6 += w * table[c, 6]
+                a7 += w * table[c, 7]
+        u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7] = a0, a1, a2, a3, a4, a5, a6, a7
+        for j in range(k):
+            u[j] += log_prior[j]
+        m = u[0]
+        arg = 0
+        for j in range(1, k):
+            if u[j] > m:
+                arg = j
+            m = max(m, u[j])
+        labels[i] = arg
+        m_out[i - i0] = m
+        for j in range(k):
+            post[i, j] = u[j] - m
+
+
+@jit()
 def _scatter2(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -379,6 +437,10 @@ class FusedDS:
         labels different from ``prev_labels`` (0 and 0 without them).
         """
         table = np.ascontiguousarray(table, dtype=np.float64)
+        if 2 < self.n_classes <= 8:  # zero columns up to 8, for _gather8's fixed accumulators
+            wide = np.zeros((len(table), 8))
+            wide[:, : self.n_classes] = table
+            table = wide
         log_prior = np.ascontiguousarray(log_prior, dtype=np.float64)
         track = prev is not None and prev_labels is not None
         old = np.asfortranarray(prev, dtype=np.float64) if track else self._none
@@ -440,7 +502,8 @@ class FusedDS:
         stats: bool,
     ) -> None:
         """Block ``b`` with three or more classes: log-sum-exp as the NumPy kernel's, chunk by chunk."""
-        gather, scatter = _gather_k.dispatcher(), _scatter_k.dispatcher()
+        gather = (_gather8 if self.n_classes <= 8 else _gather_k).dispatcher()
+        scatter = _scatter_k.dispatcher()
         ip, ix, dx, unit = self.indptr, self.indices, self.data, self.unit
         counts, mass, out = self._blocks[b], self._mass[b], self._out[b]
         for i0, i1 in self.chunks[b]:
