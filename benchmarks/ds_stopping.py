@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ds_smoothing import ROOT, accuracy, classification_datasets
+from _common import ROOT, accuracy, classification_datasets  # a sibling module
 
 from accord import DawidSkene
 from accord.datasets import load_dataset
