@@ -111,42 +111,77 @@ class Block:
         """Minus the block's part of ``F`` and its gradient, in the rescaled variables ``u``.
 
         Every per-annotation tensor lives in the block's :class:`BlockWork`, made on the first evaluation
-        and reused by the others (the same operations as fresh arrays, so the same values)."""
-        theta = u.reshape(self.counts.shape) * self.scale
+        and reused by the others, and so does every parameter-sized array but the returned gradient (the
+        same operations as fresh arrays, so the same values)."""
         w = self.work if self.work is not None else self._make_work()
-        scores = np.take(theta.astype(self.fixed.dtype), w.member, axis=2, out=w.scores, mode="clip")
+        p = w.params if w.params is not None and w.params.theta.shape == self.counts.shape else None
+        if p is None:
+            p = w.params = ParamWork.of(self.counts.shape, self.fixed.dtype)
+        theta = np.multiply(u.reshape(self.counts.shape), self.scale, out=p.theta)
+        cast = theta
+        if p.cast is not None:  # the tensors' float type (float32 for large data)
+            np.copyto(p.cast, theta)
+            cast = p.cast
+        scores = np.take(cast, w.member, axis=2, out=w.scores, mode="clip")
         scores += self.fixed
         log_z, z = log_partition(scores, w)
         np.multiply(self.weights, log_z, out=w.tmp)
         weighted = float(w.tmp.sum(dtype=np.float64))
-        value = wsum(self.counts, theta) - weighted - 0.5 * self.lam * wsum(theta, theta)
+        value = (
+            float(np.multiply(self.counts, theta, out=p.tmp).sum(dtype=np.float64))
+            - weighted
+            - 0.5 * self.lam * float(np.multiply(theta, theta, out=p.tmp).sum(dtype=np.float64))
+        )
         np.divide(self.weights, z, out=w.tmp)
         scores *= w.tmp[None]
-        expected = np.zeros(theta.shape)
-        if len(self.starts):
-            expected[:, :, self.members] = np.add.reduceat(scores, self.starts, axis=2)
-        grad = self.counts - expected - self.lam * theta
-        return -value, -(grad * self.scale).ravel()
+        expected = p.expected
+        if len(self.members) == expected.shape[2] and scores.dtype == expected.dtype:
+            np.add.reduceat(scores, self.starts, axis=2, out=expected)
+        else:
+            expected.fill(0.0)
+            if len(self.starts):
+                expected[:, :, self.members] = np.add.reduceat(scores, self.starts, axis=2)
+        grad = np.subtract(self.counts, expected, out=p.grad)
+        grad -= np.multiply(theta, self.lam, out=p.tmp)
+        grad *= self.scale
+        return -value, np.negative(grad).ravel()
 
     def _make_work(self) -> BlockWork:
         k, _, n = self.fixed.shape
         member = np.repeat(np.arange(len(self.sizes)), self.sizes)
-        self.work = BlockWork(
-            member, np.empty_like(self.fixed), *(np.empty((k, n), self.fixed.dtype) for _ in range(3))
-        )
+        top, total, tmp = (np.empty((k, n), self.fixed.dtype) for _ in range(3))
+        self.work = BlockWork(member, np.empty_like(self.fixed), top, total, tmp)
         return self.work
 
 
 @dataclass
 class BlockWork:
-    """The buffers of one block's evaluations: each annotation's member, the ``K x K x n`` scores and three
-    ``K x n`` arrays (the log-partition's max and sum, and a product)."""
+    """The buffers of one block's evaluations: each annotation's member, the ``K x K x n`` scores, three
+    ``K x n`` arrays (the log-partition's max and sum, and a product) and the parameter-sized arrays."""
 
     member: np.ndarray
     scores: np.ndarray
     top: np.ndarray
     total: np.ndarray
     tmp: np.ndarray
+    params: ParamWork | None = None
+
+
+@dataclass(frozen=True)
+class ParamWork:
+    """Arrays of a block's parameter shape (``K x K x members``): the parameters, their copy in the tensors'
+    float type (float32 data only), a product, the expected counts and the gradient."""
+
+    theta: np.ndarray
+    cast: np.ndarray | None
+    tmp: np.ndarray
+    expected: np.ndarray
+    grad: np.ndarray
+
+    @classmethod
+    def of(cls, shape: tuple[int, ...], dtype: np.dtype) -> ParamWork:
+        cast = None if dtype == np.float64 else np.empty(shape, dtype)
+        return cls(np.empty(shape), cast, np.empty(shape), np.empty(shape), np.empty(shape))
 
 
 @dataclass(frozen=True)
