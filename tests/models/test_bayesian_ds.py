@@ -173,3 +173,35 @@ def test_real_datasets(data_dir, name, reference):
     model = BayesianDawidSkene().fit(data.annotations)
     assert model.converged_
     assert accuracy(model.labels_, data.gold) >= reference - 0.005
+
+
+def test_objective_tol_stops_once_the_bound_gains_little():
+    frame = _synthetic(5, n_items=300, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        posterior_only = BayesianDawidSkene(objective_tol=None, max_iter=400).fit(frame)
+        both = BayesianDawidSkene(max_iter=400).fit(frame)
+    assert both.n_iter_ < posterior_only.n_iter_ / 2  # 118 against 251 iterations
+    gains = np.diff(both.history_["objective"].to_numpy())
+    n = len(frame)
+    stopped_on_gain = gains[-1] < 1e-10 * n
+    stopped_on_posterior = (
+        both.history_["max_delta"].iloc[-1] < 1e-5 and both.history_["n_changed"].iloc[-1] == 0
+    )
+    assert both.converged_ and (stopped_on_gain or stopped_on_posterior)
+    assert (gains[:-1] >= 1e-10 * n).all()  # no earlier iteration met the gain rule
+    # the run is the same as the posterior-only run up to where it stopped
+    head = posterior_only.history_["objective"].to_numpy()[: both.n_iter_]
+    np.testing.assert_array_equal(head, both.history_["objective"].to_numpy())
+
+
+def test_objective_tol_off_with_a_fixed_schedule(tiny):
+    model = BayesianDawidSkene(tol=0.0, max_iter=25, objective_tol=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(tiny)
+    assert model.n_iter_ == 25
+    with pytest.raises(InvalidParameterError, match="objective_tol"):
+        BayesianDawidSkene(objective_tol=-1.0).fit(tiny)
+    loose = BayesianDawidSkene(objective_tol=1.0).fit(tiny)  # any gain below one per annotation stops it
+    assert loose.n_iter_ <= 2 and loose.converged_
