@@ -447,6 +447,7 @@ def _plain_integer_codes(chunks: list[Any]) -> tuple[np.ndarray, Any] | None:
     except (pa.ArrowException, ValueError):
         return None
     codes, uniques, counts = _counted_integer_codes(values)
+    assert counts is not None
     numbers = np.asarray(uniques.to_numpy())
     magnitude = np.abs(numbers).view(np.uint64)  # |-2^63| wraps to 2^63 as uint64
     plain = np.searchsorted(_POWERS, magnitude, side="right") + 1 + (numbers < 0)
@@ -556,12 +557,13 @@ def _integer_codes(column: Any) -> tuple[np.ndarray, Any]:
     item), a lookup table when its values span a small range (annotators, labels), else a hash table."""
     if column.null_count:
         return _encoded_codes(column)
-    codes, values, _ = _counted_integer_codes(column)
+    codes, values, _ = _counted_integer_codes(column, counts=False)
     return codes, values
 
 
-def _counted_integer_codes(column: Any) -> tuple[np.ndarray, Any, np.ndarray]:
-    """:func:`_integer_codes` of a column without nulls, and how many rows hold each value."""
+def _counted_integer_codes(column: Any, counts: bool = True) -> tuple[np.ndarray, Any, np.ndarray | None]:
+    """:func:`_integer_codes` of a column without nulls, and how many rows hold each value (``counts``;
+    else None where counting would cost a pass)."""
     import pyarrow as pa
 
     values = np.asarray(column.to_numpy())
@@ -569,28 +571,37 @@ def _counted_integer_codes(column: Any) -> tuple[np.ndarray, Any, np.ndarray]:
         return np.zeros(0, dtype=np.int32), pa.array(values), np.zeros(0, dtype=np.int64)
     if (values[1:] >= values[:-1]).all():
         starts = np.concatenate([[True], values[1:] != values[:-1]])
-        counts = np.diff(np.flatnonzero(starts), append=len(values))
-        return np.cumsum(starts, dtype=np.int32) - 1, pa.array(values[starts]), counts
+        runs = np.diff(np.flatnonzero(starts), append=len(values))
+        return np.cumsum(starts, dtype=np.int32) - 1, pa.array(values[starts]), runs
     low, high = int(values.min()), int(values.max())
     if high - low < min(len(values), _LOOKUP_LIMIT) and high <= np.iinfo(np.int64).max:
-        return _lookup_codes(values.astype(np.int64, copy=False), low, high)
+        return _lookup_codes(values.astype(np.int64, copy=False), low, high, counts)
     codes, uniques = pd.factorize(values)
     codes = np.asarray(codes, dtype=np.int32)
-    return codes, pa.array(uniques), np.bincount(codes, minlength=len(uniques))
+    return codes, pa.array(uniques), np.bincount(codes, minlength=len(uniques)) if counts else None
 
 
 _LOOKUP_LIMIT = 1 << 22  # a table of at most 4M entries (16 MB)
 
 
-def _lookup_codes(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, Any, np.ndarray]:
-    """Codes of integers within ``low .. high`` through a table indexed by value, and each value's count.
+def _lookup_codes(
+    values: np.ndarray, low: int, high: int, counts: bool = True
+) -> tuple[np.ndarray, Any, np.ndarray | None]:
+    """Codes of integers within ``low .. high`` through a table indexed by value, and each value's count
+    (``counts``; else None).
     The order of first appearance comes from the shortest prefix of rows that holds every distinct value
     (for annotators or labels, a few thousand rows), so no hash table is built over all the rows."""
     import pyarrow as pa
 
     shifted = values - low if low else values
-    per_value = np.bincount(shifted, minlength=high - low + 1)
-    n_distinct = int(np.count_nonzero(per_value))
+    per_value: np.ndarray | None = None
+    if counts:
+        tally = np.bincount(shifted, minlength=high - low + 1)
+        n_distinct, per_value = int(np.count_nonzero(tally)), tally
+    else:  # marking is cheaper than counting
+        present = np.zeros(high - low + 1, dtype=bool)
+        present[shifted] = True
+        n_distinct = int(present.sum())
     prefix = 4096
     while True:
         order = pd.unique(shifted[:prefix])
@@ -599,7 +610,8 @@ def _lookup_codes(values: np.ndarray, low: int, high: int) -> tuple[np.ndarray, 
         prefix *= 4
     table = np.full(high - low + 1, -1, dtype=np.int32)
     table[order] = np.arange(len(order), dtype=np.int32)
-    return table[shifted], pa.array(np.asarray(order, dtype=np.int64) + low), per_value[order]
+    found = None if per_value is None else per_value[order]
+    return table[shifted], pa.array(np.asarray(order, dtype=np.int64) + low), found
 
 
 def _as_text(codes: np.ndarray, values: Any) -> tuple[np.ndarray, Any]:
