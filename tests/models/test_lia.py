@@ -243,8 +243,9 @@ def test_few_labels_per_annotator_and_weak_features_stay_at_majority_vote():
     label = np.where(rng.random(len(item)) < 0.75, truth[item], 1 - truth[item])
     frame = pd.DataFrame({"item": item, "annotator": annotator, "label": label})
     features = rng.normal(size=(n_items, 8))
-    params = {**FAST, "fine_tune_iter": 0}
+    params = {**FAST}  # fine-tuning asked for, skipped: 4 labels per annotator (< fine_tune_min_labels)
     model = LIA(random_state=0, **params).fit(frame, features=features)
+    assert model.fine_tune_iter_ == 0 and model.history_["stage"].eq("em").all()
     truth_s = pd.Series(truth)
     mv = accuracy_of(MajorityVote(tie_break="random", random_state=0).fit(frame).labels_, truth_s)
     lia = accuracy_of(model.labels_, truth_s)
