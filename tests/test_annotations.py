@@ -218,3 +218,52 @@ def test_from_codes_messages_name_rows_and_columns():
         Annotations.from_codes({**columns, "worker": (np.array([0.0, 0, 0]), ["w"])})
     with pytest.raises(InvalidParameterError, match="one entry per row"):
         Annotations.from_codes({**columns, "worker": (np.array([0, 0]), ["w"])})
+
+
+def test_from_codes_in_first_appearance_order_and_extra_columns():
+    columns = {
+        "item": (np.array([0, 0, 1, 2, 2]), ["i1", "i2", "i3"]),
+        "annotator": (np.array([0, 1, 0, 1, 2]), ["a", "b", "c"]),
+        "label": (np.array([1, 0, -1, 0, 1]), ["y", "x"]),
+    }
+    extra = pd.DataFrame({"note": ["p", "q", "r", "s", "t"]}, index=pd.RangeIndex(2, 7))
+    with pytest.warns(DataQualityWarning, match="missing label"):
+        checked = Annotations.from_codes(columns, missing="drop", extra=extra)
+    with pytest.warns(DataQualityWarning, match="missing label"):
+        trusted = Annotations.from_codes(columns, missing="drop", extra=extra, first_appearance=True)
+    for ann in (checked, trusted):
+        assert ann.items.tolist() == ["i1", "i3"] and ann.item.tolist() == [0, 0, 1, 1]  # i2 had one row
+        assert ann.annotator.tolist() == [0, 1, 1, 2]
+        assert ann.classes.tolist() == ["x", "y"] and ann.label.tolist() == [0, 1, 1, 0]
+        assert ann.extra is not None and ann.extra["note"].tolist() == ["p", "q", "s", "t"]
+        assert ann.extra.index.equals(pd.RangeIndex(4))
+    with pytest.raises(InvalidParameterError, match="one row per row"), pytest.warns(DataQualityWarning):
+        Annotations.from_codes(columns, missing="drop", extra=extra.iloc[:2])
+
+
+def test_vote_counts_with_and_without_weights():
+    ann = Annotations.from_frame(frame())
+    counts = ann.vote_counts()
+    expected = np.zeros((ann.n_items, ann.n_classes))
+    np.add.at(expected, (ann.item, ann.label), 1.0)
+    assert counts.dtype == np.float64 and np.array_equal(counts, expected)
+    w = np.arange(1, ann.n_annotations + 1, dtype=float)
+    weighted = np.zeros_like(expected)
+    np.add.at(weighted, (ann.item, ann.label), w)
+    assert np.array_equal(ann.vote_counts(w), weighted)
+
+
+def test_role_columns_names_each_role_as_from_frame_finds_it():
+    from accord.annotations import role_columns
+
+    names = pd.Index(["when", "task", "worker", "answer", "label"])
+    assert role_columns(names, None, None, None) == {"item": "task", "annotator": "worker", "label": "label"}
+    assert role_columns(names, "when", None, "label")["item"] == "when"
+    with pytest.raises(InvalidAnnotationsError, match="no annotator column"):
+        role_columns(pd.Index(["item", "label"]), None, None, None)
+
+
+def test_read_loads_the_file_readers_on_first_use(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("item,annotator,label\n1,a,x\n2,a,y\n")
+    assert Annotations.read(path).n_items == 2  # without importing accord.io first

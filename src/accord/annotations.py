@@ -11,6 +11,7 @@ matrix with missing cells, cleanlab's layout) or :meth:`Annotations.read` (CSV, 
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -50,6 +51,8 @@ def register_reader(name: str, reader: Callable[..., Annotations]) -> None:
 
 
 def _reader(name: str) -> Callable[..., Annotations]:
+    if name not in _READERS:  # ``import accord`` loads subpackages on first use: load the readers now
+        importlib.import_module(".io", __package__)
     if name not in _READERS:
         raise AccordError(
             f"no reader for {name!r}: import accord (or accord.io) to register the file readers"
