@@ -88,7 +88,10 @@ def test_the_switch_turns_the_compiled_path_off(monkeypatch, value, on):
 
 def test_small_data_keep_the_numpy_path(monkeypatch):
     monkeypatch.setattr(compiled, "MIN_ANNOTATIONS", 10**6)
-    assert not DSKernel(AnnotationMatrix(synthetic(3, n_items=20))).compiled
+    ann = synthetic(3, n_items=20)
+    assert not DSKernel(AnnotationMatrix(ann)).compiled
+    monkeypatch.setenv(compiled.MIN_ENV, str(ann.n_annotations))
+    assert DSKernel(AnnotationMatrix(ann)).compiled is compiled.enabled()
 
 
 def test_block_bounds_cover_every_row_once():

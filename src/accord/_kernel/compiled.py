@@ -43,6 +43,7 @@ import numpy as np
 __all__ = [
     "ENV_SWITCH",
     "MIN_ANNOTATIONS",
+    "MIN_ENV",
     "THREADS_ENV",
     "LazyJit",
     "block_bounds",
@@ -65,14 +66,19 @@ def _numba_installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-# Below this many annotations a model keeps the NumPy path: its fit takes milliseconds, less than a fresh
-# process takes to import numba and load the cached kernels (about a second).
-MIN_ANNOTATIONS = 1_000_000
+# Below this many annotations a model keeps the NumPy path (MIN_ENV overrides it): a fresh process takes
+# 1-2.5 s to import numba and load the cached kernels, more than the compiled pass saves on a fit of
+# 10^6 annotations (0.3-1 s in all); at 10^7 and beyond the fit is long enough to carry that cost.
+MIN_ANNOTATIONS = 10_000_000
+MIN_ENV = "ACCORD_COMPILE_MIN"
 
 
 def worth_it(n_annotations: int) -> bool:
-    """:func:`enabled`, and the data has at least :data:`MIN_ANNOTATIONS` annotations."""
-    return n_annotations >= MIN_ANNOTATIONS and enabled()
+    """:func:`enabled`, and the data has at least :data:`MIN_ANNOTATIONS` annotations (or the number
+    :data:`MIN_ENV` gives, e.g. ``ACCORD_COMPILE_MIN=0`` in a long-lived process that fits many models)."""
+    value = os.environ.get(MIN_ENV, "").strip()
+    least = int(value) if value.isdigit() else MIN_ANNOTATIONS
+    return n_annotations >= least and enabled()
 
 
 def enabled() -> bool:

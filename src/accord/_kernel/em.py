@@ -195,7 +195,7 @@ class DSKernel:
     as long as the fit instead of fresh arrays every iteration.
 
     With numba installed (the ``fast`` extra), ``ACCORD_NO_COMPILE`` unset and at least
-    :data:`~accord._kernel.compiled.MIN_ANNOTATIONS` annotations, both run in the compiled kernel of
+    ``10^7`` annotations (:func:`~accord._kernel.compiled.worth_it`), both run in the compiled kernel of
     :mod:`accord._kernel.fused` (``compiled=True`` / ``False`` forces it on any data / the NumPy path); its
     :meth:`e_step_fused` is one pass that also returns the statistics of the new posterior and its changes
     against the previous one. The compiled results equal the NumPy path's to rounding.
