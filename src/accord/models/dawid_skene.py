@@ -308,7 +308,7 @@ class DawidSkene(_DawidSkeneBase):
         Tie rule of the majority vote used to start.
     keep_history : bool or "auto", default "auto"
         Keep per-iteration labels, posteriors and confusions in ``snapshots_`` (``"auto"``: while they fit in
-        64 MiB). The scalar ``history_`` is always kept.
+        16 MiB). The scalar ``history_`` is always kept.
     random_state : int, Generator or None
 
     Attributes
