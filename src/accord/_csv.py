@@ -568,17 +568,18 @@ def fixed_text(values: np.ndarray, digits: int) -> Any:
         exact &= np.abs(scaled - np.floor(scaled) - 0.5) > scaled * 2.0**-52
     rounded = np.rint(scaled, out=scaled)
     rounded[~exact] = 0
-    text = pc.cast(pa.array(rounded.astype(np.int64)), pa.string())
+    text = pc.cast(pa.array(rounded.astype(np.int64)), pa.large_string())  # the type the lines are joined in
     if digits:  # "636962" -> "0636962" -> "0.636962"
         text = pc.utf8_replace_slice(pc.utf8_lpad(text, digits + 1, "0"), -digits, -digits, ".")
     negative = np.signbit(v) & exact
     if negative.any():
-        signed = pc.binary_join_element_wise("-", text.filter(pa.array(negative)), "")
+        minus, empty = pa.scalar("-", pa.large_string()), pa.scalar("", pa.large_string())
+        signed = pc.binary_join_element_wise(minus, text.filter(pa.array(negative)), empty)
         text = pc.replace_with_mask(text, pa.array(negative), signed)
     if not exact.all():
         form = f"%.{digits}f"
         by_python = [None if x != x else form % x for x in v[~exact].tolist()]
-        text = pc.replace_with_mask(text, pa.array(~exact), pa.array(by_python, type=pa.string()))
+        text = pc.replace_with_mask(text, pa.array(~exact), pa.array(by_python, type=pa.large_string()))
     return text
 
 
