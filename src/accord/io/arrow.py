@@ -234,10 +234,10 @@ def _parse_delimited(
     data = _file_bytes(p)
     if data is None:
         return None
-    quotes = data.count(b'"')
+    quotes = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == ord('"'))) if data.size else 0
     if quotes % 2:  # perhaps a quote left open at the end, which pandas refuses
         return None
-    buffer = pa.py_buffer(data)
+    buffer = data
     try:
         names = pacsv.open_csv(
             pa.BufferReader(buffer), parse_options=pacsv.ParseOptions(delimiter=sep)
@@ -326,20 +326,22 @@ def _has_large_integers(column: Any) -> bool:
         return bool(((np.abs(values) >= 2.0**53) & np.isfinite(values)).any())
 
 
-def _file_bytes(p: Path) -> bytes | None:
-    """The bytes of a file, decompressed by pyarrow for ``.gz``, ``.bz2`` and ``.zst``; None for what pandas
-    must read (``.zip``, ``.xz``, a codec this pyarrow lacks, a damaged stream)."""
+def _file_bytes(p: Path) -> Any:
+    """The bytes of a file as a pyarrow buffer (memory-mapped: no copy), decompressed by pyarrow for ``.gz``,
+    ``.bz2`` and ``.zst``; None for what pandas must read (``.zip``, ``.xz``, a codec this pyarrow lacks, a
+    damaged stream, a file that cannot be mapped)."""
     import pyarrow as pa
 
     suffix = p.suffix.lower()
-    if suffix not in _COMPRESSED:
-        return p.read_bytes()
     codec = _CODECS.get(suffix)
-    if codec is None or not pa.Codec.is_available(codec):
+    if suffix in _COMPRESSED and (codec is None or not pa.Codec.is_available(codec)):
         return None
     try:
+        if codec is None:
+            with pa.memory_map(str(p)) as mapped:
+                return mapped.read_buffer()
         with pa.input_stream(str(p), compression=codec) as stream:
-            return bytes(stream.read())
+            return stream.read_buffer()
     except (pa.ArrowException, OSError, ValueError):
         return None
 
