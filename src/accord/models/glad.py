@@ -33,8 +33,7 @@ NormalPriors = tuple[float, float, float, float]  # (mean, sd) of alpha, then of
 
 @dataclass(frozen=True)
 class GladData:
-    """The annotation arrays GLAD needs, as int64, with the precomputed vote key ``item * K + label``, the
-    number of annotations of every item and the vote table (flat, ``item * K + label``), as floats."""
+    """The annotation arrays GLAD needs, as int64, with the precomputed vote key ``item * K + label``."""
 
     item: np.ndarray
     annot: np.ndarray
@@ -43,24 +42,19 @@ class GladData:
     n_items: int
     n_annotators: int
     n_classes: int
-    item_sizes: np.ndarray
-    votes: np.ndarray
 
     @classmethod
     def of(cls, ann: Annotations) -> GladData:
         item = ann.item.astype(np.int64)
         label = ann.label.astype(np.int64)
-        key = item * ann.n_classes + label
         return cls(
             item,
             ann.annotator.astype(np.int64),
             label,
-            key,
+            item * ann.n_classes + label,
             ann.n_items,
             ann.n_annotators,
             ann.n_classes,
-            np.bincount(item, minlength=ann.n_items).astype(np.float64),
-            np.bincount(key, minlength=ann.n_items * ann.n_classes).astype(np.float64),
         )
 
 
@@ -92,20 +86,13 @@ def softplus_into(x: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray
     return out
 
 
-def logits(
-    data: GladData,
-    alpha: np.ndarray,
-    b: np.ndarray,
-    work: GladWork | None = None,
-    beta: np.ndarray | None = None,
-) -> np.ndarray:
+def logits(data: GladData, alpha: np.ndarray, b: np.ndarray, work: GladWork | None = None) -> np.ndarray:
     """``x[n] = alpha[annot[n]] * exp(b[item[n]])``: the log-odds that annotation ``n`` is correct (in
-    ``work.x`` when given; ``beta = exp(b)`` if already computed)."""
-    beta = np.exp(b) if beta is None else beta
+    ``work.x`` when given)."""
     if work is None:
-        return alpha[data.annot] * beta[data.item]
+        return alpha[data.annot] * np.exp(b)[data.item]
     np.take(alpha, data.annot, out=work.alpha_n, mode="clip")
-    np.take(beta, data.item, out=work.beta_n, mode="clip")
+    np.take(np.exp(b), data.item, out=work.beta_n, mode="clip")
     return np.multiply(work.alpha_n, work.beta_n, out=work.x)
 
 
@@ -113,18 +100,21 @@ def log_scores(data: GladData, x: np.ndarray, work: GladWork | None = None) -> n
     """``sum_{n in i} log P(label[n] | t_i = k)`` for every item ``i`` and class ``k`` (items x K).
 
     With ``log sig = -softplus(-x)`` and ``log(1 - sig) = -softplus(x)``: every annotation contributes
-    ``-softplus(x) - log(K-1)`` to all classes and ``x + log(K-1)`` more to the class it names. The
-    constants are added per item and per vote (``log(K-1)`` times the counts), not per annotation.
+    ``-softplus(x) - log(K-1)`` to all classes and ``x + log(K-1)`` more to the class it names.
     """
     i, k = data.n_items, data.n_classes
     log_km1 = np.log(k - 1.0)
-    sp = softplus(x) if work is None else softplus_into(x, work.t1, work.t2)
-    base = np.bincount(data.item, weights=sp, minlength=i)
-    base += log_km1 * data.item_sizes
-    bonus = np.bincount(data.key_il, weights=x, minlength=i * k)
-    bonus += log_km1 * data.votes
-    bonus = bonus.reshape(i, k)
-    bonus -= base[:, None]
+    if work is None:
+        base = np.bincount(data.item, weights=-softplus(x) - log_km1, minlength=i)
+        bonus = np.bincount(data.key_il, weights=x + log_km1, minlength=i * k).reshape(i, k)
+    else:
+        sp = softplus_into(x, work.t1, work.t2)
+        np.add(sp, log_km1, out=sp)
+        np.negative(sp, out=sp)
+        base = np.bincount(data.item, weights=sp, minlength=i)
+        np.add(x, log_km1, out=work.t2)
+        bonus = np.bincount(data.key_il, weights=work.t2, minlength=i * k).reshape(i, k)
+    bonus += base[:, None]
     return bonus
 
 
@@ -143,40 +133,32 @@ def neg_q(
     p_given: np.ndarray,
     prior: tuple[float, float, float, float],
     work: GladWork | None = None,
-    p_sum: float | None = None,
 ) -> tuple[float, np.ndarray]:
     """Minus the expected complete log-posterior ``Q(alpha, b)`` and its gradient, for the M-step optimiser.
 
-    ``p_given[n] = post[item[n], label[n]]`` (``p_sum`` its sum, if known). With ``g[n] = p_given[n] -
-    sigmoid(x[n])``::
+    ``p_given[n] = post[item[n], label[n]]``. With ``g[n] = p_given[n] - sigmoid(x[n])``::
 
         Q        = sum_n p log sig + (1 - p) (log(1 - sig) - log(K-1))
                  = sum_n p x - softplus(x) - (1 - p) log(K-1)            (as log sig = x - softplus(x))
                    - sum_a (alpha - m_a)^2 / (2 s_a^2) - sum_i (b - m_b)^2 / (2 s_b^2)
-        dQ/dalpha[a] = sum_{n in a} g[n] beta[i_n]                - (alpha[a] - m_a) / s_a^2
-        dQ/db[i]     = beta[i] sum_{n in i} g[n] alpha[a_n]        - (b[i] - m_b) / s_b^2
-
-    The sigmoid is ``exp(x - softplus(x))``, from the softplus the value needs anyway (one ``exp`` instead
-    of a second transcendental pass); every per-annotation array lives in ``work``.
+        dQ/dalpha[a] = sum_{n in a} g[n] exp(b[i_n])              - (alpha[a] - m_a) / s_a^2
+        dQ/db[i]     = sum_{n in i} g[n] alpha[a_n] exp(b[i])      - (b[i] - m_b) / s_b^2
     """
     m_a, s_a, m_b, s_b = prior
     na = data.n_annotators
     alpha, b = theta[:na], theta[na:]
     w = work if work is not None else GladWork(len(data.item))
-    beta = np.exp(b)
-    x = logits(data, alpha, b, w, beta)
+    x = logits(data, alpha, b, w)
     log_km1 = np.log(data.n_classes - 1.0)
-    sp = softplus_into(x, w.t1, w.t2)
-    total = float(p_given.sum()) if p_sum is None else p_sum
-    q = vdot(p_given, x) - float(sp.sum()) - log_km1 * (len(x) - total)
+    sp_sum = float(softplus_into(x, w.t1, w.t2).sum())
+    q = vdot(p_given, x) - sp_sum - log_km1 * (len(x) - float(p_given.sum()))
     q -= 0.5 * (vdot(alpha - m_a, alpha - m_a) / s_a**2 + vdot(b - m_b, b - m_b) / s_b**2)
-    g = np.subtract(x, sp, out=w.t1)
-    np.exp(g, out=g)  # sigmoid(x)
+    g = expit(x, out=w.t1)
     np.subtract(p_given, g, out=g)
-    np.multiply(g, w.alpha_n, out=w.t2)
-    d_b = np.bincount(data.item, weights=w.t2, minlength=data.n_items) * beta - (b - m_b) / s_b**2
-    np.multiply(g, w.beta_n, out=g)
+    np.multiply(g, w.beta_n, out=g)  # g_beta
     d_alpha = np.bincount(data.annot, weights=g, minlength=na) - (alpha - m_a) / s_a**2
+    np.multiply(g, w.alpha_n, out=g)
+    d_b = np.bincount(data.item, weights=g, minlength=data.n_items) - (b - m_b) / s_b**2
     return -q, -np.concatenate([d_alpha, d_b])
 
 
@@ -207,9 +189,8 @@ def m_step(
     falls). ``p_given[n] = post[item[n], label[n]]``."""
     na = data.n_annotators
     w = work if work is not None else GladWork(len(data.item))
-    p_sum = float(p_given.sum())
     res = minimize_lbfgs(
-        lambda theta: neg_q(theta, data, p_given, prior, w, p_sum),
+        lambda theta: neg_q(theta, data, p_given, prior, w),
         np.concatenate([alpha, b]),
         max_iter=max_iter,
         gtol=gtol,
