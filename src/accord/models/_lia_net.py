@@ -414,11 +414,12 @@ class LiaNetwork:
         if self.fit_temperature:
             self.temperature = prior_temperature(prior, evidence)
             self.data["prior_temperature"] = compiled()["jnp"].asarray(np.float32(self.temperature))
-        joint = _log_softmax(self.temperature * prior) + evidence
-        log_z = _logsumexp(joint)
-        post = np.exp(joint - log_z[:, None])
-        post /= post.sum(axis=1, keepdims=True)
-        return post, log_z
+        scaled = np.ascontiguousarray(self.temperature * prior.T)  # classes-major: fast reductions
+        joint = scaled - _logsumexp_classes(scaled) + np.ascontiguousarray(evidence.T)
+        log_z = _logsumexp_classes(joint)
+        post = np.exp(joint - log_z)
+        post /= post.sum(axis=0)
+        return np.ascontiguousarray(post.T), log_z
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """``h(x)`` (the folds' mean) for rows of (scaled) item features."""
@@ -469,19 +470,17 @@ class LiaNetwork:
         return q / q.sum(axis=-1, keepdims=True)
 
 
-def _logsumexp(z: np.ndarray) -> np.ndarray:
-    top = z.max(axis=-1, keepdims=True)
-    return (top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True)))[..., 0]
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    return z - _logsumexp(z)[..., None]
+def _logsumexp_classes(z: np.ndarray) -> np.ndarray:
+    """``logsumexp`` over the first axis of a classes-major (K x items) array (fast: contiguous rows)."""
+    top = z.max(axis=0)
+    return top + np.log(np.exp(z - top).sum(axis=0))
 
 
 def temperature_evidence(tau: float, prior: np.ndarray, evidence: np.ndarray) -> float:
     """``sum_i log sum_k softmax(tau log h_i)_k p(labels_i | k)``: the annotations' marginal log-likelihood
-    with the prior at temperature ``tau``."""
-    return float(_logsumexp(_log_softmax(tau * prior) + evidence).sum())
+    with the prior at temperature ``tau``; ``prior`` and ``evidence`` are classes-major (K x items)."""
+    scaled = tau * prior
+    return float((_logsumexp_classes(scaled + evidence) - _logsumexp_classes(scaled)).sum())
 
 
 def prior_temperature(prior: np.ndarray, evidence: np.ndarray, high: float = TEMPERATURE_MAX) -> float:
@@ -506,6 +505,7 @@ def prior_temperature(prior: np.ndarray, evidence: np.ndarray, high: float = TEM
     """
     if not len(prior):
         return 1.0
+    prior, evidence = np.ascontiguousarray(prior.T), np.ascontiguousarray(evidence.T)
     grid = np.linspace(0.0, high, 13)
     values = [temperature_evidence(t, prior, evidence) for t in grid]
     best = int(np.argmax(values))
