@@ -102,7 +102,9 @@ per item), JAX's persistent compilation cache off / cold / warm (one run, load 5
 Linearity of this run (defaults of 7a6b0ae, load 5-7): 16.5 / 18.9 / 19.6 microseconds per annotation per
 EM iteration at 10^4 / 10^5 / 10^6 (ratio 1.19), peak memory 0.83 / 0.95 / 1.47 GB. At 10^5, against the
 defaults of cab89ff in the same session (two runs each, alternating): 15.2 and 9.5 against 7.2 and 7.8
-microseconds, 1.2-2.1x.
+microseconds, 1.2-2.1x, all of it in the E-step's NumPy reductions over the short class axis; after
+d8daa68 (classes-major arrays) 17.0 and 3.0 against 15.0 and 9.8 microseconds, equal within the load's noise
+(E-step alone at 10^5: 0.065-0.073 s against 0.049-0.071 s; M-step 0.95-1.09 s against 1.17-1.26 s).
 
 Linearity (two runs of ``--datasets ''`` at 01:42 and 01:45 on the shared machine; LIA defaults of 84a709c,
 10 steps per M-step, no fine-tuning), microseconds per annotation per EM iteration at 10^4 / 10^5 / 10^6
