@@ -278,7 +278,11 @@ class BlockLayout:
     ) -> BlockLayout:
         sizes, starts, members = _segments(own_ids[order], n_members)
         member = np.repeat(np.arange(len(sizes)), sizes)
-        return cls(sizes, starts, members, member, other_ids[order], data.item[order])
+        other = other_ids[order]
+        # the item of each sorted annotation is its member (items block) or the other id (annotators block):
+        # the same array, not a copy
+        item = member if own_ids is data.item else other if other_ids is data.item else data.item[order]
+        return cls(sizes, starts, members, member, other, item)
 
 
 @dataclass(frozen=True)
