@@ -513,3 +513,15 @@ def test_registry_resolves_every_method_and_refuses_a_taken_name() -> None:
     register("ds", DawidSkene)  # the same class again is fine
     with pytest.raises(InvalidParameterError, match="already taken by DawidSkene"):
         register("ds", Aggregator)
+
+
+def test_submodules_stay_reachable_as_attributes() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import accord; print(accord.errors.AccordError.__name__, accord.models.lia.LIA.__name__,"
+        " accord.models.dawid_skene.DawidSkene.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["AccordError", "LIA", "DawidSkene"]

@@ -7,6 +7,7 @@ public name's module is imported the first time the name is used, and the value 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -20,12 +21,15 @@ def lazy_exports(
 
     ``exports`` maps each name to the module (relative to ``package``, e.g. ``".models.lia"``) that defines
     it; a name mapped to its own module directly below ``package`` (``"io": ".io"``) exports the submodule.
+    Any other submodule is imported when its name is first used (``accord.errors``, ``accord.models.lia``).
     """
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)
-        if module is None:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        if module is None:  # a subpackage or submodule, as ``import accord; accord.errors`` always gave
+            if importlib.util.find_spec(f"{package}.{name}") is None:
+                raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            return importlib.import_module(f"{package}.{name}")
         loaded = importlib.import_module(module, package)
         value = loaded if module == f".{name}" else getattr(loaded, name)
         namespace[name] = value

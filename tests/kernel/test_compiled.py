@@ -24,7 +24,7 @@ from accord.models.mace import MACE
 
 from ..conftest import DATA
 
-needs_numba = pytest.mark.skipif(not compiled._numba_installed(), reason="numba (the 'fast' extra) missing")
+needs_numba = pytest.mark.skipif(not compiled._numba_usable(), reason="numba (the 'fast' extra) missing")
 
 PUBLIC = ["dog", "rte", "temp", "wsd", "ducks", "zencrowd_in", "sp"]
 
@@ -82,7 +82,7 @@ def test_importing_accord_does_not_import_numba():
 )
 def test_the_switch_turns_the_compiled_path_off(monkeypatch, value, on):
     monkeypatch.setenv(compiled.ENV_SWITCH, value)
-    assert compiled.enabled() is (on and compiled._numba_installed())
+    assert compiled.enabled() is (on and compiled._numba_usable())
     assert DSKernel(AnnotationMatrix(synthetic(3, n_items=20))).compiled is compiled.enabled()
 
 
@@ -220,3 +220,46 @@ def test_no_convergence_warning_difference(monkeypatch):
         monkeypatch.setenv(compiled.ENV_SWITCH, switch)
         with pytest.warns(ConvergenceWarning):
             DawidSkene(max_iter=2, tol=1e-12).fit(ann)
+
+
+def test_a_numba_that_fails_to_import_means_the_numpy_path(monkeypatch, tmp_path):
+    broken = tmp_path / "numba"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('Numba needs NumPy 2.3 or less')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)
+    compiled._numba_usable.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="numba is installed but cannot be imported .*NumPy 2.3"):
+            assert compiled.enabled() is False
+    finally:
+        compiled._numba_usable.cache_clear()
+
+
+@needs_numba
+def test_an_unwritable_cache_compiles_in_memory(monkeypatch):
+    import numba
+
+    real = numba.njit
+
+    def njit(**options):
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'x.py'")
+        return real(**options)
+
+    monkeypatch.setattr(numba, "njit", njit)
+
+    @compiled.jit()
+    def twice(x: float) -> float:
+        return 2.0 * x
+
+    assert twice(1.5) == 3.0
+
+
+def test_a_forked_child_forgets_the_parents_thread_pools():
+    pool = compiled._pool(2)
+    assert compiled._POOLS[2] is pool
+    compiled._forget_pools_after_fork()
+    assert compiled._POOLS == {}
+    assert compiled._pool(2) is not pool

@@ -5,7 +5,8 @@ first time it is called (and cached on disk, so later processes load it instead 
 the module that defines it imports nothing from numba. Whoever calls one checks :func:`enabled` (or
 :func:`worth_it`, which also asks for enough data) first and keeps a NumPy path for when it is off:
 
-- numba is not installed (it is the ``fast`` extra: ``pip install accord[fast]``), or
+- numba is not installed (it is the ``fast`` extra: ``pip install accord[fast]``) or cannot be imported (a
+  numba built for another NumPy: a ``RuntimeWarning`` says so once), or
 - the environment sets ``ACCORD_NO_COMPILE=1`` (any value but ``""``, ``0``, ``false``, ``no``).
 
 ``prange`` inside a decorated function is ``numba.prange`` once compiled (``range`` in plain Python). A
@@ -34,6 +35,7 @@ import importlib.util
 import os
 import threading
 import types
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -62,8 +64,17 @@ prange = range  # numba.prange in compiled code
 
 
 @functools.cache
-def _numba_installed() -> bool:
-    return importlib.util.find_spec("numba") is not None
+def _numba_usable() -> bool:
+    """numba is installed and imports (asked once per process, only when a compiled kernel would run)."""
+    try:
+        if importlib.util.find_spec("numba") is None:
+            return False
+        import numba  # noqa: F401
+    except Exception as exc:  # e.g. "Numba needs NumPy 2.3 or less" after NumPy was upgraded
+        message = f"numba is installed but cannot be imported ({exc}); accord runs its NumPy kernels instead"
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        return False
+    return True
 
 
 # Below this many annotations a model keeps the NumPy path (MIN_ENV overrides it): a fresh process takes
@@ -84,13 +95,13 @@ def worth_it(n_annotations: int) -> bool:
 def enabled() -> bool:
     """Whether compiled kernels run here: numba is importable and :data:`ENV_SWITCH` is not set.
 
-    Read from the environment at every call (a test or a user may flip the switch between fits); finding
-    numba does not import it.
+    Read from the environment at every call (a test or a user may flip the switch between fits); the first
+    call that gets past the switch imports numba (a numba that fails to import means False).
     """
     flag = os.environ.get(ENV_SWITCH, "").strip().lower()
     if flag not in ("", "0", "false", "no"):
         return False
-    return _numba_installed()
+    return _numba_usable()
 
 
 class LazyJit:
@@ -127,7 +138,12 @@ class LazyJit:
                     )
                     clone.__qualname__ = func.__qualname__
                     clone.__module__ = func.__module__
-                    self._dispatcher = numba.njit(**self.options)(clone)
+                    try:
+                        self._dispatcher = numba.njit(**self.options)(clone)
+                    except RuntimeError as exc:  # no writable cache directory: compile in memory only
+                        if not self.options.get("cache") or "cannot cache" not in str(exc):
+                            raise
+                        self._dispatcher = numba.njit(**{**self.options, "cache": False})(clone)
         return self._dispatcher
 
     def __call__(self, *args: Any) -> Any:
@@ -161,6 +177,17 @@ def n_threads() -> int:
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}  # one pool per size, made on first use, kept for the process
 _POOL_LOCK = threading.Lock()
+
+
+def _forget_pools_after_fork() -> None:
+    """A forked child has none of its parent's threads: drop the parent's pools (a submit would never run)."""
+    global _POOL_LOCK
+    _POOL_LOCK = threading.Lock()
+    _POOLS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 def _pool(size: int) -> ThreadPoolExecutor:
