@@ -151,16 +151,24 @@ class LazyJit:
 
 
 def jit(
-    *, cache: bool = True, nogil: bool = True, parallel: bool = False, fastmath: bool = False
+    *,
+    cache: bool = True,
+    nogil: bool = True,
+    parallel: bool = False,
+    fastmath: bool = False,
+    inline: bool = False,
 ) -> Callable[[Callable[..., Any]], LazyJit]:
     """Decorator: compile the function with numba on its first call (see the module's notes).
 
     ``cache`` keeps the machine code on disk next to the module (``__pycache__``), so only the first
     process ever pays the compilation; ``nogil`` lets :func:`run_blocks` run it on several threads.
     ``fastmath`` stays off by default: it reorders sums, and compiled paths must give the NumPy path's
-    results to rounding.
+    results to rounding. ``inline`` compiles a small helper into each caller (numba's ``inline="always"``):
+    a call per item in a hot loop otherwise costs more than the helper's work.
     """
-    options = {"cache": cache, "nogil": nogil, "parallel": parallel, "fastmath": fastmath}
+    options: dict[str, Any] = {"cache": cache, "nogil": nogil, "parallel": parallel, "fastmath": fastmath}
+    if inline:
+        options["inline"] = "always"
     return lambda func: LazyJit(func, options)
 
 
