@@ -39,6 +39,7 @@ __all__ = [
     "load_annotations",
     "load_gold",
     "make_model_from_args",
+    "parse_classes",
     "neutralise_formulas",
     "parse_params",
     "write_table",
@@ -129,7 +130,8 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _classes(args: argparse.Namespace) -> list[str] | None:
+def parse_classes(args: argparse.Namespace) -> list[str] | None:
+    """The ``--classes`` list (names stripped), or None when the flag was not given."""
     if not getattr(args, "classes", None):
         return None
     classes = [c.strip() for c in args.classes.split(",")]
@@ -146,7 +148,7 @@ def load_annotations(args: argparse.Namespace) -> Annotations:
         from ._import import load_export
 
         return load_export(args)
-    classes = _classes(args)
+    classes = parse_classes(args)
     if args.wide:
         ann = read_annotations(
             args.annotations,

@@ -64,6 +64,7 @@ from ._common import (
     fit_guarded,
     format_table,
     make_model_from_args,
+    parse_classes,
     parse_params,
     write_table,
 )
@@ -154,17 +155,6 @@ def _table(args: argparse.Namespace, task: str) -> pd.DataFrame:
             f"--task {task} reads a table (CSV, TSV, Parquet or JSON Lines), not a tool's export; drop --from"
         )
     return read_table(args.annotations, format=getattr(args, "format", None))
-
-
-def _classes(args: argparse.Namespace) -> list[str] | None:
-    if not getattr(args, "classes", None):
-        return None
-    classes = [c.strip() for c in args.classes.split(",")]
-    if any(not c for c in classes):
-        raise UsageError(
-            f"--classes {args.classes!r} has an empty class name; give names separated by commas"
-        )
-    return classes
 
 
 def _checked_model(task: str, method: str, params: dict[str, Any], methods: dict[str, type]) -> None:
@@ -309,7 +299,7 @@ def _fit_multilabel(args: argparse.Namespace, method: str, params: dict[str, Any
             item=args.item_col,
             annotator=args.annotator_col,
             label=args.label_col,
-            classes=_classes(args),
+            classes=parse_classes(args),
             layout=layout,  # type: ignore[arg-type]
             **params,
         ),
@@ -329,7 +319,7 @@ def _fit_multilabel_label_studio(args: argparse.Namespace, method: str, params: 
     if "layout" in params:
         raise UsageError("-p layout does not apply to --from label_studio (it is for tables)")
     _checked_model("multilabel", method, params, dict(MULTILABEL_METHODS))
-    data = read_label_studio_sets(args.annotations, from_name=args.label_col, classes=_classes(args))
+    data = read_label_studio_sets(args.annotations, from_name=args.label_col, classes=parse_classes(args))
     model = MULTILABEL_METHODS[method](**params)
     result = fit_guarded(lambda: model.fit(data).consensus_, method, params)
     return _multilabel_run(args, method, result)
@@ -417,8 +407,8 @@ def _fit_boxes(args: argparse.Namespace, method: str, params: dict[str, Any]) ->
     source = getattr(args, "source_format", None)
     fmt = detect_box_format(args.annotations) if source in (None, "auto") else str(source)
     options: dict[str, Any] = {}
-    if _classes(args):
-        options["classes"] = _classes(args)
+    if parse_classes(args):
+        options["classes"] = parse_classes(args)
     if fmt == "table":
         for role, dest in (("item", "item_col"), ("annotator", "annotator_col"), ("label", "label_col")):
             if getattr(args, dest, None):
