@@ -221,3 +221,39 @@ def test_buffers_give_the_fresh_arrays_values(dtype):
             f1, g1 = reused.objective(u)
             assert f0 == f1
             np.testing.assert_array_equal(g0, g1)
+
+
+def test_item_chunks_split_the_block_exactly(monkeypatch):
+    """The item block cut into chunks of items: the chunks' gradients put together are the whole block's
+    (to the bit), their values add up to its value, and a fit on chunks stays close to the one-chunk fit
+    with a never-decreasing objective."""
+    from accord.models import mmce
+
+    frame, _ = confusion_data(n_items=50, k=3, per_item=3, seed=12, n_annotators=6)
+    ann = Annotations.from_frame(frame)
+    data = MmceData.of(ann)
+    work = MmceWork(data)
+    rng = np.random.default_rng(7)
+    post = rng.dirichlet(np.ones(3), size=ann.n_items)
+    sig = rng.normal(size=(3, 3, ann.n_annotators))
+    args = (data.item, data.by_item, sig, data.annot, item_counts(data, post), 1.3, ann.n_items)
+    whole = make_block(data, post, *args)
+    u = rng.normal(size=whole.counts.shape)
+    f_whole, g_whole = whole.objective(u.ravel())
+    chunks = mmce.item_chunks(work.items.layout, work.items.work, chunk_vars=9 * 12)
+    assert len(chunks) == 5 and sum(c.items.stop - c.items.start for c in chunks) == ann.n_items
+    blk = make_block(data, post, *args, work.items)
+    values, grads = [], []
+    for part in chunks:
+        f, g = blk.chunk(part).objective(np.ascontiguousarray(u[:, :, part.items]).ravel())
+        values.append(f)
+        grads.append(g.reshape(3, 3, -1))
+    np.testing.assert_array_equal(np.concatenate(grads, axis=2).ravel(), g_whole)
+    assert sum(values) == pytest.approx(f_whole, rel=1e-12)
+
+    one = fit(ann, tol=0.0, max_iter=8)
+    monkeypatch.setattr(mmce, "ITEM_CHUNK_VARS", 9 * 7)
+    many = fit(ann, tol=0.0, max_iter=8)
+    assert np.abs(one.proba_.to_numpy() - many.proba_.to_numpy()).max() < 1e-2
+    objective = many.consensus_.history["objective"].to_numpy()
+    assert np.all(np.diff(objective) >= -1e-9 * np.abs(objective[:-1]))

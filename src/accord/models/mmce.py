@@ -9,7 +9,9 @@ spread over its annotations by ``np.repeat`` and summed back by ``np.add.reducea
 member). Each block (annotators, then items) is optimised jointly over all its members by L-BFGS on rescaled
 variables (one diagonal scale per (class, member), from a bound on the curvature), with the other block's
 scores gathered once per M-step. Cost per evaluation: O(n_annotations x K^2); memory: a few ``K^2 x
-n_annotations`` tensors, kept in float32 when they are large (``precision="auto"``).
+n_annotations`` tensors, kept in float32 when they are large (``precision="auto"``). The item block is a sum
+of per-item terms, so on large data its L-BFGS runs on chunks of items in turn (``ITEM_CHUNK_VARS``), which
+bounds the optimiser's history.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ __all__ = ["MMCE", "default_lambdas"]
 
 # precision="auto" switches the per-annotation tensors to float32 above this many cells (n_annotations x K^2).
 FLOAT32_ABOVE = 4_000_000
+# The item block is separable over items: above this many variables (n_items x K^2) its L-BFGS runs on
+# consecutive chunks of items of at most this size, one after another, so that the optimiser's history
+# (20 vectors of the block's size) stays within 1.3 GiB instead of growing with the data (8 GiB at 10^7
+# annotations and five classes). Below it, one L-BFGS over all items as before.
+ITEM_CHUNK_VARS = 1 << 23
 
 
 def observed_classes(ann: Annotations) -> np.ndarray:
@@ -146,6 +153,22 @@ class Block:
         grad *= self.scale
         return -value, np.negative(grad).ravel()
 
+    def chunk(self, part: ItemChunk) -> Block:
+        """The block restricted to one chunk of its members (an item block's consecutive items), whose
+        annotations are consecutive too: views of this block's arrays, and the chunk's buffers."""
+        items, lo, hi = part.items, part.lo, part.hi
+        return Block(
+            part.sizes,
+            part.starts,
+            part.members,
+            self.fixed[:, :, lo:hi],
+            self.weights[:, lo:hi],
+            self.counts[:, :, items],
+            self.lam,
+            self.scale[:, :, items],
+            part.work,
+        )
+
     def _make_work(self) -> BlockWork:
         k, _, n = self.fixed.shape
         member = np.repeat(np.arange(len(self.sizes)), self.sizes)
@@ -182,6 +205,18 @@ class ParamWork:
     def of(cls, shape: tuple[int, ...], dtype: np.dtype) -> ParamWork:
         cast = None if dtype == np.float64 else np.empty(shape, dtype)
         return cls(np.empty(shape), cast, np.empty(shape), np.empty(shape), np.empty(shape))
+
+    def prefix(self, shape: tuple[int, ...]) -> ParamWork:
+        """The same buffers seen as contiguous arrays of a shape with at most as many elements (the first
+        ones), for a smaller chunk of the block."""
+        size = int(np.prod(shape))
+
+        def view(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a.reshape(-1)[:size].reshape(shape)
+
+        theta, tmp, expected, grad = (view(a) for a in (self.theta, self.tmp, self.expected, self.grad))
+        assert theta is not None and tmp is not None and expected is not None and grad is not None
+        return ParamWork(theta, view(self.cast), tmp, expected, grad)
 
 
 @dataclass(frozen=True)
@@ -296,6 +331,52 @@ class PreparedBlock:
     work: BlockWork
 
 
+@dataclass(frozen=True)
+class ItemChunk:
+    """A chunk of the item block: its items ``items``, their annotations ``lo:hi`` (items order), the run
+    lengths, starts and ids of its items inside the chunk, and its evaluation buffers (the first elements of
+    the fit's, seen as the chunk's shapes; parameter buffers shared by all chunks)."""
+
+    items: slice
+    lo: int
+    hi: int
+    sizes: np.ndarray
+    starts: np.ndarray
+    members: np.ndarray
+    work: BlockWork
+
+
+def item_chunks(layout: BlockLayout, work: BlockWork, chunk_vars: int | None = None) -> list[ItemChunk]:
+    """Split the items (``layout`` of the item block) into consecutive chunks of equal size with at most
+    ``chunk_vars`` parameters each (``K^2`` per item; default :data:`ITEM_CHUNK_VARS`); one chunk when they
+    all fit."""
+    limit = max(ITEM_CHUNK_VARS if chunk_vars is None else chunk_vars, 1)
+    k, n_items = work.scores.shape[0], len(layout.sizes)
+    n_chunks = max(1, -(-(n_items * k * k) // limit))
+    step = max(1, -(-n_items // n_chunks))
+    offsets = np.concatenate([[0], np.cumsum(layout.sizes)])
+    params = ParamWork.of((k, k, step), work.scores.dtype)
+
+    def view(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return a.reshape(-1)[: int(np.prod(shape))].reshape(shape)
+
+    chunks = []
+    for first in range(0, n_items, step):
+        items = slice(first, min(first + step, n_items))
+        lo, hi = int(offsets[items.start]), int(offsets[items.stop])
+        sizes = layout.sizes[items]
+        members = np.flatnonzero(sizes)
+        starts = (offsets[items] - lo)[members]
+        n, m = hi - lo, items.stop - items.start
+        top, total, tmp = (view(a, (k, n)) for a in (work.top, work.total, work.tmp))
+        scores = view(work.scores, (k, k, n))
+        chunk_work = BlockWork(
+            layout.member[lo:hi] - first, scores, top, total, tmp, params.prefix((k, k, m))
+        )
+        chunks.append(ItemChunk(items, lo, hi, sizes, starts, members, chunk_work))
+    return chunks
+
+
 class MmceWork:
     """Everything MMCE's iterations reuse: both blocks' layouts, two ``K x K x n`` tensors (the other block's
     scores and the scores being evaluated), four ``K x n`` arrays, and the E-step's gather positions. Made
@@ -322,6 +403,14 @@ class MmceWork:
         self.observed_at = data.label[data.by_item] * (k * n) + np.arange(n)
         self.index = np.empty(n, dtype=np.int64)
         self.observed: np.ndarray = np.empty((k, n), data.dtype)
+        self._chunks: list[ItemChunk] | None = None
+
+    @property
+    def item_chunks(self) -> list[ItemChunk]:
+        """The item block's chunks (:func:`item_chunks`), made on first use."""
+        if self._chunks is None:
+            self._chunks = item_chunks(self.items.layout, self.items.work)
+        return self._chunks
 
 
 def annotator_counts(data: MmceData, post: np.ndarray) -> np.ndarray:
@@ -375,10 +464,27 @@ def m_step(
         data.n_items,
         None if work is None else work.items,
     )
-    tau_t = minimize_lbfgs(
-        blk.objective, (tau_t / blk.scale).ravel(), max_iter=max_iter, gtol=gtol, rel_noise=noise
-    ).x.reshape(tau_t.shape)
-    return sig_t, tau_t * blk.scale
+    chunks = None if work is None else work.item_chunks
+    if chunks is None or len(chunks) == 1:
+        tau_t = minimize_lbfgs(
+            blk.objective, (tau_t / blk.scale).ravel(), max_iter=max_iter, gtol=gtol, rel_noise=noise
+        ).x.reshape(tau_t.shape)
+        return sig_t, tau_t * blk.scale
+    return sig_t, minimize_by_chunks(blk, tau_t, chunks, max_iter, gtol, noise)
+
+
+def minimize_by_chunks(
+    blk: Block, tau_t: np.ndarray, chunks: list[ItemChunk], max_iter: int, gtol: float, noise: float
+) -> np.ndarray:
+    """The item block's L-BFGS run on each chunk of items in turn (the block's objective is a sum of
+    per-item terms, so every chunk's decrease is the block's); returns the new ``tau_t``."""
+    out = np.empty_like(tau_t)
+    for part in chunks:
+        sub = blk.chunk(part)
+        x0 = (tau_t[:, :, part.items] / sub.scale).ravel()
+        res = minimize_lbfgs(sub.objective, x0, max_iter=max_iter, gtol=gtol, rel_noise=noise)
+        out[:, :, part.items] = res.x.reshape(sub.counts.shape) * sub.scale
+    return out
 
 
 def e_step(
