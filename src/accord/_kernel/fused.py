@@ -78,71 +78,6 @@ def _gather2(
         u0_out[i - i0] = u0
 
 
-@jit(inline=True)
-def _finish_item(
-    u: np.ndarray,
-    k: int,
-    log_prior: np.ndarray,
-    i: int,
-    i0: int,
-    post: np.ndarray,
-    labels: np.ndarray,
-    m_out: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """Item ``i`` of a gather with ``k`` classes: ``u += log prior``, its maximum ``m`` and argmax (ties to
-    the lowest class) and ``post[i] = u - m`` for the exponential that follows."""
-    for j in range(k):
-        u[j] += log_prior[j]
-    m = u[0]
-    arg = 0
-    for j in range(1, k):
-        if u[j] > m:
-            arg = j
-        m = max(m, u[j])
-    labels[i] = arg
-    m_out[i - i0] = m
-    for j in range(k):
-        post[i, j] = u[j] - m
-
-
-@jit(inline=True)
-def _add_counts2(
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, unit: bool, i: int, p1: float, c1: np.ndarray
-) -> None:  # pragma: no cover - compiled
-    """Two classes: ``c1[c_n] += w_n p1`` over item ``i``'s annotations."""
-    if unit:
-        for n in range(indptr[i], indptr[i + 1]):
-            c1[indices[n]] += p1
-    else:
-        for n in range(indptr[i], indptr[i + 1]):
-            c1[indices[n]] += data[n] * p1
-
-
-@jit(inline=True)
-def _add_counts_k(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    data: np.ndarray,
-    unit: bool,
-    i: int,
-    p: np.ndarray,
-    counts: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """Any number of classes: ``counts[c_n, k] += w_n p[k]`` over item ``i``'s annotations."""
-    k = len(p)
-    if unit:
-        for n in range(indptr[i], indptr[i + 1]):
-            row = counts[indices[n]]
-            for j in range(k):
-                row[j] += p[j]
-    else:
-        for n in range(indptr[i], indptr[i + 1]):
-            row = counts[indices[n]]
-            w = data[n]
-            for j in range(k):
-                row[j] += w * p[j]
-
-
 @jit()
 def _gather_k(
     indptr: np.ndarray,
@@ -173,7 +108,18 @@ def _gather_k(
                 w = data[n]
                 for j in range(k):
                     u[j] += w * table[c, j]
-        _finish_item(u, k, log_prior, i, i0, post, labels, m_out)
+        for j in range(k):
+            u[j] += log_prior[j]
+        m = u[0]
+        arg = 0
+        for j in range(1, k):
+            if u[j] > m:
+                arg = j
+            m = max(m, u[j])
+        labels[i] = arg
+        m_out[i - i0] = m
+        for j in range(k):
+            post[i, j] = u[j] - m
 
 
 @jit()
@@ -220,7 +166,18 @@ def _gather8(
                 a6 += w * table[c, 6]
                 a7 += w * table[c, 7]
         u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7] = a0, a1, a2, a3, a4, a5, a6, a7
-        _finish_item(u, k, log_prior, i, i0, post, labels, m_out)
+        for j in range(k):
+            u[j] += log_prior[j]
+        m = u[0]
+        arg = 0
+        for j in range(1, k):
+            if u[j] > m:
+                arg = j
+            m = max(m, u[j])
+        labels[i] = arg
+        m_out[i - i0] = m
+        for j in range(k):
+            post[i, j] = u[j] - m
 
 
 @jit()
@@ -262,7 +219,12 @@ def _scatter2(
         if stats:
             m0 += p0
             m1 += p1
-            _add_counts2(indptr, indices, data, unit, i, p1, c1)
+            if unit:
+                for n in range(indptr[i], indptr[i + 1]):
+                    c1[indices[n]] += p1
+            else:
+                for n in range(indptr[i], indptr[i + 1]):
+                    c1[indices[n]] += data[n] * p1
     mass[0] += m0
     mass[1] += m1
     out[0] = delta
@@ -311,7 +273,17 @@ def _scatter_k(
         if stats:
             for j in range(k):
                 mass[j] += p[j]
-            _add_counts_k(indptr, indices, data, unit, i, p, counts)
+            if unit:
+                for n in range(indptr[i], indptr[i + 1]):
+                    row = counts[indices[n]]
+                    for j in range(k):
+                        row[j] += p[j]
+            else:
+                for n in range(indptr[i], indptr[i + 1]):
+                    row = counts[indices[n]]
+                    w = data[n]
+                    for j in range(k):
+                        row[j] += w * p[j]
     out[0] = delta
     out[1] += changed
 
@@ -336,7 +308,12 @@ def _counts2(
         p1 = post[i, 1]
         m0 += post[i, 0]
         m1 += p1
-        _add_counts2(indptr, indices, data, unit, i, p1, c1)
+        if unit:
+            for n in range(indptr[i], indptr[i + 1]):
+                c1[indices[n]] += p1
+        else:
+            for n in range(indptr[i], indptr[i + 1]):
+                c1[indices[n]] += data[n] * p1
     mass[0] += m0
     mass[1] += m1
 
@@ -361,7 +338,17 @@ def _counts_k(
         for j in range(k):
             p[j] = post[i, j]
             mass[j] += p[j]
-        _add_counts_k(indptr, indices, data, unit, i, p, counts)
+        if unit:
+            for n in range(indptr[i], indptr[i + 1]):
+                row = counts[indices[n]]
+                for j in range(k):
+                    row[j] += p[j]
+        else:
+            for n in range(indptr[i], indptr[i + 1]):
+                row = counts[indices[n]]
+                w = data[n]
+                for j in range(k):
+                    row[j] += w * p[j]
 
 
 def n_blocks_for(nnz: int, buffer_bytes: int) -> int:
