@@ -496,3 +496,86 @@ def test_jsonl_handed_to_python_when_pyarrow_cannot_be_sure(tmp_path: Path) -> N
         assert read_json_lines(path) is None, name
     path.write_bytes(ODD_JSONL["plain"].encode())
     assert read_json_lines(path) is not None
+
+
+# ---------------------------------------------------------------------- a file that changes while it is read
+TRUNCATE_WHILE_READ = """
+import os, sys
+from pathlib import Path
+import numpy as np
+from accord.io.arrow import _file_bytes
+path = Path(sys.argv[1])
+data = _file_bytes(path)  # what the CSV parser works on
+os.truncate(path, 0)  # another process empties the file before the parse has read it all
+print(int(np.frombuffer(data, dtype=np.uint8).astype(np.int64).sum()))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows refuses to truncate a file that is open")
+def test_file_truncated_by_another_process_mid_read_does_not_kill_the_reader(tmp_path: Path) -> None:
+    """The parser's bytes are a copy: a memory map of the file would raise SIGBUS on the pages cut off."""
+    import subprocess
+
+    path = tmp_path / "big.csv"
+    body = "".join(f"i{n},a{n % 7},{n % 3}\n" for n in range(100_000))
+    path.write_text("item,annotator,label\n" + body)
+    expected = int(np.frombuffer(path.read_bytes(), dtype=np.uint8).astype(np.int64).sum())
+    done = subprocess.run(
+        [sys.executable, "-c", TRUNCATE_WHILE_READ, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, f"the reader died (status {done.returncode}): {done.stderr[-2000:]}"
+    assert int(done.stdout.split()[-1]) == expected
+    assert path.stat().st_size == 0
+
+
+# ---------------------------------------------------------------------- compiled kernels loaded while reading
+def test_no_warm_up_for_a_small_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from accord.io import arrow
+
+    monkeypatch.setattr(arrow, "_warm_up", [])
+    assert arrow.warm_compiled_kernels(arrow.WARM_FLOOR - 1) is None
+    assert arrow._warm_up == []
+
+
+def test_warm_up_loads_what_a_compiled_fit_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm-up passes the argument types of a fit: the fit afterwards adds no signature (nothing was
+    loaded that a fit does not use, and it compiles nothing new), and its results are those of a cold one."""
+    pytest.importorskip("numba")
+    from accord import DawidSkene
+    from accord._kernel import fused
+    from accord.io import arrow
+
+    monkeypatch.setenv("ACCORD_COMPILE_MIN", "0")
+    monkeypatch.delenv("ACCORD_NO_COMPILE", raising=False)
+    monkeypatch.setattr(arrow, "_warm_up", [])
+    thread = arrow.warm_compiled_kernels(arrow.WARM_FLOOR)
+    assert thread is not None and arrow.warm_compiled_kernels(10**9) is thread  # once per process
+    thread.join(120)
+    assert not thread.is_alive()
+    kernels = [
+        fused._gather2,
+        fused._scatter2,
+        fused._counts2,
+        fused._gather8,
+        fused._scatter_k,
+        fused._counts_k,
+    ]
+    loaded = [len(k.dispatcher().signatures) for k in kernels]
+    assert all(loaded)
+    rng = np.random.default_rng(3)
+    for k in (2, 4):
+        frame = pd.DataFrame(
+            {
+                "item": np.repeat(np.arange(60), 3),
+                "annotator": rng.integers(0, 9, 180),
+                "label": rng.integers(0, k, 180),
+            }
+        ).drop_duplicates(["item", "annotator"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitted = DawidSkene(max_iter=5).fit(frame)
+            monkeypatch.setenv("ACCORD_NO_COMPILE", "1")
+            plain = DawidSkene(max_iter=5).fit(frame)
+            monkeypatch.delenv("ACCORD_NO_COMPILE")
+        np.testing.assert_allclose(fitted.proba_.to_numpy(), plain.proba_.to_numpy(), atol=1e-12)
+    assert [len(k.dispatcher().signatures) for k in kernels] == loaded

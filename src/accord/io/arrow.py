@@ -24,8 +24,11 @@ calls :func:`read_parquet_dataset` and never opens a file itself.
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import math
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -138,6 +141,7 @@ def read_annotation_codes(path: str | Path, fmt: str, **kwargs: Any) -> Annotati
     if opened is None:
         return None
     columns, rows, extra_frame = opened
+    warm_compiled_kernels(len(rows))
     source = {"path": str(p), "format": fmt, "header": fmt != "parquet"}
     try:
         return Annotations.from_codes(
@@ -152,6 +156,64 @@ def read_annotation_codes(path: str | Path, fmt: str, **kwargs: Any) -> Annotati
         )
     except _Unreadable:
         return None
+
+
+# ====================================================================== compiled kernels, loaded meanwhile
+WARM_FLOOR = 100_000  # fewer rows than this never start the warm-up (their fits rarely run compiled)
+_warm_up: list[threading.Thread] = []  # the one warm-up thread of this process, once started
+
+
+def warm_compiled_kernels(n_annotations: int) -> threading.Thread | None:
+    """Load the compiled Dawid-Skene kernels on a background thread while the file is still being encoded
+    and the annotations built, when a fit of ``n_annotations`` would run them
+    (:func:`accord._kernel.compiled.worth_it`: numba installed, ``ACCORD_NO_COMPILE`` unset, 10^7
+    annotations or ``ACCORD_COMPILE_MIN``).
+
+    A fresh process spends about 0.2 s importing numba and 0.5 s loading the cached machine code on the
+    first compiled pass; the thread pays that on the core the reader leaves idle (the build and the fit's
+    set-up run on one core), so the fit starts with its kernels ready. It runs one pass of each kernel on a
+    two-item table, with the argument types a fit passes (two classes, and three to eight), so nothing is
+    compiled that a fit would not load anyway. Started once per process (later calls return the same
+    thread); anything it raises is dropped (the fit then imports and reports it itself); the process waits
+    for it at exit (at most the rest of the loading).
+
+    Returns the thread, or None when nothing is started (fewer than :data:`WARM_FLOOR` annotations, or no
+    numba to import).
+    """
+    if _warm_up:
+        return _warm_up[0]
+    if n_annotations < WARM_FLOOR or importlib.util.find_spec("numba") is None:
+        return None
+    thread = threading.Thread(
+        target=_load_kernels, args=(n_annotations,), name="accord-warm-kernels", daemon=True
+    )
+    _warm_up.append(thread)
+    thread.start()
+    atexit.register(thread.join, 30.0)
+    return thread
+
+
+def _load_kernels(n_annotations: int) -> None:
+    """One compiled E-step and statistics pass on tiny tables of two and of three classes (see
+    :func:`warm_compiled_kernels`); nothing when a fit of ``n_annotations`` would stay on the NumPy path."""
+    try:
+        from .._kernel import compiled
+
+        if not compiled.worth_it(n_annotations):
+            return
+        from .._kernel.em import AnnotationMatrix, DSKernel
+
+        for k in (2, 3):
+            item, who = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+            pair = pd.RangeIndex(2)
+            tiny = Annotations(item, who, item, pair, pair, pd.RangeIndex(k))
+            kernel = DSKernel(AnnotationMatrix(tiny), compiled=True)
+            post = np.full((2, k), 1.0 / k)
+            kernel.statistics(post)
+            log_theta = np.full((2, k, k), -np.log(k))
+            kernel.e_step_fused(np.full(k, -np.log(k)), log_theta, post, np.zeros(2, dtype=np.intp))
+    except Exception:  # noqa: BLE001 - a warm-up only; the fit meets (and reports) the same problem
+        return
 
 
 class _Columns(Mapping[str, tuple[np.ndarray, pd.Index]]):
@@ -327,9 +389,13 @@ def _has_large_integers(column: Any) -> bool:
 
 
 def _file_bytes(p: Path) -> Any:
-    """The bytes of a file as a pyarrow buffer (memory-mapped: no copy), decompressed by pyarrow for ``.gz``,
-    ``.bz2`` and ``.zst``; None for what pandas must read (``.zip``, ``.xz``, a codec this pyarrow lacks, a
-    damaged stream, a file that cannot be mapped)."""
+    """The bytes of a file as a pyarrow buffer, read into memory (decompressed by pyarrow for ``.gz``,
+    ``.bz2`` and ``.zst``); None for what pandas must read (``.zip``, ``.xz``, a codec this pyarrow lacks, a
+    damaged stream, a file that cannot be read).
+
+    The file is copied, never memory-mapped: a mapping of a file that another process truncates while it is
+    parsed kills this process with SIGBUS, and no platform-independent way protects a mapping against that
+    (the copy costs a few hundredths of a second per 100 MB, against the parse's second)."""
     import pyarrow as pa
 
     suffix = p.suffix.lower()
@@ -338,8 +404,8 @@ def _file_bytes(p: Path) -> Any:
         return None
     try:
         if codec is None:
-            with pa.memory_map(str(p)) as mapped:
-                return mapped.read_buffer()
+            with pa.OSFile(str(p)) as file:
+                return file.read_buffer()
         with pa.input_stream(str(p), compression=codec) as stream:
             return stream.read_buffer()
     except (pa.ArrowException, OSError, ValueError):
