@@ -158,3 +158,25 @@ def test_published_accuracy_on_bluebirds(data_dir):
     gold = data.gold
     accuracy = float((labels.loc[gold.index].astype(str) == gold.astype(str)).mean())
     assert accuracy >= 0.85
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_blocked_split_equals_the_whole_array_softmax(k):
+    """The sub-type softmax run block by block (blocks of rows smaller than the data, a last block cut
+    short) gives the plain softmax of ``log_zeta + offset`` to the bit, and its log normaliser."""
+    from accord.models.ebcc import _split_subtypes
+
+    rng = np.random.default_rng(k)
+    n_items, m = 37, 4
+    log_zeta = rng.normal(size=(n_items, k, m)) * 3
+    offset = rng.normal(size=(k, m))
+    full = log_zeta + offset[None]
+    top = full.max(axis=2, keepdims=True)
+    e = np.exp(full - top)
+    cond = np.empty_like(log_zeta)
+    log_total = _split_subtypes(log_zeta, cond, np.empty((m, 5 * k)), offset)
+    np.testing.assert_array_equal(cond, e / e.sum(axis=2, keepdims=True))
+    np.testing.assert_array_equal(log_total, np.log(e.sum(axis=2)) + top[:, :, 0])
+    again = np.empty_like(log_zeta)
+    np.testing.assert_array_equal(_split_subtypes(full, again, np.empty((m, 1000 * k))), log_total)
+    np.testing.assert_array_equal(again, cond)
