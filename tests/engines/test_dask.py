@@ -264,3 +264,39 @@ def test_equal_id_texts_hash_alike_and_origins_count_rows_across_a_files_partiti
     frame = dd.from_pandas(pd.DataFrame({"item": np.arange(10)}), npartitions=3)
     origin = _with_origin(frame, 2).compute()[ORIGIN_COLUMN].to_numpy()
     assert (origin >> ROW_BITS == 2).all() and ((origin & ((1 << ROW_BITS) - 1)) == np.arange(1, 11)).all()
+
+
+def _compiled_here() -> bool:
+    from accord._kernel.compiled import worth_it
+
+    return worth_it(1)
+
+
+def _set_env(name: str, value: str | None) -> None:
+    import os
+
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+@pytest.mark.parametrize(
+    "model",
+    [DawidSkene(), OneCoinDawidSkene(tol=1e-4), BayesianDawidSkene(tol=1e-4)],
+    ids=["ds", "onecoin", "ibcc"],
+)
+def test_the_compiled_fused_pass_on_partitions_equals_the_in_memory_fit(client: Client, model: Any) -> None:
+    pytest.importorskip("numba")
+    frame = synthetic(n_items=500, seed=11)
+    client.run(_set_env, "ACCORD_COMPILE_MIN", "0")  # every fit counts as large: partitions run compiled
+    try:
+        result = engine.fit(model, frame, client=client, shuffle_method="tasks", npartitions=3)
+        compiled = client.run(_compiled_here)
+    finally:
+        client.run(_set_env, "ACCORD_COMPILE_MIN", None)
+    assert all(compiled.values())
+    reference = type(model)(**model.get_params()).fit(frame)  # the NumPy path
+    assert posterior_gap(result, reference) <= 1e-9
+    assert result.n_iter == reference.n_iter_
+    assert result.objective == pytest.approx(reference.objective_, rel=1e-10)

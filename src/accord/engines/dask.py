@@ -39,15 +39,17 @@ import numpy as np
 import pandas as pd
 
 from .._csv import write_parquet
+from .._kernel.compiled import worth_it as compiled_worth_it
 from .._kernel.driver import (
     HISTORY_COLUMNS,
     EMSteps,
     EStep,
     check_em_params,
     has_converged,
+    max_abs_change,
     merge_statistics,
 )
-from .._kernel.em import AnnotationMatrix, one_hot
+from .._kernel.em import AnnotationMatrix, DSKernel, one_hot
 from .._kernel.fitted import Confusions
 from .._kernel.votes import argmax_lowest, break_ties, vote_shares
 from ..annotations import Annotations
@@ -224,11 +226,13 @@ class _Summary:
 
 @dataclass
 class _State:
-    """A partition's posterior and labels, kept in its worker's memory between iterations."""
+    """A partition's posterior and labels, kept in its worker's memory between iterations, with the model's
+    steps on the partition (their kernel and its buffers live for the whole fit, as in memory)."""
 
     post: np.ndarray
     labels: np.ndarray
     summary: _Summary = field(default_factory=lambda: _Summary(None))
+    steps: Any = None
 
 
 def _vocabulary(local: Local | None) -> tuple[list[Any], list[Any], list[str]]:
@@ -268,27 +272,44 @@ def _clamp(part: _Part, post: np.ndarray) -> np.ndarray:
     return post
 
 
-def _begin(part: _Part, plan: _Plan, prevalence: np.ndarray) -> _State:
-    post = _clamp(part, plan.start(part.annotations.vote_counts(), prevalence))
-    stats = plan.steps(part.matrix).statistics(post)
-    return _State(post, post.argmax(axis=1), _Summary(stats, n_items=part.annotations.n_items))
-
-
-def _advance(part: _Part, state: _State, params: Any, plan: _Plan) -> _State:
-    """One E-step on the partition with the broadcast parameters, and the statistics of its new posterior."""
+def _partition_steps(part: _Part, plan: _Plan, compiled: bool) -> EMSteps[Any, Any]:
+    """The model's steps on the partition; ``compiled``: the whole fit is large enough for the compiled
+    kernel (:func:`~accord._kernel.compiled.worth_it` of all annotations, asked on the worker, where it
+    runs), which the partition alone may not be."""
     steps = plan.steps(part.matrix)
-    e = steps.e_step(params)
+    if compiled and getattr(steps, "_kernel", False) is None:  # the steps' kernel, made on first use
+        cast(Any, steps)._kernel = DSKernel(part.matrix, compiled=True)
+    return steps
+
+
+def _begin(part: _Part, plan: _Plan, prevalence: np.ndarray, n_annotations: int) -> _State:
+    post = _clamp(part, plan.start(part.annotations.vote_counts(), prevalence))
+    steps = _partition_steps(part, plan, compiled_worth_it(n_annotations))
+    stats = steps.statistics(post)
+    labels = np.asarray(argmax_lowest(post), dtype=np.intp)
+    return _State(post, labels, _Summary(stats, n_items=part.annotations.n_items), steps)
+
+
+def _advance(part: _Part, state: _State, params: Any) -> _State:
+    """One E-step on the partition with the broadcast parameters, with the statistics of its new posterior
+    and its changes against the posterior and labels entering the iteration: from the same pass when the
+    steps offer a fused E-step that gives them (and no known item is clamped after it), else computed
+    after it (as :func:`accord._kernel.driver.run_em` does)."""
+    steps = state.steps
+    fused = getattr(steps, "fused_e_step", None)
+    e = fused(params, state.post, state.labels) if fused is not None else steps.e_step(params)
     post = _clamp(part, e.post)
     labels = e.labels if e.labels is not None and part.known is None else post.argmax(axis=1)
-    delta = float(np.abs(post - state.post).max()) if post.size else 0.0
-    summary = _Summary(
-        steps.statistics(post),
-        float(e.log_z.sum()),
-        delta,
-        int((labels != state.labels).sum()),
-        len(post),
-    )
-    return _State(post, labels, summary)
+    if e.stats is not None and e.delta is not None and e.n_changed is not None and part.known is None:
+        stats, delta, n_changed = e.stats, float(e.delta), int(e.n_changed)
+    else:
+        stats = steps.statistics(post)
+        delta = max_abs_change(post, state.post)
+        n_changed = int(np.count_nonzero(labels != state.labels))
+    # the steps write their posterior and label buffers again: the labels are copied (the posterior is
+    # the other of the kernel's two buffers, so the one entering the next iteration stays intact)
+    summary = _Summary(stats, float(e.log_z.sum()), delta, n_changed, len(post))
+    return _State(post, np.array(labels, dtype=np.intp), summary, steps)
 
 
 def _merge(*parts: _Summary | _State) -> _Summary:
@@ -549,7 +570,8 @@ def _current_client() -> Any:
 
 # Environment of the workers of a cluster the engine starts: Arrow's memory pool is the system allocator,
 # which returns what the shuffle frees (the default pool kept ~0.5 GB per worker after a 10^7-row shuffle).
-WORKER_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
+# Each worker runs one task at a time, so the compiled kernel runs on one thread in it (ACCORD_NUM_THREADS).
+WORKER_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system", "ACCORD_NUM_THREADS": "1"}
 
 
 def local_client(**options: Any) -> tuple[Any, Any]:
@@ -843,7 +865,10 @@ def _em(
 ) -> _Run:
     """The driver's loop (:func:`accord._kernel.driver.run_em` without gold) over partitions."""
     min_iter, max_iter, tol = check_em_params(model.min_iter, model.max_iter, model.tol)
-    states = client.map(_begin, parts, plan=plan, prevalence=prevalence, pure=False)
+    n_annotations = int(prevalence.sum())
+    states = client.map(
+        _begin, parts, plan=plan, prevalence=prevalence, n_annotations=n_annotations, pure=False
+    )
     summary = _reduce(client, states, _merge)
     whole = _whole_steps(plan, summary.n_items, n_annotators)
     params: Any = None
@@ -851,16 +876,16 @@ def _em(
     converged, value = False, -np.inf
     # the model's second rule, as run_em applies it: an objective gain below objective_tol per annotation
     objective_tol = getattr(model, "objective_tol", None) if tol > 0 else None
-    previous, n_annotations = -np.inf, float(max(prevalence.sum(), 1))
+    previous = -np.inf
     for it in range(1, max_iter + 1):
         params = whole.m_step(summary.stats, params)
         shared = client.scatter(params, broadcast=True) if _nbytes(params) > BROADCAST_BYTES else params
-        states = client.map(_advance, parts, states, params=shared, plan=plan, pure=False)
+        states = client.map(_advance, parts, states, params=shared, pure=False)
         summary = _reduce(client, states, _merge)
         evidence = EStep(np.empty((0, plan.n_classes)), np.array([summary.log_z]))
         value = float(whole.objective(params, evidence))
         rows.append((it, value, summary.log_z, summary.delta, summary.n_changed))
-        gain_small = objective_tol is not None and value - previous < objective_tol * n_annotations
+        gain_small = objective_tol is not None and value - previous < objective_tol * max(n_annotations, 1)
         previous = value
         if it >= min_iter and (has_converged(summary.delta, summary.n_changed, tol) or gain_small):
             converged = True
