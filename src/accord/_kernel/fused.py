@@ -16,9 +16,11 @@ One pass over the annotations in the design matrix's CSR order (grouped by item)
 No array of size annotations x K is ever made. The items are cut into a fixed number of contiguous blocks
 (a function of the data only); each block has its own count buffer, the blocks run on up to
 :func:`~accord._kernel.compiled.n_threads` threads, and the buffers are added in block order: the result
-is the same for any number of threads. Every operation is the one the NumPy path runs, in the same order
-within a block, so results differ from it by rounding only (``exp`` / ``log`` of a different library, the
-blocks' partial sums).
+is the same for any number of threads. The log-scores are summed in the NumPy path's order, so the labels
+are its labels; the rest differs from it by rounding only (the blocks' partial sums; with two classes one
+exponential per item, ``e = exp(-|d|)``: the likely class gets ``1 / (1 + e)`` as on the NumPy path, the
+other ``e / (1 + e)`` instead of ``1 / (1 + e^|d|)``, and ``log Z_i = u0 + log prior_0 + max(d, 0) +
+log1p(e)`` instead of ``... - log max(p0, p1)``).
 """
 
 from __future__ import annotations
@@ -46,16 +48,17 @@ def _gather2(
     data: np.ndarray,
     unit: bool,
     table: np.ndarray,
+    lp0: float,
     dprior: float,
     i0: int,
     i1: int,
-    post: np.ndarray,
     labels: np.ndarray,
-    d_out: np.ndarray,
-    u0_out: np.ndarray,
+    e_out: np.ndarray,
+    base_out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled (the tests compare it with the NumPy path)
     """Two classes, items ``i0 .. i1 - 1``: log-scores ``u``, ``d = (u1 - u0) + dprior``, the label
-    ``d > 0``; ``post[i] = (d, -d)`` for the exponential that follows."""
+    ``d > 0``; ``e_out = -|d|`` for the exponential that follows and ``base_out = u0 + lp0 + max(d, 0)``,
+    the log evidence but for ``log(1 + e^-|d|)``."""
     for i in range(i0, i1):
         u0 = 0.0
         u1 = 0.0
@@ -72,10 +75,8 @@ def _gather2(
                 u1 += w * table[c, 1]
         d = (u1 - u0) + dprior
         labels[i] = 1 if d > 0.0 else 0
-        post[i, 0] = d
-        post[i, 1] = -d
-        d_out[i - i0] = d
-        u0_out[i - i0] = u0
+        e_out[i - i0] = -abs(d)
+        base_out[i - i0] = (u0 + lp0) + max(d, 0.0)
 
 
 @jit()
@@ -188,9 +189,11 @@ def _scatter2(
     unit: bool,
     i0: int,
     i1: int,
+    e: np.ndarray,
+    base: np.ndarray,
     post: np.ndarray,
     labels: np.ndarray,
-    norm_out: np.ndarray,
+    log_z: np.ndarray,
     prev: np.ndarray,
     prev_labels: np.ndarray,
     track: bool,
@@ -199,19 +202,24 @@ def _scatter2(
     mass: np.ndarray,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """Two classes, items ``i0 .. i1 - 1``, after the exponential (``post[i] = (e^d, e^-d)``): ``p =
-    1 / (1 + e)``, ``norm_out = max p``; the change summary ``out = (largest change, changed labels)``
-    against ``prev``; the class mass and the counts of class 1, ``c1[c_n] += w_n p1``."""
+    """Two classes, items ``i0 .. i1 - 1``, after the exponential (``e = e^-|d|``) and ``log_z = log(1 +
+    e)``: the likely class gets ``1 / (1 + e)`` (the NumPy path's logistic form), the other ``e / (1 + e)``;
+    ``log_z += base``; the change summary ``out = (largest change, changed labels)`` against ``prev``; the
+    class mass and the counts of class 1, ``c1[c_n] += w_n p1``."""
     delta = out[0]
     changed = 0
     m0 = 0.0
     m1 = 0.0
     for i in range(i0, i1):
-        p0 = 1.0 / (post[i, 0] + 1.0)
-        p1 = 1.0 / (post[i, 1] + 1.0)
+        x = e[i - i0]
+        q = 1.0 / (x + 1.0)
+        r = x * q
+        one = labels[i] == 1
+        p0 = r if one else q
+        p1 = q if one else r
         post[i, 0] = p0
         post[i, 1] = p1
-        norm_out[i - i0] = max(p0, p1)
+        log_z[i] += base[i - i0]
         if track:
             delta = max(delta, abs(p0 - prev[i, 0]), abs(p1 - prev[i, 1]))
             if labels[i] != prev_labels[i]:
@@ -476,19 +484,13 @@ class FusedDS:
         lp0, dprior = float(log_prior[0]), float(log_prior[1] - log_prior[0])
         counts, mass, out = self._blocks[b], self._mass[b], self._out[b]
         for i0, i1 in self.chunks[b]:
-            d, u0, norm = (row[: i1 - i0] for row in self._scratch[b])
-            gather(ip, ix, dx, unit, table, dprior, i0, i1, post, self.labels, d, u0)
-            with np.errstate(over="ignore"):
-                for j in range(2):  # column by column: contiguous, so NumPy's vectorised exp
-                    np.exp(post[i0:i1, j], out=post[i0:i1, j])
-            scatter(ip, ix, dx, unit, i0, i1, post, self.labels, norm, old, old_labels, track, stats,
-                    counts[:, 0], mass, out)  # fmt: skip
+            e, base, _ = (row[: i1 - i0] for row in self._scratch[b])
             lz = self.log_z[i0:i1]
-            np.log(norm, out=norm)
-            np.maximum(d, 0.0, out=lz)
-            np.subtract(lz, norm, out=lz)
-            np.add(lz, u0, out=lz)
-            np.add(lz, lp0, out=lz)
+            gather(ip, ix, dx, unit, table, lp0, dprior, i0, i1, self.labels, e, base)
+            np.exp(e, out=e)  # NumPy's vectorised exp and log1p (one of each per item)
+            np.log1p(e, out=lz)
+            scatter(ip, ix, dx, unit, i0, i1, e, base, post, self.labels, self.log_z, old, old_labels, track,
+                    stats, counts[:, 0], mass, out)  # fmt: skip
 
     def _block_k(
         self,
