@@ -109,6 +109,13 @@ ODD_CSV = {
     "plain integers": "item,annotator,label\n-9223372036854775808,9223372036854775807,-1\n0,1,2\n"
     "9223372036854775807,-9223372036854775808,-1\n30,1,10\n",
     "a plain integer column beside text": "item,annotator,label\n12,w1,1\n7,w2,3\n12,w2,01\n",
+    # files of integers only: read as int64, each cell's characters counted in the bytes
+    "integers only, one written 01": "item,annotator,label\n1,2,3\n01,2,3\n2,4,3\n",
+    "integers only, a -0": "item,annotator,label\n1,2,0\n1,3,-0\n2,2,0\n",
+    "integers only, quoted and crlf": '"item","annotator","label"\r\n"1",2,3\r\n1,"3",-3\r\n5,2,"3"',
+    "integers only, unsorted items": "item,annotator,label\n"
+    + "".join(f"{(7 * i) % 50},{i % 9},{i % 2}\n" for i in range(300)),
+    "integers only, too large for int64": "item,annotator,label\n9223372036854775808,1,2\n1,1,2\n",
 }
 
 ODD_ERRORS = {
@@ -119,6 +126,9 @@ ODD_ERRORS = {
     "no label column": "item,annotator,answer_text\n1,a,x\n",
     "header only": "item,annotator,label\n",
     "every label blank": "item,annotator,label\n1,a,\n2,b, \n",
+    "integers only, an empty cell": "item,annotator,label\n1,2,3\n1,,3\n2,2,3\n",
+    "integers only, a header of digits": "1,2,3\n4,5,6\n7,8,9\n",
+    "integers only, a repeated pair": "item,annotator,label\n1,2,3\n1,2,4\n2,2,3\n",
 }
 
 
