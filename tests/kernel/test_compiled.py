@@ -6,8 +6,11 @@ everywhere.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -126,8 +129,9 @@ def test_synthetic_sets_equal_the_numpy_path(monkeypatch, k):
 def test_other_users_of_the_kernel_equal_the_numpy_path(monkeypatch, k):
     """IBCC and MACE run the compiled E-step (not fused with their own statistics)."""
     ann = synthetic(k, seed=10 + k)
-    assert_same_fit(*fit_both(BayesianDawidSkene, ann, monkeypatch), tol=1e-9)
-    assert_same_fit(*fit_both(lambda: MACE(random_state=0, n_restarts=2), ann, monkeypatch), tol=1e-9)
+    for factory in (BayesianDawidSkene, lambda: MACE(random_state=0, n_restarts=2)):
+        plain, fast = fit_both(factory, ann, monkeypatch)
+        assert_same_fit(plain, fast, tol=1e-9)
 
 
 @needs_numba
@@ -257,9 +261,85 @@ def test_an_unwritable_cache_compiles_in_memory(monkeypatch):
     assert twice(1.5) == 3.0
 
 
-def test_a_forked_child_forgets_the_parents_thread_pools():
+def test_a_forked_child_forgets_the_parents_thread_pool():
     pool = compiled._pool(2)
-    assert compiled._POOLS[2] is pool
+    assert compiled._POOL is pool
     compiled._forget_pools_after_fork()
-    assert compiled._POOLS == {}
+    assert compiled._POOL is None and compiled._POOL_SIZE == 0
     assert compiled._pool(2) is not pool
+
+
+def _live_kernel_threads() -> int:
+    return sum(t.name.startswith("accord-kernel") for t in threading.enumerate())
+
+
+def test_one_pool_serves_every_thread_count():
+    """Sizes that vary grow one pool (never one pool per size, whose threads would all stay idle); a call
+    with fewer threads runs that many workers on it; every block runs once."""
+    compiled._forget_pools_after_fork()
+    for size in (2, 3, 4, 3, 2):
+        seen: list[tuple[int, int]] = []
+        compiled.run_blocks(lambda b: seen.append((b, threading.get_ident())), 9, threads=size)  # noqa: B023
+        assert sorted(b for b, _ in seen) == list(range(9))
+        assert len({ident for _, ident in seen}) <= size
+    assert compiled._POOL_SIZE == 4
+    deadline = time.monotonic() + 10
+    while _live_kernel_threads() > 4 and time.monotonic() < deadline:  # the replaced pools' threads end
+        time.sleep(0.05)
+    assert _live_kernel_threads() <= 4
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        (compiled.MIN_ENV, "ten million"),
+        (compiled.MIN_ENV, "-5"),
+        (compiled.MIN_ENV, "1.5"),
+        (compiled.THREADS_ENV, "two"),
+        (compiled.THREADS_ENV, "0"),
+        (compiled.THREADS_ENV, "inf"),
+    ],
+)
+def test_a_bad_environment_value_warns_with_the_fix(monkeypatch, name, value):
+    compiled.env_count.cache_clear()
+    monkeypatch.setenv(name, value)
+    with pytest.warns(
+        RuntimeWarning, match=re.escape(f"{name}={value!r} is not a whole number") + ".*or unset it"
+    ):
+        assert compiled.n_threads() >= 1
+        compiled.worth_it(10)
+    monkeypatch.setattr(compiled, "MIN_ANNOTATIONS", 10**9)
+    assert not compiled.worth_it(10**6)  # the default stands
+
+
+@pytest.mark.parametrize("value, number", [("1e7", 10**7), ("1_000", 1000), (" 20 ", 20), ("0", 0)])
+def test_the_minimum_takes_whole_numbers_in_any_spelling(monkeypatch, value, number):
+    compiled.env_count.cache_clear()
+    monkeypatch.setenv(compiled.MIN_ENV, value)
+    monkeypatch.setenv(compiled.THREADS_ENV, "3")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compiled.env_count(compiled.MIN_ENV, value, 0, "") == number
+        assert compiled.n_threads() == 3
+        assert compiled.worth_it(number) is compiled.enabled()
+        assert not compiled.worth_it(number - 1)
+
+
+@needs_numba
+@pytest.mark.parametrize("k", [2, 3, 5, 9])
+def test_a_table_with_nan_gives_the_numpy_paths_labels(k):
+    """A NaN log-score makes the running maximum NaN on the NumPy path (np.maximum); the compiled argmax
+    follows it, so both paths give the same labels and the same NaN posteriors."""
+    ann = synthetic(k, seed=40 + k)
+    matrix = AnnotationMatrix(ann)
+    rng = np.random.default_rng(4)
+    table = np.log(rng.dirichlet(np.ones(k), size=ann.n_annotators * k))
+    table[rng.choice(len(table), size=len(table) // 4, replace=False), rng.integers(0, k)] = np.nan
+    table[:, k - 1] += 0.3  # the last class often wins where it is not NaN
+    log_prior = np.log(np.full(k, 1 / k))
+    plain = DSKernel(matrix, compiled=False).e_step_table(log_prior, table)
+    fast = DSKernel(matrix, compiled=True).e_step_table(log_prior, table)
+    np.testing.assert_array_equal(fast[2], plain[2])
+    np.testing.assert_array_equal(np.isnan(fast[0]), np.isnan(plain[0]))
+    assert np.isnan(plain[0]).any() and not np.isnan(plain[0]).all()
+    np.testing.assert_allclose(fast[0], plain[0], rtol=0, atol=1e-14)  # NaN where both are

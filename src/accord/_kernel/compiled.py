@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import os
 import threading
 import types
@@ -50,6 +51,7 @@ __all__ = [
     "LazyJit",
     "block_bounds",
     "enabled",
+    "env_count",
     "jit",
     "n_threads",
     "prange",
@@ -87,9 +89,31 @@ MIN_ENV = "ACCORD_COMPILE_MIN"
 def worth_it(n_annotations: int) -> bool:
     """:func:`enabled`, and the data has at least :data:`MIN_ANNOTATIONS` annotations (or the number
     :data:`MIN_ENV` gives, e.g. ``ACCORD_COMPILE_MIN=0`` in a long-lived process that fits many models)."""
-    value = os.environ.get(MIN_ENV, "").strip()
-    least = int(value) if value.isdigit() else MIN_ANNOTATIONS
-    return n_annotations >= least and enabled()
+    least = env_count(MIN_ENV, os.environ.get(MIN_ENV, ""), 0, "a number of annotations such as 10000000")
+    return n_annotations >= (MIN_ANNOTATIONS if least is None else least) and enabled()
+
+
+@functools.cache
+def env_count(name: str, value: str, least: int, example: str) -> int | None:
+    """The whole number ``value`` of the environment variable ``name`` (digits, ``1_000``, or an integral
+    float such as ``1e7``), None when it is unset or blank; anything else, or a number below ``least``, is
+    ignored with one ``RuntimeWarning`` per value that names the variable, the value and the fix."""
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        number = float(text) if any(c in text for c in ".eE") else int(text)
+        if math.isfinite(number) and number == int(number) and int(number) >= least:
+            return int(number)
+    except (ValueError, OverflowError):
+        pass
+    warnings.warn(
+        f"{name}={value!r} is not a whole number >= {least}; accord ignores it and uses its default (set "
+        f"{name} to {example}, or unset it)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return None
 
 
 def enabled() -> bool:
@@ -151,47 +175,44 @@ class LazyJit:
 
 
 def jit(
-    *,
-    cache: bool = True,
-    nogil: bool = True,
-    parallel: bool = False,
-    fastmath: bool = False,
-    inline: bool = False,
+    *, cache: bool = True, nogil: bool = True, parallel: bool = False, fastmath: bool = False
 ) -> Callable[[Callable[..., Any]], LazyJit]:
     """Decorator: compile the function with numba on its first call (see the module's notes).
 
     ``cache`` keeps the machine code on disk next to the module (``__pycache__``), so only the first
     process ever pays the compilation; ``nogil`` lets :func:`run_blocks` run it on several threads.
     ``fastmath`` stays off by default: it reorders sums, and compiled paths must give the NumPy path's
-    results to rounding. ``inline`` compiles a small helper into each caller (numba's ``inline="always"``):
-    a call per item in a hot loop otherwise costs more than the helper's work.
+    results to rounding. A hot loop is written out in full rather than through a helper compiled into it
+    (numba's ``inline="always"``): that made the two-class count scatter 2.5x slower.
     """
     options: dict[str, Any] = {"cache": cache, "nogil": nogil, "parallel": parallel, "fastmath": fastmath}
-    if inline:
-        options["inline"] = "always"
     return lambda func: LazyJit(func, options)
 
 
 def n_threads() -> int:
     """Threads :func:`run_blocks` uses: :data:`THREADS_ENV` if set, else the CPUs this process may use."""
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
+    value = env_count(THREADS_ENV, os.environ.get(THREADS_ENV, ""), 1, "a number of threads such as 2")
+    if value is not None:
+        return value
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
         return max(1, os.cpu_count() or 1)
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}  # one pool per size, made on first use, kept for the process
+# One pool for the process, made on first use and grown (replaced by a larger one) when a call asks for
+# more threads than it has; a call with fewer runs that many workers on it. Its threads stay for the next
+# fit, but never more than the largest number ever asked for.
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
 _POOL_LOCK = threading.Lock()
 
 
 def _forget_pools_after_fork() -> None:
-    """A forked child has none of its parent's threads: drop the parent's pools (a submit would never run)."""
-    global _POOL_LOCK
+    """A forked child has none of its parent's threads: drop the parent's pool (a submit would never run)."""
+    global _POOL, _POOL_SIZE, _POOL_LOCK
     _POOL_LOCK = threading.Lock()
-    _POOLS.clear()
+    _POOL, _POOL_SIZE = None, 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -199,10 +220,14 @@ if hasattr(os, "register_at_fork"):
 
 
 def _pool(size: int) -> ThreadPoolExecutor:
+    """The process's pool, with at least ``size`` threads."""
+    global _POOL, _POOL_SIZE
     with _POOL_LOCK:
-        if size not in _POOLS:
-            _POOLS[size] = ThreadPoolExecutor(size, thread_name_prefix="accord-kernel")
-        return _POOLS[size]
+        if _POOL is None or _POOL_SIZE < size:
+            if _POOL is not None:  # its threads end once the work already given to them is done
+                _POOL.shutdown(wait=False)
+            _POOL, _POOL_SIZE = ThreadPoolExecutor(size, thread_name_prefix="accord-kernel"), size
+        return _POOL
 
 
 def run_blocks(kernel: Callable[[int], Any], n_blocks: int, threads: int | None = None) -> None:
@@ -214,7 +239,18 @@ def run_blocks(kernel: Callable[[int], Any], n_blocks: int, threads: int | None 
         for b in range(n_blocks):
             kernel(b)
         return
-    for future in [_pool(size).submit(kernel, b) for b in range(n_blocks)]:
+    blocks = iter(range(n_blocks))
+    lock = threading.Lock()
+
+    def work() -> None:  # one of ``size`` workers: takes the next block until none is left
+        while True:
+            with lock:
+                b = next(blocks, None)
+            if b is None:
+                return
+            kernel(b)
+
+    for future in [_pool(size).submit(work) for _ in range(size)]:
         future.result()
 
 

@@ -116,7 +116,9 @@ def _gather_k(
         for j in range(1, k):
             if u[j] > m:
                 arg = j
-            m = max(m, u[j])
+                m = u[j]
+            elif u[j] != u[j]:  # NaN: the maximum is NaN from here on, as np.maximum's on the NumPy path
+                m = u[j]
         labels[i] = arg
         m_out[i - i0] = m
         for j in range(k):
@@ -174,7 +176,9 @@ def _gather8(
         for j in range(1, k):
             if u[j] > m:
                 arg = j
-            m = max(m, u[j])
+                m = u[j]
+            elif u[j] != u[j]:  # NaN: the maximum is NaN from here on, as np.maximum's on the NumPy path
+                m = u[j]
         labels[i] = arg
         m_out[i - i0] = m
         for j in range(k):
