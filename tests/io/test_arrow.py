@@ -543,13 +543,16 @@ def test_no_warm_up_for_a_small_file(monkeypatch: pytest.MonkeyPatch) -> None:
     from accord.io import arrow
 
     monkeypatch.setattr(arrow, "_warm_up", [])
-    assert arrow.warm_compiled_kernels(arrow.WARM_FLOOR - 1) is None
+    assert arrow.warm_compiled_kernels(arrow.WARM_FLOOR - 1, 2) is None
+    assert arrow.warm_compiled_kernels(10**8, 1) is None
     assert arrow._warm_up == []
 
 
-def test_warm_up_loads_what_a_compiled_fit_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("k", [2, 4])
+def test_warm_up_loads_what_a_compiled_fit_runs(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The warm-up passes the argument types of a fit: the fit afterwards adds no signature (nothing was
-    loaded that a fit does not use, and it compiles nothing new), and its results are those of a cold one."""
+    loaded that a fit does not use, and it compiles nothing new), and its results are those of the NumPy
+    path."""
     pytest.importorskip("numba")
     from accord import DawidSkene
     from accord._kernel import fused
@@ -558,34 +561,40 @@ def test_warm_up_loads_what_a_compiled_fit_runs(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("ACCORD_COMPILE_MIN", "0")
     monkeypatch.delenv("ACCORD_NO_COMPILE", raising=False)
     monkeypatch.setattr(arrow, "_warm_up", [])
-    thread = arrow.warm_compiled_kernels(arrow.WARM_FLOOR)
-    assert thread is not None and arrow.warm_compiled_kernels(10**9) is thread  # once per process
+    thread = arrow.warm_compiled_kernels(arrow.WARM_FLOOR, k)
+    assert thread is not None and arrow.warm_compiled_kernels(10**9, k) is thread  # once per process
     thread.join(120)
     assert not thread.is_alive()
-    kernels = [
-        fused._gather2,
-        fused._scatter2,
-        fused._counts2,
-        fused._gather8,
-        fused._scatter_k,
-        fused._counts_k,
-    ]
-    loaded = [len(k.dispatcher().signatures) for k in kernels]
+    kernels = (
+        [fused._gather2, fused._scatter2, fused._counts2]
+        if k == 2
+        else [fused._gather8, fused._scatter_k, fused._counts_k]
+    )
+    loaded = [len(f.dispatcher().signatures) for f in kernels]
     assert all(loaded)
     rng = np.random.default_rng(3)
-    for k in (2, 4):
-        frame = pd.DataFrame(
-            {
-                "item": np.repeat(np.arange(60), 3),
-                "annotator": rng.integers(0, 9, 180),
-                "label": rng.integers(0, k, 180),
-            }
-        ).drop_duplicates(["item", "annotator"])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fitted = DawidSkene(max_iter=5).fit(frame)
-            monkeypatch.setenv("ACCORD_NO_COMPILE", "1")
-            plain = DawidSkene(max_iter=5).fit(frame)
-            monkeypatch.delenv("ACCORD_NO_COMPILE")
-        np.testing.assert_allclose(fitted.proba_.to_numpy(), plain.proba_.to_numpy(), atol=1e-12)
-    assert [len(k.dispatcher().signatures) for k in kernels] == loaded
+    frame = pd.DataFrame(
+        {
+            "item": np.repeat(np.arange(60), 3),
+            "annotator": rng.integers(0, 9, 180),
+            "label": rng.integers(0, k, 180),
+        }
+    ).drop_duplicates(["item", "annotator"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = DawidSkene(max_iter=5).fit(frame)
+        monkeypatch.setenv("ACCORD_NO_COMPILE", "1")
+        plain = DawidSkene(max_iter=5).fit(frame)
+    np.testing.assert_allclose(fitted.proba_.to_numpy(), plain.proba_.to_numpy(), atol=1e-12)
+    assert [len(f.dispatcher().signatures) for f in kernels] == loaded
+
+
+def test_reading_a_large_file_starts_the_warm_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from accord.io import arrow
+
+    started: list[tuple[int, int]] = []
+    monkeypatch.setattr(arrow, "warm_compiled_kernels", lambda n, k: started.append((n, k)))
+    path = tmp_path / "a.csv"
+    path.write_text("item,annotator,label\n1,a,x\n1,b,y\n2,a,z\n")
+    read_annotation_codes(path, "csv")
+    assert started == [(3, 3)]
