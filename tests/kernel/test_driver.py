@@ -11,8 +11,14 @@ import pytest
 from accord import Annotations
 from accord._kernel.driver import (
     HISTORY_COLUMNS,
+    EMPoint,
+    Squarem,
     check_em_params,
+    em_step,
+    has_converged,
     merge_statistics,
+    objective_gain_small,
+    relative_objective_tol,
     run_em,
     run_em_restarts,
 )
@@ -104,3 +110,156 @@ def test_parameter_errors():
         check_em_params(5, 2, 1e-5)
     with pytest.raises(InvalidParameterError, match="tol"):
         check_em_params(1, 2, -1.0)
+
+
+# --- SQUAREM acceleration and the relative objective rule ---
+
+
+def tight(steps, post, **kwargs):
+    return run_em(steps, post.copy(), max_iter=3000, tol=1e-10, warn=False, **kwargs)
+
+
+def test_accelerated_run_reaches_the_plain_fixed_point_in_fewer_e_steps(setup):
+    _, steps, post = setup
+    plain, fast = tight(steps, post), tight(steps, post, accelerate=True)
+    assert plain.converged and fast.converged
+    np.testing.assert_allclose(fast.post, plain.post, atol=1e-6)
+    np.testing.assert_allclose(fast.params[1], plain.params[1], atol=1e-6)
+    assert fast.n_iter == len(fast.history) and fast.n_iter < 0.75 * plain.n_iter
+    assert {"step", "accepted"} <= set(fast.history.columns)
+    assert (fast.history["step"] > 1).any()
+
+
+def test_accelerated_objective_never_decreases_and_runs_are_deterministic(setup):
+    _, steps, post = setup
+    a, b = tight(steps, post, accelerate=True), tight(steps, post, accelerate=True)
+    objective = a.history["objective"].to_numpy()
+    assert (np.diff(objective) >= -1e-9 * np.abs(objective[1:])).all()
+    np.testing.assert_array_equal(a.post, b.post)
+    pd.testing.assert_frame_equal(a.history, b.history)
+
+
+class BadJumps:
+    """The steps with an extrapolation that always lands on uniform confusions (always rejected)."""
+
+    def __init__(self, steps: FullSteps) -> None:
+        self.steps = steps
+
+    def __getattr__(self, name: str):
+        return getattr(self.steps, name)
+
+    def unpack(self, x, like):
+        prior, theta = self.steps.unpack(x, like)
+        return prior, np.full_like(theta, 1.0 / theta.shape[-1])
+
+
+@pytest.mark.parametrize("gold", [None, (np.array([0, 1]), np.array([2, 2]))])
+def test_a_rejected_extrapolation_falls_back_to_the_em_step(setup, gold):
+    """Every extrapolation rejected: the accepted points are exactly plain EM's iterates (the fallback
+    continues from the second EM step's posterior, although the steps' buffers were written since)."""
+    _, steps, post = setup
+    plain = run_em(steps, post.copy(), max_iter=200, tol=1e-8, gold=gold, warn=False)
+    fast = run_em(
+        BadJumps(steps), post.copy(), max_iter=400, tol=1e-8, gold=gold, warn=False, accelerate=True
+    )
+    accepted = fast.history[fast.history["step"] == 1.0]
+    assert not fast.history["accepted"].all() and fast.history["accepted"].sum() == len(accepted)
+    assert len(accepted) == plain.n_iter
+    np.testing.assert_allclose(accepted["objective"].to_numpy(), plain.history["objective"].to_numpy())
+    np.testing.assert_array_equal(fast.post, plain.post)
+    rejected = fast.history[~fast.history["accepted"]]
+    assert (rejected["max_delta"] == 0).all() and (rejected["n_changed"] == 0).all()
+
+
+def test_accelerated_gold_items_stay_clamped(setup):
+    _, steps, post = setup
+    gold = (np.array([0, 1]), np.array([2, 2]))
+    result = tight(steps, post, gold=gold, accelerate=True)
+    np.testing.assert_array_equal(result.post[[0, 1], 2], 1.0)
+    np.testing.assert_allclose(result.post, tight(steps, post, gold=gold).post, atol=1e-6)
+
+
+def test_tol_zero_is_max_iter_e_steps_with_acceleration(setup):
+    _, steps, post = setup
+    fixed = run_em(steps, post.copy(), max_iter=11, tol=0.0, warn=False, accelerate=True)
+    assert fixed.n_iter == len(fixed.history) == 11 and not fixed.converged
+    assert fixed.history["iteration"].tolist() == list(range(1, 12))
+
+
+def test_steps_without_pack_run_plain_em(setup):
+    _, steps, post = setup
+
+    class NoPack:
+        def __getattr__(self, name: str):
+            if name in ("pack", "unpack"):
+                raise AttributeError(name)
+            return getattr(steps, name)
+
+    plain = run_em(steps, post.copy(), max_iter=50, tol=1e-8)
+    other = run_em(NoPack(), post.copy(), max_iter=50, tol=1e-8, accelerate=True)
+    np.testing.assert_array_equal(plain.post, other.post)
+    assert list(other.history.columns) == list(HISTORY_COLUMNS)
+
+
+def test_em_step_drives_a_loop_with_its_own_state(setup):
+    """A distributed-style loop (immutable states, its own E-step and M-step calls) through em_step gives
+    run_em's accelerated trajectory."""
+    _, steps, post = setup
+    reference = tight(steps, post, accelerate=True)
+
+    def em_map(point):
+        return steps.m_step(steps.statistics(point.state), point.params)
+
+    def evaluate(params, point):
+        e = steps.e_step(params)
+        new = e.post.copy()  # this loop owns its states
+        delta = float(np.abs(new - point.state).max())
+        changed = int((new.argmax(1) != point.state.argmax(1)).sum())
+        return EMPoint(params, steps.objective(params, e), delta, changed, new, point.iteration + 1)
+
+    def stop(point, previous):
+        return has_converged(point.delta, point.n_changed, 1e-10)
+
+    base = EMPoint(None, -np.inf, np.nan, 0, post.copy())
+    squarem, n, done, values = Squarem(steps), 0, False, []
+    while n < 3000 and not done:
+        base, points, done = em_step(base, em_map, evaluate, stop, 3000 - n, squarem)
+        for p in points:  # evaluate numbered from its base; the loop renumbers
+            n += 1
+            values.append(p.value if p.accepted else values[-1])
+    assert done and n == reference.n_iter
+    np.testing.assert_allclose(values, reference.history["objective"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(base.state, reference.post, atol=1e-12)
+
+
+def test_relative_objective_rule(setup):
+    _, steps, post = setup
+    assert relative_objective_tol(1e-3) == pytest.approx(1e-6)
+    assert relative_objective_tol(1e-9) is None and relative_objective_tol(0.0) is None
+    full = run_em(steps, post.copy(), max_iter=300, tol=0.0, warn=False)
+    value = full.history["objective"].to_numpy()
+    flat = np.flatnonzero(np.diff(value, prepend=-np.inf) <= 1e-5 * np.abs(value))
+    stopped = run_em(steps, post.copy(), max_iter=300, tol=1e-12, objective_rtol=1e-5)
+    assert stopped.converged and stopped.n_iter == int(flat[0]) + 1
+    assert objective_gain_small(-100.0, -100.0005, objective_rtol=1e-5)
+    assert not objective_gain_small(-100.0, -100.01, objective_rtol=1e-5)
+    assert objective_gain_small(-100.0, -100.01, objective_tol=0.1)
+
+
+def test_compiled_fused_pass_under_acceleration(setup):
+    """The fused pass (statistics and changes from the E-step's own pass) gives the NumPy path's
+    accelerated run."""
+    pytest.importorskip("numba")
+    from accord._kernel import compiled
+    from accord._kernel.em import DSKernel
+
+    if not compiled.enabled():
+        pytest.skip("compiled kernels are off")
+    ann, steps, post = setup
+    fused = FullSteps(steps.matrix, steps.smoothing)
+    fused._kernel = DSKernel(steps.matrix, compiled=True)
+    a, b = tight(steps, post, accelerate=True), tight(fused, post, accelerate=True)
+    assert a.converged and b.converged and abs(a.n_iter - b.n_iter) <= 3
+    np.testing.assert_allclose(a.post, b.post, atol=1e-8)
+    head = min(a.n_iter, b.n_iter) - 3  # the same steps until rounding decides at the fixed point
+    np.testing.assert_allclose(a.history["step"][:head], b.history["step"][:head], rtol=1e-6)

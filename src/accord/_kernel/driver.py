@@ -15,12 +15,21 @@ The M-step sees only the statistics, never the posterior: a distributed engine c
 partition of items, adds the partial results (``merge``), runs ``m_step`` once and broadcasts the parameters.
 
 ``tol`` means one thing for every model: the run stops once the answer has stopped changing, i.e. an
-iteration (at least the ``min_iter``-th) changed no label (argmax of a posterior, ties to the lowest class)
-and moved no posterior probability by ``tol`` or more (:func:`has_converged`); ``tol = 0`` is a fixed
-schedule of ``max_iter`` iterations. The label condition lets a model take a loose ``tol`` (Dawid-Skene's
+EM step (at least the ``min_iter``-th E-step) changed no label (argmax of a posterior, ties to the lowest
+class) and moved no posterior probability by ``tol`` or more (:func:`has_converged`); ``tol = 0`` is a
+fixed schedule of ``max_iter`` E-steps. The label condition lets a model take a loose ``tol`` (Dawid-Skene's
 default is ``1e-3``) without stopping while items still cross from one class to another. A model may add a
-second rule, a small gain of the objective (``objective_tol``, crowd-kit's). The parameters returned are the
-ones that produced the returned posterior.
+second rule on the objective (:func:`objective_gain_small`): an absolute gain below ``objective_tol`` per
+unit of ``objective_scale`` (crowd-kit's, per annotation), or a relative gain of at most
+``objective_rtol * |objective|``; Dawid-Skene takes ``objective_rtol = tol ** 2``
+(:func:`relative_objective_tol`), which stops large data where a handful of items keep flipping. The
+parameters returned are the ones that produced the returned posterior.
+
+Acceleration (``accelerate=True``, steps with ``pack`` / ``unpack``): SQUAREM cycles (:func:`em_step`,
+:class:`Squarem`), two EM steps and one extrapolated step that is kept only when it raises the objective
+above the second EM step's, so the run's objective never decreases. ``max_iter`` counts E-steps, and the
+stopping rules are tested on EM steps only (what ``tol`` means does not change). A distributed loop runs
+the same :func:`em_step` with its own ``em_map`` / ``evaluate``.
 
 The steps may write their posteriors into buffers they reuse (the Dawid-Skene kernel alternates two): the
 driver copies what it keeps beyond one iteration (snapshots) and the arrays it returns.
@@ -62,15 +71,21 @@ from .votes import argmax_lowest
 __all__ = [
     "HISTORY_BYTES",
     "HISTORY_COLUMNS",
+    "RTOL_FLOOR",
+    "EMPoint",
     "EMResult",
     "EMSteps",
     "EStep",
+    "Squarem",
     "check_em_params",
     "clamp",
+    "em_step",
     "has_converged",
     "history_budget",
     "max_abs_change",
     "merge_statistics",
+    "objective_gain_small",
+    "relative_objective_tol",
     "run_em",
     "run_em_restarts",
 ]
@@ -207,6 +222,8 @@ def run_em(
     objective_tol: float | None = None,
     objective_scale: float = 1.0,
     start_objective: float = -np.inf,
+    objective_rtol: float | None = None,
+    accelerate: bool = False,
 ) -> EMResult[P]:
     """Run EM from the posterior ``post`` (clamped to ``gold`` here) until ``tol`` or ``max_iter``.
 
@@ -217,7 +234,7 @@ def run_em(
     post : ndarray (items x K)
         The starting posterior (e.g. majority vote, which breaks the label-switching symmetry).
     max_iter, tol, min_iter
-        Stop after ``max_iter`` iterations, or once an iteration after the ``min_iter``-th changed no label
+        Stop after ``max_iter`` E-steps, or once an EM step after the ``min_iter``-th E-step changed no label
         and ``max |q' - q| < tol``.
     gold : (item codes, class codes), optional
         Items whose posterior is clamped to their known class after every E-step.
@@ -230,59 +247,55 @@ def run_em(
     warn : bool
         Emit a :class:`~accord.errors.ConvergenceWarning` when ``max_iter`` stops the run.
     callback : callable, optional
-        Called as ``callback(iteration, max_delta)`` after each iteration (progress display).
+        Called as ``callback(iteration, max_delta)`` after each E-step (progress display).
     params : optional
         The parameters that produced ``post`` (a warm start handed to the first M-step), if any.
     objective_tol, objective_scale, start_objective
-        A second stopping rule (Dawid & Skene's alternative, crowd-kit's): stop once an iteration raises the
+        A second stopping rule (Dawid & Skene's alternative, crowd-kit's): stop once an EM step raises the
         objective by less than ``objective_tol * objective_scale`` (e.g. ``objective_scale`` = the number of
         annotations for a gain per annotation); ``start_objective`` is the objective at ``post``. Off by
         default.
+    objective_rtol : float, optional
+        A relative form of the same rule: stop once an EM step raises the objective by at most
+        ``objective_rtol * |objective|`` (see :func:`relative_objective_tol`). Off by default.
+    accelerate : bool
+        Run SQUAREM cycles (:class:`Squarem`) when the steps can ``pack`` / ``unpack`` their parameters;
+        ``max_iter`` still counts E-steps, the stopping rules are still tested on EM steps only, and the
+        objective never decreases (a rejected extrapolation falls back to the EM step).
 
-    ``tol = 0`` never stops early: the run is a fixed schedule of ``max_iter`` iterations (pass ``warn=False``
-    when that is what the model means).
+    ``tol = 0`` never stops early: the run is a fixed schedule of ``max_iter`` E-steps (pass ``warn=False``
+    when that is what the model means); without acceleration those are ``max_iter`` EM iterations.
     """
     min_iter, max_iter, tol = check_em_params(min_iter, max_iter, tol)
     post = clamp(post, gold)
-    labels = np.asarray(argmax_lowest(post), dtype=np.intp)
-    rows: list[tuple[Any, ...]] = []
-    extra_rows: list[dict[str, float]] = []
-    kept = _Snapshots(history_bytes)
-    converged, it, value, previous = False, 0, -np.inf, float(start_objective)
-    e = EStep(post, np.zeros(len(post)))
-    scratch: np.ndarray | None = None
-    fused = getattr(steps, "fused_e_step", None)
-    clamped = gold is not None and len(gold[0]) > 0
-    stats: Any = None
-    for it in range(1, max_iter + 1):
-        params = steps.m_step(steps.statistics(post) if stats is None else stats, params)
-        e = fused(params, post, labels) if fused is not None else steps.e_step(params)
-        new_post = clamp(e.post, gold)
-        new_labels = e.labels if e.labels is not None and gold is None else new_post.argmax(axis=1)
-        if e.delta is not None and e.n_changed is not None and not clamped:
-            delta, n_changed = float(e.delta), int(e.n_changed)
-        else:
-            scratch = np.empty(len(post)) if scratch is None else scratch
-            delta = max_abs_change(new_post, post, scratch)
-            n_changed = int(np.count_nonzero(new_labels != labels))
-        stats = None if clamped else e.stats  # the statistics of the posterior entering the next iteration
-        value = float(steps.objective(params, e))
-        rows.append((it, value, float(e.log_z.sum()), delta, n_changed))
-        extra_rows.append(e.extra)
-        if not kept.full:  # the steps may reuse their buffers: a kept posterior is a copy
-            extra = snapshot(params) if snapshot else {}
-            kept.add({"iteration": it, "labels": labels.copy(), "posteriors": post.copy(order="K"), **extra})
-        post = new_post
-        np.copyto(labels, new_labels)  # the E-step's labels may be a buffer it writes again
-        if callback is not None:
-            callback(it, delta)
-        gain_small = objective_tol is not None and (value - previous) < objective_tol * objective_scale
-        previous = value
-        if it >= min_iter and (has_converged(delta, n_changed, tol) or gain_small):
-            converged = True
-            break
+    run = _Run(steps, gold, history_bytes, snapshot, accelerate)
+    base: EMPoint[P] = EMPoint(
+        params,
+        float(start_objective),
+        float("nan"),
+        0,
+        _State(post, np.asarray(argmax_lowest(post), np.intp)),
+    )
+    squarem = Squarem(steps) if accelerate and Squarem.supports(steps) else None
+
+    def stop(point: EMPoint[P], previous: EMPoint[P]) -> bool:
+        gain_small = objective_gain_small(
+            point.value, previous.value, objective_tol, objective_scale, objective_rtol
+        )
+        return point.iteration >= min_iter and (
+            has_converged(point.delta, point.n_changed, tol) or gain_small
+        )
+
+    converged, points = False, 0
+    while points < max_iter and not converged:
+        base, evaluated, converged = em_step(base, run.em_map, run.evaluate, stop, max_iter - points, squarem)
+        points += len(evaluated)
+        for point in evaluated:
+            run.record(point, squarem is not None)
+            if callback is not None:
+                callback(point.iteration, point.delta)
     if not converged and warn:
-        last = rows[-1] if rows else (0, 0.0, 0.0, float("nan"), 0)
+        last = run.rows[-1] if run.rows else (0, 0.0, 0.0, float("nan"), 0)
         warnings.warn(
             f"{model} stopped at max_iter={max_iter} before converging (in the last iteration the largest "
             f"posterior change was {last[3]:.2g} against tol={tol:g}, and {last[4]} labels changed); raise "
@@ -290,12 +303,267 @@ def run_em(
             ConvergenceWarning,
             stacklevel=3,
         )
-    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
-    if any(extra_rows):
-        history = pd.concat([history, pd.DataFrame(extra_rows)], axis=1)
-    assert params is not None  # max_iter >= 1
+    history = pd.DataFrame(run.rows, columns=list(HISTORY_COLUMNS))
+    if any(run.extra_rows):
+        history = pd.concat([history, pd.DataFrame(run.extra_rows)], axis=1)
+    assert base.params is not None  # max_iter >= 1
+    state = base.state
     # the steps may write these buffers again (another run, a restart): the result owns copies
-    return EMResult(post.copy(), params, e.log_z.copy(), it, converged, value, history, kept.items)
+    return EMResult(
+        state.post.copy(),
+        base.params,
+        state.log_z.copy(),
+        points,
+        converged,
+        base.value,
+        history,
+        run.kept.items,
+    )
+
+
+@dataclass
+class EMPoint(Generic[P]):
+    """One E-step of a run (or its start): the parameters, the objective at them, the change of the answer
+    against the point it was reached from (largest posterior change, changed labels), and whatever the loop
+    keeps to continue from here (``state``: in memory the posterior; a distributed engine its partitions).
+
+    ``step`` is 1 for an EM step and the extrapolation's step length for a SQUAREM point; ``accepted`` is
+    False for an extrapolation that lowered the objective (the run continues from the EM step before it).
+    """
+
+    params: Any
+    value: float
+    delta: float
+    n_changed: int
+    state: Any = None
+    iteration: int = 0
+    step: float = 1.0
+    accepted: bool = True
+
+
+def em_step(
+    base: EMPoint[P],
+    em_map: Callable[[EMPoint[P]], P],
+    evaluate: Callable[[P, EMPoint[P]], EMPoint[P]],
+    stop: Callable[[EMPoint[P], EMPoint[P]], bool],
+    budget: int,
+    squarem: Squarem | None = None,
+) -> tuple[EMPoint[P], list[EMPoint[P]], bool]:
+    """Advance a run from ``base`` by one EM step, or with ``squarem`` by one SQUAREM cycle (in memory and in
+    a distributed loop alike).
+
+    ``em_map(point)`` is the M-step from the statistics of ``point``'s posterior (``point.params`` the warm
+    start); ``evaluate(params, point)`` runs one E-step under ``params`` from ``point`` and returns the new
+    point (objective, changes against ``point``, state); ``stop(point, previous)`` is the stopping rule,
+    tested on EM steps only; ``budget`` is the number of E-steps left (at least 1).
+
+    A cycle (Varadhan and Roland 2008, step length S3): two EM steps ``x1 = F(x0)``, ``x2 = F(x1)``, then
+    ``x' = x0 + 2 s r + s^2 v`` with ``r = x1 - x0``, ``v = x2 - 2 x1 + x0``, ``s = |r| / |v|`` within
+    ``[1, step_max]`` (in the steps' packed space), evaluated by one more E-step and kept only when its
+    objective is at least that of ``x2`` (the guard, up to ``GUARD_RTOL`` of it for rounding: the run's
+    objective never decreases); ``s = 1`` is
+    ``x2`` itself and costs no E-step.
+
+    Returns the point to continue from, every point evaluated (in order) and whether the rule stopped the
+    run (it then ends at the EM step that met it).
+    """
+    first = evaluate(em_map(base), base)
+    if stop(first, base):
+        return first, [first], True
+    if squarem is None or budget < 2:
+        return first, [first], False
+    second = evaluate(em_map(first), first)
+    if stop(second, first):
+        return second, [first, second], True
+    proposal = squarem.propose(base.params, first.params, second.params) if budget >= 3 else None
+    if proposal is None:
+        return second, [first, second], False
+    params, step = proposal
+    jump = evaluate(params, second)
+    jump.step = step
+    # not lower than the second EM step's, up to the objective's rounding (near convergence the two are
+    # equal and rounding alone would decide; a loop that sums in another order then decides the same)
+    floor = second.value - GUARD_RTOL * abs(second.value)
+    jump.accepted = bool(np.isfinite(jump.value) and jump.value >= floor)
+    squarem.update(step, jump.accepted)
+    return (jump if jump.accepted else second), [first, second, jump], False
+
+
+class Squarem:
+    """SQUAREM's step-length bounds across cycles (Varadhan and Roland 2008, scheme S3) over parameters that
+    the steps ``pack`` into one vector and ``unpack`` back (``steps.unpack(x, like)``: parameters shaped as
+    ``like``); see :func:`em_step`.
+
+    The space is the model's: it must keep any vector valid on the way back (Dawid-Skene packs log
+    probabilities and renormalises each row with a softmax, so an extrapolation can never leave the
+    simplex). The upper bound starts at 1 and is multiplied by 4 each time a cycle uses all of it, and
+    divided by 4 (not below 1) when such a step is rejected, as in the authors' ``SQUAREM`` package.
+
+    References
+    ----------
+    R. Varadhan and C. Roland (2008). Simple and globally convergent methods for accelerating the convergence
+    of any EM algorithm. Scandinavian Journal of Statistics 35(2):335-353.
+    doi:10.1111/j.1467-9469.2007.00585.x
+    """
+
+    GROWTH = 4.0
+
+    def __init__(self, steps: Any) -> None:
+        self.pack: Callable[[Any], np.ndarray] = steps.pack
+        self.unpack: Callable[[np.ndarray, Any], Any] = steps.unpack
+        self.step_max = 1.0
+
+    @staticmethod
+    def supports(steps: Any) -> bool:
+        """Whether the steps can pack and unpack their parameters."""
+        return callable(getattr(steps, "pack", None)) and callable(getattr(steps, "unpack", None))
+
+    def propose(self, p0: Any, p1: Any, p2: Any) -> tuple[Any, float] | None:
+        """The extrapolated parameters and the step length from three EM iterates, or None when the step
+        length is 1 (the extrapolation is ``p2``) or ``p0`` is unknown (the start of a run)."""
+        if p0 is None:
+            return None
+        x0, x1, x2 = self.pack(p0), self.pack(p1), self.pack(p2)
+        r = x1 - x0
+        v = x2 - x1 - r
+        rr, vv = float(r @ r), float(v @ v)
+        step = float(np.sqrt(rr / vv)) if vv > 0 and np.isfinite(rr / vv) else 1.0
+        step = min(max(step, 1.0), self.step_max)
+        if step == 1.0:
+            self.update(step, True)
+            return None
+        return self.unpack(x0 + (2.0 * step) * r + (step * step) * v, p2), step
+
+    def update(self, step: float, accepted: bool) -> None:
+        """Adjust the bound after a cycle with step length ``step``."""
+        if not accepted:
+            if step == self.step_max:
+                self.step_max = max(1.0, self.step_max / self.GROWTH)
+            step = 1.0
+        if step == self.step_max:
+            self.step_max *= self.GROWTH
+
+
+@dataclass
+class _State:
+    """What the in-memory loop keeps of a point: its (clamped) posterior, labels, log evidence, E-step
+    extras and the statistics of its posterior when a fused pass gave them."""
+
+    post: np.ndarray
+    labels: np.ndarray
+    log_z: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    log_likelihood: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+    stats: Any = None
+
+
+class _Run:
+    """The in-memory loop's pieces for :func:`em_step`: the EM map, one evaluated E-step, the history.
+
+    Buffers: the steps' E-step may return its posterior (and labels, log evidence) in buffers it writes
+    again, valid through the next E-step (the Dawid-Skene kernel alternates two posteriors). Labels are
+    copied into three driver buffers used in turn; with acceleration the log evidence too, and a point the
+    run falls back to after a rejected extrapolation has its posterior copied before the next E-step.
+    """
+
+    def __init__(
+        self,
+        steps: Any,
+        gold: tuple[np.ndarray, np.ndarray] | None,
+        history_bytes: int,
+        snapshot: Callable[[Any], dict[str, Any]] | None,
+        accelerate: bool,
+    ) -> None:
+        self.steps = steps
+        self.gold = gold
+        self.clamped = gold is not None and len(gold[0]) > 0
+        self.fused = getattr(steps, "fused_e_step", None)
+        self.snapshot = snapshot
+        self.accelerate = accelerate
+        self.kept = _Snapshots(history_bytes)
+        self.rows: list[tuple[Any, ...]] = []
+        self.extra_rows: list[dict[str, float]] = []
+        self.count = 0
+        self.last: EMPoint[Any] | None = None  # the point whose posterior the steps' buffers hold last
+        self._labels: list[np.ndarray] = []
+        self._log_z: list[np.ndarray] = []
+        self._scratch: np.ndarray | None = None
+        self._saved: np.ndarray | None = None
+
+    def em_map(self, point: EMPoint[Any]) -> Any:
+        state = point.state
+        stats = self.steps.statistics(state.post) if state.stats is None else state.stats
+        return self.steps.m_step(stats, point.params)
+
+    def _own(self, pool: list[np.ndarray], values: np.ndarray) -> np.ndarray:
+        """``values`` copied into the next of three buffers used in turn."""
+        if not pool:
+            pool.extend(np.empty_like(values) for _ in range(3))
+        turn = self.count % 3
+        if pool[turn].shape != values.shape or pool[turn].dtype != values.dtype:
+            pool[turn] = np.empty_like(values)
+        np.copyto(pool[turn], values)
+        return pool[turn]
+
+    def _restore(self, point: EMPoint[Any]) -> None:
+        """The run continues from ``point`` after another E-step: its posterior leaves the steps' buffers."""
+        state = point.state
+        if self._saved is None or self._saved.shape != state.post.shape:
+            self._saved = np.empty_like(state.post)
+        np.copyto(self._saved, state.post)
+        state.post = self._saved
+
+    def evaluate(self, params: Any, point: EMPoint[Any]) -> EMPoint[Any]:
+        if self.last is not None and point is not self.last and point.iteration > 0:
+            self._restore(point)
+        state = point.state
+        post, labels = state.post, state.labels
+        e = self.fused(params, post, labels) if self.fused is not None else self.steps.e_step(params)
+        new_post = clamp(e.post, self.gold)
+        new_labels = e.labels if e.labels is not None and self.gold is None else new_post.argmax(axis=1)
+        if e.delta is not None and e.n_changed is not None and not self.clamped:
+            delta, n_changed = float(e.delta), int(e.n_changed)
+        else:
+            self._scratch = np.empty(len(post)) if self._scratch is None else self._scratch
+            delta = max_abs_change(new_post, post, self._scratch)
+            n_changed = int(np.count_nonzero(new_labels != labels))
+        value = float(self.steps.objective(params, e))
+        self.count += 1
+        if not self.kept.full:  # the steps may reuse their buffers: a kept posterior is a copy
+            extra = self.snapshot(params) if self.snapshot else {}
+            self.kept.add(
+                {
+                    "iteration": self.count,
+                    "labels": labels.copy(),
+                    "posteriors": post.copy(order="K"),
+                    **extra,
+                }
+            )
+        log_z = self._own(self._log_z, e.log_z) if self.accelerate else e.log_z
+        new = _State(
+            new_post,
+            self._own(self._labels, np.asarray(new_labels, dtype=np.intp)),
+            log_z,
+            float(e.log_z.sum()),
+            e.extra,
+            None if self.clamped else e.stats,  # the statistics of this posterior, for the next M-step
+        )
+        self.last = EMPoint(params, value, delta, n_changed, new, self.count)
+        return self.last
+
+    def record(self, point: EMPoint[Any], accelerated: bool) -> None:
+        """The history row of an evaluated point (a rejected extrapolation: the run's answer stays where it
+        was, so the row repeats the objective of the point it falls back to)."""
+        state = point.state
+        value, log_lik, delta, n_changed = point.value, state.log_likelihood, point.delta, point.n_changed
+        if not point.accepted:
+            value, log_lik = self.rows[-1][1], self.rows[-1][2]
+            delta, n_changed = 0.0, 0
+        self.rows.append((point.iteration, value, log_lik, delta, n_changed))
+        extra = dict(state.extra)
+        if accelerated:
+            extra.update(step=point.step, accepted=point.accepted)
+        self.extra_rows.append(extra)
 
 
 def has_converged(delta: float, n_changed: int, tol: float) -> bool:
@@ -304,6 +572,37 @@ def has_converged(delta: float, n_changed: int, tol: float) -> bool:
     never stops (a fixed schedule). A distributed loop calls this with its summed counts to stop where the
     in-memory fit does."""
     return n_changed == 0 and delta < tol
+
+
+# An extrapolation is kept when its objective is at least the second EM step's less this share of it.
+GUARD_RTOL = 1e-12
+
+# Below this relative gain the objective's own rounding (a sum over every item) decides the rule.
+RTOL_FLOOR = 1e-13
+
+
+def relative_objective_tol(tol: float) -> float | None:
+    """The relative objective rule that goes with a posterior tolerance ``tol``: ``tol ** 2`` (near a
+    maximum the gain of a step is quadratic in its size, so a step that moves the answer by about ``tol``
+    raises the objective by about ``tol ** 2`` of its size); None (no such rule) when that is below the
+    objective's rounding, i.e. for ``tol`` under about ``3e-7`` and for ``tol = 0``."""
+    rtol = float(tol) ** 2
+    return rtol if rtol >= RTOL_FLOOR else None
+
+
+def objective_gain_small(
+    value: float,
+    previous: float,
+    objective_tol: float | None = None,
+    objective_scale: float = 1.0,
+    objective_rtol: float | None = None,
+) -> bool:
+    """The objective rules of :func:`run_em`: an EM step from ``previous`` to ``value`` gained less than
+    ``objective_tol * objective_scale``, or at most ``objective_rtol * |value|``."""
+    gain = value - previous
+    if objective_tol is not None and gain < objective_tol * objective_scale:
+        return True
+    return objective_rtol is not None and gain <= objective_rtol * abs(value)
 
 
 def max_abs_change(new: np.ndarray, old: np.ndarray, scratch: np.ndarray | None = None) -> float:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .._hints import option
 from .._kernel.confusions import one_coin_confusions
-from .._kernel.driver import EMResult, EStep, history_budget, run_em
+from .._kernel.driver import EMResult, EStep, history_budget, relative_objective_tol, run_em
 from .._kernel.em import (
     LOG_EPS,
     AnnotationMatrix,
@@ -114,6 +114,18 @@ class FullSteps:
         )
         return EStep(new, log_z, new_labels, stats=stats, delta=delta, n_changed=changed)
 
+    def pack(self, params: DSParams) -> np.ndarray:
+        """The parameters as one vector for SQUAREM: log probabilities (floored at ``1e-300``), where an
+        extrapolation stays valid once :meth:`unpack` renormalises each row."""
+        prior, theta = params
+        return np.log(np.maximum(np.concatenate([prior, theta.ravel()]), 1e-300))
+
+    def unpack(self, x: np.ndarray, like: DSParams) -> DSParams:
+        """A packed vector back to ``(prior, theta)``: a softmax over the prior and over each confusion
+        row."""
+        k = len(like[0])
+        return _row_softmax(x[:k]), _row_softmax(x[k:].reshape(like[1].shape))
+
     def objective(self, params: DSParams, e: EStep) -> float:
         """``sum_i log Z_i + cell sum log theta + diag sum log theta[a,k,k] + prior sum log pi``: the log
         posterior (up to a constant) under the Dirichlet priors that the smoothing is the MAP estimate of."""
@@ -126,6 +138,13 @@ class FullSteps:
             + s.diag * float(np.trace(log_theta, axis1=1, axis2=2).sum())
             + s.prior * float(np.log(prior + LOG_EPS).sum())
         )
+
+
+def _row_softmax(x: np.ndarray) -> np.ndarray:
+    """Probabilities from log values along the last axis (the largest first subtracted)."""
+    out = np.exp(x - x.max(axis=-1, keepdims=True))
+    out /= out.sum(axis=-1, keepdims=True)
+    return out
 
 
 class OneCoinSteps(FullSteps):
@@ -141,6 +160,19 @@ class OneCoinSteps(FullSteps):
         return self.smoothing.class_prior(stats.class_mass, self.matrix.n_items), one_coin_confusions(
             skills, k
         )
+
+    def pack(self, params: DSParams) -> np.ndarray:
+        """Log prior and the logit of each skill (the only free parameters of the one-coin matrices)."""
+        prior, theta = params
+        skills = theta[:, 0, 0]
+        return np.concatenate([np.log(np.maximum(prior, 1e-300)), np.log(skills) - np.log1p(-skills)])
+
+    def unpack(self, x: np.ndarray, like: DSParams) -> DSParams:
+        """A packed vector back to ``(prior, theta)``: softmax prior, skills by the logistic function
+        (clipped as the M-step clips them)."""
+        k = len(like[0])
+        skills = np.clip(1.0 / (1.0 + np.exp(-x[k:])), 1e-10, 1 - 1e-10)
+        return _row_softmax(x[:k]), one_coin_confusions(skills, k)
 
     def objective(self, params: DSParams, e: EStep) -> float:
         """``sum_i log Z_i + alpha sum_a [log s_a + (K-1) log(1 - s_a)] + prior sum log pi``.
@@ -176,9 +208,11 @@ class _DawidSkeneBase(IterativeAggregator):
         tie_break: str = "lowest",
         keep_history: bool | str = "auto",
         random_state: int | np.random.Generator | None = None,
+        accelerate: bool = False,
     ) -> None:
         self.alpha = alpha
         self.prior_alpha = prior_alpha
+        self.accelerate = accelerate
         self.init = init
         self.initial_confusions = initial_confusions
         self.min_iter = min_iter
@@ -221,6 +255,14 @@ class _DawidSkeneBase(IterativeAggregator):
             clamp(post, *(gold if gold is not None else (None, None)))
         return post
 
+    def em_options(self) -> dict[str, Any]:
+        """The driver options beyond ``max_iter`` / ``tol`` / ``min_iter`` that set this model's trajectory
+        (the relative objective rule that goes with ``tol``, SQUAREM); a distributed loop passes the same."""
+        return {
+            "objective_rtol": relative_objective_tol(check_nonneg_float("tol", self.tol)),
+            "accelerate": bool(self.accelerate),
+        }
+
     def _run(
         self, steps: FullSteps, post: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None
     ) -> EMResult[DSParams]:
@@ -234,6 +276,7 @@ class _DawidSkeneBase(IterativeAggregator):
             history_bytes=history_budget(self.keep_history),
             snapshot=lambda params: {"confusions": params[1]},
             model=self.model_name,
+            **self.em_options(),
         )
 
     def _fit(
@@ -299,11 +342,21 @@ class DawidSkene(_DawidSkeneBase):
         posterior).
     min_iter, max_iter : int, default 1 and 100
     tol : float, default 1e-3
-        Stop once an iteration (at least the ``min_iter``-th) changed no label and moved no posterior
-        probability by ``tol`` or more: the answer has stopped changing. On the 26 public benchmark sets this
-        keeps the labels of the converged fit on all but 3 items and every posterior within 0.01 of it, in
-        28% fewer iterations than the previous default (``1e-5`` without the label condition; 40% fewer on
-        large synthetic data); ``0`` runs exactly ``max_iter`` iterations.
+        Stop once the answer has stopped changing: an EM step (at least the ``min_iter``-th E-step) changed no
+        label and moved no posterior probability by ``tol`` or more, or it raised the objective by at most
+        ``tol ** 2`` of its size (near the maximum a step's gain is quadratic in its size; this second rule
+        is what stops large data, where a handful of items among hundreds of thousands keep flipping, and it
+        is off for ``tol`` below about ``3e-7``, under the objective's rounding). On the 26 public benchmark
+        sets the default stops in 470 iterations in all where the posterior rule alone took 719, with no
+        set's accuracy lower (4 higher); at 10^6 simulated annotations in 9 (K = 2) and 11 (K = 5)
+        iterations instead of 19 and 39. ``0`` runs exactly ``max_iter`` E-steps.
+    accelerate : bool, default False
+        Run SQUAREM cycles (two EM steps, then one extrapolated step kept only if it raises the objective;
+        Varadhan and Roland 2008) in the space of log probabilities. ``max_iter`` and ``n_iter_`` count
+        E-steps; ``history_`` gets the columns ``step`` (1 for an EM step, the step length of an
+        extrapolation) and ``accepted``. It pays for tight ``tol`` (cifar10n at ``tol=1e-10``: 353
+        E-steps instead of 1447); at the default ``tol`` it saves few E-steps (393 instead of 470 on the
+        26 sets, none at 10^6 annotations), so it is off by default.
     tie_break : {"lowest", "random", "prior"}, default "lowest"
         Tie rule of the majority vote used to start.
     keep_history : bool or "auto", default "auto"
@@ -349,6 +402,10 @@ class DawidSkene(_DawidSkeneBase):
     A. P. Dawid and A. M. Skene (1979). Maximum likelihood estimation of observer error-rates using the EM
     algorithm. Journal of the Royal Statistical Society, Series C 28(1):20-28. doi:10.2307/2346806
 
+    R. Varadhan and C. Roland (2008). Simple and globally convergent methods for accelerating the convergence
+    of any EM algorithm. Scandinavian Journal of Statistics 35(2):335-353.
+    doi:10.1111/j.1467-9469.2007.00585.x
+
     Examples
     --------
     >>> import pandas as pd
@@ -377,6 +434,7 @@ class DawidSkene(_DawidSkeneBase):
         tie_break: str = "lowest",
         keep_history: bool | str = "auto",
         random_state: int | np.random.Generator | None = None,
+        accelerate: bool = False,
     ) -> None:
         super().__init__(
             alpha=alpha,
@@ -389,6 +447,7 @@ class DawidSkene(_DawidSkeneBase):
             tie_break=tie_break,
             keep_history=keep_history,
             random_state=random_state,
+            accelerate=accelerate,
         )
         self.row_prior = row_prior
         self.diag_alpha = diag_alpha
@@ -415,7 +474,11 @@ class OneCoinDawidSkene(_DawidSkeneBase):
         Pseudo-count of each cell of one confusion row: ``alpha`` on the diagonal and on each of the ``K - 1``
         others, i.e. a ``Beta(alpha + 1, (K - 1) alpha + 1)`` prior on ``s``.
     tol : float, default 1e-3
-        As :class:`DawidSkene` (stop once an iteration changed no label and moved no posterior by ``tol``).
+        Stop once an EM step changed no label and moved no posterior by ``tol`` or more (without
+        :class:`DawidSkene`'s relative objective rule, which stopped one-coin one item short on three public
+        sets).
+    accelerate : bool, default False
+        As :class:`DawidSkene` (SQUAREM on the log prior and the logits of the skills).
     prior_alpha, init, initial_confusions, min_iter, max_iter, tie_break, keep_history, random_state
         As :class:`DawidSkene`.
 
@@ -450,6 +513,12 @@ class OneCoinDawidSkene(_DawidSkeneBase):
 
     def _steps(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> FullSteps:
         return OneCoinSteps(matrix, smoothing)
+
+    def em_options(self) -> dict[str, Any]:
+        """As :meth:`DawidSkene.em_options` without the relative objective rule: on the 26 public sets it
+        would stop one-coin one item short on zencrowd_all/in/us (measured), so ``tol`` keeps its posterior
+        meaning alone here."""
+        return {**super().em_options(), "objective_rtol": None}
 
     def _finish(
         self, annotations: Annotations, result: EMResult[DSParams], counts: np.ndarray | None = None
