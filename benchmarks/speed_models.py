@@ -20,8 +20,9 @@ crowd-kit (same data, its default settings) is run for the models it has (GLAD, 
 sizes up to ``--peer-max``.
 
 ``--public`` fits the models on every public classification set (the parity benchmark's 26: gold present,
-``wordsim`` and ``affect_*`` left out) before and after, and prints the accuracy on the gold items and the
-iterations per dataset, then the mean per model.
+``wordsim`` and ``affect_*`` left out) before and after, and prints the accuracy on the gold items, the
+labels that moved, the largest change of a posterior and the iterations per dataset, then the mean per
+model.
 
 The workers run the NumPy paths (``ACCORD_NO_COMPILE=1``, as the "before" tree has no compiled kernel;
 ``--compiled`` lets them use numba, whose cache is cold in an extracted tree: the first fit compiles).
@@ -166,7 +167,7 @@ PUBLIC = textwrap.dedent("""
             acc = float(np.mean(labels[pos[keep]] == codes)) if keep.any() else float("nan")
             rows.append({"dataset": Path(folder).name, "model": name, "accuracy": acc,
                          "n_iter": int(getattr(model, "n_iter_", 0)), "seconds": dt,
-                         "labels": labels.tolist()})
+                         "labels": labels.tolist(), "proba": model.proba_.to_numpy().ravel().tolist()})
     print(json.dumps(rows))
 """)
 
@@ -299,17 +300,19 @@ def public_table(args: argparse.Namespace, before_src: str | None, after_src: st
     print(f"{len(spec['folders'])} public sets\n")
     print(
         "| dataset | model | accuracy before | accuracy after | change (points) | labels changed "
-        "| iterations before/after | seconds before/after |"
+        "| largest posterior change | iterations before/after | seconds before/after |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     summary: dict[str, list[tuple[float, float, int, int, float, float]]] = {}
     for r in after:
         b = old.get((r["dataset"], r["model"]), r)
         moved = sum(x != y for x, y in zip(b["labels"], r["labels"], strict=True))
         change = 100 * (r["accuracy"] - b["accuracy"])
+        drift = max((abs(x - y) for x, y in zip(b["proba"], r["proba"], strict=True)), default=0.0)
         print(
             f"| {r['dataset']} | {r['model']} | {b['accuracy']:.4f} | {r['accuracy']:.4f} | {change:+.2f} | "
-            f"{moved} | {b['n_iter']} / {r['n_iter']} | {b['seconds']:.2f} / {r['seconds']:.2f} |"
+            f"{moved} | {drift:.1e} | {b['n_iter']} / {r['n_iter']} | "
+            f"{b['seconds']:.2f} / {r['seconds']:.2f} |"
         )
         summary.setdefault(r["model"], []).append(
             (b["accuracy"], r["accuracy"], b["n_iter"], r["n_iter"], b["seconds"], r["seconds"])

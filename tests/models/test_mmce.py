@@ -257,3 +257,46 @@ def test_item_chunks_split_the_block_exactly(monkeypatch):
     assert np.abs(one.proba_.to_numpy() - many.proba_.to_numpy()).max() < 1e-2
     objective = many.consensus_.history["objective"].to_numpy()
     assert np.all(np.diff(objective) >= -1e-9 * np.abs(objective[:-1]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_streamed_fit_evaluates_the_same_sums(monkeypatch, dtype):
+    """With the item block in chunks the fit is streamed (annotators in segments, the E-step by chunks of
+    items, buffers of the largest one's size): the E-step equals the one-pass E-step to the bit, the
+    annotator block's gradient too, and its value up to rounding."""
+    from accord.models import mmce
+
+    frame, _ = confusion_data(n_items=60, k=3, per_item=3, seed=13, n_annotators=9)
+    ann = Annotations.from_frame(frame)
+    data = MmceData.of(ann, dtype)
+    monkeypatch.setattr(mmce, "ITEM_CHUNK_VARS", 9 * 11)
+    work = MmceWork(data)
+    assert (
+        work.streamed and len(work.annotators.segments) > 1 and work.items.work.scores.shape[2] < len(frame)
+    )
+    rng = np.random.default_rng(3)
+    log_prior = np.log(np.full(3, 1 / 3))
+    for _ in range(2):
+        post = rng.dirichlet(np.ones(3), size=ann.n_items)
+        sig, tau = rng.normal(size=(3, 3, ann.n_annotators)), rng.normal(size=(3, 3, ann.n_items))
+        for got, want in zip(
+            e_step(data, sig, tau, log_prior, work), e_step(data, sig, tau, log_prior), strict=True
+        ):
+            np.testing.assert_array_equal(got, want)
+        args = (data.annot, data.by_annotator, tau, data.item, annotator_counts(data, post), 0.7)
+        fresh = make_block(data, post, *args, ann.n_annotators)
+        streamed = make_block(data, post, *args, ann.n_annotators, work.annotators)
+        u = rng.normal(size=fresh.counts.size)
+        f0, g0 = fresh.objective(u)
+        f1, g1 = streamed.objective(u)
+        assert f1 == pytest.approx(f0, rel=1e-12)
+        np.testing.assert_array_equal(g0, g1)
+
+
+def test_segments_hold_whole_members():
+    from accord.models.mmce import segment_bounds
+
+    sizes = np.array([3, 0, 2, 9, 1, 1, 0, 4])
+    bounds = segment_bounds(sizes, 5)
+    assert bounds == [(0, 5), (5, 14), (14, 16), (16, 20)]
+    assert segment_bounds(np.array([0, 0]), 5) == [] and segment_bounds(sizes, 100) == [(0, 20)]

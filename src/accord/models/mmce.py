@@ -113,6 +113,7 @@ class Block:
     scale: np.ndarray
 
     work: BlockWork | None = None
+    segments: list[Segment] | None = None
 
     def objective(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         """Minus the block's part of ``F`` and its gradient, in the rescaled variables ``u``.
@@ -129,6 +130,8 @@ class Block:
         if p.cast is not None:  # the tensors' float type (float32 for large data)
             np.copyto(p.cast, theta)
             cast = p.cast
+        if self.segments is not None:
+            return self._streamed(u, theta, cast, p)
         scores = np.take(cast, w.member, axis=2, out=w.scores, mode="clip")
         scores += self.fixed
         log_z, z = log_partition(scores, w)
@@ -148,6 +151,37 @@ class Block:
             expected.fill(0.0)
             if len(self.starts):
                 expected[:, :, self.members] = np.add.reduceat(scores, self.starts, axis=2)
+        grad = np.subtract(self.counts, expected, out=p.grad)
+        grad -= np.multiply(theta, self.lam, out=p.tmp)
+        grad *= self.scale
+        return -value, np.negative(grad).ravel()
+
+    def _streamed(
+        self, u: np.ndarray, theta: np.ndarray, cast: np.ndarray, p: ParamWork
+    ) -> tuple[float, np.ndarray]:
+        """:meth:`objective` over the block's segments of annotations in turn, each in buffers of its own
+        size: every member's expected counts are the same sums as in one pass (a member lies in one
+        segment), the value adds the segments' sums (rounding aside, the same)."""
+        assert self.work is not None and self.segments is not None
+        weighted, expected = 0.0, p.expected
+        expected.fill(0.0)
+        for seg in self.segments:
+            w, lo, hi = seg.work, seg.lo, seg.hi
+            scores = np.take(cast, w.member, axis=2, out=w.scores, mode="clip")
+            scores += self.fixed[:, :, lo:hi]
+            log_z, z = log_partition(scores, w)
+            weights = self.weights[:, lo:hi]
+            np.multiply(weights, log_z, out=w.tmp)
+            weighted += float(w.tmp.sum(dtype=np.float64))
+            np.divide(weights, z, out=w.tmp)
+            scores *= w.tmp[None]
+            if len(seg.starts):
+                expected[:, :, seg.members] = np.add.reduceat(scores, seg.starts, axis=2)
+        value = (
+            float(np.multiply(self.counts, theta, out=p.tmp).sum(dtype=np.float64))
+            - weighted
+            - 0.5 * self.lam * float(np.multiply(theta, theta, out=p.tmp).sum(dtype=np.float64))
+        )
         grad = np.subtract(self.counts, expected, out=p.grad)
         grad -= np.multiply(theta, self.lam, out=p.tmp)
         grad *= self.scale
@@ -292,7 +326,8 @@ def make_block(
     if len(starts):
         mass[:, members] = np.add.reduceat(weights, starts, axis=1)
     scale = 1.0 / np.sqrt(0.5 * mass + lam)
-    return Block(sizes, starts, members, fixed, weights, counts, lam, scale[None], work)
+    segments = None if prepared is None else prepared.segments
+    return Block(sizes, starts, members, fixed, weights, counts, lam, scale[None], work, segments)
 
 
 @dataclass(frozen=True)
@@ -329,6 +364,7 @@ class PreparedBlock:
     fixed: np.ndarray
     weights: np.ndarray
     work: BlockWork
+    segments: list[Segment] | None = None
 
 
 @dataclass(frozen=True)
@@ -346,63 +382,129 @@ class ItemChunk:
     work: BlockWork
 
 
-def item_chunks(layout: BlockLayout, work: BlockWork, chunk_vars: int | None = None) -> list[ItemChunk]:
-    """Split the items (``layout`` of the item block) into consecutive chunks of equal size with at most
-    ``chunk_vars`` parameters each (``K^2`` per item; default :data:`ITEM_CHUNK_VARS`); one chunk when they
-    all fit."""
+def chunk_bounds(n_items: int, k: int, chunk_vars: int | None = None) -> list[slice]:
+    """Consecutive chunks of items of equal size with at most ``chunk_vars`` parameters each (``K^2`` per
+    item; default :data:`ITEM_CHUNK_VARS`); one chunk when they all fit."""
     limit = max(ITEM_CHUNK_VARS if chunk_vars is None else chunk_vars, 1)
-    k, n_items = work.scores.shape[0], len(layout.sizes)
     n_chunks = max(1, -(-(n_items * k * k) // limit))
     step = max(1, -(-n_items // n_chunks))
+    return [slice(first, min(first + step, n_items)) for first in range(0, n_items, step)]
+
+
+def _view(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The first elements of ``a`` as a contiguous array of ``shape``."""
+    return a.reshape(-1)[: int(np.prod(shape))].reshape(shape)
+
+
+def _views(work: BlockWork, member: np.ndarray, params: ParamWork | None = None) -> BlockWork:
+    """A :class:`BlockWork` for ``len(member)`` annotations made of the first elements of ``work``'s."""
+    k, n = work.scores.shape[0], len(member)
+    top, total, tmp = (_view(a, (k, n)) for a in (work.top, work.total, work.tmp))
+    return BlockWork(member, _view(work.scores, (k, k, n)), top, total, tmp, params)
+
+
+def item_chunks(layout: BlockLayout, work: BlockWork, chunk_vars: int | None = None) -> list[ItemChunk]:
+    """The item block (``layout``) cut by :func:`chunk_bounds`, each chunk with its run lengths and its
+    evaluation buffers (views of ``work``'s, which must hold the largest chunk's annotations)."""
+    k, n_items = work.scores.shape[0], len(layout.sizes)
+    bounds = chunk_bounds(n_items, k, chunk_vars)
     offsets = np.concatenate([[0], np.cumsum(layout.sizes)])
+    step = bounds[0].stop - bounds[0].start if bounds else 0
     params = ParamWork.of((k, k, step), work.scores.dtype)
-
-    def view(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        return a.reshape(-1)[: int(np.prod(shape))].reshape(shape)
-
     chunks = []
-    for first in range(0, n_items, step):
-        items = slice(first, min(first + step, n_items))
+    for items in bounds:
         lo, hi = int(offsets[items.start]), int(offsets[items.stop])
         sizes = layout.sizes[items]
         members = np.flatnonzero(sizes)
         starts = (offsets[items] - lo)[members]
-        n, m = hi - lo, items.stop - items.start
-        top, total, tmp = (view(a, (k, n)) for a in (work.top, work.total, work.tmp))
-        scores = view(work.scores, (k, k, n))
-        chunk_work = BlockWork(
-            layout.member[lo:hi] - first, scores, top, total, tmp, params.prefix((k, k, m))
-        )
+        m = items.stop - items.start
+        chunk_work = _views(work, layout.member[lo:hi] - items.start, params.prefix((k, k, m)))
         chunks.append(ItemChunk(items, lo, hi, sizes, starts, members, chunk_work))
     return chunks
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive annotations ``lo:hi`` (sorted by member) holding whole members: the starts of those
+    members inside it, their ids and its evaluation buffers (views of the fit's)."""
+
+    lo: int
+    hi: int
+    starts: np.ndarray
+    members: np.ndarray
+    work: BlockWork
+
+
+def segment_bounds(sizes: np.ndarray, target: int) -> list[tuple[int, int]]:
+    """Cut annotations sorted by member (``sizes`` per member) into runs of whole members of about
+    ``target`` annotations (a member with more is a run of its own)."""
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    cuts = [0]
+    for pos in range(1, len(sizes)):  # over members (annotators: few), not annotations
+        if offsets[pos] - offsets[cuts[-1]] + sizes[pos] > target and offsets[pos] > offsets[cuts[-1]]:
+            cuts.append(pos)
+    cuts.append(len(sizes))
+    pairs = zip(cuts[:-1], cuts[1:], strict=True)
+    return [(int(offsets[a]), int(offsets[b])) for a, b in pairs if offsets[b] > offsets[a]]
+
+
+def block_segments(layout: BlockLayout, work: BlockWork, bounds: list[tuple[int, int]]) -> list[Segment]:
+    """The segments of a block at the given annotation bounds (whole members each)."""
+    offsets = np.concatenate([[0], np.cumsum(layout.sizes)])
+    segments = []
+    for lo, hi in bounds:
+        members = np.flatnonzero((offsets[:-1] >= lo) & (offsets[:-1] < hi) & (layout.sizes > 0))
+        starts = offsets[members] - lo
+        segments.append(Segment(lo, hi, starts, members, _views(work, layout.member[lo:hi])))
+    return segments
 
 
 class MmceWork:
     """Everything MMCE's iterations reuse: both blocks' layouts, two ``K x K x n`` tensors (the other block's
     scores and the scores being evaluated), four ``K x n`` arrays, and the E-step's gather positions. Made
     once per fit, so an iteration allocates nothing of the size of the annotations (at 10^6 annotations
-    and five classes the fresh tensors were a fifth of the time in page faults)."""
+    and five classes the fresh tensors were a fifth of the time in page faults).
+
+    When the item block is cut into chunks (more than :data:`ITEM_CHUNK_VARS` item parameters) the fit is
+    *streamed*: the item chunks, the annotator block's segments of annotators and the E-step's chunks of
+    items are evaluated one after another in buffers of the largest one's size; only the other block's
+    scores and the weights stay of the size of the annotations."""
 
     def __init__(self, data: MmceData) -> None:
         k, n = data.n_classes, len(data.item)
+        layouts = {
+            name: BlockLayout.of(data, own, order, other, size)
+            for name, own, order, other, size in (
+                ("annotators", data.annot, data.by_annotator, data.item, data.n_annotators),
+                ("items", data.item, data.by_item, data.annot, data.n_items),
+            )
+        }
+        offsets = np.concatenate([[0], np.cumsum(layouts["items"].sizes)])
+        bounds = chunk_bounds(data.n_items, k)
+        self.streamed = len(bounds) > 1
+        largest = max((int(offsets[b.stop] - offsets[b.start]) for b in bounds), default=0)
+        segments = segment_bounds(layouts["annotators"].sizes, max(largest, 1)) if self.streamed else []
+        cap = max([largest] + [hi - lo for lo, hi in segments]) if self.streamed else n
         fixed: np.ndarray = np.empty((k, k, n), data.dtype)
-        scores: np.ndarray = np.empty((k, k, n), data.dtype)
-        small: list[np.ndarray] = [np.empty((k, n), data.dtype) for _ in range(4)]
-        top, total, tmp, weights = small
-        prepared = {}
-        for name, own, order, other, size in (
-            ("annotators", data.annot, data.by_annotator, data.item, data.n_annotators),
-            ("items", data.item, data.by_item, data.annot, data.n_items),
-        ):
-            lay = BlockLayout.of(data, own, order, other, size)
-            prepared[name] = PreparedBlock(
-                lay, fixed, weights, BlockWork(lay.member, scores, top, total, tmp)
+        weights: np.ndarray = np.empty((k, n), data.dtype)
+        scores: np.ndarray = np.empty((k, k, cap), data.dtype)
+        small: list[np.ndarray] = [np.empty((k, cap), data.dtype) for _ in range(3)]
+        top, total, tmp = small
+        prepared = {
+            name: PreparedBlock(lay, fixed, weights, BlockWork(lay.member, scores, top, total, tmp))
+            for name, lay in layouts.items()
+        }
+        if self.streamed:
+            ann = prepared["annotators"]
+            prepared["annotators"] = PreparedBlock(
+                ann.layout, fixed, weights, ann.work, block_segments(ann.layout, ann.work, segments)
             )
         self.annotators, self.items = prepared["annotators"], prepared["items"]
         # the E-step's observed scores[label_n, k, n] (items order) sit at label_n * K * n + n, + k * n
-        self.observed_at = data.label[data.by_item] * (k * n) + np.arange(n)
-        self.index = np.empty(n, dtype=np.int64)
-        self.observed: np.ndarray = np.empty((k, n), data.dtype)
+        self.labels = data.label[data.by_item]
+        self.observed_at = self.labels * (k * n) + np.arange(n) if not self.streamed else self.labels[:0]
+        self.index = np.empty(cap, dtype=np.int64)
+        self.observed: np.ndarray = np.empty((k, cap), data.dtype)
         self._chunks: list[ItemChunk] | None = None
 
     @property
@@ -504,6 +606,8 @@ def e_step(
         observed = scores[data.label[order], :, np.arange(len(order))].T  # K x n
         log_z, _ = log_partition(scores)
         terms = (observed - log_z).astype(np.float64)
+    elif work.streamed:
+        return e_step_by_chunks(data, sig_t, tau_t, log_prior, work)
     else:
         blk = work.items
         lay = blk.layout
@@ -520,6 +624,34 @@ def e_step(
     log_u = np.zeros((data.n_classes, data.n_items))
     if len(starts):
         log_u[:, members] = np.add.reduceat(terms, starts, axis=1, dtype=np.float64)
+    return log_normalize(log_u.T + log_prior)
+
+
+def e_step_by_chunks(
+    data: MmceData, sig_t: np.ndarray, tau_t: np.ndarray, log_prior: np.ndarray, work: MmceWork
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`e_step` over the item block's chunks in turn, in their buffers: every item's sum is the same
+    sum of the same terms as in one pass (an item lies in one chunk), so the result is the same."""
+    k, lay = data.n_classes, work.items.layout
+    tau_c: np.ndarray = tau_t.astype(data.dtype)
+    sig_c: np.ndarray = sig_t.astype(data.dtype)
+    log_u = np.zeros((k, data.n_items))
+    for part in work.item_chunks:
+        w, lo, hi, n = part.work, part.lo, part.hi, part.hi - part.lo
+        scores = np.take(tau_c, lay.member[lo:hi], axis=2, out=w.scores, mode="clip")
+        other = np.take(sig_c, lay.other_sorted[lo:hi], axis=2, out=_view(work.items.fixed, (k, k, n)))
+        scores += other
+        flat, index, observed = scores.reshape(-1), work.index[:n], _view(work.observed, (k, n))
+        at = np.multiply(work.labels[lo:hi], k * n, out=index)
+        at += np.arange(n)
+        for c in range(k):
+            np.take(flat, at + c * n, out=observed[c], mode="clip")
+        log_z, _ = log_partition(scores, w)
+        terms = np.subtract(observed, log_z, out=observed)
+        if len(part.starts):
+            log_u[:, part.members + part.items.start] = np.add.reduceat(
+                terms, part.starts, axis=1, dtype=np.float64
+            )
     return log_normalize(log_u.T + log_prior)
 
 
