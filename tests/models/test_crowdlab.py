@@ -103,7 +103,8 @@ def test_model_assisted_ds_beats_plain_ds_on_the_tutorial(tutorial):
     plain = accuracy(DawidSkene(alpha=0.5).fit(data.annotations).labels_, data.gold)  # per-cell, as ds_model
     prior = ModelAssistedDawidSkene(mode="prior").fit(data.annotations, pred_probs=pred_probs)
     assert plain == pytest.approx(0.8682, abs=1e-4)
-    assert accuracy(prior.labels_, data.gold) == pytest.approx(0.9628, abs=1e-4)
+    # 0.9628 when run to convergence (tol=1e-10); the default stops on the relative objective rule at 12
+    assert accuracy(prior.labels_, data.gold) == pytest.approx(0.9662, abs=1e-4)
     annot = ModelAssistedDawidSkene(mode="annotator", model_weight=2.0, max_iter=500)
     annot.fit(data.annotations, pred_probs=pred_probs)
     assert accuracy(annot.labels_, data.gold) >= 0.98

@@ -78,9 +78,10 @@ class FullSteps:
     """Dawid-Skene's EM pieces for the driver: statistics ``(counts[a,k,l], sum_i post[i,k])``, the smoothed
     M-step, the sparse E-step and the penalised log-likelihood."""
 
-    def __init__(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> None:
+    def __init__(self, matrix: AnnotationMatrix, smoothing: Smoothing, compiled: bool | None = None) -> None:
         self.matrix = matrix
         self.smoothing = smoothing
+        self.compiled = compiled  # the kernel's path: None chooses by size, True / False force it
         self._kernel: DSKernel | None = None
 
     @property
@@ -88,7 +89,7 @@ class FullSteps:
         """The E-step / statistics kernel and its buffers, made on first use (the M-step and the objective
         never need it, so a distributed engine's client-side steps never build one)."""
         if self._kernel is None:
-            self._kernel = DSKernel(self.matrix)
+            self._kernel = DSKernel(self.matrix, compiled=self.compiled)
         return self._kernel
 
     def statistics(self, post: np.ndarray) -> DSStats:
@@ -228,8 +229,10 @@ class _DawidSkeneBase(IterativeAggregator):
             check_nonneg_float("alpha", alpha), 0.0, check_nonneg_float("prior_alpha", self.prior_alpha)
         )
 
-    def _steps(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> FullSteps:
-        return FullSteps(matrix, smoothing)
+    def _steps(
+        self, matrix: AnnotationMatrix, smoothing: Smoothing, compiled: bool | None = None
+    ) -> FullSteps:
+        return FullSteps(matrix, smoothing, compiled)
 
     def _check_classes(self, annotations: Annotations) -> None:
         if annotations.n_classes < 2:
@@ -511,8 +514,10 @@ class OneCoinDawidSkene(_DawidSkeneBase):
     name = "onecoin"
     model_name = "OneCoinDawidSkene"
 
-    def _steps(self, matrix: AnnotationMatrix, smoothing: Smoothing) -> FullSteps:
-        return OneCoinSteps(matrix, smoothing)
+    def _steps(
+        self, matrix: AnnotationMatrix, smoothing: Smoothing, compiled: bool | None = None
+    ) -> FullSteps:
+        return OneCoinSteps(matrix, smoothing, compiled)
 
     def em_options(self) -> dict[str, Any]:
         """As :meth:`DawidSkene.em_options` without the relative objective rule: on the 26 public sets it
