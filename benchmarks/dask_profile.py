@@ -129,7 +129,8 @@ def posterior_gap(a: Path, b: Path) -> float:
     import pandas as pd
 
     first, second = (pd.concat([pd.read_parquet(p) for p in sorted(f.glob("*.parquet"))]) for f in (a, b))
-    first, second = first.set_index("item"), second.set_index("item").loc[first.index]
+    first, second = (f.set_index(f["item"].astype(str)) for f in (first, second))
+    second = second.loc[first.index]
     cols = [c for c in first.columns if c.startswith("proba_")]
     return float(np.abs(first[cols].to_numpy() - second[cols].to_numpy()).max())
 
@@ -178,6 +179,7 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--old", default="none", help="git revision to measure first, or 'none'")
     parser.add_argument("--check", action="store_true", help="also compare with the in-memory fit")
+    parser.add_argument("--src", type=Path, default=REPO / "src", help="the source tree measured as 'new'")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from scale import generate  # the scale benchmark's data, shared with it
@@ -190,7 +192,7 @@ def main() -> None:
     )
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"new": REPO / "src"}
+        trees = {"new": args.src}
         if args.old != "none":
             trees = {"old": old_tree(args.old, Path(tmp) / "old"), **trees}
         for name, src in trees.items():

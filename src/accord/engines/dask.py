@@ -42,16 +42,21 @@ from .._csv import write_parquet
 from .._kernel.compiled import worth_it as compiled_worth_it
 from .._kernel.driver import (
     HISTORY_COLUMNS,
+    EMPoint,
     EMSteps,
     EStep,
+    Squarem,
     check_em_params,
+    em_step,
     has_converged,
     max_abs_change,
     merge_statistics,
+    objective_gain_small,
 )
 from .._kernel.em import AnnotationMatrix, DSKernel, one_hot
 from .._kernel.fitted import Confusions
 from .._kernel.votes import argmax_lowest, break_ties, vote_shares
+from .._utils import check_nonneg_float
 from ..annotations import Annotations
 from ..consensus import Consensus
 from ..errors import AccordError, ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
@@ -91,7 +96,8 @@ class _Plan:
         self.n_classes = n_classes
         self.name = str(getattr(model, "model_name", type(model).__name__))
 
-    def steps(self, matrix: AnnotationMatrix) -> EMSteps[Any, Any]:
+    def steps(self, matrix: AnnotationMatrix, compiled: bool | None = None) -> EMSteps[Any, Any]:
+        """The steps on ``matrix``; ``compiled``: True forces the compiled kernel, None: its size decides."""
         raise NotImplementedError
 
     def start(self, counts: np.ndarray, prevalence: np.ndarray) -> np.ndarray:
@@ -111,8 +117,8 @@ class _DawidSkenePlan(_Plan):
         super().__init__(model, n_classes)
         self.smoothing = model._smoothing(n_classes)
 
-    def steps(self, matrix: AnnotationMatrix) -> EMSteps[Any, Any]:
-        return cast(EMSteps[Any, Any], self.model._steps(matrix, self.smoothing))
+    def steps(self, matrix: AnnotationMatrix, compiled: bool | None = None) -> EMSteps[Any, Any]:
+        return cast(EMSteps[Any, Any], self.model._steps(matrix, self.smoothing, compiled))
 
     def start(self, counts: np.ndarray, prevalence: np.ndarray) -> np.ndarray:
         return _vote_start(self.model.init, counts, self.model.tie_break, prevalence, self.n_classes)
@@ -125,8 +131,11 @@ class _BayesPlan(_Plan):
         super().__init__(model, n_classes)
         self.alpha0, self.nu0 = model._priors(n_classes)
 
-    def steps(self, matrix: AnnotationMatrix) -> EMSteps[Any, Any]:
-        return cast(EMSteps[Any, Any], VBSteps(matrix, self.alpha0, self.nu0))
+    def steps(self, matrix: AnnotationMatrix, compiled: bool | None = None) -> EMSteps[Any, Any]:
+        steps = VBSteps(matrix, self.alpha0, self.nu0)
+        if compiled and getattr(steps, "_kernel", False) is None:  # its kernel, made on first use
+            steps._kernel = DSKernel(matrix, compiled=True)
+        return cast(EMSteps[Any, Any], steps)
 
     def start(self, counts: np.ndarray, prevalence: np.ndarray) -> np.ndarray:
         if self.model.init == "soft_mv":
@@ -232,7 +241,16 @@ class _State:
     post: np.ndarray
     labels: np.ndarray
     summary: _Summary = field(default_factory=lambda: _Summary(None))
-    steps: Any = None
+    steps: _Steps | None = None
+
+
+@dataclass
+class _Steps:
+    """The model's steps on one partition, shared by its states, and the posterior their E-step wrote last
+    (it lives in the steps' buffers, which the next E-step writes again)."""
+
+    steps: Any
+    last: np.ndarray | None = None
 
 
 def _vocabulary(local: Local | None) -> tuple[list[Any], list[Any], list[str]]:
@@ -272,22 +290,14 @@ def _clamp(part: _Part, post: np.ndarray) -> np.ndarray:
     return post
 
 
-def _partition_steps(part: _Part, plan: _Plan, compiled: bool) -> EMSteps[Any, Any]:
-    """The model's steps on the partition; ``compiled``: the whole fit is large enough for the compiled
-    kernel (:func:`~accord._kernel.compiled.worth_it` of all annotations, asked on the worker, where it
-    runs), which the partition alone may not be."""
-    steps = plan.steps(part.matrix)
-    if compiled and getattr(steps, "_kernel", False) is None:  # the steps' kernel, made on first use
-        cast(Any, steps)._kernel = DSKernel(part.matrix, compiled=True)
-    return steps
-
-
 def _begin(part: _Part, plan: _Plan, prevalence: np.ndarray, n_annotations: int) -> _State:
     post = _clamp(part, plan.start(part.annotations.vote_counts(), prevalence))
-    steps = _partition_steps(part, plan, compiled_worth_it(n_annotations))
+    # the whole fit may be large enough for the compiled kernel when the partition alone is not (asked on the
+    # worker, where it runs: numba there, ACCORD_NO_COMPILE / ACCORD_COMPILE_MIN there)
+    steps = plan.steps(part.matrix, True if compiled_worth_it(n_annotations) else None)
     stats = steps.statistics(post)
     labels = np.asarray(argmax_lowest(post), dtype=np.intp)
-    return _State(post, labels, _Summary(stats, n_items=part.annotations.n_items), steps)
+    return _State(post, labels, _Summary(stats, n_items=part.annotations.n_items), _Steps(steps))
 
 
 def _advance(part: _Part, state: _State, params: Any) -> _State:
@@ -295,25 +305,31 @@ def _advance(part: _Part, state: _State, params: Any) -> _State:
     and its changes against the posterior and labels entering the iteration: from the same pass when the
     steps offer a fused E-step that gives them (and no known item is clamped after it), else computed
     after it (as :func:`accord._kernel.driver.run_em` does)."""
-    steps = state.steps
+    assert state.steps is not None
+    holder, steps, prev = state.steps, state.steps.steps, state.post
+    if holder.last is not None and prev is not holder.last:
+        # a run that continues from an earlier point (after a rejected SQUAREM extrapolation): its
+        # posterior leaves the steps' buffers before they are written again
+        prev = prev.copy(order="K")
     fused = getattr(steps, "fused_e_step", None)
-    e = fused(params, state.post, state.labels) if fused is not None else steps.e_step(params)
+    e = fused(params, prev, state.labels) if fused is not None else steps.e_step(params)
+    holder.last = e.post
     post = _clamp(part, e.post)
     labels = e.labels if e.labels is not None and part.known is None else post.argmax(axis=1)
     if e.stats is not None and e.delta is not None and e.n_changed is not None and part.known is None:
         stats, delta, n_changed = e.stats, float(e.delta), int(e.n_changed)
     else:
         stats = steps.statistics(post)
-        delta = max_abs_change(post, state.post)
+        delta = max_abs_change(post, prev)
         n_changed = int(np.count_nonzero(labels != state.labels))
     # the steps write their posterior and label buffers again: the labels are copied (the posterior is
     # the other of the kernel's two buffers, so the one entering the next iteration stays intact)
     summary = _Summary(stats, float(e.log_z.sum()), delta, n_changed, len(post))
-    return _State(post, np.array(labels, dtype=np.intp), summary, steps)
+    return _State(post, np.array(labels, dtype=np.intp), summary, holder)
 
 
 def _merge(*parts: _Summary | _State) -> _Summary:
-    """Add partitions' summaries (or the summaries held by their states)."""
+    """Add partitions' summaries (or the summaries held by their states, on the worker that holds them)."""
     sums = [p.summary if isinstance(p, _State) else p for p in parts]
     return _Summary(
         merge_statistics(p.stats for p in sums),
@@ -322,6 +338,35 @@ def _merge(*parts: _Summary | _State) -> _Summary:
         int(sum(p.n_changed for p in sums)),
         int(sum(p.n_items for p in sums)),
     )
+
+
+class _Placed:
+    """The partitions (futures of :class:`_Part`) and the worker that holds each: a step of EM runs every
+    partition's task on its worker and adds the summaries of a worker's partitions there, so that only
+    summaries (annotators x K x K numbers each) ever move between workers, never a state (posterior and
+    kernel), and an iteration is one task per partition, one per worker and one more."""
+
+    def __init__(self, parts: list[Any], places: list[str]) -> None:
+        self.parts = parts
+        self.groups: dict[str, list[int]] = {}
+        for i, w in enumerate(places):
+            self.groups.setdefault(w, []).append(i)
+
+    def run(
+        self, client: Any, fn: Callable[..., Any], *per_part: list[Any], **shared: Any
+    ) -> tuple[list[Any], Any]:
+        """``fn(part, *per_part[i], **shared)`` for every partition; the futures of the results (states) and
+        their summed summary."""
+        out: list[Any] = [None] * len(self.parts)
+        sums = []
+        for w, idx in self.groups.items():
+            where = {"workers": [w], "allow_other_workers": True, "pure": False}
+            args = [[self.parts[i] for i in idx], *[[values[i] for i in idx] for values in per_part]]
+            states = client.map(fn, *args, **shared, **where)
+            sums.append(client.submit(_merge, *states, **where))
+            for i, f in zip(idx, states, strict=True):
+                out[i] = f
+        return out, _reduce(client, sums, _merge)
 
 
 def _consensus(part: _Part, state: _State | None, params: Any, plan: _Plan | None) -> Consensus:
@@ -610,7 +655,7 @@ def _fit(job: _Job, client: Any) -> DaskFit:
                 "Pass classes=..."
             )
         plan = _PLANS[type(model)](model, k)
-        run = _em(client, model, plan, parts, enc.prevalence, len(enc.annotators))
+        run = _em(client, model, plan, _Placed(parts, enc.places), enc.prevalence, len(enc.annotators))
         states = run.states
         per_part = [run.params] * len(parts)
     clock.append(time.perf_counter())
@@ -679,6 +724,7 @@ class _Encoded:
     classes: pd.Index
     prevalence: np.ndarray
     report: list[str]
+    places: list[str] = field(default_factory=list)  # the worker of each partition
 
 
 def _encode(job: _Job, client: Any) -> _Encoded:
@@ -724,7 +770,7 @@ def _encode(job: _Job, client: Any) -> _Encoded:
     del local, keep, encoded
     report = [line for v in vocab for line in v[2]]
     prevalence = _reduce(client, client.map(_class_votes, parts, pure=False), _sum_arrays)
-    return _Encoded(parts, annotators, class_index, prevalence, report)
+    return _Encoded(parts, annotators, class_index, prevalence, report, places)
 
 
 def _placement(client: Any, futures: list[Any]) -> list[str]:
@@ -860,36 +906,72 @@ def _whole_steps(plan: _Plan, n_items: int, n_annotators: int) -> EMSteps[Any, A
     return steps
 
 
-def _em(
-    client: Any, model: Any, plan: _Plan, parts: list[Any], prevalence: np.ndarray, n_annotators: int
-) -> _Run:
-    """The driver's loop (:func:`accord._kernel.driver.run_em` without gold) over partitions."""
-    min_iter, max_iter, tol = check_em_params(model.min_iter, model.max_iter, model.tol)
-    n_annotations = int(prevalence.sum())
-    states = client.map(
-        _begin, parts, plan=plan, prevalence=prevalence, n_annotations=n_annotations, pure=False
-    )
-    summary = _reduce(client, states, _merge)
-    whole = _whole_steps(plan, summary.n_items, n_annotators)
-    params: Any = None
-    rows: list[tuple[Any, ...]] = []
-    converged, value = False, -np.inf
-    # the model's second rule, as run_em applies it: an objective gain below objective_tol per annotation
-    objective_tol = getattr(model, "objective_tol", None) if tol > 0 else None
-    previous = -np.inf
-    for it in range(1, max_iter + 1):
-        params = whole.m_step(summary.stats, params)
+def _stopping(model: Any, tol: float) -> dict[str, Any]:
+    """The model's driver options beyond ``max_iter`` / ``tol`` / ``min_iter``, as its in-memory fit passes
+    them to :func:`~accord._kernel.driver.run_em`: ``em_options()`` (the relative objective rule, SQUAREM)
+    and Bayesian DS's ``objective_tol`` (a gain per annotation; off for a fixed schedule)."""
+    options = dict(model.em_options()) if callable(getattr(model, "em_options", None)) else {}
+    objective_tol = getattr(model, "objective_tol", None)
+    if objective_tol is not None and tol > 0:
+        options.setdefault("objective_tol", check_nonneg_float("objective_tol", objective_tol))
+    return options
+
+
+class _Loop:
+    """The pieces of :func:`~accord._kernel.driver.em_step` over partitions: a point's ``state`` is
+    ``(futures of the partitions' _State, their summed _Summary)``."""
+
+    def __init__(self, client: Any, plan: _Plan, parts: _Placed, whole: EMSteps[Any, Any]) -> None:
+        self.client, self.plan, self.parts, self.whole = client, plan, parts, whole
+        self.count = 0
+
+    def em_map(self, point: EMPoint[Any]) -> Any:
+        return self.whole.m_step(point.state[1].stats, point.params)
+
+    def evaluate(self, params: Any, point: EMPoint[Any]) -> EMPoint[Any]:
+        client = self.client
         shared = client.scatter(params, broadcast=True) if _nbytes(params) > BROADCAST_BYTES else params
-        states = client.map(_advance, parts, states, params=shared, pure=False)
-        summary = _reduce(client, states, _merge)
-        evidence = EStep(np.empty((0, plan.n_classes)), np.array([summary.log_z]))
-        value = float(whole.objective(params, evidence))
-        rows.append((it, value, summary.log_z, summary.delta, summary.n_changed))
-        gain_small = objective_tol is not None and value - previous < objective_tol * max(n_annotations, 1)
-        previous = value
-        if it >= min_iter and (has_converged(summary.delta, summary.n_changed, tol) or gain_small):
-            converged = True
-            break
+        states, summary = self.parts.run(client, _advance, point.state[0], params=shared)
+        evidence = EStep(np.empty((0, self.plan.n_classes)), np.array([summary.log_z]))
+        value = float(self.whole.objective(params, evidence))
+        self.count += 1
+        return EMPoint(params, value, summary.delta, summary.n_changed, (states, summary), self.count)
+
+
+def _em(
+    client: Any, model: Any, plan: _Plan, parts: _Placed, prevalence: np.ndarray, n_annotators: int
+) -> _Run:
+    """The driver's loop (:func:`accord._kernel.driver.run_em` with its stopping rules and, when the model
+    asks for it, SQUAREM: :func:`~accord._kernel.driver.em_step`) over partitions."""
+    min_iter, max_iter, tol = check_em_params(model.min_iter, model.max_iter, model.tol)
+    options = _stopping(model, tol)
+    n_annotations = int(prevalence.sum())
+    states, summary = parts.run(client, _begin, plan=plan, prevalence=prevalence, n_annotations=n_annotations)
+    whole = _whole_steps(plan, summary.n_items, n_annotators)
+    loop = _Loop(client, plan, parts, whole)
+    scale = float(max(n_annotations, 1))  # objective_tol is a gain per annotation
+
+    def stop(point: EMPoint[Any], previous: EMPoint[Any]) -> bool:
+        small = objective_gain_small(
+            point.value, previous.value, options.get("objective_tol"), scale, options.get("objective_rtol")
+        )
+        return point.iteration >= min_iter and (has_converged(point.delta, point.n_changed, tol) or small)
+
+    squarem = Squarem(whole) if options.get("accelerate") and Squarem.supports(whole) else None
+    base: EMPoint[Any] = EMPoint(None, -np.inf, float("nan"), 0, (states, summary))
+    rows: list[tuple[Any, ...]] = []
+    extras: list[dict[str, Any]] = []
+    converged = False
+    while loop.count < max_iter and not converged:
+        base, points, converged = em_step(
+            base, loop.em_map, loop.evaluate, stop, max_iter - loop.count, squarem
+        )
+        for point in points:  # the in-memory history: a rejected extrapolation repeats the row before it
+            row = (point.iteration, point.value, point.state[1].log_z, point.delta, point.n_changed)
+            if not point.accepted:
+                row = (point.iteration, rows[-1][1], rows[-1][2], 0.0, 0)
+            rows.append(row)
+            extras.append({"step": point.step, "accepted": point.accepted} if squarem is not None else {})
     if not converged:
         warnings.warn(
             f"{plan.name} stopped at max_iter={max_iter} before converging (in the last iteration the "
@@ -899,7 +981,9 @@ def _em(
             stacklevel=3,
         )
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
-    return _Run(len(rows), converged, value, history, params, list(states))
+    if any(extras):
+        history = pd.concat([history, pd.DataFrame(extras)], axis=1)
+    return _Run(loop.count, converged, base.value, history, base.params, list(base.state[0]))
 
 
 def _outputs(
