@@ -205,3 +205,25 @@ def test_objective_tol_off_with_a_fixed_schedule(tiny):
         BayesianDawidSkene(objective_tol=-1.0).fit(tiny)
     loose = BayesianDawidSkene(objective_tol=1.0).fit(tiny)  # any gain below one per annotation stops it
     assert loose.n_iter_ <= 2 and loose.converged_
+
+
+def test_steps_take_the_kernel_path(tiny):
+    """``VBSteps(..., compiled=False)`` runs the NumPy kernel; ``compiled=True`` (where numba runs) the
+    compiled one, with the same E-step to rounding."""
+    from accord._kernel.compiled import enabled
+    from accord._kernel.em import AnnotationMatrix
+    from accord.models.bayesian_ds import VBSteps, vb_m_step
+
+    matrix = AnnotationMatrix(tiny)
+    k = tiny.n_classes
+    alpha0, nu0 = confusion_prior(k, 2.0, 2.0), np.ones(k)
+    numpy_steps = VBSteps(matrix, alpha0, nu0, compiled=False)
+    assert numpy_steps.kernel.compiled is False
+    post = np.full((tiny.n_items, k), 1.0 / k)
+    state = vb_m_step(numpy_steps.statistics(post), alpha0, nu0)
+    want = numpy_steps.e_step(state)
+    compiled_steps = VBSteps(matrix, alpha0, nu0, compiled=True)
+    assert compiled_steps.kernel.compiled is enabled()
+    got = compiled_steps.e_step(state)
+    np.testing.assert_allclose(got.post, want.post, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.log_z, want.log_z, rtol=1e-12)

@@ -92,15 +92,18 @@ class VBSteps:
     """IBCC's pieces for the EM driver: Dawid-Skene's statistics, the posterior Dirichlets as M-step, the
     E-step with expected logs and the evidence lower bound as objective."""
 
-    def __init__(self, matrix: AnnotationMatrix, alpha0: np.ndarray, nu0: np.ndarray) -> None:
+    def __init__(
+        self, matrix: AnnotationMatrix, alpha0: np.ndarray, nu0: np.ndarray, compiled: bool | None = None
+    ) -> None:
         self.matrix, self.alpha0, self.nu0 = matrix, alpha0, nu0
+        self.compiled = compiled  # the kernel's path: None chooses by size, True / False force it
         self._kernel: DSKernel | None = None
 
     @property
     def kernel(self) -> DSKernel:
         """The E-step / statistics kernel and its buffers, made on first use (as Dawid-Skene's)."""
         if self._kernel is None:
-            self._kernel = DSKernel(self.matrix)
+            self._kernel = DSKernel(self.matrix, compiled=self.compiled)
         return self._kernel
 
     def statistics(self, post: np.ndarray) -> DSStats:
