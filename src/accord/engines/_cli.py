@@ -135,7 +135,9 @@ def _write_table(frame: pd.DataFrame, path: str, *, allow_formulas: bool = False
 
 def summary(result: Any, output: str) -> str:
     """Sizes, iterations and stage times of a Dask fit, and where its tables went."""
-    times = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    times = ", ".join(
+        f"{k} {v:.1f} s" + _detail(result.timings, k) for k, v in result.timings.items() if "." not in k
+    )
     state = "converged" if result.converged else "did not converge"
     lines = [
         f"{result.method} on Dask: {result.n_items:,} items, {len(result.annotators):,} annotators, "
@@ -146,6 +148,16 @@ def summary(result: Any, output: str) -> str:
         f"wrote {len(result.paths)} Parquet files into {output}",
     ]
     return "\n".join(lines)
+
+
+def _detail(timings: dict[str, float], stage: str) -> str:
+    """`` (shuffle 8.10 s, index 1.20 s)``: the parts of a stage's time."""
+    parts = [
+        f"{k.split('.', 1)[1].replace('_', ' ')} {v:.2f} s"
+        for k, v in timings.items()
+        if k.startswith(stage + ".")
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _classes(text: str | None, usage_error: type[Exception]) -> list[str] | None:

@@ -439,8 +439,11 @@ class DaskFit:
     report : list of str
         What the builders dropped or changed, per partition.
     timings : dict of str to float
-        Seconds spent encoding (shuffle by item, validation, vocabulary), in EM and writing / collecting
-        (with the per-annotator sums and the gold matches).
+        Wall seconds the client waited: ``encode`` (reading, the shuffle by item, validating and encoding
+        the partitions, the global indexes), ``fit`` (EM) and ``output`` (writing, collecting, the
+        per-annotator sums and the gold matches); in detail ``encode.shuffle`` (until every partition is
+        read, shuffled and encoded), ``encode.index`` (the global indexes, recoding, class votes),
+        ``fit.per_iteration``, ``output.write`` (the part files) and ``output.tables`` (the rest).
     annotator_quality : pandas.DataFrame or None
         One row per annotator, the columns of :meth:`Consensus.annotators_frame`.
     n_gold, gold_items, gold_correct : int
@@ -660,6 +663,7 @@ def _fit(job: _Job, client: Any) -> DaskFit:
         per_part = [run.params] * len(parts)
     clock.append(time.perf_counter())
     paths = _outputs(client, parts, states, per_part, plan, job.output) if job.output is not None else []
+    written = time.perf_counter()
     items = None
     if job.collect or (job.collect is None and job.output is None):
         futures = [
@@ -685,6 +689,15 @@ def _fit(job: _Job, client: Any) -> DaskFit:
         prior, theta = plan.prior_and_confusions(run.params)
         scores = _annotator_scores(model, theta)
     timings = dict(zip(("encode", "fit", "output"), np.diff(clock).tolist(), strict=True))
+    timings.update(
+        {
+            "encode.shuffle": enc.shuffled - clock[0],
+            "encode.index": clock[1] - enc.shuffled,
+            "fit.per_iteration": timings["fit"] / max(run.n_iter, 1),
+            "output.write": written - clock[2],
+            "output.tables": clock[3] - written,
+        }
+    )
     return DaskFit(
         plan.name if plan is not None else "MajorityVote",
         enc.annotators,
@@ -725,6 +738,7 @@ class _Encoded:
     prevalence: np.ndarray
     report: list[str]
     places: list[str] = field(default_factory=list)  # the worker of each partition
+    shuffled: float = 0.0  # perf_counter when every partition was read, shuffled and encoded
 
 
 def _encode(job: _Job, client: Any) -> _Encoded:
@@ -758,6 +772,7 @@ def _encode(job: _Job, client: Any) -> _Encoded:
     )
     local = client.compute(encoded.to_delayed())
     vocab = client.gather(client.map(_vocabulary, local, pure=False))
+    shuffled = time.perf_counter()
     keep = [f for f, v in zip(local, vocab, strict=True) if v[0]]
     if not keep:
         raise InvalidAnnotationsError("the annotations are empty: the table has no rows")
@@ -770,7 +785,7 @@ def _encode(job: _Job, client: Any) -> _Encoded:
     del local, keep, encoded
     report = [line for v in vocab for line in v[2]]
     prevalence = _reduce(client, client.map(_class_votes, parts, pure=False), _sum_arrays)
-    return _Encoded(parts, annotators, class_index, prevalence, report, places)
+    return _Encoded(parts, annotators, class_index, prevalence, report, places, shuffled)
 
 
 def _placement(client: Any, futures: list[Any]) -> list[str]:
