@@ -4,7 +4,7 @@ Bayes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -127,6 +127,17 @@ class VBSteps:
     def objective(self, params: VBState, e: EStep) -> float:
         return elbo(params, e.log_z, self.alpha0, self.nu0)
 
+    def pack(self, params: VBState) -> np.ndarray:
+        """The posterior Dirichlet parameters as one vector for SQUAREM: their logs, where an extrapolation
+        stays valid (every parameter positive once :meth:`unpack` exponentiates it)."""
+        return np.log(np.concatenate([params.nu, params.alpha.ravel()]))
+
+    def unpack(self, x: np.ndarray, like: VBState) -> VBState:
+        """A packed vector back to a :class:`VBState` (parameters and their expected logs)."""
+        k = len(like.nu)
+        nu, alpha = np.exp(x[:k]), np.exp(x[k:]).reshape(like.alpha.shape)
+        return VBState(alpha, nu, _expected_log_dirichlet(alpha), _expected_log_dirichlet(nu))
+
 
 class BayesianDawidSkene(IterativeAggregator):
     r"""Bayesian Dawid-Skene (IBCC): Dawid-Skene with Dirichlet priors, fitted by mean-field variational
@@ -165,6 +176,12 @@ class BayesianDawidSkene(IterativeAggregator):
         of ``max_iter`` iterations).
     tie_break : {"lowest", "random", "prior"}, default "lowest"
         Tie rule of the starting majority vote (``init="mv"``).
+    accelerate : bool, default False
+        Run SQUAREM cycles (two variational steps, then one extrapolated step kept only if it raises the
+        bound; Varadhan and Roland 2008) on the logs of the posterior Dirichlet parameters. ``max_iter``
+        and ``n_iter_`` then count E-steps. Off by default: on the 26 public benchmark sets it saves a
+        fifth of the E-steps (1022 -> 827) but no time, and moves 119 labels of relevance (which reaches
+        ``max_iter`` either way; -0.16 points).
     keep_history : bool or "auto", default "auto"
     random_state : int, Generator or None
 
@@ -214,6 +231,9 @@ class BayesianDawidSkene(IterativeAggregator):
     H.-C. Kim and Z. Ghahramani (2012). Bayesian classifier combination. AISTATS 2012, PMLR 22:619-627.
     E. Simpson, S. Roberts, I. Psorakis and A. Smith (2013). Dynamic Bayesian combination of multiple
     imperfect classifiers. In Decision Making and Imperfection, Springer. doi:10.1007/978-3-642-36406-8_1
+    R. Varadhan and C. Roland (2008). Simple and globally convergent methods for accelerating the
+    convergence of any EM algorithm. Scandinavian Journal of Statistics 35(2):335-353.
+    doi:10.1111/j.1467-9469.2007.00585.x
 
     Examples
     --------
@@ -238,6 +258,7 @@ class BayesianDawidSkene(IterativeAggregator):
         tol: float = 1e-5,
         objective_tol: float | None = 1e-10,
         tie_break: str = "lowest",
+        accelerate: bool = False,
         keep_history: bool | str = "auto",
         random_state: int | np.random.Generator | None = None,
     ):
@@ -250,8 +271,14 @@ class BayesianDawidSkene(IterativeAggregator):
         self.tol = tol
         self.objective_tol = objective_tol
         self.tie_break = tie_break
+        self.accelerate = accelerate
         self.keep_history = keep_history
         self.random_state = random_state
+
+    def em_options(self) -> dict[str, Any]:
+        """The driver options beyond ``max_iter`` / ``tol`` / ``min_iter`` and ``objective_tol`` that set
+        this model's trajectory (SQUAREM); a distributed loop passes the same."""
+        return {"accelerate": bool(self.accelerate)}
 
     def _priors(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         diag = check_nonneg_float("alpha0_diag", self.alpha0_diag)
@@ -310,6 +337,7 @@ class BayesianDawidSkene(IterativeAggregator):
             model=self.model_name,
             objective_tol=objective_tol,
             objective_scale=float(max(annotations.n_annotations, 1)),
+            **self.em_options(),
         )
         return self._finish(annotations, result)
 
