@@ -7,9 +7,11 @@ Usage:
 One fit per set with ``tol=0`` (the whole 100-iteration trajectory, every iteration's labels kept). Rules
 compared, each read off the same trajectory (a rule that never fires stops at iteration 100):
 
-- ``default``: the previous default, largest posterior change ``max |post_t - post_{t-1}| < 1e-5``;
-- ``stable 1e-3``: the current default (no label changed in the iteration and the largest posterior change
+- ``default``: an older default, largest posterior change ``max |post_t - post_{t-1}| < 1e-5``;
+- ``stable 1e-3``: the previous default (no label changed in the iteration and the largest posterior change
   below ``tol = 1e-3``);
+- ``stable or tol^2``: the current default, ``stable 1e-3`` or a relative objective gain
+  ``L_t - L_{t-1} <= tol^2 |L_t|`` (``tol^2 = 1e-6``), whichever comes first;
 - ``rel 1e-6`` / ``rel 1e-8``: relative change of the objective ``|L_t - L_{t-1}| <= r |L_t|``;
 - ``stable 3``: the labels have not changed for 3 iterations in a row.
 
@@ -31,7 +33,7 @@ from accord import DawidSkene
 from accord.datasets import load_dataset
 from accord.errors import ConvergenceWarning, DataQualityWarning
 
-RULES = ("default", "stable 1e-3", "rel 1e-6", "rel 1e-8", "stable 3")
+RULES = ("default", "stable 1e-3", "stable or tol^2", "rel 1e-6", "rel 1e-8", "stable 3")
 
 
 def stop_iterations(history: pd.DataFrame) -> dict[str, int]:
@@ -42,7 +44,13 @@ def stop_iterations(history: pd.DataFrame) -> dict[str, int]:
     change = np.abs(np.diff(obj, prepend=np.nan))
     still = history["n_changed"].to_numpy() == 0
     out = {}
-    for name, ok in (("default", delta < 1e-5), ("stable 1e-3", still & (delta < 1e-3))):
+    gain = np.diff(obj, prepend=-np.inf)
+    rules = (
+        ("default", delta < 1e-5),
+        ("stable 1e-3", still & (delta < 1e-3)),
+        ("stable or tol^2", (still & (delta < 1e-3)) | (gain <= 1e-6 * np.abs(obj))),
+    )
+    for name, ok in rules:
         hit = np.flatnonzero(ok)
         out[name] = int(hit[0]) + 1 if len(hit) else last
     for name, r in (("rel 1e-6", 1e-6), ("rel 1e-8", 1e-8)):
