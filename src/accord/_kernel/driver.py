@@ -426,7 +426,9 @@ class Squarem:
         x0, x1, x2 = self.pack(p0), self.pack(p1), self.pack(p2)
         r = x1 - x0
         v = x2 - x1 - r
-        rr, vv = float(r @ r), float(v @ v)
+        # squares summed without BLAS: a threaded dot of this size costs more than the whole cycle's
+        # arithmetic on a busy machine
+        rr, vv = float(np.square(r).sum()), float(np.square(v).sum())
         step = float(np.sqrt(rr / vv)) if vv > 0 and np.isfinite(rr / vv) else 1.0
         step = min(max(step, 1.0), self.step_max)
         if step == 1.0:
