@@ -501,8 +501,9 @@ class MmceWork:
             )
         self.annotators, self.items = prepared["annotators"], prepared["items"]
         # the E-step's observed scores[label_n, k, n] (items order) sit at label_n * K * n + n, + k * n
-        self.labels = data.label[data.by_item]
-        self.observed_at = self.labels * (k * n) + np.arange(n) if not self.streamed else self.labels[:0]
+        labels, none = data.label[data.by_item], np.empty(0, dtype=np.int64)
+        self.labels = labels if self.streamed else none  # the chunks' E-step computes its positions
+        self.observed_at = none if self.streamed else labels * (k * n) + np.arange(n)
         self.index = np.empty(cap, dtype=np.int64)
         self.observed: np.ndarray = np.empty((k, cap), data.dtype)
         self._chunks: list[ItemChunk] | None = None
@@ -566,7 +567,7 @@ def m_step(
         data.n_items,
         None if work is None else work.items,
     )
-    chunks = None if work is None else work.item_chunks
+    chunks = work.item_chunks if work is not None and work.streamed else None
     if chunks is None or len(chunks) == 1:
         tau_t = minimize_lbfgs(
             blk.objective, (tau_t / blk.scale).ravel(), max_iter=max_iter, gtol=gtol, rel_noise=noise
