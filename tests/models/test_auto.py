@@ -352,11 +352,12 @@ def test_a_few_gold_labels_overrule_the_held_out_labels_only_when_clear():
 
 
 def test_a_little_gold_fixes_zencrowd(data_dir):
-    """zencrowd_us: every annotation-based score prefers full confusion matrices, gold prefers one-coin; 50
-    gold items move auto from 0.82 to 0.90 on the other 1990."""
+    """zencrowd_us: every annotation-based score prefers full confusion matrices, gold prefers one-coin; 75
+    gold items move auto from 0.82 to 0.90 on the other 1965. (With 50 the gold's preference sits on the
+    two-standard-error edge of ``_gold_is_clear``, so the held-out labels may judge instead.)"""
     data = load_dataset(data_dir / "zencrowd_us")
     order = np.random.default_rng(0).permutation(len(data.gold))
-    known, rest = data.gold.iloc[order[:50]], data.gold.iloc[order[50:]]
+    known, rest = data.gold.iloc[order[:75]], data.gold.iloc[order[75:]]
     free = Auto(candidates=FAST, random_state=0).fit(data.annotations)
     guided = Auto(candidates=FAST, random_state=0).fit(data.annotations, gold=known)
     assert accuracy(free.labels_, rest) < 0.83
