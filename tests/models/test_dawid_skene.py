@@ -192,3 +192,31 @@ def test_single_label_items_are_flagged():
     with pytest.warns(DataQualityWarning, match="single annotation"), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # it drifts, which is the point of the warning
         DawidSkene().fit(one)
+
+
+def test_default_stop_and_acceleration_reach_the_converged_labels(pneumonia):
+    """The default rule (posterior stable, or a relative objective gain of at most tol^2) and SQUAREM keep
+    the labels of a fit run to convergence; SQUAREM's E-steps are counted in n_iter_."""
+    ann, _ = pneumonia
+    tight = DawidSkene(tol=1e-10, max_iter=2000).fit(ann)
+    default = DawidSkene().fit(ann)
+    fast = DawidSkene(accelerate=True).fit(ann)
+    fast_tight = DawidSkene(accelerate=True, tol=1e-10, max_iter=2000).fit(ann)
+    for model in (default, fast):
+        assert model.converged_ and model.n_iter_ < tight.n_iter_
+        np.testing.assert_array_equal(model.labels_.to_numpy(), tight.labels_.to_numpy())
+    assert fast.n_iter_ == len(fast.history_) and {"step", "accepted"} <= set(fast.history_.columns)
+    assert fast_tight.n_iter_ < tight.n_iter_
+    np.testing.assert_allclose(fast_tight.proba_.to_numpy(), tight.proba_.to_numpy(), atol=1e-6)
+    assert DawidSkene().em_options() == {"objective_rtol": pytest.approx(1e-6), "accelerate": False}
+    assert DawidSkene(tol=1e-8).em_options()["objective_rtol"] is None
+    assert OneCoinDawidSkene().em_options()["objective_rtol"] is None
+
+
+def test_one_coin_acceleration_keeps_its_fixed_point(pneumonia):
+    ann, _ = pneumonia
+    plain = OneCoinDawidSkene(tol=1e-10, max_iter=2000).fit(ann)
+    fast = OneCoinDawidSkene(tol=1e-10, max_iter=2000, accelerate=True).fit(ann)
+    assert fast.converged_ and fast.n_iter_ <= plain.n_iter_
+    np.testing.assert_allclose(fast.proba_.to_numpy(), plain.proba_.to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(fast.skills_.to_numpy(), plain.skills_.to_numpy(), atol=1e-6)
