@@ -493,21 +493,24 @@ _POWERS = 10 ** np.arange(1, 20, dtype=np.uint64)  # 10 .. 10^19: the digit coun
 def _plain_integer_codes(chunks: list[Any]) -> tuple[np.ndarray, Any] | None:
     """Codes and distinct texts of text chunks whose every value is an integer written as Python writes it
     (digits, ``-`` before a negative number, no leading zero, not ``-0``), from the integers themselves;
-    None for any other column. A value written otherwise takes more characters than its plain text, so the
-    chunks' total length decides once the values parse and hold only digits and ``-``."""
+    None for any other column.
+
+    A decimal text that parses as an integer holds every digit of its magnitude (and ``-`` when negative),
+    so written otherwise (``007``, ``-0``, ``+5``, a space) it takes more characters than its plain text;
+    only forms with a letter (hexadecimal ``0x1f``, which pyarrow also parses) can take fewer. So once no
+    byte above ``9`` is found (no letter, no non-ASCII digit) and the values parse, the chunks' total length
+    decides."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     total = 0
-    for chunk in chunks:  # only digits and "-" (pyarrow would also parse hexadecimal "0x1f")
+    for chunk in chunks:  # no letter (pyarrow would also parse hexadecimal "0x1f")
         offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[
             chunk.offset : chunk.offset + len(chunk) + 1
         ]
         start, stop = int(offsets[0]), int(offsets[-1])
         data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[start:stop] if stop > start else None
         if data is None or data.max() > ord("9"):
-            return None
-        if np.count_nonzero(data < ord("0")) != np.count_nonzero(data == ord("-")):
             return None
         total += stop - start
     try:
