@@ -17,7 +17,7 @@ runs first, so both trees are measured in the same run; figures are then also gi
 
 Usage::
 
-    .venv/bin/python benchmarks/dask_profile.py --size 1e7 --old 6ba3fe1 --check
+    .venv/bin/python benchmarks/dask_profile.py --size 1e7 --old 6ba3fe1 --check --shuffle default tasks
     flock /tmp/accord-heavy.lock .venv/bin/python benchmarks/dask_profile.py --size 1e8 --memory-limit 4GB
 """
 
@@ -63,6 +63,7 @@ def peak_gb():
 
 if __name__ == "__main__":
     source, output, workers, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    method = None if sys.argv[5] == "default" else sys.argv[5]
     client, cluster = engine.local_client(n_workers=workers, memory_limit=limit)
     with cluster, client:
         client.run(lambda: __import__("accord.engines.dask"))  # imports are not the engine's stages
@@ -70,18 +71,22 @@ if __name__ == "__main__":
         start = time.perf_counter()
         with get_task_stream(client) as stream, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = engine.fit(DawidSkene(), source, client=client, output=output)
+            result = engine.fit(DawidSkene(), source, client=client, output=output, shuffle_method=method)
         total = time.perf_counter() - start
         after = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
         peaks = sorted(client.run(peak_gb).values())
-    tasks = collections.defaultdict(float)
+    tasks, moved, spilled = collections.defaultdict(float), 0.0, 0.0
     for task in stream.data:
         for s in task["startstops"]:
             if s["action"] == "compute":
                 tasks[key_split(task["key"])] += s["stop"] - s["start"]
+            elif s["action"] == "transfer":
+                moved += s["stop"] - s["start"]
+            elif s["action"].startswith("disk"):
+                spilled += s["stop"] - s["start"]
     print(json.dumps({"timings": result.timings, "total": total, "n_iter": result.n_iter,
-                      "partitions": result.n_partitions, "tasks": tasks, "worker_peak_gb": peaks,
-                      "restarted": before != after}))
+                      "partitions": result.n_partitions, "tasks": tasks, "transfer_s": moved,
+                      "spill_s": spilled, "worker_peak_gb": peaks, "restarted": before != after}))
 """
 
 
@@ -101,11 +106,12 @@ def old_tree(rev: str, folder: Path) -> Path:
     return folder / "src"
 
 
-def run_tree(src: Path, parts: Path, output: Path, workers: int, limit: str) -> dict[str, Any]:
-    """One fit in a child process with ``src`` first on the path; its figures."""
+def run_tree(src: Path, parts: Path, output: Path, workers: int, limit: str, shuffle: str) -> dict[str, Any]:
+    """One fit in a child process with ``src`` first on the path (``shuffle``: the engine's
+    ``shuffle_method``, or "default"); its figures."""
     shutil.rmtree(output, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(src)}
-    cmd = [PYTHON, "-c", CHILD, str(parts), str(output), str(workers), limit]
+    cmd = [PYTHON, "-c", CHILD, str(parts), str(output), str(workers), limit, shuffle]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
     wall = time.perf_counter() - start
@@ -164,6 +170,10 @@ def print_run(name: str, r: dict[str, Any], base: dict[str, Any] | None) -> None
         v = r["stages"][stage]
         ratio = f" {base['stages'][stage] / v:.2f}x |" if base and v > 0 else (" |" if base else "")
         print(f"| {stage} | {v:.2f} | {v / max(total, 1e-12):.0%} |" + ratio)
+    print(
+        f"transfers between workers (outside the shuffle's own): {r.get('transfer_s', 0.0):.2f} s; spilling "
+        f"to and from disk (a worker past its memory target): {r.get('spill_s', 0.0):.2f} s"
+    )
     top = sorted(r["tasks"].items(), key=lambda kv: -kv[1])[:12]
     print("largest task prefixes: " + ", ".join(f"{k} {v:.2f} s ({stage_of(k)})" for k, v in top))
 
@@ -180,6 +190,13 @@ def main() -> None:
     parser.add_argument("--old", default="none", help="git revision to measure first, or 'none'")
     parser.add_argument("--check", action="store_true", help="also compare with the in-memory fit")
     parser.add_argument("--src", type=Path, default=REPO / "src", help="the source tree measured as 'new'")
+    parser.add_argument(
+        "--shuffle",
+        nargs="+",
+        default=["default"],
+        choices=["default", "p2p", "tasks"],
+        help="the shuffle methods to run the new tree with (the old tree runs the first)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from scale import generate  # the scale benchmark's data, shared with it
@@ -192,16 +209,14 @@ def main() -> None:
     )
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"new": args.src}
-        if args.old != "none":
-            trees = {"old": old_tree(args.old, Path(tmp) / "old"), **trees}
-        for name, src in trees.items():
-            runs[name] = run_tree(
-                src, paths["parts"], folder / f"profile_{name}", args.workers, args.memory_limit
-            )
-            print_run(
-                f"{name} ({args.old if name == 'old' else 'working tree'})", runs[name], runs.get("old")
-            )
+        trees = {"old": old_tree(args.old, Path(tmp) / "old")} if args.old != "none" else {}
+        jobs = [(name, src, args.shuffle[0]) for name, src in trees.items() if name == "old"]
+        jobs += [("new" if i == 0 else f"new-{m}", args.src, m) for i, m in enumerate(args.shuffle)]
+        for name, src, method in jobs:
+            out = folder / f"profile_{name}"
+            runs[name] = run_tree(src, paths["parts"], out, args.workers, args.memory_limit, method)
+            label = f"{name} ({args.old if name == 'old' else 'working tree'}, shuffle {method})"
+            print_run(label, runs[name], runs.get("old"))
     if "old" in runs:
         old, new = runs["old"], runs["new"]
         gap = posterior_gap(folder / "profile_old", folder / "profile_new")

@@ -129,9 +129,19 @@ def _ones(rows: pd.Series) -> pd.Series:
     return pd.Series(np.ones(len(rows), dtype=np.int64), index=rows.index, name=ORIGIN_COLUMN)
 
 
+def _numbered(part: pd.DataFrame, index: int) -> pd.DataFrame:
+    """A whole file's rows with ``ORIGIN_COLUMN``: the file's index and each row's 1-based position."""
+    origin = np.arange(1, len(part) + 1, dtype=np.int64) + (index << ROW_BITS)
+    return part.assign(**{ORIGIN_COLUMN: origin})
+
+
 def _with_origin(frame: Any, index: int) -> Any:
     """``frame`` (one file) with ``ORIGIN_COLUMN``: the file's index and the row's 1-based position in the
-    file (a running count over the file's partitions)."""
+    file (a running count over the file's partitions; a file read as one partition is numbered in the task
+    that reads it, without the scan)."""
+    if frame.npartitions == 1:
+        meta = frame._meta.assign(**{ORIGIN_COLUMN: np.zeros(0, dtype=np.int64)})
+        return frame.map_partitions(_numbered, index, meta=meta)
     first = frame.columns[0]
     ones = frame[first].map_partitions(_ones, meta=(ORIGIN_COLUMN, "int64"))
     return frame.assign(**{ORIGIN_COLUMN: ones.cumsum() + (index << ROW_BITS)})
