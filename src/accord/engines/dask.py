@@ -263,8 +263,10 @@ def _vocabulary(local: Local | None) -> tuple[list[Any], list[Any], list[str]]:
 def _globalize(local: Local, annotators: pd.Index, classes: pd.Index) -> _Part:
     """Recode a partition's annotators and labels with the global indexes; item codes stay local."""
     ann = local.annotations
-    a = annotators.get_indexer(ann.annotators)[ann.annotator]
-    c = classes.get_indexer(ann.classes)[ann.label]
+    # int32 codes, as Annotations.from_frame makes them (get_indexer gives int64: 8 more bytes per
+    # annotation, 0.4 GB per worker at 10^8 annotations on two workers)
+    a = annotators.get_indexer(ann.annotators).astype(np.int32)[ann.annotator]
+    c = classes.get_indexer(ann.classes).astype(np.int32)[ann.label]
     coded = Annotations(ann.item, a, c, ann.items, annotators, classes, report=ann.report)
     return _Part(coded, AnnotationMatrix(coded), local.item_text)
 
