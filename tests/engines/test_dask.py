@@ -91,8 +91,9 @@ def annotator_gap(result: engine.DaskFit, reference: Any) -> pd.DataFrame:
         DawidSkene(alpha=0.5, tie_break="prior", tol=1e-3),
         DawidSkene(accelerate=True),
         OneCoinDawidSkene(accelerate=True, tol=1e-4),
+        BayesianDawidSkene(accelerate=True, tol=1e-4),
     ],
-    ids=["ds", "onecoin", "ibcc", "ds-prior-ties", "ds-squarem", "onecoin-squarem"],
+    ids=["ds", "onecoin", "ibcc", "ds-prior-ties", "ds-squarem", "onecoin-squarem", "ibcc-squarem"],
 )
 def test_em_models_equal_the_in_memory_fit(client: Client, model: Any) -> None:
     frame = synthetic()

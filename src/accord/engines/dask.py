@@ -53,7 +53,7 @@ from .._kernel.driver import (
     merge_statistics,
     objective_gain_small,
 )
-from .._kernel.em import AnnotationMatrix, DSKernel, one_hot
+from .._kernel.em import AnnotationMatrix, one_hot
 from .._kernel.fitted import Confusions
 from .._kernel.votes import argmax_lowest, break_ties, vote_shares
 from .._utils import check_nonneg_float
@@ -132,10 +132,7 @@ class _BayesPlan(_Plan):
         self.alpha0, self.nu0 = model._priors(n_classes)
 
     def steps(self, matrix: AnnotationMatrix, compiled: bool | None = None) -> EMSteps[Any, Any]:
-        steps = VBSteps(matrix, self.alpha0, self.nu0)
-        if compiled and getattr(steps, "_kernel", False) is None:  # its kernel, made on first use
-            steps._kernel = DSKernel(matrix, compiled=True)
-        return cast(EMSteps[Any, Any], steps)
+        return cast(EMSteps[Any, Any], VBSteps(matrix, self.alpha0, self.nu0, compiled))
 
     def start(self, counts: np.ndarray, prevalence: np.ndarray) -> np.ndarray:
         if self.model.init == "soft_mv":
