@@ -338,3 +338,17 @@ def test_a_partition_continues_from_an_earlier_point_with_its_posterior_intact()
     np.testing.assert_array_equal(again.post, expected.post)
     assert again.summary.delta == expected.summary.delta > 0
     assert again.summary.n_changed == expected.summary.n_changed
+
+
+def test_the_in_memory_shuffle_is_chosen_when_the_rows_fit(client: Client, tmp_path: Path) -> None:
+    from accord.engines._dask_input import dask_source, row_bytes, shuffle_method
+
+    frame = synthetic(n_items=100, seed=13)
+    write_parts(frame, tmp_path / "parts", 3)
+    source = dask_source(str(tmp_path / "parts"))
+    assert source.n_rows == len(frame) and dask_source(frame).n_rows == len(frame)
+    limits = engine._memory_limits(client)
+    assert len(limits) == 2 and min(limits) > 0
+    assert shuffle_method(source.n_rows, row_bytes(source.frame), limits) == "tasks"
+    assert shuffle_method(10**12, row_bytes(source.frame), limits) is None  # Dask's choice (p2p)
+    assert shuffle_method(None, 32, limits) is None and shuffle_method(10, 32, [0, 0]) is None

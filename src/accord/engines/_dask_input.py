@@ -27,11 +27,21 @@ from ..errors import AccordError, InvalidAnnotationsError
 from ..io.arrow import read_parquet_dataset, text_columns
 from ..io.tables import cell_text
 
-__all__ = ["Local", "Source", "by_item", "dask_source", "encode_partition", "item_text"]
+__all__ = [
+    "Local",
+    "Source",
+    "by_item",
+    "dask_source",
+    "encode_partition",
+    "item_text",
+    "row_bytes",
+    "shuffle_method",
+]
 
 PART_COLUMN = "_accord_partition"
 ORIGIN_COLUMN = "_accord_origin"
 ROW_BITS = 40  # origin = file index * 2**40 + row within the file (1-based)
+MAX_COUNTED_FILES = 200  # up to this many files, the rows are counted from the files' metadata
 _CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]{0,18})")
 
 
@@ -45,6 +55,7 @@ class Source:
     text: bool
     files: list[str]
     integer: frozenset[Any] = frozenset()
+    n_rows: int | None = None  # when known without reading the rows (a pandas frame, Parquet metadata)
 
 
 @dataclass(frozen=True)
@@ -80,13 +91,16 @@ def dask_source(source: Any) -> Source:
 
         parts = max(1, min(os.cpu_count() or 1, len(source) // 100_000 + 1))
         frame = dd.from_pandas(source, npartitions=parts)
-        return Source(frame, False, [], _integer_columns([frame]))
+        return Source(frame, False, [], _integer_columns([frame]), len(source))
     if isinstance(source, (str, Path)):
         files = parquet_files(source)
-        frames = [_with_origin(read_parquet_dataset(f, text=False), i) for i, f in enumerate(files)]
+        read = [read_parquet_dataset(f, text=False) for f in files]
+        # Dask takes a file's length from its Parquet metadata (~0.06 s a file): counted for a few files
+        n_rows = sum(len(f) for f in read) if len(read) <= MAX_COUNTED_FILES else None
+        frames = [_with_origin(f, i) for i, f in enumerate(read)]
         _check_columns(frames, files)
         frame = frames[0] if len(frames) == 1 else dd.concat(frames)
-        return Source(frame, True, files, _integer_columns(frames))
+        return Source(frame, True, files, _integer_columns(frames), n_rows)
     raise InvalidAnnotationsError(
         f"expected a Dask DataFrame, a pandas DataFrame or the path of a Parquet dataset; got "
         f"{type(source).__name__}"
@@ -182,6 +196,34 @@ def id_hash(ids: pd.Series, text: bool = False) -> pd.Series:
         per_unique = np.where(whole, pd.util.hash_array(ints.astype(np.int64)), pd.util.hash_array(words))
         hashed = np.append(per_unique, np.uint64(0))[codes]
     return pd.Series(hashed.view(np.int64), index=ids.index, name=PART_COLUMN)
+
+
+# An in-memory ("tasks") shuffle holds every row about this many times over (the input partitions, their
+# pieces, the concatenated output) ...
+TASKS_COPIES = 4
+# ... and is chosen when that fits in this share of the workers' memory limits.
+TASKS_MEMORY_SHARE = 0.25
+
+
+def row_bytes(frame: Any) -> int:
+    """Bytes of one row of ``frame`` in memory, roughly: 8 per numeric cell, 64 per text or object cell."""
+    return sum(8 if isinstance(t, np.dtype) and t.kind in "biuf" else 64 for t in frame.dtypes)
+
+
+def shuffle_method(n_rows: int | None, row_size: int, memory_limits: list[int]) -> str | None:
+    """The shuffle for ``n_rows`` rows of ``row_size`` bytes on workers of ``memory_limits`` bytes:
+    ``"tasks"`` (in memory: at 10^7 annotations on two workers 2.3x faster than Dask's peer-to-peer shuffle,
+    which writes to disk, and with lower peaks) when ``TASKS_COPIES`` copies of the rows fit in
+    ``TASKS_MEMORY_SHARE`` of the workers' memory, else None (Dask's choice: ``"p2p"`` on a cluster, which
+    keeps memory bounded). Unknown sizes or limits give None.
+
+    >>> shuffle_method(10**7, 32, [4 * 10**9, 4 * 10**9]), shuffle_method(10**8, 32, [4 * 10**9] * 2)
+    ('tasks', None)
+    """
+    if n_rows is None or not memory_limits or min(memory_limits) <= 0:
+        return None
+    budget = TASKS_MEMORY_SHARE * min(memory_limits) * len(memory_limits)
+    return "tasks" if n_rows * row_size * TASKS_COPIES <= budget else None
 
 
 def by_item(

@@ -64,7 +64,16 @@ from ..io.tables import read_gold
 from ..models import BayesianDawidSkene, DawidSkene, MajorityVote, OneCoinDawidSkene
 from ..models.bayesian_ds import VBSteps
 from . import _dask_tables as tables
-from ._dask_input import ORIGIN_COLUMN, Local, by_item, dask_source, encode_partition, item_text
+from ._dask_input import (
+    ORIGIN_COLUMN,
+    Local,
+    by_item,
+    dask_source,
+    encode_partition,
+    item_text,
+    row_bytes,
+    shuffle_method,
+)
 
 __all__ = ["WORKER_ENV", "DaskFit", "fit", "local_client", "supported"]
 
@@ -541,8 +550,10 @@ def fit(
     collect : bool, optional
         Gather the per-item table into ``DaskFit.items`` (default: when no ``output`` is given).
     shuffle_method : {"p2p", "tasks"}, optional
-        How Dask shuffles the rows by item (default: Dask's choice, ``"p2p"`` on a cluster, which keeps
-        memory bounded; ``"tasks"`` is faster on small data).
+        How Dask shuffles the rows by item. By default ``"tasks"`` (in memory, faster) when the number of
+        rows is known (a pandas frame, or up to 200 Parquet files, from their metadata) and four copies of
+        them fit in a quarter of the workers' memory limits; else Dask's choice, ``"p2p"`` on a cluster,
+        which writes to disk and keeps memory bounded.
     gold : pandas.Series or str or Path, optional
         Gold labels (item -> label, or a file that :func:`accord.io.read_gold` reads) to score the consensus
         against: ``DaskFit.gold_accuracy``. They are sent to every worker once and matched by id text.
@@ -752,7 +763,8 @@ def _encode(job: _Job, client: Any) -> _Encoded:
         for r, g in (("item", job.item), ("annotator", job.annotator), ("label", job.label))
     }
     n = int(job.npartitions or max(src.frame.npartitions, 2 * len(client.nthreads())))
-    frame = by_item(src.frame, cols["item"], n, job.shuffle_method, src.text, cols["item"] in src.integer)
+    method = job.shuffle_method or shuffle_method(src.n_rows, row_bytes(src.frame), _memory_limits(client))
+    frame = by_item(src.frame, cols["item"], n, method, src.text, cols["item"] in src.integer)
     options = {
         "item": cols["item"],
         "annotator": cols["annotator"],
@@ -785,6 +797,16 @@ def _encode(job: _Job, client: Any) -> _Encoded:
     report = [line for v in vocab for line in v[2]]
     prevalence = _reduce(client, client.map(_class_votes, parts, pure=False), _sum_arrays)
     return _Encoded(parts, annotators, class_index, prevalence, report, places, shuffled)
+
+
+def _memory_limits(client: Any) -> list[int]:
+    """Every worker's memory limit in bytes (0 for a worker without one)."""
+    try:
+        info = client.scheduler_info(n_workers=-1)  # newer distributed lists 5 workers unless asked
+    except TypeError:  # older distributed: every worker, and no such argument
+        info = client.scheduler_info()
+    workers = info.get("workers", {})
+    return [int(w.get("memory_limit") or 0) for w in workers.values()]
 
 
 def _placement(client: Any, futures: list[Any]) -> list[str]:
