@@ -7,15 +7,20 @@ classes the way ``Annotations`` sorts them) and sent back, so that every partiti
 classes the same way. Then EM runs with the model's own pieces (``statistics``, ``m_step``, ``e_step``,
 ``objective`` of :mod:`accord._kernel.driver`):
 
-- each partition keeps its posterior in its worker's memory and runs the E-step on its own items;
-- the sufficient statistics (expected confusion counts, annotators x K x K, and the class mass, K) of every
-  partition are added up as a binary tree, with the largest posterior change, the summed log evidence and
-  the number of changed labels;
+- each partition keeps its posterior and the model's steps (the kernel and its buffers) in its worker's
+  memory for the whole fit, and runs the E-step on its own items: the fused pass when the steps offer it
+  (compiled with numba when the whole fit has 10^7 annotations or more: E-step, sufficient statistics,
+  largest posterior change and changed labels in one pass over the annotations), else the NumPy E-step
+  followed by the statistics;
+- the sufficient statistics (expected confusion counts, annotators x K x K, and the class mass, K) of a
+  worker's partitions are added up on that worker, with the largest posterior change, the summed log
+  evidence and the number of changed labels, and the workers' sums on one of them;
 - the client runs the M-step once on the sums and broadcasts the parameters (annotators x K x K + K floats)
   to every worker for the next E-step.
 
-The in-memory fit runs the same steps over all items at once, so both give the same posteriors (up to the
-order of floating-point sums, far below ``1e-9``) after the same number of iterations.
+The loop is the in-memory driver's own (:func:`accord._kernel.driver.em_step`, with the model's stopping
+rules from ``em_options()`` and SQUAREM when the model asks for it), so both give the same posteriors (up
+to the order of floating-point sums, far below ``1e-9``) after the same number of iterations.
 
 Examples
 --------
