@@ -11,7 +11,10 @@ variables (one diagonal scale per (class, member), from a bound on the curvature
 scores gathered once per M-step. Cost per evaluation: O(n_annotations x K^2); memory: a few ``K^2 x
 n_annotations`` tensors, kept in float32 when they are large (``precision="auto"``). The item block is a sum
 of per-item terms, so on large data its L-BFGS runs on chunks of items in turn (``ITEM_CHUNK_VARS``), which
-bounds the optimiser's history.
+bounds the optimiser's history. Each chunk's run stops on its own gradient, so above that size which items
+share a chunk (consecutive item codes, i.e. their order of first appearance) moves the answer at the
+optimiser's tolerance (posteriors by about 1e-4 when rows are shuffled), not only at rounding; below it, as on
+every public benchmark set, the fit does not depend on row order beyond rounding.
 """
 
 from __future__ import annotations
