@@ -15,6 +15,7 @@ from accord._kernel.driver import (
     Squarem,
     check_em_params,
     em_step,
+    gold_log_joint,
     has_converged,
     merge_statistics,
     objective_gain_small,
@@ -263,3 +264,68 @@ def test_compiled_fused_pass_under_acceleration(setup):
     np.testing.assert_allclose(a.post, b.post, atol=1e-8)
     head = min(a.n_iter, b.n_iter) - 3  # the same steps until rounding decides at the fixed point
     np.testing.assert_allclose(a.history["step"][:head], b.history["step"][:head], rtol=1e-6)
+
+
+class JointSteps:
+    """The Dawid-Skene steps with an E-step that gives gold items their log joint itself (as EBCC's does)."""
+
+    gold_log_joint = True
+
+    def __init__(self, steps, gold):
+        self.steps, self.gold = steps, gold
+
+    def statistics(self, post):
+        return self.steps.statistics(post)
+
+    def m_step(self, stats, params):
+        return self.steps.m_step(stats, params)
+
+    def e_step(self, params):
+        e = self.steps.e_step(params)
+        e.log_z = gold_log_joint(e.log_z, e.post, self.gold)
+        return e
+
+    def objective(self, params, e):
+        return self.steps.objective(params, e)
+
+
+# gold items against the majority vote, so that clamping moves the fit
+GOLD = (np.array([0, 1, 2, 3, 4, 5]), np.array([0, 1, 2, 0, 1, 2]))
+
+
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_clamped_objective_is_the_one_clamped_em_increases(setup, accelerate):
+    """With gold items the objective counts their log joint at the known class, so it never decreases
+    (beyond rounding), also with SQUAREM; the plain sum of log Z_i over all items would dip."""
+    _, steps, post = setup
+    run = run_em(steps, post.copy(), max_iter=60, tol=0.0, gold=GOLD, warn=False, accelerate=accelerate)
+    value = run.history["objective"].to_numpy()
+    assert np.diff(value).min() >= -1e-9 * abs(value[-1])
+    e = steps.e_step(run.params)
+    joint = gold_log_joint(e.log_z, e.post, GOLD)
+    assert run.objective == pytest.approx(steps.objective(run.params, type(e)(e.post, joint)), rel=1e-9)
+    free = np.setdiff1d(np.arange(len(joint)), GOLD[0])
+    np.testing.assert_array_equal(joint[free], e.log_z[free])
+    assert (joint[GOLD[0]] < e.log_z[GOLD[0]]).all()
+
+
+def test_steps_that_add_the_gold_joint_themselves_do_not_get_it_twice(setup):
+    _, steps, post = setup
+    plain = run_em(steps, post.copy(), max_iter=20, tol=0.0, gold=GOLD, warn=False)
+    own = run_em(JointSteps(steps, GOLD), post.copy(), max_iter=20, tol=0.0, gold=GOLD, warn=False)
+    np.testing.assert_allclose(own.history["objective"], plain.history["objective"], rtol=1e-12)
+    np.testing.assert_allclose(own.log_z, plain.log_z, rtol=1e-12)
+
+
+def test_gold_log_joint_is_finite_and_leaves_unclamped_runs_alone():
+    log_z = np.array([-1.0, -2.0])
+    assert gold_log_joint(log_z, np.array([[1.0, 0.0], [0.5, 0.5]]), None) is log_z
+    out = gold_log_joint(log_z, np.array([[1.0, 0.0], [0.5, 0.5]]), (np.array([0]), np.array([1])))
+    assert np.isfinite(out).all() and out[0] < -700 and out[1] == -2.0 and log_z[0] == -1.0
+
+
+def test_a_decrease_is_never_convergence_beyond_rounding():
+    for rule in ({"objective_rtol": 1e-5}, {"objective_tol": 0.1}):
+        assert not objective_gain_small(-100.0, -99.9, **rule)
+        assert objective_gain_small(-100.0, -100.0 + 1e-12, **rule)
+    assert not objective_gain_small(-np.inf, -100.0, objective_tol=0.1)

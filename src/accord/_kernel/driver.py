@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
@@ -69,6 +69,7 @@ from ..errors import ConvergenceWarning, InvalidParameterError
 from .votes import argmax_lowest
 
 __all__ = [
+    "GOLD_PROB_FLOOR",
     "HISTORY_BYTES",
     "HISTORY_COLUMNS",
     "RTOL_FLOOR",
@@ -80,6 +81,7 @@ __all__ = [
     "check_em_params",
     "clamp",
     "em_step",
+    "gold_log_joint",
     "has_converged",
     "history_budget",
     "max_abs_change",
@@ -175,6 +177,36 @@ def check_em_params(min_iter: int, max_iter: int, tol: float) -> tuple[int, int,
     if min_iter > max_iter:
         raise InvalidParameterError(f"min_iter ({min_iter}) must not exceed max_iter ({max_iter})")
     return min_iter, max_iter, check_nonneg_float("tol", tol)
+
+
+# The floor of a gold item's unclamped posterior at its known class in :func:`gold_log_joint` (its log is
+# about -708: finite, so a gold label the model thinks impossible still gives a finite objective).
+GOLD_PROB_FLOOR = float(np.finfo(np.float64).tiny)
+
+
+def gold_log_joint(
+    log_z: np.ndarray, post: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
+    """Each item's log evidence as clamped EM's objective counts it: a gold item's is the log joint at
+    its known class, ``log p(x_i, y_i = g_i) = log Z_i + log q_i(g_i)`` (``post`` the posterior *before*
+    :func:`clamp` writes it; ``q_i(g_i)`` floored at :data:`GOLD_PROB_FLOOR`), every other item's
+    ``log Z_i``. With variational E-steps (Bayesian DS, EBCC) the bound has the same form. Returns
+    ``log_z`` itself when no item is clamped, else a new array (``log_z`` may be a buffer the steps write
+    again).
+
+    With items clamped, EM maximises ``sum_free log Z_i + sum_gold log p(x_i, y_i = g_i)``; the sum of
+    ``log Z_i`` over all items is not monotone under it, so stopping rules and SQUAREM's guard read this.
+
+    >>> import numpy as np
+    >>> out = gold_log_joint(np.zeros(2), np.array([[0.5, 0.5], [0.9, 0.1]]), (np.array([1]), np.array([1])))
+    >>> bool(np.isclose(out[1], np.log(0.1))), float(out[0])
+    (True, 0.0)
+    """
+    if gold is None or not len(gold[0]):
+        return log_z
+    out = np.array(log_z, dtype=np.float64)
+    out[gold[0]] += np.log(np.maximum(post[gold[0], gold[1]], GOLD_PROB_FLOOR))
+    return out
 
 
 def clamp(post: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
@@ -479,6 +511,8 @@ class _Run:
         self.steps = steps
         self.gold = gold
         self.clamped = gold is not None and len(gold[0]) > 0
+        # steps whose E-step already gives gold items their log joint (``gold_log_joint = True``, EBCC's)
+        self.joint_done = bool(getattr(steps, "gold_log_joint", False))
         self.fused = getattr(steps, "fused_e_step", None)
         self.snapshot = snapshot
         self.accelerate = accelerate
@@ -521,6 +555,8 @@ class _Run:
         state = point.state
         post, labels = state.post, state.labels
         e = self.fused(params, post, labels) if self.fused is not None else self.steps.e_step(params)
+        if self.clamped and not self.joint_done:  # before the clamp: the gold items' unclamped posterior
+            e = replace(e, log_z=gold_log_joint(e.log_z, e.post, self.gold))
         new_post = clamp(e.post, self.gold)
         new_labels = e.labels if e.labels is not None and self.gold is None else new_post.argmax(axis=1)
         if e.delta is not None and e.n_changed is not None and not self.clamped:
@@ -579,6 +615,10 @@ def has_converged(delta: float, n_changed: int, tol: float) -> bool:
 # An extrapolation is kept when its objective is at least the second EM step's less this share of it.
 GUARD_RTOL = 1e-12
 
+# A decrease of the objective down to this share of it is rounding (a sum over every item, added in another
+# order by a distributed loop), not a step away from the maximum: see :func:`objective_gain_small`.
+GAIN_ROUNDING = 1e-11
+
 # Below this relative gain the objective's own rounding (a sum over every item) decides the rule.
 RTOL_FLOOR = 1e-13
 
@@ -600,8 +640,19 @@ def objective_gain_small(
     objective_rtol: float | None = None,
 ) -> bool:
     """The objective rules of :func:`run_em`: an EM step from ``previous`` to ``value`` gained less than
-    ``objective_tol * objective_scale``, or at most ``objective_rtol * |value|``."""
+    ``objective_tol * objective_scale``, or at most ``objective_rtol * |value|``.
+
+    A decrease counts only within the objective's rounding (:data:`GAIN_ROUNDING` of ``|value|``): EM never
+    lowers its objective, so a larger drop means the run is not at a maximum, never that it converged.
+
+    >>> objective_gain_small(-100.0, -100.0 + 1e-12, objective_rtol=1e-6)  # a rounding-level dip
+    True
+    >>> objective_gain_small(-100.0, -99.0, objective_rtol=1e-6)  # a real decrease
+    False
+    """
     gain = value - previous
+    if not np.isfinite(gain) or gain < -GAIN_ROUNDING * abs(value):
+        return False
     if objective_tol is not None and gain < objective_tol * objective_scale:
         return True
     return objective_rtol is not None and gain <= objective_rtol * abs(value)

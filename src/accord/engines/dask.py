@@ -53,6 +53,7 @@ from .._kernel.driver import (
     Squarem,
     check_em_params,
     em_step,
+    gold_log_joint,
     has_converged,
     max_abs_change,
     merge_statistics,
@@ -327,6 +328,10 @@ def _advance(part: _Part, state: _State, params: Any) -> _State:
     fused = getattr(steps, "fused_e_step", None)
     e = fused(params, prev, state.labels) if fused is not None else steps.e_step(params)
     holder.last = e.post
+    # the known items' log joint at their class, from the posterior before the clamp (as run_em counts it)
+    log_z = (
+        e.log_z if getattr(steps, "gold_log_joint", False) else gold_log_joint(e.log_z, e.post, part.known)
+    )
     post = _clamp(part, e.post)
     labels = e.labels if e.labels is not None and part.known is None else post.argmax(axis=1)
     if e.stats is not None and e.delta is not None and e.n_changed is not None and part.known is None:
@@ -337,7 +342,7 @@ def _advance(part: _Part, state: _State, params: Any) -> _State:
         n_changed = int(np.count_nonzero(labels != state.labels))
     # the steps write their posterior and label buffers again: the labels are copied (the posterior is
     # the other of the kernel's two buffers, so the one entering the next iteration stays intact)
-    summary = _Summary(stats, float(e.log_z.sum()), delta, n_changed, len(post))
+    summary = _Summary(stats, float(log_z.sum()), delta, n_changed, len(post))
     return _State(post, np.array(labels, dtype=np.intp), summary, holder)
 
 

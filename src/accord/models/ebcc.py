@@ -85,7 +85,12 @@ class EBCCSteps:
     E-step (or the start), so that a clamped gold item keeps its sub-type split at its known class.
 
     The ``items x K x M`` arrays of the statistics and of the split over sub-types live in buffers made once
-    per fit; the constant part of the bound (the priors' log Beta functions) is computed once."""
+    per fit; the constant part of the bound (the priors' log Beta functions) is computed once.
+
+    The E-step gives each gold item its log joint at the known class itself (``gold_log_joint``: the
+    driver does not add it again)."""
+
+    gold_log_joint = True
 
     def __init__(
         self,
