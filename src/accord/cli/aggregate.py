@@ -31,6 +31,10 @@ from ._common import (
     write_table,
 )
 
+# Methods whose fits run the compiled Dawid-Skene kernel on large data (auto's final fit is usually one of
+# them): for these the command starts loading the kernels while the fit sets up.
+KERNEL_METHODS = frozenset({"auto", "ds", "onecoin", "ds_model", "ibcc", "mace"})
+
 EXAMPLES = """examples:
   accord aggregate annotations.csv --method ds --output consensus.csv --annotators annotators.csv
   accord aggregate labels.tsv --item-col task --annotator-col worker -o out.parquet
@@ -239,6 +243,10 @@ def run(args: argparse.Namespace) -> int:
     features = load_features(args)
     check_features(model, args.method, features)
     ann = load_annotations(args)
+    if args.method in KERNEL_METHODS:  # the compiled kernels load on another core while the fit sets up
+        from .._kernel.warm import warm_compiled_kernels
+
+        warm_compiled_kernels(ann.n_annotations, ann.n_classes)
     known = load_gold(args.known, ann, "--known") if args.known else None
     gold = load_gold(args.gold, ann) if args.gold else None
     pred_probs = read_pred_probs(args.pred_probs) if args.pred_probs else None

@@ -24,11 +24,8 @@ calls :func:`read_parquet_dataset` and never opens a file itself.
 
 from __future__ import annotations
 
-import atexit
-import importlib.util
 import math
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -155,65 +152,7 @@ def read_annotation_codes(path: str | Path, fmt: str, **kwargs: Any) -> Annotati
         )
     except _Unreadable:
         return None
-    warm_compiled_kernels(built.n_annotations, built.n_classes)
     return built
-
-
-# ====================================================================== compiled kernels, loaded meanwhile
-WARM_FLOOR = 100_000  # fewer rows than this never start the warm-up (their fits rarely run compiled)
-_warm_up: list[threading.Thread] = []  # the one warm-up thread of this process, once started
-
-
-def warm_compiled_kernels(n_annotations: int, n_classes: int) -> threading.Thread | None:
-    """Load the compiled Dawid-Skene kernels for ``n_classes`` classes on a background thread, when a fit of
-    ``n_annotations`` would run them (:func:`accord._kernel.compiled.worth_it`: numba installed,
-    ``ACCORD_NO_COMPILE`` unset, 10^7 annotations or ``ACCORD_COMPILE_MIN``); the readers call it once the
-    annotations are built.
-
-    A fresh process spends about 0.2 s importing numba and 0.5 s loading the cached machine code on its first
-    compiled pass. A fit first builds its design matrix, vote table and starting posterior on one core
-    (about a second at 10^7 annotations); the thread loads the kernels meanwhile on the other, so the first
-    pass finds them ready. It runs one E-step and one statistics pass on a two-item table of ``n_classes``
-    classes, with the argument types a fit passes, so nothing is loaded (or compiled) that such a fit would
-    not load anyway. Started once per process (later calls return the same thread); anything it raises is
-    dropped (the fit meets and reports it itself); the process waits for it at exit.
-
-    Returns the thread, or None when nothing is started (fewer than :data:`WARM_FLOOR` annotations, fewer
-    than two classes, or no numba to import).
-    """
-    if _warm_up:
-        return _warm_up[0]
-    if n_annotations < WARM_FLOOR or n_classes < 2 or importlib.util.find_spec("numba") is None:
-        return None
-    thread = threading.Thread(
-        target=_load_kernels, args=(n_annotations, n_classes), name="accord-warm-kernels", daemon=True
-    )
-    _warm_up.append(thread)
-    thread.start()
-    atexit.register(thread.join, 30.0)
-    return thread
-
-
-def _load_kernels(n_annotations: int, k: int) -> None:
-    """One compiled E-step and statistics pass on a two-item table of ``k`` classes (see
-    :func:`warm_compiled_kernels`); nothing when a fit of ``n_annotations`` would stay on the NumPy path."""
-    try:
-        from .._kernel import compiled
-
-        if not compiled.worth_it(n_annotations):
-            return
-        from .._kernel.em import AnnotationMatrix, DSKernel
-
-        item, who = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
-        pair = pd.RangeIndex(2)
-        tiny = Annotations(item, who, item, pair, pair, pd.RangeIndex(k))
-        kernel = DSKernel(AnnotationMatrix(tiny), compiled=True)
-        post = np.full((2, k), 1.0 / k)
-        kernel.statistics(post)
-        log_theta = np.full((2, k, k), -np.log(k))
-        kernel.e_step_fused(np.full(k, -np.log(k)), log_theta, post, np.zeros(2, dtype=np.intp))
-    except Exception:  # a warm-up only: the fit meets (and reports) the same problem
-        return
 
 
 class _Columns(Mapping[str, tuple[np.ndarray, pd.Index]]):
