@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -261,12 +262,67 @@ def test_an_unwritable_cache_compiles_in_memory(monkeypatch):
     assert twice(1.5) == 3.0
 
 
-def test_a_forked_child_forgets_the_parents_thread_pool():
-    pool = compiled._pool(2)
-    assert compiled._POOL is pool
+def test_a_forked_child_forgets_the_parents_thread_pool(monkeypatch):
+    monkeypatch.setattr(compiled, "_POOL", None)  # a pool of this test's own (the process's is restored)
+    monkeypatch.setattr(compiled, "_POOL_SIZE", 0)
+    for future in compiled._submit(2, lambda: None):
+        future.result()
+    pool = compiled._POOL
+    assert pool is not None and compiled._POOL_SIZE == 2
     compiled._forget_pools_after_fork()
     assert compiled._POOL is None and compiled._POOL_SIZE == 0
-    assert compiled._pool(2) is not pool
+    compiled.run_blocks(lambda b: None, 4, threads=2)
+    fresh = compiled._POOL
+    assert fresh is not None and fresh is not pool
+    pool.shutdown(wait=True)
+    fresh.shutdown(wait=True)
+
+
+def test_a_pool_grown_by_another_thread_between_submits(monkeypatch):
+    """A call that grows the pool shuts the old one down; a call submitting its workers meanwhile must not
+    submit to the shut pool. The pool grows while the caller is in its second submit, which waits for the
+    growth (or 1 s, as it does once submits and growth exclude each other) before it submits."""
+    grown, second = threading.Event(), threading.Event()
+    caller = threading.current_thread()
+    nested: list[BaseException] = []
+
+    class SlowPool(ThreadPoolExecutor):
+        submits = 0
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if threading.current_thread() is caller and self._max_workers == 2:
+                SlowPool.submits += 1
+                if SlowPool.submits == 2:  # now kernel(0), on the first worker, grows the pool
+                    second.set()
+                    grown.wait(1.0)
+            return super().submit(fn, *args, **kwargs)
+
+        def shutdown(self, wait=True, *, cancel_futures=False):  # type: ignore[no-untyped-def]
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+            grown.set()
+
+    def grow() -> None:
+        try:
+            compiled.run_blocks(lambda b: None, 8, threads=8)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            nested.append(exc)
+
+    growers: list[threading.Thread] = []
+
+    def kernel(b: int) -> None:
+        if b == 0 and second.wait(10.0):
+            growers.append(threading.Thread(target=grow))
+            growers[0].start()
+
+    monkeypatch.setattr(compiled, "ThreadPoolExecutor", SlowPool)
+    monkeypatch.setattr(compiled, "_POOL", None)
+    monkeypatch.setattr(compiled, "_POOL_SIZE", 0)
+    compiled.run_blocks(kernel, 4, threads=2)  # before the fix: "cannot schedule new futures after shutdown"
+    growers[0].join(10.0)
+    assert grown.is_set() and not nested and compiled._POOL_SIZE == 8
+    pool = compiled._POOL
+    assert pool is not None
+    pool.shutdown(wait=True)
 
 
 def _live_kernel_threads() -> int:

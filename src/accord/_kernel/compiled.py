@@ -38,7 +38,7 @@ import threading
 import types
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -219,15 +219,18 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
-def _pool(size: int) -> ThreadPoolExecutor:
-    """The process's pool, with at least ``size`` threads."""
+def _submit(size: int, work: Callable[[], None]) -> list[Future[None]]:
+    """``work`` submitted ``size`` times to the process's pool, grown to at least ``size`` threads first.
+
+    The submits happen under the lock that guards growing: another thread that grows the pool shuts the
+    old one down, and a submit to a shut pool raises (its threads still finish the work already given)."""
     global _POOL, _POOL_SIZE
     with _POOL_LOCK:
         if _POOL is None or _POOL_SIZE < size:
             if _POOL is not None:  # its threads end once the work already given to them is done
                 _POOL.shutdown(wait=False)
             _POOL, _POOL_SIZE = ThreadPoolExecutor(size, thread_name_prefix="accord-kernel"), size
-        return _POOL
+        return [_POOL.submit(work) for _ in range(size)]
 
 
 def run_blocks(kernel: Callable[[int], Any], n_blocks: int, threads: int | None = None) -> None:
@@ -250,7 +253,7 @@ def run_blocks(kernel: Callable[[int], Any], n_blocks: int, threads: int | None 
                 return
             kernel(b)
 
-    for future in [_pool(size).submit(work) for _ in range(size)]:
+    for future in _submit(size, work):
         future.result()
 
 
