@@ -17,7 +17,7 @@ from distributed import Client, LocalCluster  # noqa: E402
 
 from accord import BayesianDawidSkene, DawidSkene, MajorityVote, OneCoinDawidSkene  # noqa: E402
 from accord.engines import dask as engine  # noqa: E402
-from accord.errors import InvalidAnnotationsError, InvalidParameterError  # noqa: E402
+from accord.errors import ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -362,3 +362,20 @@ def test_the_in_memory_shuffle_is_chosen_when_the_rows_fit(client: Client, tmp_p
     assert shuffle_method(source.n_rows, row_bytes(source.frame), limits) == "tasks"
     assert shuffle_method(10**12, row_bytes(source.frame), limits) is None  # Dask's choice (p2p)
     assert shuffle_method(None, 32, limits) is None and shuffle_method(10, 32, [0, 0]) is None
+
+
+def test_the_warning_quotes_the_last_em_step_as_in_memory(client: Client) -> None:
+    """With SQUAREM the budget may end on an extrapolation (its row: change 0, 0 labels): both loops
+    quote the last EM step's change in the ConvergenceWarning, the same message."""
+    frame = synthetic(n_items=300, seed=5)
+    model = DawidSkene(accelerate=True, max_iter=7, tol=1e-12)  # ends on a rejected extrapolation
+    with pytest.warns(ConvergenceWarning) as far:
+        result = engine.fit(model, frame, client=client, shuffle_method="tasks", npartitions=2)
+    with pytest.warns(ConvergenceWarning) as near:
+        reference = DawidSkene(**model.get_params()).fit(frame)
+    history = reference.history_
+    assert not history["accepted"].iloc[-1]
+    em = history[history["step"] == 1.0].iloc[-1]
+    assert f"change was {em['max_delta']:.2g} " in str(near[0].message)
+    assert str(far[0].message).split(" stopped at ")[1] == str(near[0].message).split(" stopped at ")[1]
+    assert result.history["accepted"].tolist() == history["accepted"].tolist()

@@ -329,3 +329,17 @@ def test_a_decrease_is_never_convergence_beyond_rounding():
         assert not objective_gain_small(-100.0, -99.9, **rule)
         assert objective_gain_small(-100.0, -100.0 + 1e-12, **rule)
     assert not objective_gain_small(-np.inf, -100.0, objective_tol=0.1)
+
+
+def test_the_warning_reports_the_last_em_step_not_a_rejected_extrapolation(setup):
+    """The budget ends on a rejected extrapolation (its row: change 0, 0 labels): the warning quotes the
+    EM step the run fell back to."""
+    _, steps, post = setup
+    with pytest.warns(ConvergenceWarning) as caught:
+        run = run_em(BadJumps(steps), post.copy(), max_iter=7, tol=1e-12, accelerate=True)
+    last = run.history.iloc[-1]
+    assert not last["accepted"] and last["max_delta"] == 0 and last["n_changed"] == 0
+    em = run.history[run.history["step"] == 1.0].iloc[-1]
+    assert em["max_delta"] > 0
+    message = str(caught[0].message)
+    assert f"change was {em['max_delta']:.2g} " in message and f"and {em['n_changed']} labels" in message

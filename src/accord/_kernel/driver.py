@@ -327,9 +327,9 @@ def run_em(
             if callback is not None:
                 callback(point.iteration, point.delta)
     if not converged and warn:
-        last = run.rows[-1] if run.rows else (0, 0.0, 0.0, float("nan"), 0)
+        last = run.last_em_row if run.last_em_row is not None else (0, 0.0, 0.0, float("nan"), 0)
         warnings.warn(
-            f"{model} stopped at max_iter={max_iter} before converging (in the last iteration the largest "
+            f"{model} stopped at max_iter={max_iter} before converging (in the last EM step the largest "
             f"posterior change was {last[3]:.2g} against tol={tol:g}, and {last[4]} labels changed); raise "
             "max_iter or tol",
             ConvergenceWarning,
@@ -519,6 +519,8 @@ class _Run:
         self.kept = _Snapshots(history_bytes)
         self.rows: list[tuple[Any, ...]] = []
         self.extra_rows: list[dict[str, float]] = []
+        # the row of the last EM step (what the stopping rule read; never a SQUAREM point's): the warning's
+        self.last_em_row: tuple[Any, ...] | None = None
         self.count = 0
         self.last: EMPoint[Any] | None = None  # the point whose posterior the steps' buffers hold last
         self._labels: list[np.ndarray] = []
@@ -598,6 +600,8 @@ class _Run:
             value, log_lik = self.rows[-1][1], self.rows[-1][2]
             delta, n_changed = 0.0, 0
         self.rows.append((point.iteration, value, log_lik, delta, n_changed))
+        if point.step == 1.0 and point.accepted:
+            self.last_em_row = self.rows[-1]
         extra = dict(state.extra)
         if accelerated:
             extra.update(step=point.step, accepted=point.accepted)

@@ -1007,6 +1007,7 @@ def _em(
     base: EMPoint[Any] = EMPoint(None, -np.inf, float("nan"), 0, (states, summary))
     rows: list[tuple[Any, ...]] = []
     extras: list[dict[str, Any]] = []
+    last_em: tuple[Any, ...] = (0, 0.0, 0.0, float("nan"), 0)  # the last EM step's row (the warning's)
     converged = False
     while loop.count < max_iter and not converged:
         base, points, converged = em_step(
@@ -1017,11 +1018,13 @@ def _em(
             if not point.accepted:
                 row = (point.iteration, rows[-1][1], rows[-1][2], 0.0, 0)
             rows.append(row)
+            if point.step == 1.0 and point.accepted:
+                last_em = row
             extras.append({"step": point.step, "accepted": point.accepted} if squarem is not None else {})
     if not converged:
         warnings.warn(
-            f"{plan.name} stopped at max_iter={max_iter} before converging (in the last iteration the "
-            f"largest posterior change was {rows[-1][3]:.2g} against tol={tol:g}, and {rows[-1][4]} labels "
+            f"{plan.name} stopped at max_iter={max_iter} before converging (in the last EM step the "
+            f"largest posterior change was {last_em[3]:.2g} against tol={tol:g}, and {last_em[4]} labels "
             "changed); raise max_iter or tol",
             ConvergenceWarning,
             stacklevel=3,
