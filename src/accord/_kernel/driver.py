@@ -21,15 +21,24 @@ fixed schedule of ``max_iter`` E-steps. The label condition lets a model take a 
 default is ``1e-3``) without stopping while items still cross from one class to another. A model may add a
 second rule on the objective (:func:`objective_gain_small`): an absolute gain below ``objective_tol`` per
 unit of ``objective_scale`` (crowd-kit's, per annotation), or a relative gain of at most
-``objective_rtol * |objective|``; Dawid-Skene takes ``objective_rtol = tol ** 2``
-(:func:`relative_objective_tol`), which stops large data where a handful of items keep flipping. The
-parameters returned are the ones that produced the returned posterior.
+``objective_rtol * |objective|``; Dawid-Skene (and the models built on it) takes
+``objective_rtol = tol ** 2`` (:func:`relative_objective_tol`), which stops large data where a handful of
+items keep flipping. A gain counts only when it is not negative beyond rounding: EM never lowers its
+objective, so a drop means a run away from its maximum, never one that converged. The parameters returned
+are the ones that produced the returned posterior.
+
+Gold items: clamped EM increases ``sum_free log Z_i + sum_gold log p(x_i, y_i = g_i)``, so the objective
+the rules and SQUAREM's guard read counts each gold item's log joint at its known class,
+``log Z_i + log q_i(g_i)`` with ``q`` the posterior before the clamp (:func:`gold_log_joint`, added to the
+E-step's ``log_z`` by the driver unless the steps say they do it themselves, ``gold_log_joint = True``);
+the returned ``log_z`` and the history's ``log_likelihood`` count it too.
 
 Acceleration (``accelerate=True``, steps with ``pack`` / ``unpack``): SQUAREM cycles (:func:`em_step`,
 :class:`Squarem`), two EM steps and one extrapolated step that is kept only when it raises the objective
-above the second EM step's, so the run's objective never decreases. ``max_iter`` counts E-steps, and the
-stopping rules are tested on EM steps only (what ``tol`` means does not change). A distributed loop runs
-the same :func:`em_step` with its own ``em_map`` / ``evaluate``.
+above the second EM step's, so the run's objective (with gold, the clamped one above) never decreases.
+``max_iter`` and ``n_iter`` count E-steps (an extrapolation is one), and the stopping rules are tested on
+EM steps only (what ``tol`` means does not change); a ``ConvergenceWarning`` quotes the last EM step. A
+distributed loop runs the same :func:`em_step` with its own ``em_map`` / ``evaluate``.
 
 The steps may write their posteriors into buffers they reuse (the Dawid-Skene kernel alternates two): the
 driver copies what it keeps beyond one iteration (snapshots) and the arrays it returns.
@@ -289,7 +298,9 @@ def run_em(
         default.
     objective_rtol : float, optional
         A relative form of the same rule: stop once an EM step raises the objective by at most
-        ``objective_rtol * |objective|`` (see :func:`relative_objective_tol`). Off by default.
+        ``objective_rtol * |objective|`` (see :func:`relative_objective_tol`). Off by default. For both
+        rules a decrease beyond rounding is not a small gain (:func:`objective_gain_small`); with ``gold``
+        the objective counts the gold items' log joint at their class (:func:`gold_log_joint`).
     accelerate : bool
         Run SQUAREM cycles (:class:`Squarem`) when the steps can ``pack`` / ``unpack`` their parameters;
         ``max_iter`` still counts E-steps, the stopping rules are still tested on EM steps only, and the

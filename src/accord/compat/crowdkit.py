@@ -204,7 +204,8 @@ def _iterations(cls: type, value: int) -> dict[str, Any]:
 def _stopping(cls: type, tol: float) -> dict[str, Any]:
     """crowd-kit's ``tol`` (stop once the objective gains less than ``tol`` per label; never if negative) as
     accord's keywords: ``objective_tol`` where the model has it (with the posterior-change test off), else
-    ``tol`` (accord's largest posterior change)."""
+    ``tol`` (accord's rule: no label changed and no posterior moved by ``tol``; for accord's DawidSkene
+    also a relative objective gain of at most ``tol ** 2``, 1e-10 at crowd-kit's default)."""
     if "objective_tol" in inspect.signature(cls).parameters:
         return {"tol": 0.0, "objective_tol": None if tol < 0 else float(tol)}
     return {"tol": max(float(tol), 0.0)}
@@ -499,9 +500,10 @@ class DawidSkene(_Aggregator):
         The most EM iterations.
     tol : float, default 1e-5
         Stop once an iteration gains less than ``tol`` in log-likelihood per label, where accord's model has
-        that test (``objective_tol``); else once no posterior moves by more than ``tol`` (accord's rule;
-        crowd-kit's evidence lower bound usually stops a few iterations earlier). A negative ``tol`` never
-        stops early.
+        that test (``objective_tol``); else by accord's rule at ``tol``: an iteration changed no label and
+        moved no posterior by ``tol`` or more, or (accord's DawidSkene, used here) raised the objective by
+        at most ``tol ** 2`` of its size (1e-10 at the default ``tol``). crowd-kit's evidence lower bound
+        usually stops a few iterations earlier. A negative ``tol`` never stops early.
     initial_error_strategy : {"assign", "addition"}, optional
         How ``fit(..., initial_error=...)`` is used: as the starting matrices, or as counts added to the first
         M-step's.

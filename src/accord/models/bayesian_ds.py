@@ -224,7 +224,8 @@ class BayesianDawidSkene(IterativeAggregator):
         p(\kappa))
 
     is evaluated after each E-step and never decreases. Gold items passed to ``fit`` are clamped after every
-    E-step.
+    E-step; for those the bound's term is ``log Z_i + log q_i(g_i)`` (the expected log joint at the known
+    class ``g_i``, ``q`` before the clamp) instead of ``log Z_i``, the bound the clamped updates increase.
 
     References
     ----------

@@ -347,7 +347,8 @@ class DawidSkene(_DawidSkeneBase):
     tol : float, default 1e-3
         Stop once the answer has stopped changing: an EM step (at least the ``min_iter``-th E-step) changed no
         label and moved no posterior probability by ``tol`` or more, or it raised the objective by at most
-        ``tol ** 2`` of its size (near the maximum a step's gain is quadratic in its size; this second rule
+        ``tol ** 2`` of its size (a gain, not a drop beyond rounding; with ``gold`` the objective is the
+        clamped one of the Notes; near the maximum a step's gain is quadratic in its size; this second rule
         is what stops large data, where a handful of items among hundreds of thousands keep flipping, and it
         is off for ``tol`` below about ``3e-7``, under the objective's rounding). On the 26 public benchmark
         sets the default stops in 470 iterations in all where the posterior rule alone took 719, with no
@@ -360,7 +361,8 @@ class DawidSkene(_DawidSkeneBase):
         extrapolation) and ``accepted``. It pays for tight ``tol`` (cifar10n at ``tol=1e-10``: 353
         E-steps instead of 1447). At the default ``tol`` it saves fewer (393 E-steps instead of 470 on the
         26 public sets; 9 instead of 11 at 10^6 simulated annotations with K = 5, 9 either way with
-        K = 2) and moves one label of 50,000 on cifar10n, so it is off by default.
+        K = 2) and moves one label of 50,000 on cifar10n, so it is off by default. A
+        ``ConvergenceWarning`` quotes the last EM step's change.
     tie_break : {"lowest", "random", "prior"}, default "lowest"
         Tie rule of the majority vote used to start.
     keep_history : bool or "auto", default "auto"
@@ -399,7 +401,10 @@ class DawidSkene(_DawidSkeneBase):
     pseudo-labels to each row, which flattens the matrices toward uniform when there are many classes; the
     per-row prior keeps the total at ``c + d``. The penalised log-likelihood
     ``sum_i log Z_i + sum_{akl} (c/K + d [k = l]) log theta_{akl}`` never decreases. Gold items, if given to
-    ``fit``, are clamped to their class after every E-step.
+    ``fit``, are clamped to their class after every E-step; EM then increases the same sum with each gold
+    item's ``log Z_i`` replaced by its log joint at the known class ``g_i``,
+    ``log p(labels_i, t_i = g_i) = log Z_i + log p_{i g_i}`` (``p`` before the clamp), and that is the
+    objective the stopping rule reads and ``objective_`` / ``log_likelihood_`` report.
 
     References
     ----------

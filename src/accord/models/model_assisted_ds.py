@@ -67,7 +67,10 @@ class ModelAssistedDawidSkene(PredProbsMixin, DawidSkene):
     model_weight : float, default 1.0
         How much the model counts: the exponent of the prior, or the weight of the soft vote.
     alpha, diag_alpha, prior_alpha, init, min_iter, max_iter, tol, tie_break, keep_history, random_state
-        As :class:`DawidSkene` (``initial_confusions`` is not supported here).
+        As :class:`DawidSkene` (``initial_confusions`` is not supported here). That includes DawidSkene's
+        stopping rule: labels and posteriors stable within ``tol``, or a relative objective gain of at
+        most ``tol ** 2`` (``em_options()``; pass a ``tol`` below about ``3e-7`` for the posterior rule
+        alone).
 
     Notes
     -----
