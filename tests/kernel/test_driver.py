@@ -343,3 +343,14 @@ def test_the_warning_reports_the_last_em_step_not_a_rejected_extrapolation(setup
     assert em["max_delta"] > 0
     message = str(caught[0].message)
     assert f"change was {em['max_delta']:.2g} " in message and f"and {em['n_changed']} labels" in message
+
+
+def test_a_rejected_extrapolation_leaves_no_snapshot(setup):
+    _, steps, post = setup
+    run = run_em(
+        BadJumps(steps), post.copy(), max_iter=12, tol=0.0, warn=False, accelerate=True, history_bytes=2**30
+    )
+    history = run.history
+    assert not history["accepted"].all()
+    kept = [s["iteration"] for s in run.snapshots]
+    assert kept == history.loc[history["accepted"].astype(bool), "iteration"].tolist()

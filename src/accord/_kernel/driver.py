@@ -245,6 +245,13 @@ class _Snapshots:
         self.used += size
         self.items.append(snapshot)
 
+    def drop(self, iteration: int) -> None:
+        """Forget the snapshot of ``iteration`` if it is the last one kept (a rejected extrapolation's:
+        confusions the run never used, and the posterior the next snapshot repeats)."""
+        if self.items and self.items[-1]["iteration"] == iteration:
+            last = self.items.pop()
+            self.used -= sum(v.nbytes for v in last.values() if isinstance(v, np.ndarray))
+
 
 def run_em(
     steps: EMSteps[P, S],
@@ -610,6 +617,7 @@ class _Run:
         if not point.accepted:
             value, log_lik = self.rows[-1][1], self.rows[-1][2]
             delta, n_changed = 0.0, 0
+            self.kept.drop(point.iteration)
         self.rows.append((point.iteration, value, log_lik, delta, n_changed))
         if point.step == 1.0 and point.accepted:
             self.last_em_row = self.rows[-1]

@@ -384,7 +384,8 @@ class DawidSkene(_DawidSkeneBase):
         One row per iteration: iteration, objective, log_likelihood, max_delta, n_changed.
     snapshots_ : list of dict
         Per iteration ``t`` (from 0): the labels and posteriors entering iteration ``t + 1`` and the
-        confusions fitted from them; ``snapshots_[0]["labels"]`` is the majority vote.
+        confusions fitted from them; ``snapshots_[0]["labels"]`` is the majority vote. Each has its
+        ``"iteration"`` (E-step count); with ``accelerate=True`` a rejected extrapolation keeps none.
 
     Notes
     -----
