@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,10 +94,13 @@ def accuracy_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return table
 
 
-def to_markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown: one row per dataset, four decimals, NaN as a blank cell."""
-    cols = list(table.columns)
+def to_markdown(table: pd.DataFrame, whole: Callable[[str], bool] = lambda column: False) -> str:
+    """The table as Markdown: one row per dataset, four decimals (none in the columns that ``whole`` picks,
+    e.g. iteration counts), NaN as a blank cell."""
+    cols = [str(c) for c in table.columns]
     lines = ["| dataset | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, row in table.iterrows():
-        lines.append(f"| {name} | " + " | ".join("" if pd.isna(v) else f"{v:.4f}" for v in row) + " |")
+        pairs = zip(cols, row, strict=True)
+        cells = ("" if pd.isna(v) else f"{v:.0f}" if whole(c) else f"{v:.4f}" for c, v in pairs)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

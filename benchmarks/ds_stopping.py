@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import ROOT, accuracy, classification_datasets  # a sibling module
+from _common import ROOT, accuracy, classification_datasets, to_markdown  # a sibling module
 
 from accord import DawidSkene
 from accord.datasets import load_dataset
@@ -87,12 +87,7 @@ def main() -> None:
     for rule in RULES:
         total[f"{rule} it"] = table[f"{rule} it"].sum()
     table.loc["total / mean"] = total
-    head = ["dataset", *table.columns]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for name, row in table.iterrows():
-        cells = [f"{v:.0f}" if c.endswith(" it") else f"{v:.4f}" for c, v in row.items()]
-        print("| " + " | ".join([str(name), *cells]) + " |")
+    print(to_markdown(table, whole=lambda column: column.endswith(" it")))
     body = table.drop(index="total / mean")
     for rule in RULES[1:]:
         diff = body[f"{rule} acc"] - body["default acc"]

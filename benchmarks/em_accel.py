@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import ROOT, accuracy, classification_datasets  # a sibling module
+from _common import ROOT, accuracy, classification_datasets, to_markdown  # a sibling module
 
 from accord.datasets import load_dataset
 from accord.errors import ConvergenceWarning, DataQualityWarning
@@ -77,12 +77,7 @@ def main() -> None:
                 total[column] = table[column].sum()
         table.loc["total / mean"] = total
         print(f"\n## {name}\n")
-        head = ["dataset", *table.columns]
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for dataset, row in table.iterrows():
-            cells = [f"{v:.4f}" if c.endswith(" acc") else f"{v:.0f}" for c, v in row.items()]
-            print("| " + " | ".join([str(dataset), *cells]) + " |")
+        print(to_markdown(table, whole=lambda column: not column.endswith(" acc")))
         body = table.drop(index="total / mean")
         for variant in list(VARIANTS)[1:]:
             diff = body[f"{variant} acc"] - body["before acc"]
