@@ -144,10 +144,14 @@ def test_gold_items_equal_the_numpy_path(monkeypatch):
 
 
 @needs_numba
-@pytest.mark.parametrize("k", [2, 5, 9])
-def test_fused_pass_equals_the_separate_passes(k):
+@pytest.mark.parametrize("k", [2, 3, 5, 8, 9])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_pass_equals_the_separate_passes(k, weighted):
+    """Every width of the compiled pass (two classes, the 8-column kernels for 3 to 8, any K above),
+    unweighted and weighted."""
     ann = synthetic(k, seed=20 + k)
-    matrix = AnnotationMatrix(ann)
+    weights = np.random.default_rng(k).uniform(0.2, 2.0, ann.n_annotations) if weighted else None
+    matrix = AnnotationMatrix(ann, weights)
     rng = np.random.default_rng(1)
     theta = rng.dirichlet(np.ones(k), size=(ann.n_annotators, k)) + np.eye(k)
     log_theta = np.log(theta / theta.sum(axis=2, keepdims=True))

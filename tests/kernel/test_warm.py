@@ -41,7 +41,7 @@ def test_warm_up_loads_what_a_compiled_fit_runs(k: int, monkeypatch: pytest.Monk
     kernels = (
         [fused._gather2, fused._scatter2, fused._counts2]
         if k == 2
-        else [fused._gather8, fused._scatter_k, fused._counts_k]
+        else [fused._gather8, fused._scatter8, fused._counts8]
     )
     loaded = [len(f.dispatcher().signatures) for f in kernels]
     assert all(loaded)

@@ -139,10 +139,14 @@ def _gather8(
     labels: np.ndarray,
     m_out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """:func:`_gather_k` for 3 to 8 classes, the table padded to 8 columns: eight scalar accumulators
-    (the compiler keeps them in registers; a loop over a small array goes through memory)."""
+    """:func:`_gather_k` for 3 to 8 classes, the table padded with zero columns and the log prior with
+    ``-inf`` up to 8: eight scalar accumulators (the compiler keeps them in registers; a loop over a small
+    array goes through memory), and an argmax over all eight without a test of ``K`` (a padded class scores
+    ``-inf`` and never wins), which the compiler makes branch-free. The NaN rule of the running maximum
+    (one more, data-dependent branch per class) is taken only for an item whose log-scores sum to NaN."""
     k = post.shape[1]
-    u = np.empty(8)
+    lp0, lp1, lp2, lp3 = log_prior[0], log_prior[1], log_prior[2], log_prior[3]
+    lp4, lp5, lp6, lp7 = log_prior[4], log_prior[5], log_prior[6], log_prior[7]
     for i in range(i0, i1):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
         if unit:
@@ -168,21 +172,56 @@ def _gather8(
                 a5 += w * table[c, 5]
                 a6 += w * table[c, 6]
                 a7 += w * table[c, 7]
-        u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7] = a0, a1, a2, a3, a4, a5, a6, a7
-        for j in range(k):
-            u[j] += log_prior[j]
-        m = u[0]
+        a0 += lp0
+        a1 += lp1
+        a2 += lp2
+        a3 += lp3
+        a4 += lp4
+        a5 += lp5
+        a6 += lp6
+        a7 += lp7
+        m = a0
         arg = 0
-        for j in range(1, k):
-            if u[j] > m:
-                arg = j
-                m = u[j]
-            elif u[j] != u[j]:  # NaN: the maximum is NaN from here on, as np.maximum's on the NumPy path
-                m = u[j]
+        if a1 > m:
+            m, arg = a1, 1
+        if a2 > m:
+            m, arg = a2, 2
+        if a3 > m:
+            m, arg = a3, 3
+        if a4 > m:
+            m, arg = a4, 4
+        if a5 > m:
+            m, arg = a5, 5
+        if a6 > m:
+            m, arg = a6, 6
+        if a7 > m:
+            m, arg = a7, 7
+        total = ((((((a0 + a1) + a2) + a3) + a4) + a5) + a6) + a7
+        if total != total:  # a NaN: the NumPy path's running maximum is NaN from the first NaN column on
+            m = a0
+            arg = 0
+            u = (a0, a1, a2, a3, a4, a5, a6, a7)
+            for j in range(1, k):
+                if u[j] > m:
+                    arg = j
+                    m = u[j]
+                elif u[j] != u[j]:
+                    m = u[j]
         labels[i] = arg
         m_out[i - i0] = m
-        for j in range(k):
-            post[i, j] = u[j] - m
+        post[i, 0] = a0 - m
+        post[i, 1] = a1 - m
+        post[i, 2] = a2 - m
+        if k > 3:
+            post[i, 3] = a3 - m
+        if k > 4:
+            post[i, 4] = a4 - m
+        if k > 5:
+            post[i, 5] = a5 - m
+        if k > 6:
+            post[i, 6] = a6 - m
+        if k > 7:
+            post[i, 7] = a7 - m
 
 
 @jit()
@@ -301,6 +340,131 @@ def _scatter_k(
 
 
 @jit()
+def _scatter8(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    unit: bool,
+    i0: int,
+    i1: int,
+    post: np.ndarray,
+    labels: np.ndarray,
+    norm_out: np.ndarray,
+    prev: np.ndarray,
+    prev_labels: np.ndarray,
+    track: bool,
+    stats: bool,
+    counts: np.ndarray,
+    mass: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:func:`_scatter_k` for 3 to 8 classes with a count buffer of 8 columns (a row is one 64-byte cache
+    line): the item's probabilities in eight scalars (zero past ``K``), the largest change as a tree of
+    maxima, and ``K`` additions per annotation (the tests of ``K`` are the same for every annotation, so
+    they cost next to nothing; adding the padding columns as well costs more)."""
+    k = post.shape[1]
+    delta = out[0]
+    changed = 0
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = 0.0
+    for i in range(i0, i1):
+        e0 = post[i, 0]
+        e1 = post[i, 1]
+        e2 = post[i, 2]
+        e3 = post[i, 3] if k > 3 else 0.0
+        e4 = post[i, 4] if k > 4 else 0.0
+        e5 = post[i, 5] if k > 5 else 0.0
+        e6 = post[i, 6] if k > 6 else 0.0
+        e7 = post[i, 7] if k > 7 else 0.0
+        total = ((((((e0 + e1) + e2) + e3) + e4) + e5) + e6) + e7
+        p0 = e0 / total
+        p1 = e1 / total
+        p2 = e2 / total
+        p3 = e3 / total
+        p4 = e4 / total
+        p5 = e5 / total
+        p6 = e6 / total
+        p7 = e7 / total
+        post[i, 0] = p0
+        post[i, 1] = p1
+        post[i, 2] = p2
+        if k > 3:
+            post[i, 3] = p3
+        if k > 4:
+            post[i, 4] = p4
+        if k > 5:
+            post[i, 5] = p5
+        if k > 6:
+            post[i, 6] = p6
+        if k > 7:
+            post[i, 7] = p7
+        norm_out[i - i0] = total
+        if track:
+            d0 = abs(p0 - prev[i, 0])
+            d1 = abs(p1 - prev[i, 1])
+            d2 = abs(p2 - prev[i, 2])
+            d3 = abs(p3 - prev[i, 3]) if k > 3 else 0.0
+            d4 = abs(p4 - prev[i, 4]) if k > 4 else 0.0
+            d5 = abs(p5 - prev[i, 5]) if k > 5 else 0.0
+            d6 = abs(p6 - prev[i, 6]) if k > 6 else 0.0
+            d7 = abs(p7 - prev[i, 7]) if k > 7 else 0.0
+            delta = max(delta, max(max(max(d0, d1), max(d2, d3)), max(max(d4, d5), max(d6, d7))))
+            if labels[i] != prev_labels[i]:
+                changed += 1
+        if stats:
+            m0 += p0
+            m1 += p1
+            m2 += p2
+            m3 += p3
+            m4 += p4
+            m5 += p5
+            m6 += p6
+            m7 += p7
+            if unit:
+                for n in range(indptr[i], indptr[i + 1]):
+                    c = indices[n]
+                    counts[c, 0] += p0
+                    counts[c, 1] += p1
+                    counts[c, 2] += p2
+                    if k > 3:
+                        counts[c, 3] += p3
+                    if k > 4:
+                        counts[c, 4] += p4
+                    if k > 5:
+                        counts[c, 5] += p5
+                    if k > 6:
+                        counts[c, 6] += p6
+                    if k > 7:
+                        counts[c, 7] += p7
+            else:
+                for n in range(indptr[i], indptr[i + 1]):
+                    c = indices[n]
+                    w = data[n]
+                    counts[c, 0] += w * p0
+                    counts[c, 1] += w * p1
+                    counts[c, 2] += w * p2
+                    if k > 3:
+                        counts[c, 3] += w * p3
+                    if k > 4:
+                        counts[c, 4] += w * p4
+                    if k > 5:
+                        counts[c, 5] += w * p5
+                    if k > 6:
+                        counts[c, 6] += w * p6
+                    if k > 7:
+                        counts[c, 7] += w * p7
+    mass[0] += m0
+    mass[1] += m1
+    mass[2] += m2
+    mass[3] += m3
+    mass[4] += m4
+    mass[5] += m5
+    mass[6] += m6
+    mass[7] += m7
+    out[0] = delta
+    out[1] += changed
+
+
+@jit()
 def _counts2(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -363,6 +527,81 @@ def _counts_k(
                     row[j] += w * p[j]
 
 
+@jit()
+def _counts8(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    unit: bool,
+    post: np.ndarray,
+    i0: int,
+    i1: int,
+    counts: np.ndarray,
+    mass: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:func:`_counts_k` for 3 to 8 classes with a count buffer (and class mass) of 8 columns."""
+    k = post.shape[1]
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = 0.0
+    for i in range(i0, i1):
+        p0 = post[i, 0]
+        p1 = post[i, 1]
+        p2 = post[i, 2]
+        p3 = post[i, 3] if k > 3 else 0.0
+        p4 = post[i, 4] if k > 4 else 0.0
+        p5 = post[i, 5] if k > 5 else 0.0
+        p6 = post[i, 6] if k > 6 else 0.0
+        p7 = post[i, 7] if k > 7 else 0.0
+        m0 += p0
+        m1 += p1
+        m2 += p2
+        m3 += p3
+        m4 += p4
+        m5 += p5
+        m6 += p6
+        m7 += p7
+        if unit:
+            for n in range(indptr[i], indptr[i + 1]):
+                c = indices[n]
+                counts[c, 0] += p0
+                counts[c, 1] += p1
+                counts[c, 2] += p2
+                if k > 3:
+                    counts[c, 3] += p3
+                if k > 4:
+                    counts[c, 4] += p4
+                if k > 5:
+                    counts[c, 5] += p5
+                if k > 6:
+                    counts[c, 6] += p6
+                if k > 7:
+                    counts[c, 7] += p7
+        else:
+            for n in range(indptr[i], indptr[i + 1]):
+                c = indices[n]
+                w = data[n]
+                counts[c, 0] += w * p0
+                counts[c, 1] += w * p1
+                counts[c, 2] += w * p2
+                if k > 3:
+                    counts[c, 3] += w * p3
+                if k > 4:
+                    counts[c, 4] += w * p4
+                if k > 5:
+                    counts[c, 5] += w * p5
+                if k > 6:
+                    counts[c, 6] += w * p6
+                if k > 7:
+                    counts[c, 7] += w * p7
+    mass[0] += m0
+    mass[1] += m1
+    mass[2] += m2
+    mass[3] += m3
+    mass[4] += m4
+    mass[5] += m5
+    mass[6] += m6
+    mass[7] += m7
+
+
 def n_blocks_for(nnz: int, buffer_bytes: int) -> int:
     """The fixed number of item blocks for ``nnz`` annotations and one block's count buffer size."""
     by_size = max(1, -(-nnz // BLOCK_ANNOTATIONS))
@@ -414,7 +653,9 @@ class FusedDS:
         self.n_items, self.n_classes, self.n_annotators = n, k, n_annotators
         self.column_mass = column_mass
         self.threads = threads
-        width = 1 if k == 2 else k
+        # columns of the count buffer: with two classes C1 only; with 3 to 8 a padded 64-byte row
+        self.wide = 2 < k <= 8
+        width = 1 if k == 2 else 8 if self.wide else k
         self.n_blocks = n_blocks_for(int(indptr[-1]), n_annotators * k * width * 8)
         self.chunks = [_chunks(indptr, a, b) for a, b in block_bounds(indptr, self.n_blocks)]
         longest = max((b - a for run in self.chunks for a, b in run), default=0)
@@ -424,7 +665,10 @@ class FusedDS:
         self.log_z = np.empty(n)
         self.labels = np.empty(n, dtype=np.intp)
         self._blocks = np.zeros((self.n_blocks, n_annotators * k, width))
-        self._mass = np.zeros((self.n_blocks, k))
+        self._mass = np.zeros((self.n_blocks, 8 if self.wide else k))
+        # the log table padded with zero columns up to 8 and the log prior with -inf, for _gather8
+        self._table = np.zeros((n_annotators * k, 8)) if self.wide else None
+        self._prior = np.full(8, -np.inf)
         self._out = np.zeros((self.n_blocks, 2))
         self._none = np.zeros((1, k), order="F")
         self._none_labels = np.zeros(1, dtype=np.intp)
@@ -448,12 +692,14 @@ class FusedDS:
         (None without ``stats``); the largest change of a probability against ``prev`` and the number of
         labels different from ``prev_labels`` (0 and 0 without them).
         """
-        table = np.ascontiguousarray(table, dtype=np.float64)
-        if 2 < self.n_classes <= 8:  # zero columns up to 8, for _gather8's fixed accumulators
-            wide = np.zeros((len(table), 8))
-            wide[:, : self.n_classes] = table
-            table = wide
-        log_prior = np.ascontiguousarray(log_prior, dtype=np.float64)
+        k = self.n_classes
+        if self._table is not None:
+            self._table[:, :k] = table
+            self._prior[:k] = log_prior
+            table, log_prior = self._table, self._prior
+        else:
+            table = np.ascontiguousarray(table, dtype=np.float64)
+            log_prior = np.ascontiguousarray(log_prior, dtype=np.float64)
         track = prev is not None and prev_labels is not None
         old = np.asfortranarray(prev, dtype=np.float64) if track else self._none
         old_labels = np.asarray(prev_labels, dtype=np.intp) if track else self._none_labels
@@ -509,7 +755,7 @@ class FusedDS:
     ) -> None:
         """Block ``b`` with three or more classes: log-sum-exp as the NumPy kernel's, chunk by chunk."""
         gather = (_gather8 if self.n_classes <= 8 else _gather_k).dispatcher()
-        scatter = _scatter_k.dispatcher()
+        scatter = (_scatter8 if self.wide else _scatter_k).dispatcher()
         ip, ix, dx, unit = self.indptr, self.indices, self.data, self.unit
         counts, mass, out = self._blocks[b], self._mass[b], self._out[b]
         for i0, i1 in self.chunks[b]:
@@ -529,7 +775,7 @@ class FusedDS:
         self._blocks.fill(0.0)
         self._mass.fill(0.0)
         two = self.n_classes == 2
-        fn = (_counts2 if two else _counts_k).dispatcher()
+        fn = (_counts2 if two else _counts8 if self.wide else _counts_k).dispatcher()
         blocks, mass = self._blocks, self._mass
 
         def kernel(b: int) -> None:
@@ -543,11 +789,11 @@ class FusedDS:
     def _reduce(self) -> tuple[np.ndarray, np.ndarray]:
         """Add the blocks' buffers in block order; the counts in the ``(a, k, l)`` layout."""
         a, k = self.n_annotators, self.n_classes
-        flat = self._blocks[0].copy()
-        mass = self._mass[0].copy()
+        flat = self._blocks[0, :, :k].copy()
+        mass = self._mass[0, :k].copy()
         for b in range(1, self.n_blocks):
-            flat += self._blocks[b]
-            mass += self._mass[b]
+            flat += self._blocks[b, :, :k]
+            mass += self._mass[b, :k]
         if k == 2:
             c1 = flat[:, 0].reshape(a, k)
             counts = np.empty((a, k, k))
