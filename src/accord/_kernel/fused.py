@@ -135,7 +135,7 @@ def _gather8(
     log_prior: np.ndarray,
     i0: int,
     i1: int,
-    post: np.ndarray,
+    work: np.ndarray,
     labels: np.ndarray,
     m_out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
@@ -144,7 +144,7 @@ def _gather8(
     array goes through memory), and an argmax over all eight without a test of ``K`` (a padded class scores
     ``-inf`` and never wins), which the compiler makes branch-free. The NaN rule of the running maximum
     (one more, data-dependent branch per class) is taken only for an item whose log-scores sum to NaN."""
-    k = post.shape[1]
+    k = work.shape[1]
     lp0, lp1, lp2, lp3 = log_prior[0], log_prior[1], log_prior[2], log_prior[3]
     lp4, lp5, lp6, lp7 = log_prior[4], log_prior[5], log_prior[6], log_prior[7]
     for i in range(i0, i1):
@@ -209,19 +209,19 @@ def _gather8(
                     m = u[j]
         labels[i] = arg
         m_out[i - i0] = m
-        post[i, 0] = a0 - m
-        post[i, 1] = a1 - m
-        post[i, 2] = a2 - m
+        work[i - i0, 0] = a0 - m
+        work[i - i0, 1] = a1 - m
+        work[i - i0, 2] = a2 - m
         if k > 3:
-            post[i, 3] = a3 - m
+            work[i - i0, 3] = a3 - m
         if k > 4:
-            post[i, 4] = a4 - m
+            work[i - i0, 4] = a4 - m
         if k > 5:
-            post[i, 5] = a5 - m
+            work[i - i0, 5] = a5 - m
         if k > 6:
-            post[i, 6] = a6 - m
+            work[i - i0, 6] = a6 - m
         if k > 7:
-            post[i, 7] = a7 - m
+            work[i - i0, 7] = a7 - m
 
 
 @jit()
@@ -347,6 +347,7 @@ def _scatter8(
     unit: bool,
     i0: int,
     i1: int,
+    work: np.ndarray,
     post: np.ndarray,
     labels: np.ndarray,
     norm_out: np.ndarray,
@@ -367,14 +368,14 @@ def _scatter8(
     changed = 0
     m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = 0.0
     for i in range(i0, i1):
-        e0 = post[i, 0]
-        e1 = post[i, 1]
-        e2 = post[i, 2]
-        e3 = post[i, 3] if k > 3 else 0.0
-        e4 = post[i, 4] if k > 4 else 0.0
-        e5 = post[i, 5] if k > 5 else 0.0
-        e6 = post[i, 6] if k > 6 else 0.0
-        e7 = post[i, 7] if k > 7 else 0.0
+        e0 = work[i - i0, 0]
+        e1 = work[i - i0, 1]
+        e2 = work[i - i0, 2]
+        e3 = work[i - i0, 3] if k > 3 else 0.0
+        e4 = work[i - i0, 4] if k > 4 else 0.0
+        e5 = work[i - i0, 5] if k > 5 else 0.0
+        e6 = work[i - i0, 6] if k > 6 else 0.0
+        e7 = work[i - i0, 7] if k > 7 else 0.0
         total = ((((((e0 + e1) + e2) + e3) + e4) + e5) + e6) + e7
         p0 = e0 / total
         p1 = e1 / total
@@ -660,6 +661,9 @@ class FusedDS:
         self.chunks = [_chunks(indptr, a, b) for a, b in block_bounds(indptr, self.n_blocks)]
         longest = max((b - a for run in self.chunks for a, b in run), default=0)
         self._scratch = np.empty((self.n_blocks, 3, longest))  # per block: d / m, u0, norm
+        # 3 to 8 classes: per block, a chunk's shifted log-scores item by item (in cache from the gather
+        # through the exp to the scatter, which writes the column-major posterior)
+        self._work = np.empty((self.n_blocks, longest if self.wide else 0, k))
         self._posts = (np.empty((n, k), order="F"), np.empty((n, k), order="F"))
         self._turn = 0
         self.log_z = np.empty(n)
@@ -760,11 +764,18 @@ class FusedDS:
         counts, mass, out = self._blocks[b], self._mass[b], self._out[b]
         for i0, i1 in self.chunks[b]:
             m, _, norm = (row[: i1 - i0] for row in self._scratch[b])
-            gather(ip, ix, dx, unit, table, log_prior, i0, i1, post, self.labels, m)
-            for j in range(self.n_classes):
-                np.exp(post[i0:i1, j], out=post[i0:i1, j])
-            scatter(ip, ix, dx, unit, i0, i1, post, self.labels, norm, old, old_labels, track, stats,
-                    counts, mass, out)  # fmt: skip
+            if self.wide:  # the shifted log-scores in the block's item-major scratch, one exp call
+                work = self._work[b, : i1 - i0]
+                gather(ip, ix, dx, unit, table, log_prior, i0, i1, work, self.labels, m)
+                np.exp(work, out=work)
+                scatter(ip, ix, dx, unit, i0, i1, work, post, self.labels, norm, old, old_labels, track,
+                        stats, counts, mass, out)  # fmt: skip
+            else:
+                gather(ip, ix, dx, unit, table, log_prior, i0, i1, post, self.labels, m)
+                for j in range(self.n_classes):
+                    np.exp(post[i0:i1, j], out=post[i0:i1, j])
+                scatter(ip, ix, dx, unit, i0, i1, post, self.labels, norm, old, old_labels, track, stats,
+                        counts, mass, out)  # fmt: skip
             lz = self.log_z[i0:i1]
             np.log(norm, out=lz)
             np.add(lz, m, out=lz)
