@@ -29,7 +29,7 @@ from ..errors import InvalidParameterError
 from .compiled import enabled as compiled_enabled
 from .compiled import worth_it as compiled_worth_it
 from .fused import FusedDS
-from .softmax import column_sums, log_normalize, log_normalize_argmax
+from .softmax import column_sums, log_normalize, log_normalize_argmax, running_argmax, small_codes
 from .votes import break_ties, vote_shares
 
 if TYPE_CHECKING:
@@ -239,7 +239,8 @@ class DSKernel:
         self._tmp = np.empty(n)
         self._labels = np.empty(n, dtype=np.intp)
         self._gt = np.empty(n, dtype=bool)
-        self._step = np.empty(n, dtype=np.intp)
+        self._arg = np.empty(n, dtype=small_codes(k))
+        self._step = np.empty(n, dtype=small_codes(k))
         self._flat = np.empty((matrix.n_annotators * k, k))
         if k == 2:
             self._p1 = np.empty((n, 1))
@@ -269,25 +270,22 @@ class DSKernel:
         log_u = sparse_product("csr", self.matrix.M, np.ascontiguousarray(table), self.log_u)
         if k == 2:
             return self._softmax2(log_u, log_prior)
-        log_u += log_prior
-        return self._softmax(log_u)
+        return self._softmax(log_u, log_prior)
 
-    def _softmax(self, log_u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`~accord._kernel.softmax.log_normalize_argmax`, column by column, in the buffers."""
+    def _softmax(self, log_u: np.ndarray, log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`~accord._kernel.softmax.log_normalize_argmax` of ``log_u + log_prior``, column by column,
+        in the buffers."""
         k = self.n_classes
         assert self._cols is not None
-        np.copyto(self._cols, log_u)  # column-major, as log_normalize_argmax's asfortranarray
+        # the prior added on the way into the column-major copy (log_normalize_argmax's asfortranarray):
+        # the same sums as ``log_u += log_prior``, one pass fewer
+        np.add(log_u, log_prior, out=self._cols)
         log_u = self._cols
-        m, arg, total, post = self._m, self._labels, self._tmp, self._next_post()
+        m, total, post = self._m, self._tmp, self._next_post()
         np.copyto(m, log_u[:, 0])
-        arg.fill(0)
-        gt, step = self._gt, self._step
-        for j in range(1, k):  # arg = j where column j beats the running max (integer arithmetic: no
-            np.greater(log_u[:, j], m, out=gt)  # masked copy, which is several times slower)
-            np.subtract(j, arg, out=step)
-            np.multiply(step, gt, out=step)
-            np.add(arg, step, out=arg)
-            np.maximum(m, log_u[:, j], out=m)
+        running_argmax(log_u, m, self._arg, self._gt, self._step)
+        np.copyto(self._labels, self._arg)
+        arg = self._labels
         total.fill(0.0)
         for j in range(k):
             col = post[:, j]
