@@ -174,6 +174,14 @@ def print_run(name: str, r: dict[str, Any], base: dict[str, Any] | None) -> None
         f"transfers between workers (outside the shuffle's own): {r.get('transfer_s', 0.0):.2f} s; spilling "
         f"to and from disk (a worker past its memory target): {r.get('spill_s', 0.0):.2f} s"
     )
+    t, workers, n_iter = r["timings"], max(len(r["worker_peak_gb"]), 1), max(r["n_iter"], 1)
+    if "fit.begin" in t:  # the EM wall split: its first step, then per iteration against the compute in it
+        steps = sum(v for k, v in r["tasks"].items() if k in ("advance", "merge")) / n_iter / workers
+        print(
+            f"EM: first step {t['fit.begin']:.2f} s wall ({r['tasks'].get('begin', 0.0) / workers:.2f} s "
+            f"compute per worker); per iteration {t['fit.per_iteration']:.3f} s wall against {steps:.3f} s "
+            "of E-step and merge compute per worker"
+        )
     top = sorted(r["tasks"].items(), key=lambda kv: -kv[1])[:12]
     print("largest task prefixes: " + ", ".join(f"{k} {v:.2f} s ({stage_of(k)})" for k, v in top))
 

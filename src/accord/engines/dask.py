@@ -265,6 +265,28 @@ class _Steps:
     last: np.ndarray | None = None
 
 
+def _encode_and_warm(
+    frame: pd.DataFrame,
+    options: dict[str, Any],
+    text: bool,
+    files: list[str],
+    warm: tuple[int | None, int] | None,
+) -> Local | None:
+    """:func:`encode_partition`; then, for a fit on the Dawid-Skene kernel (``warm``: the whole fit's
+    number of rows when known, and the number of partitions), the worker starts loading the compiled
+    kernels for the partition's classes on a background thread
+    (:func:`accord._kernel.warm.warm_compiled_kernels`: once per worker process, and only when a fit of that
+    many annotations runs compiled; unknown, it is this partition's rows times the partitions), so that they
+    load while the shuffle and the encoding still run and the first E-step finds them ready."""
+    local = encode_partition(frame, options, text, files)
+    if warm is not None and local is not None:
+        from .._kernel.warm import warm_compiled_kernels
+
+        rows, n_parts = warm
+        warm_compiled_kernels(rows if rows is not None else len(frame) * n_parts, local.annotations.n_classes)
+    return local
+
+
 def _vocabulary(local: Local | None) -> tuple[list[Any], list[Any], list[str]]:
     if local is None:
         return [], [], []
@@ -461,7 +483,9 @@ class DaskFit:
         the partitions, the global indexes), ``fit`` (EM) and ``output`` (writing, collecting, the
         per-annotator sums and the gold matches); in detail ``encode.shuffle`` (until every partition is
         read, shuffled and encoded), ``encode.index`` (the global indexes, recoding, class votes),
-        ``fit.per_iteration``, ``output.write`` (the part files) and ``output.tables`` (the rest).
+        ``fit.begin`` (the kernels built on the workers and the starting statistics),
+        ``fit.per_iteration`` (the rest of ``fit`` per EM iteration), ``output.write`` (the part files) and
+        ``output.tables`` (the rest).
     annotator_quality : pandas.DataFrame or None
         One row per annotator, the columns of :meth:`Consensus.annotators_frame`.
     n_gold, gold_items, gold_correct : int
@@ -713,7 +737,8 @@ def _fit(job: _Job, client: Any) -> DaskFit:
         {
             "encode.shuffle": enc.shuffled - clock[0],
             "encode.index": clock[1] - enc.shuffled,
-            "fit.per_iteration": timings["fit"] / max(run.n_iter, 1),
+            "fit.begin": run.begin,
+            "fit.per_iteration": (timings["fit"] - run.begin) / max(run.n_iter, 1),
             "output.write": written - clock[2],
             "output.tables": clock[3] - written,
         }
@@ -788,8 +813,16 @@ def _encode(job: _Job, client: Any) -> _Encoded:
     # encoded, and a worker never holds the rows of all its partitions at once
     meta = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     files = delayed(src.files, pure=True)
+    warm = None if type(job.model) is MajorityVote else (src.n_rows, n)
     encoded = frame.map_partitions(
-        encode_partition, options, src.text, files, meta=meta, enforce_metadata=False, align_dataframes=False
+        _encode_and_warm,
+        options,
+        src.text,
+        files,
+        warm,
+        meta=meta,
+        enforce_metadata=False,
+        align_dataframes=False,
     )
     local = client.compute(encoded.to_delayed())
     vocab = client.gather(client.map(_vocabulary, local, pure=False))
@@ -939,6 +972,7 @@ class _Run:
     history: pd.DataFrame
     params: Any
     states: list[Any] = field(default_factory=list)
+    begin: float = 0.0  # wall seconds of the first step: the kernels built, the starting statistics
 
 
 def _whole_steps(plan: _Plan, n_items: int, n_annotators: int) -> EMSteps[Any, Any]:
@@ -992,7 +1026,9 @@ def _em(
     min_iter, max_iter, tol = check_em_params(model.min_iter, model.max_iter, model.tol)
     options = _stopping(model, tol)
     n_annotations = int(prevalence.sum())
+    started = time.perf_counter()
     states, summary = parts.run(client, _begin, plan=plan, prevalence=prevalence, n_annotations=n_annotations)
+    begin = time.perf_counter() - started
     whole = _whole_steps(plan, summary.n_items, n_annotators)
     loop = _Loop(client, plan, parts, whole)
     scale = float(max(n_annotations, 1))  # objective_tol is a gain per annotation
@@ -1032,7 +1068,7 @@ def _em(
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     if any(extras):
         history = pd.concat([history, pd.DataFrame(extras)], axis=1)
-    return _Run(loop.count, converged, base.value, history, base.params, list(base.state[0]))
+    return _Run(loop.count, converged, base.value, history, base.params, list(base.state[0]), begin)
 
 
 def _outputs(
