@@ -35,20 +35,32 @@ class LbfgsResult:
     converged: bool
 
 
-def _direction(g: np.ndarray, s_list: list[np.ndarray], y_list: list[np.ndarray]) -> np.ndarray:
-    """``-H g`` by the two-loop recursion, with the usual ``s.y / y.y`` initial scaling."""
-    q = g.copy()
-    rhos = [1.0 / vdot(y, s) for s, y in zip(s_list, y_list, strict=False)]
+@dataclass
+class _Pair:
+    """One correction pair ``s = x_new - x``, ``y = g_new - g`` with its products, computed once (the
+    two-loop recursion of every later iteration reads them)."""
+
+    s: np.ndarray
+    y: np.ndarray
+    rho: float  # 1 / (y . s)
+    sy: float
+    yy: float
+
+
+def _direction(g: np.ndarray, pairs: list[_Pair], q: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """``-H g`` by the two-loop recursion, with the usual ``s.y / y.y`` initial scaling, into ``q``
+    (``tmp`` is scratch: no array of the variables' size is allocated)."""
+    np.copyto(q, g)
     alphas = []
-    for s, y, rho in zip(reversed(s_list), reversed(y_list), reversed(rhos), strict=False):
-        a = rho * vdot(s, q)
-        q -= a * y
+    for p in reversed(pairs):
+        a = p.rho * vdot(p.s, q)
+        q -= np.multiply(p.y, a, out=tmp)
         alphas.append(a)
-    if s_list:
-        q *= vdot(s_list[-1], y_list[-1]) / vdot(y_list[-1], y_list[-1])
-    for (s, y, rho), a in zip(zip(s_list, y_list, rhos, strict=False), reversed(alphas), strict=False):
-        q += (a - rho * vdot(y, q)) * s
-    return -q
+    if pairs:
+        q *= pairs[-1].sy / pairs[-1].yy
+    for p, a in zip(pairs, reversed(alphas), strict=True):
+        q += np.multiply(p.s, a - p.rho * vdot(p.y, q), out=tmp)
+    return np.negative(q, out=q)
 
 
 def _safe_eval(fun: Objective, x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -82,24 +94,28 @@ def minimize_lbfgs(
     f, g = _safe_eval(fun, x)
     if not np.isfinite(f):
         raise FloatingPointError("the objective is not finite at the starting point")
-    s_list: list[np.ndarray] = []
-    y_list: list[np.ndarray] = []
+    pairs: list[_Pair] = []
+    # Work arrays of the variables' size, made once: the direction, scratch, and the trial point (two, as the
+    # accepted trial becomes the current point).
+    d_buf, tmp, trial = np.empty_like(x), np.empty_like(x), [np.empty_like(x), np.empty_like(x)]
+    spare: tuple[np.ndarray, np.ndarray] | None = None
     n_eval, it, converged = 1, 0, False
     for it in range(1, max_iter + 1):
         gmax = float(np.abs(g).max()) if g.size else 0.0
         if gmax <= gtol:
             converged, it = True, it - 1
             break
-        d = _direction(g, s_list, y_list)
+        d = _direction(g, pairs, d_buf, tmp)
         slope = vdot(g, d)
         if slope >= 0:  # not a descent direction: restart from steepest descent
-            s_list.clear()
-            y_list.clear()
-            d, slope = -g, -vdot(g, g)
-        step = 1.0 if s_list else min(1.0, 1.0 / gmax)
+            pairs.clear()
+            d = np.negative(g, out=d_buf)
+            slope = -vdot(g, g)
+        step = 1.0 if pairs else min(1.0, 1.0 / gmax)
         noise = rel_noise * max(1.0, abs(f))
+        x_new = trial[1] if trial[0] is x else trial[0]
         for _ in range(max_halvings):
-            x_new = x + step * d
+            np.add(x, np.multiply(d, step, out=x_new), out=x_new)
             f_new, g_new = _safe_eval(fun, x_new)
             n_eval += 1
             if f_new <= f + 1e-4 * step * slope:
@@ -112,12 +128,18 @@ def minimize_lbfgs(
             break  # no decrease found: keep the current point
         if converged:
             break
-        s, y = x_new - x, g_new - g
-        if vdot(s, y) > 1e-12 * vdot(y, y):
-            s_list.append(s)
-            y_list.append(y)
-            if len(s_list) > memory:
-                del s_list[0], y_list[0]
+        # The new pair goes into spare arrays: those of a rejected pair or of the evicted one (no fresh arrays
+        # once the memory is full).
+        s = np.subtract(x_new, x, out=spare[0] if spare else None)
+        y = np.subtract(g_new, g, out=spare[1] if spare else None)
+        sy, yy = vdot(s, y), vdot(y, y)
+        spare = (s, y)
+        if sy > 1e-12 * yy:
+            spare = None
+            if len(pairs) >= memory:
+                spare = (pairs[0].s, pairs[0].y)
+                del pairs[0]
+            pairs.append(_Pair(s, y, 1.0 / vdot(y, s), sy, yy))
         decrease = f - f_new
         x, f, g = x_new, f_new, g_new
         if decrease <= ftol * max(1.0, abs(f)):

@@ -69,10 +69,30 @@ def softplus(x: np.ndarray) -> np.ndarray:
 class GladWork:
     """Per-annotation buffers reused by every evaluation of the M-step objective and by the E-step, instead
     of about ten fresh arrays of ``n_annotations`` floats per evaluation (at 10^7 annotations the fresh
-    arrays cost a third of the time in page faults)."""
+    arrays cost a third of the time in page faults).
+
+    ``x``, ``sp = softplus(x)``, ``alpha_n`` and ``beta_n`` belong to the point ``(alpha, b)`` recorded in
+    ``at``: the E-step after an M-step and the first evaluation of the next M-step are at the point the last
+    evaluation left there, and read them instead of recomputing them (the same operations on the same
+    values, so the same results)."""
 
     def __init__(self, n: int) -> None:
-        self.alpha_n, self.beta_n, self.x, self.t1, self.t2 = (np.empty(n) for _ in range(5))
+        self.alpha_n, self.beta_n, self.x, self.sp, self.t1, self.t2 = (np.empty(n) for _ in range(6))
+        self.at: np.ndarray | None = None
+
+    def holds(self, alpha: np.ndarray, b: np.ndarray) -> bool:
+        """Whether the buffers hold the logits and their softplus at ``(alpha, b)``."""
+        at, na = self.at, len(alpha)
+        return at is not None and np.array_equal(at[:na], alpha) and np.array_equal(at[na:], b)
+
+    def fill(self, data: GladData, alpha: np.ndarray, b: np.ndarray) -> None:
+        """Logits and softplus at ``(alpha, b)`` into the buffers, unless they are there already."""
+        if self.holds(alpha, b):
+            return
+        self.at = None
+        logits(data, alpha, b, self)
+        softplus_into(self.x, self.sp, self.t2)
+        self.at = np.concatenate([alpha, b])
 
 
 def softplus_into(x: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
@@ -108,8 +128,8 @@ def log_scores(data: GladData, x: np.ndarray, work: GladWork | None = None) -> n
         base = np.bincount(data.item, weights=-softplus(x) - log_km1, minlength=i)
         bonus = np.bincount(data.key_il, weights=x + log_km1, minlength=i * k).reshape(i, k)
     else:
-        sp = softplus_into(x, work.t1, work.t2)
-        np.add(sp, log_km1, out=sp)
+        # softplus(x) from the work buffers (``x`` is ``work.x``, filled by ``GladWork.fill``)
+        sp = np.add(work.sp, log_km1, out=work.t1)
         np.negative(sp, out=sp)
         base = np.bincount(data.item, weights=sp, minlength=i)
         np.add(x, log_km1, out=work.t2)
@@ -122,7 +142,11 @@ def e_step(
     data: GladData, alpha: np.ndarray, b: np.ndarray, log_prior: np.ndarray, work: GladWork | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior ``post[i, k]`` and per-item log evidence ``log p(labels of i)``."""
-    scores = log_scores(data, logits(data, alpha, b, work), work)
+    if work is None:
+        scores = log_scores(data, logits(data, alpha, b))
+    else:
+        work.fill(data, alpha, b)
+        scores = log_scores(data, work.x, work)
     scores += log_prior
     return log_normalize(scores)
 
@@ -133,10 +157,12 @@ def neg_q(
     p_given: np.ndarray,
     prior: tuple[float, float, float, float],
     work: GladWork | None = None,
+    p_sum: float | None = None,
 ) -> tuple[float, np.ndarray]:
     """Minus the expected complete log-posterior ``Q(alpha, b)`` and its gradient, for the M-step optimiser.
 
-    ``p_given[n] = post[item[n], label[n]]``. With ``g[n] = p_given[n] - sigmoid(x[n])``::
+    ``p_given[n] = post[item[n], label[n]]`` (``p_sum`` its sum, if known). With ``g[n] = p_given[n] -
+    sigmoid(x[n])``::
 
         Q        = sum_n p log sig + (1 - p) (log(1 - sig) - log(K-1))
                  = sum_n p x - softplus(x) - (1 - p) log(K-1)            (as log sig = x - softplus(x))
@@ -148,18 +174,27 @@ def neg_q(
     na = data.n_annotators
     alpha, b = theta[:na], theta[na:]
     w = work if work is not None else GladWork(len(data.item))
-    x = logits(data, alpha, b, w)
+    w.fill(data, alpha, b)
+    x = w.x
     log_km1 = np.log(data.n_classes - 1.0)
-    sp_sum = float(softplus_into(x, w.t1, w.t2).sum())
-    q = vdot(p_given, x) - sp_sum - log_km1 * (len(x) - float(p_given.sum()))
-    q -= 0.5 * (vdot(alpha - m_a, alpha - m_a) / s_a**2 + vdot(b - m_b, b - m_b) / s_b**2)
+    sp_sum = float(w.sp.sum())
+    total = float(p_given.sum()) if p_sum is None else p_sum
+    q = vdot(p_given, x) - sp_sum - log_km1 * (len(x) - total)
+    da, db = alpha - m_a, b - m_b
+    q -= 0.5 * (vdot(da, da) / s_a**2 + vdot(db, db) / s_b**2)
     g = expit(x, out=w.t1)
     np.subtract(p_given, g, out=g)
     np.multiply(g, w.beta_n, out=g)  # g_beta
-    d_alpha = np.bincount(data.annot, weights=g, minlength=na) - (alpha - m_a) / s_a**2
+    # The gradient of -Q written straight into one array (no concatenation): -(bincount - d / s^2).
+    grad = np.empty(len(theta))
+    np.subtract(
+        np.bincount(data.annot, weights=g, minlength=na), np.divide(da, s_a**2, out=da), out=grad[:na]
+    )
     np.multiply(g, w.alpha_n, out=g)
-    d_b = np.bincount(data.item, weights=g, minlength=data.n_items) - (b - m_b) / s_b**2
-    return -q, -np.concatenate([d_alpha, d_b])
+    d_b = np.bincount(data.item, weights=g, minlength=data.n_items)
+    np.subtract(d_b, np.divide(db, s_b**2, out=db), out=grad[na:])
+    np.negative(grad, out=grad)
+    return -q, grad
 
 
 def log_prior_density(alpha: np.ndarray, b: np.ndarray, prior: tuple[float, float, float, float]) -> float:
@@ -189,8 +224,9 @@ def m_step(
     falls). ``p_given[n] = post[item[n], label[n]]``."""
     na = data.n_annotators
     w = work if work is not None else GladWork(len(data.item))
+    p_sum = float(p_given.sum())
     res = minimize_lbfgs(
-        lambda theta: neg_q(theta, data, p_given, prior, w),
+        lambda theta: neg_q(theta, data, p_given, prior, w, p_sum),
         np.concatenate([alpha, b]),
         max_iter=max_iter,
         gtol=gtol,
