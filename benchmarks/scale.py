@@ -24,18 +24,28 @@ Usage::
     .venv/bin/python benchmarks/scale.py --sizes 1e6 1e7 [--classes 2] [--dir /tmp/accord_scale]
     .venv/bin/python benchmarks/scale.py --sizes 1e8 --skip csv crowdkit      # ~1 GB of Parquet per copy
     .venv/bin/python benchmarks/scale.py --sizes 1e7 --skip parquet dask crowdkit --float-digits 6
+    .venv/bin/python benchmarks/scale.py --sizes 1e7 --skip parquet dask crowdkit --old 80b339e --repeat 3
+
+``--old REV`` runs every in-memory line for the source of commit ``REV`` too (``git archive REV src``,
+first on ``PYTHONPATH``), interleaved with today's (old, new, old, new, ... ``--repeat`` times), and prints
+each stage's ratio old / new over the fastest run of each (this machine is shared: the fastest is the least
+disturbed).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -101,11 +111,28 @@ def generate(n: int, k: int, folder: Path, csv: bool, seed: int = 0) -> dict[str
 CPU_SECONDS: dict[str, float] = {}  # command -> user + system CPU seconds of its last run
 
 
+SOURCE: dict[str, str] = {}  # PYTHONPATH of the accord under test ({} = this checkout's)
+
+
+def old_source(rev: str, folder: Path) -> Path:
+    """The ``src`` folder of commit ``rev`` (``git archive``), extracted under ``folder`` once."""
+    out = folder / f"src_{rev}"
+    if not (out / "src" / "accord").exists():
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", rev, "src"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        out.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(out, filter="data")
+    return out / "src"
+
+
 def timed(cmd: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak resident GB (``/usr/bin/time -v``) and standard output of a command; its CPU
     seconds (user + system, all its processes) go to :data:`CPU_SECONDS` (robust on a loaded machine)."""
+    env = {**os.environ, **SOURCE}
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, cwd=ROOT, env=env)
     wall = time.perf_counter() - start
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -206,7 +233,7 @@ def print_memory(label: str, r: dict[str, Any]) -> None:
     )
     if "fit" in r:
         fit = r["fit"]
-        stages = {k: r[k] for k in ("imports", "read_build", "fit", "tables", "write")}
+        stages = {k: r[k] for k in STAGE_NAMES}
         ratios = ", ".join(
             f"{k} {v:.2f} s / {r[k + '_cpu']:.2f} CPU s ({v / fit:.2f}x fit)" for k, v in stages.items()
         )
@@ -219,6 +246,36 @@ def print_memory(label: str, r: dict[str, Any]) -> None:
             f"accuracy {r['accuracy']:.4f}"
         )
     print(line + f" | load {r['load']}", flush=True)
+
+
+STAGE_NAMES = ("imports", "read_build", "fit", "tables", "write")
+
+
+def fastest(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the shortest end to end time."""
+    return min(runs, key=lambda r: r["cli_total"])
+
+
+def compare(label: str, run: Any, old: Path | None, repeat: int) -> None:
+    """``run()`` ``repeat`` times (with ``old``: the old source first each time, then this checkout's) and
+    the fastest of each printed, then the old / new ratio of each stage and of the end to end time."""
+    mine: list[dict[str, Any]] = []
+    theirs: list[dict[str, Any]] = []
+    for _ in range(repeat):
+        if old is not None:
+            SOURCE["PYTHONPATH"] = str(old)
+            theirs.append(run())
+            SOURCE.clear()
+        mine.append(run())
+    if old is None:
+        print_memory(label, fastest(mine))
+        return
+    before, after = fastest(theirs), fastest(mine)
+    print_memory(f"{label} [{old.parent.name[4:]}]", before)
+    print_memory(f"{label} [this checkout]", after)
+    keys = ["cli_total", *(k for k in STAGE_NAMES if k in after and k in before)]
+    ratios = ", ".join(f"{k} {before[k]:.2f} -> {after[k]:.2f} s ({before[k] / after[k]:.2f}x)" for k in keys)
+    print(f"  old / new, fastest of {repeat}: {ratios}", flush=True)
 
 
 def on_dask(
@@ -293,6 +350,10 @@ def main() -> None:
         default=[],
         help="CSV -> CSV again with --float-digits N for each N given (e.g. --float-digits 6)",
     )
+    parser.add_argument(
+        "--old", default=None, metavar="REV", help="also run the in-memory lines with commit REV's src"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each in-memory line (fastest kept)")
     args = parser.parse_args()
     for size in args.sizes:
         n = int(size)
@@ -302,16 +363,29 @@ def main() -> None:
         paths = generate(n, args.classes, folder, csv)
         took = time.perf_counter() - start
         print(f"\n== {n:,} annotations, K={args.classes} (data in {folder}, {took:.1f} s)")
+        old = None if args.old is None else old_source(args.old, args.dir)
+        stages = not args.no_stages
         if csv:
-            print_memory(
-                "CSV -> CSV", in_memory(paths["csv"], ".csv", paths["truth"], folder, not args.no_stages)
+            compare(
+                "CSV -> CSV",
+                partial(in_memory, paths["csv"], ".csv", paths["truth"], folder, stages),
+                old,
+                args.repeat,
             )
             for digits in args.float_digits:
-                r = in_memory(paths["csv"], ".csv", paths["truth"], folder, not args.no_stages, digits)
-                print_memory(f"CSV -> CSV --float-digits {digits}", r)
+                compare(
+                    f"CSV -> CSV --float-digits {digits}",
+                    partial(in_memory, paths["csv"], ".csv", paths["truth"], folder, stages, digits),
+                    old,
+                    args.repeat,
+                )
         if "parquet" not in args.skip:
-            r = in_memory(paths["parquet"], ".parquet", paths["truth"], folder, not args.no_stages)
-            print_memory("Parquet -> Parquet", r)
+            compare(
+                "Parquet -> Parquet",
+                partial(in_memory, paths["parquet"], ".parquet", paths["truth"], folder, stages),
+                old,
+                args.repeat,
+            )
         if "dask" not in args.skip:
             r = on_dask(
                 paths["parts"], paths["truth"], folder, args.workers, args.memory_limit, args.npartitions
