@@ -34,6 +34,7 @@ __all__ = [
     "dask_source",
     "encode_partition",
     "item_text",
+    "narrow_types",
     "row_bytes",
     "shuffle_method",
 ]
@@ -206,8 +207,58 @@ TASKS_MEMORY_SHARE = 0.25
 
 
 def row_bytes(frame: Any) -> int:
-    """Bytes of one row of ``frame`` in memory, roughly: 8 per numeric cell, 64 per text or object cell."""
-    return sum(8 if isinstance(t, np.dtype) and t.kind in "biuf" else 64 for t in frame.dtypes)
+    """Bytes of one row of ``frame`` in memory, roughly: a numeric cell's size, 64 per text or object cell."""
+    return sum(t.itemsize if isinstance(t, np.dtype) and t.kind in "biuf" else 64 for t in frame.dtypes)
+
+
+NARROW_TYPES = (np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.int32))
+
+
+def narrow_types(files: list[str], columns: list[Any]) -> dict[Any, np.dtype]:
+    """For each of ``columns`` that is an integer without nulls in every file, the smallest of int8 / int16
+    / int32 that holds all its values, from the files' Parquet statistics (the minimum and maximum of every
+    row group); a column that some row group has no statistics for, or whose values need 64 bits, is left
+    out. Cast to it before the shuffle, the rows it moves shrink (32 bytes a row of three int64 ids and the
+    origin, 15 with int32 items, int16 annotators and int8 labels), and the values stay the same.
+
+    Reads only the files' footers; an unreadable footer leaves every column out (the read reports it).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    low: dict[Any, int] = {}
+    high: dict[Any, int] = {}
+    wanted = [c for c in columns if isinstance(c, str)]
+    try:
+        for path in files:
+            meta = pq.read_metadata(path)
+            schema = meta.schema.to_arrow_schema()
+            for c in list(wanted):
+                at = schema.get_field_index(c)
+                if at < 0 or not pa.types.is_integer(schema.field(at).type):
+                    wanted.remove(c)
+                    continue
+                leaf = next(j for j in range(meta.num_columns) if meta.schema.column(j).path == c)
+                for g in range(meta.num_row_groups):
+                    stats = meta.row_group(g).column(leaf).statistics
+                    rows = meta.row_group(g).num_rows
+                    if rows == 0:
+                        continue
+                    if stats is None or not stats.has_min_max or stats.null_count:
+                        wanted.remove(c)
+                        break
+                    low[c] = min(low.get(c, stats.min), stats.min)
+                    high[c] = max(high.get(c, stats.max), stats.max)
+    except (OSError, ValueError, StopIteration, pa.ArrowException):
+        return {}
+    out: dict[Any, np.dtype] = {}
+    for c in wanted:
+        if c not in low:  # no rows at all
+            continue
+        fits = [t for t in NARROW_TYPES if np.iinfo(t).min <= low[c] and high[c] <= np.iinfo(t).max]
+        if fits:
+            out[c] = fits[0]
+    return out
 
 
 def shuffle_method(n_rows: int | None, row_size: int, memory_limits: list[int]) -> str | None:

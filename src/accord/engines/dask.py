@@ -71,12 +71,14 @@ from ..models import BayesianDawidSkene, DawidSkene, MajorityVote, OneCoinDawidS
 from ..models.bayesian_ds import VBSteps
 from . import _dask_tables as tables
 from ._dask_input import (
+    MAX_COUNTED_FILES,
     ORIGIN_COLUMN,
     Local,
     by_item,
     dask_source,
     encode_partition,
     item_text,
+    narrow_types,
     row_bytes,
     shuffle_method,
 )
@@ -798,8 +800,17 @@ def _encode(job: _Job, client: Any) -> _Encoded:
         for r, g in (("item", job.item), ("annotator", job.annotator), ("label", job.label))
     }
     n = int(job.npartitions or max(src.frame.npartitions, 2 * len(client.nthreads())))
-    method = job.shuffle_method or shuffle_method(src.n_rows, row_bytes(src.frame), _memory_limits(client))
-    frame = by_item(src.frame, cols["item"], n, method, src.text, cols["item"] in src.integer)
+    # only the three columns (and the rows' origin) are shuffled, integer ids in the smallest type that
+    # holds them (from the Parquet statistics of up to MAX_COUNTED_FILES files)
+    roles = [cols["item"], cols["annotator"], cols["label"]]
+    moved = [c for c in src.frame.columns if c in roles or c == ORIGIN_COLUMN]
+    frame = src.frame[moved] if len(moved) < len(src.frame.columns) else src.frame
+    if src.files and len(src.files) <= MAX_COUNTED_FILES:
+        narrow = {c: t for c, t in narrow_types(src.files, roles).items() if c in src.integer}
+        if narrow:
+            frame = frame.astype(narrow)
+    method = job.shuffle_method or shuffle_method(src.n_rows, row_bytes(frame), _memory_limits(client))
+    frame = by_item(frame, cols["item"], n, method, src.text, cols["item"] in src.integer)
     options = {
         "item": cols["item"],
         "annotator": cols["annotator"],
