@@ -14,8 +14,9 @@ Every measurement runs in a fresh subprocess (one at a time), which generates th
 ``Annotations`` (not timed) and fits the model with its default settings; it reports the fit's wall time, its
 user and system CPU seconds, the iterations, the time per iteration, the process's peak resident memory (data
 included) and the accuracy against the synthetic truth. "before" is the source tree of ``--before`` (default
-``cab89ff``, the commit before this work), extracted with ``git archive`` into a temporary folder and put
-first on ``sys.path``; "after" is this checkout's ``src`` (or ``--after REV``, extracted the same way).
+``80b339e``, the commit before the scale work on GLAD and BWA), extracted with ``git archive`` into a
+temporary folder and put first on ``sys.path``; "after" is this checkout's ``src`` (or ``--after REV``,
+extracted the same way).
 crowd-kit (same data, its default settings) is run for the models it has (GLAD, MACE) with ``--peers``, at
 sizes up to ``--peer-max``.
 
@@ -339,7 +340,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1e6,1e7")
     parser.add_argument("--classes", default="2,5")
     parser.add_argument("--models", default="glad,mmce,ibcc,ebcc,bwa")
-    parser.add_argument("--before", default="cab89ff", help="git revision timed as 'before' ('none': skip)")
+    parser.add_argument("--before", default="80b339e", help="git revision timed as 'before' ('none': skip)")
     parser.add_argument(
         "--after", default="worktree", help="git revision timed as 'after' (default: src here)"
     )

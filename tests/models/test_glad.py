@@ -12,7 +12,7 @@ from accord import Annotations
 from accord.datasets import load_dataset
 from accord.errors import ConvergenceWarning, InvalidParameterError
 from accord.evaluation import accuracy
-from accord.models.glad import GLAD, GladData, e_step, log_prior_density, neg_q
+from accord.models.glad import GLAD, GladData, GladWork, e_step, log_prior_density, neg_q
 
 PRIOR = (1.0, 1.0, 1.0, 1.0)
 
@@ -91,6 +91,30 @@ def test_e_step_matches_loop():
         slow[data.item[n]] *= lik
     np.testing.assert_allclose(post, slow / slow.sum(axis=1, keepdims=True), rtol=1e-10)
     np.testing.assert_allclose(log_z, np.log(slow.sum(axis=1)), rtol=1e-10)
+
+
+def test_shared_work_buffers_give_the_fresh_results():
+    """The E-step and objective reuse the logits a previous call left in the work buffers only at the same
+    point: a sequence of calls at new, repeated and earlier points equals fresh calls bit for bit."""
+    frame, _ = one_coin(n_items=20, k=3, per_item=4, seed=8)
+    data = GladData.of(Annotations.from_frame(frame))
+    rng = np.random.default_rng(9)
+    points = [rng.normal(1, 1, data.n_annotators + data.n_items) for _ in range(3)]
+    p_given = rng.random(len(data.item))
+    log_pi = np.log([0.5, 0.3, 0.2])
+    work = GladWork(len(data.item))
+    na = data.n_annotators
+    for theta in [points[0], points[0], points[1], points[0], points[2], points[2]]:
+        for call in ("e", "q", "e"):
+            if call == "q":
+                shared, fresh = neg_q(theta, data, p_given, PRIOR, work), neg_q(theta, data, p_given, PRIOR)
+                assert shared[0] == fresh[0]
+                np.testing.assert_array_equal(shared[1], fresh[1])
+            else:
+                post, log_z = e_step(data, theta[:na], theta[na:], log_pi, work)
+                post0, log_z0 = e_step(data, theta[:na], theta[na:], log_pi, GladWork(len(data.item)))
+                np.testing.assert_array_equal(post, post0)
+                np.testing.assert_array_equal(log_z, log_z0)
 
 
 def test_log_posterior_never_decreases_and_rows_sum_to_one():
