@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accord.cli import main
+from accord.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()
