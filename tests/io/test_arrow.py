@@ -536,3 +536,22 @@ def test_file_truncated_by_another_process_mid_read_does_not_kill_the_reader(tmp
     assert done.returncode == 0, f"the reader died (status {done.returncode}): {done.stderr[-2000:]}"
     assert int(done.stdout.split()[-1]) == expected
     assert path.stat().st_size == 0
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[7], [3, 3, 3], [-5, -5, 0, 2, 2, 2, 9], [1, 2, 3, 4], list(np.repeat(np.arange(50), np.arange(1, 51)))],
+)
+def test_sorted_integer_codes_are_runs_numbered_in_order(values: list[int]) -> None:
+    """A sorted integer column (a file grouped by item): codes, distinct values and counts as factorizing
+    and counting give them."""
+    import pyarrow as pa
+
+    from accord.io.arrow import _counted_integer_codes
+
+    codes, uniques, counts = _counted_integer_codes(pa.array(np.asarray(values, dtype=np.int64)))
+    expected, distinct = pd.factorize(np.asarray(values))
+    assert codes.dtype == np.int32
+    np.testing.assert_array_equal(codes, expected)
+    np.testing.assert_array_equal(uniques.to_numpy(), distinct)
+    np.testing.assert_array_equal(counts, np.bincount(expected))

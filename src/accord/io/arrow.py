@@ -580,9 +580,11 @@ def _counted_integer_codes(column: Any, counts: bool = True) -> tuple[np.ndarray
     if len(values) == 0:
         return np.zeros(0, dtype=np.int32), pa.array(values), np.zeros(0, dtype=np.int64)
     if (values[1:] >= values[:-1]).all():
-        starts = np.concatenate([[True], values[1:] != values[:-1]])
-        runs = np.diff(np.flatnonzero(starts), append=len(values))
-        return np.cumsum(starts, dtype=np.int32) - 1, pa.array(values[starts]), runs
+        # each run's first row, then the codes by repeating each run's number (no running sum over a mask)
+        bounds = np.concatenate([[0], np.flatnonzero(values[1:] != values[:-1]) + 1, [len(values)]])
+        runs = np.diff(bounds)
+        codes = np.repeat(np.arange(len(runs), dtype=np.int32), runs)
+        return codes, pa.array(values[bounds[:-1]]), runs
     low, high = int(values.min()), int(values.max())
     if high - low < min(len(values), _LOOKUP_LIMIT) and high <= np.iinfo(np.int64).max:
         return _lookup_codes(values.astype(np.int64, copy=False), low, high, counts)
