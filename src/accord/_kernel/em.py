@@ -232,7 +232,9 @@ class DSKernel:
         # reads the whole array), and with two classes the M-step reads the column p1 alone
         self._posts = (np.empty((n, k), order="F"), np.empty((n, k), order="F"))
         self._cols = np.empty((n, k), order="F") if k > 2 else None
-        self._rows = np.empty((n, k)) if k > 2 else None
+        # the row-major copy of a posterior the M-step product reads: the log-scores' buffer, free by then
+        # (an E-step consumes its log-scores before it returns; one buffer fewer to fault in per fit)
+        self._rows = self.log_u if k > 2 else None
         self._turn = 0
         self.log_z = np.empty(n)
         self._m = np.empty(n)
