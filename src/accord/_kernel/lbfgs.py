@@ -88,12 +88,14 @@ def minimize_lbfgs(
     less than ``ftol * max(1, |f|)``, or when the line search finds no decrease (the current point is
     returned). ``rel_noise``: relative rounding noise of ``fun`` (e.g. 1e-6 when it sums float32 terms); a
     trial step whose predicted decrease is below that level ends the search at once instead of halving on
-    noise.
+    noise. ``fun`` may return its gradient in the same array on every call: the gradient kept across
+    evaluations is a copy.
     """
     x = np.array(x0, dtype=np.float64)
     f, g = _safe_eval(fun, x)
     if not np.isfinite(f):
         raise FloatingPointError("the objective is not finite at the starting point")
+    g = np.array(g, dtype=np.float64)  # the current gradient, in an array of its own
     pairs: list[_Pair] = []
     # Work arrays of the variables' size, made once: the direction, scratch, and the trial point (two, as the
     # accepted trial becomes the current point).
@@ -101,7 +103,7 @@ def minimize_lbfgs(
     spare: tuple[np.ndarray, np.ndarray] | None = None
     n_eval, it, converged = 1, 0, False
     for it in range(1, max_iter + 1):
-        gmax = float(np.abs(g).max()) if g.size else 0.0
+        gmax = float(np.abs(g, out=tmp).max()) if g.size else 0.0
         if gmax <= gtol:
             converged, it = True, it - 1
             break
@@ -141,7 +143,8 @@ def minimize_lbfgs(
                 del pairs[0]
             pairs.append(_Pair(s, y, 1.0 / vdot(y, s), sy, yy))
         decrease = f - f_new
-        x, f, g = x_new, f_new, g_new
+        x, f = x_new, f_new
+        np.copyto(g, g_new)
         if decrease <= ftol * max(1.0, abs(f)):
             converged = True
             break
