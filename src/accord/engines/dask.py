@@ -68,7 +68,6 @@ from ..consensus import Consensus
 from ..errors import AccordError, ConvergenceWarning, InvalidAnnotationsError, InvalidParameterError
 from ..io.tables import read_gold
 from ..models import BayesianDawidSkene, DawidSkene, MajorityVote, OneCoinDawidSkene
-from ..models.bayesian_ds import VBSteps
 from . import _dask_tables as tables
 from ._dask_input import (
     MAX_COUNTED_FILES,
@@ -130,26 +129,22 @@ class _Plan:
 class _DawidSkenePlan(_Plan):
     """Dawid-Skene and one-coin: the model's own ``FullSteps`` / ``OneCoinSteps`` and smoothing."""
 
-    def __init__(self, model: Any, n_classes: int) -> None:
-        super().__init__(model, n_classes)
-        self.smoothing = model._smoothing(n_classes)
-
     def steps(self, matrix: AnnotationMatrix, compiled: bool | None = None) -> EMSteps[Any, Any]:
-        return cast(EMSteps[Any, Any], self.model._steps(matrix, self.smoothing, compiled))
+        return cast(EMSteps[Any, Any], self.model.em_steps(matrix, compiled))
 
     def start(self, counts: np.ndarray, prevalence: np.ndarray) -> np.ndarray:
         return _vote_start(self.model.init, counts, self.model.tie_break, prevalence, self.n_classes)
 
 
 class _BayesPlan(_Plan):
-    """Bayesian Dawid-Skene: :class:`~accord.models.bayesian_ds.VBSteps` with the model's Dirichlet priors."""
+    """Bayesian Dawid-Skene: the model's ``em_steps`` (variational steps with its Dirichlet priors)."""
 
     def __init__(self, model: Any, n_classes: int) -> None:
         super().__init__(model, n_classes)
-        self.alpha0, self.nu0 = model._priors(n_classes)
+        self.nu0 = model.priors(n_classes)[1]
 
     def steps(self, matrix: AnnotationMatrix, compiled: bool | None = None) -> EMSteps[Any, Any]:
-        return cast(EMSteps[Any, Any], VBSteps(matrix, self.alpha0, self.nu0, compiled))
+        return cast(EMSteps[Any, Any], self.model.em_steps(matrix, compiled))
 
     def start(self, counts: np.ndarray, prevalence: np.ndarray) -> np.ndarray:
         if self.model.init == "soft_mv":
@@ -771,7 +766,7 @@ def _fit(job: _Job, client: Any) -> DaskFit:
 
 def _annotator_scores(model: Any, theta: np.ndarray) -> dict[str, np.ndarray]:
     """The model's own per-annotator columns (one-coin's skill), as its in-memory consensus has them."""
-    scores = getattr(model, "_annotator_scores", None)
+    scores = getattr(model, "annotator_scores", None)
     return dict(scores(theta)) if callable(scores) else {}
 
 

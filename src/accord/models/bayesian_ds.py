@@ -281,7 +281,9 @@ class BayesianDawidSkene(IterativeAggregator):
         this model's trajectory (SQUAREM); a distributed loop passes the same."""
         return {"accelerate": bool(self.accelerate)}
 
-    def _priors(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def priors(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The Dirichlet priors for ``k`` classes: each annotator's confusion rows' ``alpha0`` (k x k) and the
+        class prior's ``nu0`` (k), from ``alpha0_diag``, ``alpha0_factor`` and ``nu0``."""
         diag = check_nonneg_float("alpha0_diag", self.alpha0_diag)
         factor = check_nonneg_float("alpha0_factor", self.alpha0_factor)
         nu0 = check_nonneg_float("nu0", self.nu0)
@@ -291,6 +293,12 @@ class BayesianDawidSkene(IterativeAggregator):
                 f"parameters); got alpha0_factor={factor}, nu0={nu0}"
             )
         return confusion_prior(k, diag, factor), np.full(k, nu0)
+
+    def em_steps(self, matrix: AnnotationMatrix, compiled: bool | None = None) -> VBSteps:
+        """This model's variational EM steps on ``matrix`` with its Dirichlet priors for ``matrix.n_classes``
+        (see :meth:`priors`): what a distributed loop (the Dask engine) builds per partition and on the
+        client; ``compiled`` as in :class:`~accord._kernel.em.DSKernel`."""
+        return VBSteps(matrix, *self.priors(matrix.n_classes), compiled)
 
     def _initial_posterior(
         self,
@@ -318,7 +326,7 @@ class BayesianDawidSkene(IterativeAggregator):
                 f"{self.model_name} needs at least 2 classes; the data have {k} "
                 f"({list(annotations.classes)}). Pass classes=..."
             )
-        alpha0, nu0 = self._priors(k)
+        alpha0, nu0 = self.priors(k)
         matrix = AnnotationMatrix(annotations)
         post = self._initial_posterior(annotations, nu0, rng, gold)
         objective_tol = (

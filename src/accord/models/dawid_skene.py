@@ -234,6 +234,13 @@ class _DawidSkeneBase(IterativeAggregator):
     ) -> FullSteps:
         return FullSteps(matrix, smoothing, compiled)
 
+    def em_steps(self, matrix: AnnotationMatrix, compiled: bool | None = None) -> FullSteps:
+        """This model's EM steps on ``matrix`` with its smoothing for ``matrix.n_classes``: the E-step kernel,
+        the M-step from summed statistics and the objective that :func:`accord._kernel.driver.run_em` and
+        :func:`~accord._kernel.driver.em_step` drive. A distributed loop (the Dask engine) builds one per
+        partition and one on the client; ``compiled`` as in :class:`~accord._kernel.em.DSKernel`."""
+        return self._steps(matrix, self._smoothing(matrix.n_classes), compiled)
+
     def _check_classes(self, annotations: Annotations) -> None:
         if annotations.n_classes < 2:
             raise InvalidParameterError(
@@ -311,11 +318,12 @@ class _DawidSkeneBase(IterativeAggregator):
             priors=prior,
             history=self.history_,
             params=self.get_params(),
-            annotator_scores=self._annotator_scores(theta),
+            annotator_scores=self.annotator_scores(theta),
             labels=labels,
         )
 
-    def _annotator_scores(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+    def annotator_scores(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """Extra per-annotator columns of the consensus from the confusions ``theta`` (none for full DS)."""
         return {}
 
 
@@ -541,7 +549,8 @@ class OneCoinDawidSkene(_DawidSkeneBase):
         )
         return consensus
 
-    def _annotator_scores(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+    def annotator_scores(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """One-coin's per-annotator columns from its confusions ``theta``: the skill (the diagonal)."""
         skills = np.diagonal(theta, axis1=1, axis2=2)[:, 0]
         return {"quality": skills, "skill": skills}
 
