@@ -366,7 +366,7 @@ def _scatter8(
     k = post.shape[1]
     delta = out[0]
     changed = 0
-    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = 0.0
+    m0, m1, m2, m3, m4, m5, m6, m7 = mass[0], mass[1], mass[2], mass[3], mass[4], mass[5], mass[6], mass[7]
     for i in range(i0, i1):
         e0 = work[i - i0, 0]
         e1 = work[i - i0, 1]
@@ -453,14 +453,14 @@ def _scatter8(
                         counts[c, 6] += w * p6
                     if k > 7:
                         counts[c, 7] += w * p7
-    mass[0] += m0
-    mass[1] += m1
-    mass[2] += m2
-    mass[3] += m3
-    mass[4] += m4
-    mass[5] += m5
-    mass[6] += m6
-    mass[7] += m7
+    mass[0] = m0
+    mass[1] = m1
+    mass[2] = m2
+    mass[3] = m3
+    mass[4] = m4
+    mass[5] = m5
+    mass[6] = m6
+    mass[7] = m7
     out[0] = delta
     out[1] += changed
 
@@ -542,7 +542,7 @@ def _counts8(
 ) -> None:  # pragma: no cover - compiled
     """:func:`_counts_k` for 3 to 8 classes with a count buffer (and class mass) of 8 columns."""
     k = post.shape[1]
-    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = 0.0
+    m0, m1, m2, m3, m4, m5, m6, m7 = mass[0], mass[1], mass[2], mass[3], mass[4], mass[5], mass[6], mass[7]
     for i in range(i0, i1):
         p0 = post[i, 0]
         p1 = post[i, 1]
@@ -593,14 +593,14 @@ def _counts8(
                     counts[c, 6] += w * p6
                 if k > 7:
                     counts[c, 7] += w * p7
-    mass[0] += m0
-    mass[1] += m1
-    mass[2] += m2
-    mass[3] += m3
-    mass[4] += m4
-    mass[5] += m5
-    mass[6] += m6
-    mass[7] += m7
+    mass[0] = m0
+    mass[1] = m1
+    mass[2] = m2
+    mass[3] = m3
+    mass[4] = m4
+    mass[5] = m5
+    mass[6] = m6
+    mass[7] = m7
 
 
 def n_blocks_for(nnz: int, buffer_bytes: int) -> int:

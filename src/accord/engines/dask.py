@@ -274,7 +274,9 @@ def _encode_and_warm(
     kernels for the partition's classes on a background thread
     (:func:`accord._kernel.warm.warm_compiled_kernels`: once per worker process, and only when a fit of that
     many annotations runs compiled; unknown, it is this partition's rows times the partitions), so that they
-    load while the shuffle and the encoding still run and the first E-step finds them ready."""
+    load while the shuffle and the encoding still run and the first E-step finds them ready. The classes are
+    this partition's (the whole fit's when ``classes=`` names them): a first partition that lacks a class may
+    warm the other kernel (two classes against three or more), which costs only the time the warm-up saves."""
     local = encode_partition(frame, options, text, files)
     if warm is not None and local is not None:
         from .._kernel.warm import warm_compiled_kernels
