@@ -403,3 +403,27 @@ def test_a_table_with_nan_gives_the_numpy_paths_labels(k):
     np.testing.assert_array_equal(np.isnan(fast[0]), np.isnan(plain[0]))
     assert np.isnan(plain[0]).any() and not np.isnan(plain[0]).all()
     np.testing.assert_allclose(fast[0], plain[0], rtol=0, atol=1e-14)  # NaN where both are
+
+
+@needs_numba
+@pytest.mark.parametrize("k", [3, 5])
+def test_class_mass_is_one_running_sum_per_block(monkeypatch, k):
+    """At 3 to 8 classes each block's class mass is the posterior added item after item across its chunks,
+    in the fused pass and in the statistics pass: the order of the compiled pass before the 8-wide kernels,
+    whose first version summed each chunk from zero and so changed the posteriors in the last bits."""
+    monkeypatch.setattr(fused, "BLOCK_ANNOTATIONS", 997)
+    monkeypatch.setattr(fused, "CHUNK_ANNOTATIONS", 37)  # many chunks per block
+    ann = synthetic(k, seed=40 + k, n_items=2000)
+    m = AnnotationMatrix(ann).M
+    fd = fused.FusedDS(m.indptr, m.indices, m.data, ann.n_annotators, k, np.asarray(m.sum(axis=0)).ravel())
+    assert fd.n_blocks > 1 and all(len(c) > 3 for c in fd.chunks)
+    rng = np.random.default_rng(k)
+    table = np.log(rng.dirichlet(np.ones(k), size=ann.n_annotators * k))
+    post = fd.run(np.log(np.full(k, 1 / k)), table)[0].copy()
+
+    def expected() -> np.ndarray:
+        return np.array([np.cumsum(post[c[0][0] : c[-1][1]], axis=0)[-1] for c in fd.chunks])
+
+    np.testing.assert_array_equal(fd._mass[:, :k], expected())
+    fd.statistics(post)
+    np.testing.assert_array_equal(fd._mass[:, :k], expected())
