@@ -26,8 +26,10 @@ except ImportError:  # pragma: no cover - a SciPy without the module
     _sparsetools = None
 
 from ..errors import InvalidParameterError
+from .compiled import block_bounds, n_threads, run_blocks
 from .compiled import enabled as compiled_enabled
 from .compiled import worth_it as compiled_worth_it
+from .driver import max_abs_change
 from .fused import FusedDS
 from .softmax import column_sums, log_normalize, log_normalize_argmax, running_argmax, small_codes
 from .votes import break_ties, vote_shares
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
     from ..annotations import Annotations
 
 LOG_EPS = 1e-12
+
+# Items per thread below which the NumPy E-step runs on one thread: a block costs a few dozen ufunc calls
+# and a hand-over to the pool (tens of microseconds), which pays once a block's columns are ~100 kB long.
+BLOCK_ITEMS = 16_384
 
 Init = Literal["mv", "soft_mv"]  # starting posterior of the Dawid-Skene family
 DSParams = tuple[np.ndarray, np.ndarray]  # Dawid-Skene parameters: (class prior, confusions)
@@ -204,6 +210,14 @@ class DSKernel:
     intact while the next one is written (the EM driver compares them); whoever keeps a posterior longer
     than one more E-step copies it. Everything else (the log-scores, the column work) is scratch.
 
+    On the NumPy path with at least :data:`BLOCK_ITEMS` items per thread (:func:`~accord._kernel.compiled.
+    n_threads`, ``ACCORD_NUM_THREADS``), the E-step runs on contiguous blocks of items in parallel: SciPy's
+    sparse products and NumPy's ufuncs release the GIL, and every value of a block is computed by the same
+    operations in the same order as on the whole array, so the results do not depend on the number of
+    threads (equal to the bit). The statistics' product stays on one thread: split over blocks of items it
+    would add each count's terms in another order, and split over the design matrix's columns it measured
+    no faster (each thread still reads every item's posterior).
+
     With two classes the E-step is the logistic form ``p1 = 1 / (1 + exp(u0 - u1))`` and the expected
     counts need one sparse product instead of two (``counts[a, 0, l] = N[a, l] - counts[a, 1, l]``, ``N``
     the annotations of annotator ``a`` with label ``l``); with more classes every operation is the one
@@ -247,6 +261,10 @@ class DSKernel:
         if k == 2:
             self._p1 = np.empty((n, 1))
             self._c1 = np.empty((matrix.n_annotators * k, 1))
+        self._threads = n_threads()
+        n_blocks = min(self._threads, n // BLOCK_ITEMS) if _sparsetools is not None else 1
+        self._blocks = block_bounds(matrix.M.indptr, n_blocks) if n_blocks > 1 else []
+        self._block_out: list[tuple[float, int]] = [(0.0, 0)] * len(self._blocks)
 
     def _next_post(self) -> np.ndarray:
         self._turn ^= 1
@@ -269,45 +287,105 @@ class DSKernel:
         k = self.n_classes
         if self._fused is not None:
             return self._fused.run(log_prior, table, stats=False)[:3]
+        if self._blocks:
+            return self._blocked(log_prior, np.ascontiguousarray(table), None, None)[:3]
         log_u = sparse_product("csr", self.matrix.M, np.ascontiguousarray(table), self.log_u)
         if k == 2:
             return self._softmax2(log_u, log_prior)
         return self._softmax(log_u, log_prior)
 
-    def _softmax(self, log_u: np.ndarray, log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _blocked(
+        self,
+        log_prior: np.ndarray,
+        table: np.ndarray,
+        prev: np.ndarray | None,
+        prev_labels: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None, int | None]:
+        """The NumPy E-step of :meth:`e_step_table` on the item blocks in parallel (each block's product
+        and softmax are the whole array's operations on its rows), with, when ``prev`` / ``prev_labels``
+        are given, the largest change of a probability and the number of changed labels (``(post, log_z,
+        labels, delta, n_changed)``)."""
+        m = self.matrix.M
+        n_cols, k = m.shape[1], self.n_classes
+        post = self._next_post()
+        routine = _sparsetools.csr_matvecs
+        flat_table = table.ravel()
+        softmax = self._softmax2 if k == 2 else self._softmax
+
+        def block(b: int) -> None:
+            s, e = self._blocks[b]
+            out = self.log_u[s:e]
+            out.fill(0.0)
+            routine(e - s, n_cols, k, m.indptr[s : e + 1], m.indices, m.data, flat_table, out.ravel())
+            softmax(out, log_prior, s, e, post)
+            if prev is None or prev_labels is None:
+                return
+            delta = max_abs_change(post[s:e], prev[s:e], self._m[s:e])
+            self._block_out[b] = (delta, int(np.count_nonzero(self._labels[s:e] != prev_labels[s:e])))
+
+        run_blocks(block, len(self._blocks), self._threads)
+        if prev is None:
+            return post, self.log_z, self._labels, None, None
+        return (
+            post,
+            self.log_z,
+            self._labels,
+            max(d for d, _ in self._block_out),
+            sum(c for _, c in self._block_out),
+        )
+
+    def _softmax(
+        self,
+        log_u: np.ndarray,
+        log_prior: np.ndarray,
+        s: int = 0,
+        e: int | None = None,
+        post: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`~accord._kernel.softmax.log_normalize_argmax` of ``log_u + log_prior``, column by column,
-        in the buffers."""
+        in the buffers: of every item, or (a block of :meth:`_blocked`) of items ``s .. e - 1`` into their
+        rows of ``post`` and of the other buffers, with ``log_u`` their log-scores."""
         k = self.n_classes
         assert self._cols is not None
+        rows = slice(s, e)
+        cols = self._cols[rows]
         # the prior added on the way into the column-major copy (log_normalize_argmax's asfortranarray):
         # the same sums as ``log_u += log_prior``, one pass fewer
-        np.add(log_u, log_prior, out=self._cols)
-        log_u = self._cols
-        m, total, post = self._m, self._tmp, self._next_post()
-        np.copyto(m, log_u[:, 0])
-        running_argmax(log_u, m, self._arg, self._gt, self._step)
-        np.copyto(self._labels, self._arg)
-        arg = self._labels
+        np.add(log_u, log_prior, out=cols)
+        full = self._next_post() if post is None else post
+        m, total, out, log_z = self._m[rows], self._tmp[rows], full[rows], self.log_z[rows]
+        arg = self._arg[rows]
+        np.copyto(m, cols[:, 0])
+        running_argmax(cols, m, arg, self._gt[rows], self._step[rows])
+        np.copyto(self._labels[rows], arg)
         total.fill(0.0)
         for j in range(k):
-            col = post[:, j]
-            np.subtract(log_u[:, j], m, out=col)
+            col = out[:, j]
+            np.subtract(cols[:, j], m, out=col)
             np.exp(col, out=col)
-            total += col
+            np.add(total, col, out=total)
         for j in range(k):
-            np.divide(post[:, j], total, out=post[:, j])
-        np.log(total, out=self.log_z)
-        self.log_z += m
-        return post, self.log_z, arg
+            np.divide(out[:, j], total, out=out[:, j])
+        np.log(total, out=log_z)
+        np.add(log_z, m, out=log_z)
+        return full, self.log_z, self._labels
 
     def _softmax2(
-        self, log_u: np.ndarray, log_prior: np.ndarray
+        self,
+        log_u: np.ndarray,
+        log_prior: np.ndarray,
+        s: int = 0,
+        e: int | None = None,
+        post: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Two classes, in the logistic form and with vectorised ufuncs only: ``d = u1 - u0``,
         ``p1 = 1 / (1 + exp(-d))``, ``p0 = 1 / (1 + exp(d))`` (an overflow gives the limit 0) and
         ``log Z = u0 + max(d, 0) - log max(p0, p1)`` (``max(p0, p1) >= 1/2``, so the log is well
-        conditioned)."""
-        d, tmp, arg, lz, post = self._tmp, self._m, self._labels, self.log_z, self._next_post()
+        conditioned); of items ``s .. e - 1`` only as in :meth:`_softmax`."""
+        rows = slice(s, e)
+        full = self._next_post() if post is None else post
+        d, tmp, arg, lz = self._tmp[rows], self._m[rows], self._labels[rows], self.log_z[rows]
+        post = full[rows]
         np.subtract(log_u[:, 1], log_u[:, 0], out=d)
         np.add(d, log_prior[1] - log_prior[0], out=d)
         np.greater(d, 0.0, out=arg, casting="unsafe")
@@ -325,7 +403,7 @@ class DSKernel:
         np.subtract(lz, tmp, out=lz)
         np.add(lz, log_u[:, 0], out=lz)
         np.add(lz, log_prior[0], out=lz)
-        return post, lz, arg
+        return full, self.log_z, self._labels
 
     def e_step_fused(
         self, log_prior: np.ndarray, log_theta: np.ndarray, prev: np.ndarray, prev_labels: np.ndarray
@@ -334,10 +412,13 @@ class DSKernel:
         change of a probability against ``prev`` and the number of labels that differ from ``prev_labels``
         (``(post, log_z, labels, stats, delta, n_changed)``; the last three are None on the NumPy path,
         where they are separate passes)."""
-        if self._fused is None:
-            return (*self.e_step(log_prior, log_theta), None, None, None)
         a, k = self.matrix.n_annotators, self.n_classes
+        if self._fused is None and not self._blocks:
+            return (*self.e_step(log_prior, log_theta), None, None, None)
         np.copyto(self._table.reshape(a, k, k), log_theta.transpose(0, 2, 1))
+        if self._fused is None:  # the blocked NumPy pass: the changes from the blocks, statistics apart
+            post, log_z, labels, delta, changed = self._blocked(log_prior, self._table, prev, prev_labels)
+            return post, log_z, labels, None, delta, changed
         post, log_z, labels, counts, mass, delta, changed = self._fused.run(
             log_prior, self._table, prev, prev_labels
         )
@@ -366,6 +447,19 @@ class DSKernel:
                 if self._rows is not None and self._rows.shape == post.shape
                 else np.empty(post.shape)
             )
-            np.copyto(x, post)
+            self._copy_rows(x, post)
         flat = sparse_product("csc", self._csc, x, self._flat)
         return DSStats(flat.copy().reshape(a, k, k).transpose(0, 2, 1), column_sums(post))  # old layout
+
+    def _copy_rows(self, out: np.ndarray, post: np.ndarray) -> None:
+        """``out[...] = post`` (a row-major copy of a column-major posterior), on the item blocks in
+        parallel when the kernel has them."""
+        if not self._blocks:
+            np.copyto(out, post)
+            return
+
+        def block(b: int) -> None:
+            s, e = self._blocks[b]
+            np.copyto(out[s:e], post[s:e])
+
+        run_blocks(block, len(self._blocks), self._threads)
