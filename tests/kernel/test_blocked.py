@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 import accord._kernel.em as em
 from accord import MACE, Annotations, BayesianDawidSkene, DawidSkene, OneCoinDawidSkene
@@ -109,3 +110,31 @@ def test_gold_fit_does_not_depend_on_the_number_of_threads(small_blocks):
         small_blocks.setenv("ACCORD_NUM_THREADS", str(threads))
         fits.append(DawidSkene().fit(ann, gold=gold).proba_.to_numpy())
     np.testing.assert_array_equal(fits[1], fits[0])
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+@pytest.mark.parametrize("weighted", [True, False])
+def test_design_matrix_is_scipys_from_coordinates(small_blocks, grouped, weighted):
+    """Built directly from an export grouped by item, and sorted on blocks of rows in threads: the same
+    arrays (and index types) as SciPy's build from coordinates, duplicates summed in the same order."""
+    rng = np.random.default_rng(5)
+    n, k = 4000, 3
+    item = rng.integers(0, 600, n)
+    item = np.sort(item) if grouped else item
+    frame = pd.DataFrame({"item": item, "annotator": rng.integers(0, 40, n), "label": rng.integers(0, k, n)})
+    ann = Annotations.from_frame(frame, duplicates="keep_all")
+    assert grouped == bool((np.diff(ann.item) >= 0).all())
+    weights = rng.uniform(0.1, 3.0, n) if weighted else None
+    small_blocks.setenv("ACCORD_NUM_THREADS", "3")
+    given = None if weights is None else weights.copy()
+    got = AnnotationMatrix(ann, weights).M
+    if weights is not None:  # the caller's weights are not sorted in place
+        np.testing.assert_array_equal(weights, given)
+    cols = ann.annotator.astype(np.int64) * k + ann.label
+    data = np.ones(n) if weights is None else weights
+    want = sp.csr_matrix((data, (ann.item, cols)), shape=(ann.n_items, ann.n_annotators * k))
+    want.sum_duplicates()
+    assert got.has_canonical_format and got.nnz < n  # some (item, annotator, label) triples repeat
+    for name in ("indptr", "indices", "data"):
+        assert getattr(got, name).dtype == getattr(want, name).dtype
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))

@@ -294,9 +294,9 @@ class _DawidSkeneBase(IterativeAggregator):
     ) -> Consensus:
         self._check_classes(annotations)
         smoothing = self._smoothing(annotations.n_classes)
-        warn_if_unidentifiable(annotations, self.model_name)
+        counts = annotations.vote_counts()  # once: the checks and the start read it
+        warn_if_unidentifiable(annotations, self.model_name, counts)
         matrix = AnnotationMatrix(annotations)
-        counts = annotations.vote_counts()  # once: the start and the degeneracy check both read it
         post = self._start(annotations, matrix, rng, gold, counts)
         result = self._run(self._steps(matrix, smoothing), post, gold)
         return self._finish(annotations, result, counts)
@@ -591,11 +591,17 @@ def warn_if_degenerate(
 SINGLE_LABEL_SHARE = 0.5
 
 
-def warn_if_unidentifiable(annotations: Annotations, model: str) -> None:
+def warn_if_unidentifiable(annotations: Annotations, model: str, counts: np.ndarray | None = None) -> None:
     """Warn when most items have one annotation: the likelihood is then (nearly) flat in each annotator's
     confusion matrix, EM drifts from the majority-vote start, and accuracy can fall to chance (sp_amt with one
-    label per item: majority vote 0.906, Dawid-Skene 0.51)."""
-    sizes = annotations.item_sizes()
+    label per item: majority vote 0.906, Dawid-Skene 0.51). ``counts``: the vote table, if the caller has it
+    (its rows add up to the item sizes)."""
+    if counts is None:
+        sizes = annotations.item_sizes()
+    else:
+        sizes = np.array(counts[:, 0])  # a column at a time (a row sum over a short axis is slower)
+        for j in range(1, counts.shape[1]):
+            sizes += counts[:, j]
     share = float(np.mean(sizes == 1)) if len(sizes) else 0.0
     if share > SINGLE_LABEL_SHARE:
         warnings.warn(
