@@ -267,3 +267,15 @@ def test_read_loads_the_file_readers_on_first_use(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text("item,annotator,label\n1,a,x\n2,a,y\n")
     assert Annotations.read(path).n_items == 2  # without importing accord.io first
+
+
+def test_duplicate_pairs_message_counts_once_and_shows_five():
+    """Many repeated pairs: the message leads with their number and shows five of them, then "..." (not a
+    second, smaller count of the examples it looked at)."""
+    frame = pd.DataFrame({"item": [i // 2 for i in range(60)], "annotator": ["w"] * 60, "label": [0, 1] * 30})
+    with pytest.raises(InvalidAnnotationsError) as info:
+        Annotations.from_frame(frame)
+    message = str(info.value)
+    assert message.startswith("30 (item, annotator) pair(s) occur more than once, e.g. (0, 'w'), (1, 'w')")
+    assert message.count("'w')") == 5 and "in all" not in message
+    assert "(4, 'w'), ...." in message

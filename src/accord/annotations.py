@@ -587,12 +587,14 @@ class Annotations:
             return []
         pairs = np.unique(key.to_numpy()[dup])
         if duplicates == "error":
-            shown = _show(
+            examples = list(
                 dict.fromkeys(
                     (_plain(ids["item"][1][item[p]]), _plain(ids["annotator"][1][annotator[p]]))
                     for p in pos[dup][: 4 * _MAX_SHOWN]
                 )
-            )
+            )[:_MAX_SHOWN]
+            # the count of pairs leads the message: the examples end in "..." rather than a second count
+            shown = _show(examples) + (", ..." if len(pairs) > len(examples) else "")
             hint = option(
                 "duplicates='keep_last', 'keep_first' or 'keep_all'",
                 "--duplicates keep_last (or keep_first, keep_all)",
@@ -602,8 +604,11 @@ class Annotations:
                 f"keep with {hint}"
             )
         which = "last" if duplicates == "keep_last" else "first"
-        drop = key.duplicated(keep=which).to_numpy()
-        keep[pos[drop]] = False
+        # among the rows of repeated pairs only (a row of a pair that occurs once is never dropped): the
+        # same rows as over every key, without a second pass of hashing them all
+        repeated = pos[dup]
+        drop = pd.Series(key.to_numpy()[dup]).duplicated(keep=which).to_numpy()
+        keep[repeated[drop]] = False
         return [
             f"dropped {int(drop.sum())} repeated annotation(s) of {len(pairs)} (item, annotator) "
             f"pair(s), keeping the {which} of each"
