@@ -61,9 +61,7 @@ class AnnotationMatrix:
         self.n_items = annotations.n_items
         self.n_annotators = annotations.n_annotators
         self.n_classes = k = annotations.n_classes
-        data = (
-            np.ones(annotations.n_annotations) if weights is None else np.array(weights, dtype=np.float64)
-        )
+        data = np.ones(annotations.n_annotations) if weights is None else np.array(weights, dtype=np.float64)
         self.M = _design_matrix(annotations, data, self.n_annotators, k)
         self._column_mass: np.ndarray | None = None
 
