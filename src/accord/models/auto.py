@@ -269,38 +269,50 @@ class ShrunkVote(Aggregator):
     ) -> tuple[np.ndarray, np.ndarray]:
         a0, b0, c = prior
         n_items, k = post.shape
-        item, annotator, label = annotations.item, annotations.annotator, annotations.label
+        annotator = annotations.annotator
+        # per fit, not per iteration: the item codes in bincount's index type and each annotation's cell
+        # ``item * K + label`` of the row-major posterior (the same values as ``post[item, label]``)
+        item = annotations.item.astype(np.intp)
+        cell = item * k
+        cell += annotations.label
         sizes = np.bincount(annotator, minlength=annotations.n_annotators)
         _clamp(post, gold)
         skills = np.full(annotations.n_annotators, a0 / (a0 + b0))
         if max_iter == 0:  # the prior skills and uniform class priors: one E-step
-            post = self._posterior(annotations, skills, np.full(k, 1.0 / k))
+            post = self._posterior(annotations, skills, np.full(k, 1.0 / k), item, cell)
             _clamp(post, gold)
             return post, skills
+        change = np.empty_like(post)
         for _ in range(max_iter):
-            right = np.bincount(annotator, weights=post[item, label], minlength=annotations.n_annotators)
+            flat = np.ascontiguousarray(post).ravel()
+            right = np.bincount(annotator, weights=flat[cell], minlength=annotations.n_annotators)
             skills = (right + a0) / (sizes + a0 + b0)
             pi = np.full(k, 1.0 / k) if np.isinf(c) else (post.sum(axis=0) + c) / (n_items + k * c)
-            new = self._posterior(annotations, skills, pi)
+            new = self._posterior(annotations, skills, pi, item, cell)
             _clamp(new, gold)
-            delta = float(np.abs(new - post).max()) if new.size else 0.0
+            np.subtract(new, post, out=change)
+            delta = float(np.abs(change, out=change).max()) if new.size else 0.0
             post = new
             if delta < self.tol:
                 break
         return post, skills
 
     @staticmethod
-    def _posterior(annotations: Annotations, skills: np.ndarray, pi: np.ndarray) -> np.ndarray:
-        """E-step: ``p[i, k] ~ pi[k] prod_n s^[l_n = k] ((1 - s) / (K - 1))^[l_n != k]``, in log space."""
+    def _posterior(
+        annotations: Annotations, skills: np.ndarray, pi: np.ndarray, item: np.ndarray, cell: np.ndarray
+    ) -> np.ndarray:
+        """E-step: ``p[i, k] ~ pi[k] prod_n s^[l_n = k] ((1 - s) / (K - 1))^[l_n != k]``, in log space
+        (``item``: the item codes as ``intp``; ``cell``: ``item * K + label``)."""
         n_items, k = annotations.n_items, len(pi)
-        item, annotator = annotations.item, annotations.annotator
+        annotator = annotations.annotator
         off = np.log((1.0 - skills) / (k - 1))
         bonus = np.log(skills) - off
-        key = item.astype(np.int64) * k + annotations.label
         log_u = np.log(pi)[None, :] + np.bincount(item, weights=off[annotator], minlength=n_items)[:, None]
-        log_u = log_u + np.bincount(key, weights=bonus[annotator], minlength=n_items * k).reshape(n_items, k)
-        post = np.exp(log_u - log_u.max(axis=1, keepdims=True))
-        return post / post.sum(axis=1, keepdims=True)
+        log_u += np.bincount(cell, weights=bonus[annotator], minlength=n_items * k).reshape(n_items, k)
+        log_u -= log_u.max(axis=1, keepdims=True)
+        post = np.exp(log_u, out=log_u)
+        post /= post.sum(axis=1, keepdims=True)
+        return post
 
 
 def _clamp(post: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None) -> None:
