@@ -555,3 +555,14 @@ def test_sorted_integer_codes_are_runs_numbered_in_order(values: list[int]) -> N
     np.testing.assert_array_equal(codes, expected)
     np.testing.assert_array_equal(uniques.to_numpy(), distinct)
     np.testing.assert_array_equal(counts, np.bincount(expected))
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 64, 65, 1000])
+def test_byte_count_in_chunks_is_the_whole_count(size):
+    """The quote count that decides an open quote, taken a chunk at a time: the count of the whole buffer
+    (chunks of 8 bytes here, so the last is short or the buffer fits in one)."""
+    from accord.io.arrow import _count_byte
+
+    raw = np.random.default_rng(size).choice(np.frombuffer(b'a,"\n', dtype=np.uint8), size=size)
+    buffer = pa.py_buffer(raw.tobytes())
+    assert _count_byte(buffer, ord('"'), chunk=8) == int(np.count_nonzero(raw == ord('"')))
