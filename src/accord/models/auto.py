@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from .._kernel.driver import EMResult
-from .._kernel.em import AnnotationMatrix
+from .._kernel.driver import EMResult, EStep, run_em
+from .._kernel.em import AnnotationMatrix, DSKernel, DSStats, sparse_product
 from .._kernel.votes import break_ties
 from .._progress import Progress
 from .._utils import check_positive_int
@@ -246,7 +246,20 @@ class ShrunkVote(Aggregator):
         post = np.where(total > 0, counts / np.maximum(total, 1.0), 1.0 / max(k, 1))
         skills = np.full(annotations.n_annotators, a0 / (a0 + b0))
         if k >= 2:
-            post, skills = self._em(annotations, post, gold, (a0, b0, c), max_iter if self.learn else 0)
+            steps = ShrunkVoteSteps(AnnotationMatrix(annotations), a0, b0, c)
+            if self.learn:
+                result = run_em(
+                    steps,
+                    post,
+                    max_iter=max_iter,
+                    tol=float(self.tol),
+                    gold=gold,
+                    history_bytes=0,
+                    model="ShrunkVote",
+                )
+                post, skills = result.post, result.params[1]
+            else:  # the prior skills and uniform class priors: one E-step
+                post = steps.e_step((np.full(k, 1.0 / k), skills)).post.copy()
         _clamp(post, gold)
         theta = _one_coin(skills, k)
         return Consensus(
@@ -259,60 +272,82 @@ class ShrunkVote(Aggregator):
             annotator_scores={"quality": skills, "skill": skills},
         )
 
-    def _em(
-        self,
-        annotations: Annotations,
-        post: np.ndarray,
-        gold: tuple[np.ndarray, np.ndarray] | None,
-        prior: tuple[float, float, float],
-        max_iter: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        a0, b0, c = prior
-        n_items, k = post.shape
-        annotator = annotations.annotator
-        # per fit, not per iteration: the item codes in bincount's index type and each annotation's cell
-        # ``item * K + label`` of the row-major posterior (the same values as ``post[item, label]``)
-        item = annotations.item.astype(np.intp)
-        cell = item * k
-        cell += annotations.label
-        sizes = np.bincount(annotator, minlength=annotations.n_annotators)
-        _clamp(post, gold)
-        skills = np.full(annotations.n_annotators, a0 / (a0 + b0))
-        if max_iter == 0:  # the prior skills and uniform class priors: one E-step
-            post = self._posterior(annotations, skills, np.full(k, 1.0 / k), item, cell)
-            _clamp(post, gold)
-            return post, skills
-        change = np.empty_like(post)
-        for _ in range(max_iter):
-            flat = np.ascontiguousarray(post).ravel()
-            right = np.bincount(annotator, weights=flat[cell], minlength=annotations.n_annotators)
-            skills = (right + a0) / (sizes + a0 + b0)
-            pi = np.full(k, 1.0 / k) if np.isinf(c) else (post.sum(axis=0) + c) / (n_items + k * c)
-            new = self._posterior(annotations, skills, pi, item, cell)
-            _clamp(new, gold)
-            np.subtract(new, post, out=change)
-            delta = float(np.abs(change, out=change).max()) if new.size else 0.0
-            post = new
-            if delta < self.tol:
-                break
-        return post, skills
 
-    @staticmethod
-    def _posterior(
-        annotations: Annotations, skills: np.ndarray, pi: np.ndarray, item: np.ndarray, cell: np.ndarray
-    ) -> np.ndarray:
-        """E-step: ``p[i, k] ~ pi[k] prod_n s^[l_n = k] ((1 - s) / (K - 1))^[l_n != k]``, in log space
-        (``item``: the item codes as ``intp``; ``cell``: ``item * K + label``)."""
-        n_items, k = annotations.n_items, len(pi)
-        annotator = annotations.annotator
+class ShrunkVoteSteps:
+    r"""ShrunkVote's EM pieces for the shared driver (:func:`~accord._kernel.driver.run_em`), on the
+    Dawid-Skene kernel's design matrix; parameters ``(pi, s)``, the class priors and the skills.
+
+    - Statistics: the kernel's expected counts ``C[a, k, l]`` and class mass; annotator ``a``'s expected
+      right labels are the trace ``sum_l C[a, l, l]``.
+    - M-step: ``s_a = (sum_l C[a, l, l] + a0) / (N_a + a0 + b0)`` (``N_a`` the annotator's annotations),
+      ``pi_k = (sum_i p_ik + c) / (I + K c)``, uniform for ``c = inf``.
+    - E-step: with ``o_a = log((1 - s_a) / (K - 1))`` and ``b_a = log s_a - o_a``,
+      ``log u_ik = (log pi_k + sum_{n in i} o_{a_n}) + sum_{n in i, l_n = k} b_{a_n}``: one sparse product
+      with ``K + 1`` columns (the shared term, then one per class), so that two classes with the same
+      annotators' bonuses tie exactly, as in a vote.
+    - Objective: ``sum_i log Z_i + sum_a (a0 log s_a + b0 log(1 - s_a)) [+ c sum_k log pi_k]``, the log
+      posterior the M-step maximises.
+    """
+
+    def __init__(self, matrix: AnnotationMatrix, a0: float, b0: float, c: float) -> None:
+        self.matrix = matrix
+        self.a0, self.b0, self.c = a0, b0, c
+        a, k = matrix.n_annotators, matrix.n_classes
+        self.kernel = DSKernel(matrix, compiled=False)
+        self.sizes = matrix.column_mass.reshape(a, k).sum(axis=1)  # whole numbers: exact
+        self._table = np.zeros((a * k, k + 1))
+        self._scores = np.empty((matrix.n_items, k + 1))  # C-ordered: the product writes rows
+
+    def statistics(self, post: np.ndarray) -> DSStats:
+        return self.kernel.statistics(post)
+
+    def m_step(
+        self, stats: DSStats, params: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        k = self.matrix.n_classes
+        right = np.trace(stats.counts, axis1=1, axis2=2)
+        skills = (right + self.a0) / (self.sizes + self.a0 + self.b0)
+        if np.isinf(self.c):
+            pi = np.full(k, 1.0 / k)
+        else:
+            pi = (stats.class_mass + self.c) / (self.matrix.n_items + k * self.c)
+        return pi, skills
+
+    def e_step(self, params: tuple[np.ndarray, np.ndarray]) -> EStep:
+        pi, skills = params
+        a, k = self.matrix.n_annotators, self.matrix.n_classes
         off = np.log((1.0 - skills) / (k - 1))
         bonus = np.log(skills) - off
-        log_u = np.log(pi)[None, :] + np.bincount(item, weights=off[annotator], minlength=n_items)[:, None]
-        log_u += np.bincount(cell, weights=bonus[annotator], minlength=n_items * k).reshape(n_items, k)
-        log_u -= log_u.max(axis=1, keepdims=True)
-        post = np.exp(log_u, out=log_u)
-        post /= post.sum(axis=1, keepdims=True)
-        return post
+        table = self._table.reshape(a, k, k + 1)
+        table[:, :, 0] = off[:, None]
+        classes = np.arange(k)
+        table[:, classes, classes + 1] = bonus[:, None]
+        scores = np.asfortranarray(sparse_product("csr", self.matrix.M, self._table, self._scores))
+        # column by column (a row-wise max or sum over K = 2..10 columns is several times slower in NumPy)
+        log_pi = np.log(pi)
+        post = np.empty((self.matrix.n_items, k), order="F")
+        for j in range(k):
+            np.add(scores[:, 0], log_pi[j], out=post[:, j])
+            post[:, j] += scores[:, j + 1]
+        top = post[:, 0].copy()
+        for j in range(1, k):
+            np.maximum(top, post[:, j], out=top)
+        total = np.zeros(len(top))
+        for j in range(k):
+            col = post[:, j]
+            col -= top
+            np.exp(col, out=col)
+            total += col
+        for j in range(k):
+            post[:, j] /= total
+        return EStep(post, np.log(total) + top)
+
+    def objective(self, params: tuple[np.ndarray, np.ndarray], e: EStep) -> float:
+        pi, skills = params
+        value = float(e.log_z.sum()) + float(
+            self.a0 * np.log(skills).sum() + self.b0 * np.log1p(-skills).sum()
+        )
+        return value if np.isinf(self.c) else value + self.c * float(np.log(pi).sum())
 
 
 def _clamp(post: np.ndarray, gold: tuple[np.ndarray, np.ndarray] | None) -> None:
