@@ -236,7 +236,8 @@ def _submit(size: int, work: Callable[[], None]) -> list[Future[None]]:
 def run_blocks(kernel: Callable[[int], Any], n_blocks: int, threads: int | None = None) -> None:
     """``kernel(b)`` for every block ``b`` in ``range(n_blocks)``, on up to ``threads`` threads
     (:func:`n_threads` by default). The kernel must release the GIL (``nogil=True``) to run in parallel and
-    must write only block ``b``'s outputs, so the results are those of the serial loop."""
+    must write only block ``b``'s outputs, so the results are those of the serial loop. NumPy calls in the
+    kernel run under the caller's :func:`numpy.errstate`."""
     size = min(n_blocks, n_threads() if threads is None else max(1, threads))
     if size <= 1:
         for b in range(n_blocks):
@@ -244,14 +245,17 @@ def run_blocks(kernel: Callable[[int], Any], n_blocks: int, threads: int | None 
         return
     blocks = iter(range(n_blocks))
     lock = threading.Lock()
+    # NumPy's floating-point error handling is per thread: the workers take the caller's (np.errstate)
+    errors = np.geterr()
 
     def work() -> None:  # one of ``size`` workers: takes the next block until none is left
-        while True:
-            with lock:
-                b = next(blocks, None)
-            if b is None:
-                return
-            kernel(b)
+        with np.errstate(**errors):
+            while True:
+                with lock:
+                    b = next(blocks, None)
+                if b is None:
+                    return
+                kernel(b)
 
     for future in _submit(size, work):
         future.result()

@@ -683,7 +683,8 @@ def objective_gain_small(
 
 def max_abs_change(new: np.ndarray, old: np.ndarray, scratch: np.ndarray | None = None) -> float:
     """``max |new - old|`` over two posteriors (items x K), a column at a time through ``scratch`` (one
-    item-long buffer) instead of two full-size temporaries."""
+    item-long buffer) instead of two full-size temporaries; NaN when either holds a NaN (a broken fit never
+    looks converged, and the answer does not depend on how the items are split into blocks)."""
     if new.size == 0:
         return 0.0
     buf = scratch if scratch is not None and len(scratch) == len(new) else np.empty(len(new))
@@ -691,7 +692,10 @@ def max_abs_change(new: np.ndarray, old: np.ndarray, scratch: np.ndarray | None 
     for j in range(new.shape[1]):
         np.subtract(new[:, j], old[:, j], out=buf)
         np.abs(buf, out=buf)
-        out = max(out, float(buf.max()))
+        largest = float(buf.max())
+        if np.isnan(largest):
+            return largest
+        out = max(out, largest)
     return out
 
 

@@ -115,10 +115,19 @@ def _design_matrix(annotations: Annotations, data: np.ndarray, n_annotators: int
     return matrix
 
 
+def _block_count(n_items: int) -> int:
+    """Item blocks of the NumPy paths: one per thread while each holds :data:`BLOCK_ITEMS` items (1: no
+    blocks), and 1 when SciPy's product and sort routines are out of reach."""
+    routines = ("csr_matvecs", "csr_sort_indices")
+    if _sparsetools is None or not all(hasattr(_sparsetools, r) for r in routines):
+        return 1
+    return max(1, min(n_threads(), n_items // BLOCK_ITEMS))
+
+
 def _sort_rows(matrix: sp.csr_matrix) -> None:
     """``matrix.sort_indices()``, on blocks of rows in parallel threads when there are enough rows (SciPy's
     routine sorts each row on its own and releases the GIL, so the arrays are the same)."""
-    n_blocks = min(n_threads(), matrix.shape[0] // BLOCK_ITEMS) if _sparsetools is not None else 1
+    n_blocks = _block_count(matrix.shape[0])
     if n_blocks < 2 or matrix.has_sorted_indices:
         matrix.sort_indices()
         return
@@ -277,6 +286,7 @@ class DSKernel:
         else:
             self.compiled = bool(compiled) and compiled_enabled()
         self._fused: FusedDS | None = None
+        self._blocks: list[tuple[int, int]] = []  # the NumPy path's item blocks (none: one thread)
         if self.compiled:
             m = matrix.M
             mass = matrix.column_mass if k == 2 else np.zeros(0)
@@ -304,7 +314,7 @@ class DSKernel:
             self._p1 = np.empty((n, 1))
             self._c1 = np.empty((matrix.n_annotators * k, 1))
         self._threads = n_threads()
-        n_blocks = min(self._threads, n // BLOCK_ITEMS) if _sparsetools is not None else 1
+        n_blocks = _block_count(n)
         self._blocks = block_bounds(matrix.M.indptr, n_blocks) if n_blocks > 1 else []
         self._block_out: list[tuple[float, int]] = [(0.0, 0)] * len(self._blocks)
 
@@ -368,13 +378,9 @@ class DSKernel:
         run_blocks(block, len(self._blocks), self._threads)
         if prev is None:
             return post, self.log_z, self._labels, None, None
-        return (
-            post,
-            self.log_z,
-            self._labels,
-            max(d for d, _ in self._block_out),
-            sum(c for _, c in self._block_out),
-        )
+        deltas = [d for d, _ in self._block_out]
+        delta = float("nan") if any(np.isnan(d) for d in deltas) else max(deltas)  # as max_abs_change
+        return post, self.log_z, self._labels, delta, sum(c for _, c in self._block_out)
 
     def _softmax(
         self,
@@ -452,8 +458,8 @@ class DSKernel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, DSStats | None, float | None, int | None]:
         """:meth:`e_step` and, compiled, in the same pass: the statistics of the new posterior, the largest
         change of a probability against ``prev`` and the number of labels that differ from ``prev_labels``
-        (``(post, log_z, labels, stats, delta, n_changed)``; the last three are None on the NumPy path,
-        where they are separate passes)."""
+        (``(post, log_z, labels, stats, delta, n_changed)``). On the NumPy path the statistics are None (a
+        separate product), and so are the changes unless the E-step ran on item blocks."""
         a, k = self.matrix.n_annotators, self.n_classes
         if self._fused is None and not self._blocks:
             return (*self.e_step(log_prior, log_theta), None, None, None)
