@@ -80,10 +80,17 @@ UNRECOGNISED_MIN_SHARE = 0.02
 
 # ---------------------------------------------------------------------- folds and evidence
 def _splitmix(x: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser on uint64 arrays (wrapping arithmetic): a well-mixed integer hash."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    """The splitmix64 finaliser on uint64 arrays (wrapping arithmetic): a well-mixed integer hash, into a
+    new array (two arrays of ``x``'s size instead of six temporaries; ``x`` is left as it is)."""
+    out = np.right_shift(x, np.uint64(30))
+    out ^= x
+    out *= np.uint64(0xBF58476D1CE4E5B9)
+    shifted = np.right_shift(out, np.uint64(27))
+    out ^= shifted
+    out *= np.uint64(0x94D049BB133111EB)
+    np.right_shift(out, np.uint64(31), out=shifted)
+    out ^= shifted
+    return out
 
 
 def _class_keys(annotations: Annotations) -> np.ndarray:
