@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 import accord._kernel.em as em
 from accord import MACE, Annotations, BayesianDawidSkene, DawidSkene, OneCoinDawidSkene
+from accord._kernel.compiled import _numba_usable as compiled_usable
 from accord._kernel.driver import max_abs_change
 from accord._kernel.em import AnnotationMatrix, DSKernel
 
@@ -156,6 +157,10 @@ def test_blocks_follow_the_callers_floating_point_settings(small_blocks):
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("error")
             run_blocks(block, 3, threads)
+        calls: list[str] = []
+        with np.errstate(invalid="call", call=lambda kind, flag, seen=calls: seen.append(kind)):
+            run_blocks(block, 3, threads)  # the workers find the caller's callback
+        assert len(calls) == 3
 
 
 def test_a_nan_posterior_reports_a_nan_change_on_blocks_and_on_one_thread(small_blocks):
@@ -171,3 +176,24 @@ def test_a_nan_posterior_reports_a_nan_change_on_blocks_and_on_one_thread(small_
         if threads > 1:
             delta = kernel_.e_step_fused(log_prior, log_theta, prev, prev.argmax(axis=1))[4]
             assert delta is not None and np.isnan(delta)
+
+
+def test_largest_change_of_parts_is_nan_wherever_the_nan_is():
+    from accord._kernel.driver import largest_change
+
+    assert np.isnan(largest_change([0.1, np.nan])) and np.isnan(largest_change([np.nan, 0.1]))
+    assert largest_change([0.1, 0.3, 0.2]) == 0.3 and largest_change([]) == 0.0
+
+
+@pytest.mark.skipif(not compiled_usable(), reason="numba (the 'fast' extra) missing")
+def test_the_compiled_pass_reports_a_nan_change_too():
+    """The compiled pass's running max would drop a NaN change: a NaN posterior (NaN log evidence) makes it
+    NaN there too."""
+    ann = annotations(3)
+    log_prior, log_theta = params(ann)
+    fused = DSKernel(AnnotationMatrix(ann), compiled=True)
+    prev = fused.e_step(log_prior, log_theta)[0].copy(order="F")
+    broken = log_theta.copy()
+    broken[0, 1, :] = np.nan  # annotator 0's row: its items' posteriors become NaN
+    delta = fused.e_step_fused(log_prior, broken, prev, prev.argmax(axis=1))[4]
+    assert delta is not None and np.isnan(delta)

@@ -551,3 +551,95 @@ def test_a_label_nobody_gave_needs_annotators_known_to_be_wrong():
     others = np.setdiff1d(np.arange(ann.n_items), sparse)
     np.testing.assert_array_equal(consensus.proba_array[others], proba[others])  # vouched for: unchanged
     assert auto._guard_unchosen(ann, Consensus(ann, proba.copy(), "Contrarian"), {}) == 0  # no vote: no guard
+
+
+def _shrunk_vote_reference(
+    ann: Annotations, a0: float, b0: float, c: float, learn: bool, tol: float, gold=None
+):
+    """The shrunk vote's EM written out with bincounts over the annotations, as the model was before it ran
+    on the shared EM driver: the reference its kernel form is checked against."""
+    k, item, annotator, label = ann.n_classes, ann.item, ann.annotator, ann.label
+    counts = ann.vote_counts()
+    total = counts.sum(axis=1, keepdims=True)
+    post = np.where(total > 0, counts / np.maximum(total, 1.0), 1.0 / k)
+
+    def clamp(p):
+        if gold is not None:
+            p[gold[0]] = 0.0
+            p[gold[0], gold[1]] = 1.0
+        return p
+
+    def e_step(skills, pi):
+        off = np.log((1.0 - skills) / (k - 1))
+        bonus = np.log(skills) - off
+        log_u = (
+            np.log(pi)[None, :] + np.bincount(item, weights=off[annotator], minlength=ann.n_items)[:, None]
+        )
+        key = item.astype(np.int64) * k + label
+        log_u = log_u + np.bincount(key, weights=bonus[annotator], minlength=ann.n_items * k).reshape(-1, k)
+        p = np.exp(log_u - log_u.max(axis=1, keepdims=True))
+        return clamp(p / p.sum(axis=1, keepdims=True))
+
+    skills = np.full(ann.n_annotators, a0 / (a0 + b0))
+    post = clamp(post)
+    if not learn:
+        return e_step(skills, np.full(k, 1.0 / k))
+    sizes = np.bincount(annotator, minlength=ann.n_annotators)
+    for _ in range(1000):
+        right = np.bincount(annotator, weights=post[item, label], minlength=ann.n_annotators)
+        skills = (right + a0) / (sizes + a0 + b0)
+        pi = np.full(k, 1.0 / k) if np.isinf(c) else (post.sum(axis=0) + c) / (ann.n_items + k * c)
+        new = e_step(skills, pi)
+        delta = np.abs(new - post).max()
+        post = new
+        if delta < tol:
+            break
+    return post
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("setting", [{}, {"learn": False}, {"c": 3.0}, {"gold": True}])
+def test_shrunk_vote_on_the_kernel_is_the_bincount_em(k, setting):
+    """On the shared driver and the design matrix (with repeated annotations, an idle annotator and an item
+    nobody labelled) the shrunk vote is the model it was: the bincount EM's posteriors to 1e-9 at a tight
+    tolerance."""
+    rng = np.random.default_rng(k)
+    n = 600
+    frame = pd.DataFrame(
+        {"item": rng.integers(0, 120, n), "annotator": rng.integers(0, 9, n), "label": rng.integers(0, k, n)}
+    )
+    frame = pd.concat([frame, frame.iloc[:30]], ignore_index=True)  # the same annotations twice
+    ann = Annotations.from_frame(frame, duplicates="keep_all", classes=list(range(k)))
+    ann = ann.take(ann.item != 0)  # item 0 keeps its place with no annotation
+    gold = (np.array([3, 4, 5]), np.array([0, 1 % k, 2 % k])) if setting.get("gold") else None
+    options = {key: value for key, value in setting.items() if key != "gold"}
+    model = ShrunkVote(tol=1e-12, max_iter=1000, **options)
+    fitted = model.fit(ann, gold=pd.Series(gold[1], index=ann.items[gold[0]]) if gold else None)
+    want = _shrunk_vote_reference(
+        ann, 5.0, 2.0, options.get("c", float("inf")), options.get("learn", True), 1e-12, gold
+    )
+    np.testing.assert_allclose(fitted.proba_.to_numpy(), want, atol=1e-9)
+    assert fitted.converged_ and (fitted.n_iter_ > 1) == options.get("learn", True)
+
+
+def test_shrunk_vote_keeps_exact_ties_and_checks_its_priors():
+    """Two annotators with the same skill who disagree leave an exact tie (as a vote does); priors that are
+    not finite positive numbers are refused by name."""
+    frame = pd.DataFrame(
+        {"item": [1, 1, 2, 2, 3, 3], "annotator": list("abcdab"), "label": ["x", "y", "x", "y", "x", "x"]}
+    )
+    proba = ShrunkVote().fit(frame).proba_
+    assert proba.loc[2, "x"] == proba.loc[2, "y"] == 0.5
+    for bad in ({"a0": float("nan")}, {"b0": float("inf")}, {"c": float("nan")}, {"a0": 0.0}):
+        with pytest.raises(InvalidParameterError, match="a0 and b0 must be finite"):
+            ShrunkVote(**bad).fit(frame)
+
+
+def test_shrunk_vote_with_tol_zero_runs_max_iter_quietly():
+    import warnings
+
+    frame = pd.DataFrame({"item": [1, 1, 1, 2, 2], "annotator": list("abcab"), "label": list("xxyyy")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ShrunkVote(tol=0.0, max_iter=7).fit(frame)
+    assert model.n_iter_ == 7 and not model.converged_

@@ -246,10 +246,12 @@ def run_blocks(kernel: Callable[[int], Any], n_blocks: int, threads: int | None 
     blocks = iter(range(n_blocks))
     lock = threading.Lock()
     # NumPy's floating-point error handling is per thread: the workers take the caller's (np.errstate)
-    errors = np.geterr()
+    settings: dict[str, Any] = dict(np.geterr())
+    if np.geterrcall() is not None:  # the callback of errstate(..., call=f), which "call"/"log" use
+        settings["call"] = np.geterrcall()
 
     def work() -> None:  # one of ``size`` workers: takes the next block until none is left
-        with np.errstate(**errors):
+        with np.errstate(**settings):
             while True:
                 with lock:
                     b = next(blocks, None)

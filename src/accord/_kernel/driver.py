@@ -699,6 +699,16 @@ def max_abs_change(new: np.ndarray, old: np.ndarray, scratch: np.ndarray | None 
     return out
 
 
+def largest_change(deltas: Iterable[float]) -> float:
+    """The largest of several parts' largest changes (blocks of items, partitions): NaN when any is NaN, as
+    :func:`max_abs_change` of the whole posterior would be (Python's ``max`` keeps or drops a NaN by its
+    place)."""
+    values = [float(d) for d in deltas]
+    if any(np.isnan(d) for d in values):
+        return float("nan")
+    return max(values, default=0.0)
+
+
 def run_em_restarts(
     steps: EMSteps[P, S],
     starts: Iterable[Any] | Sequence[Any],

@@ -29,7 +29,7 @@ from ..errors import InvalidParameterError
 from .compiled import block_bounds, n_threads, run_blocks
 from .compiled import enabled as compiled_enabled
 from .compiled import worth_it as compiled_worth_it
-from .driver import max_abs_change
+from .driver import largest_change, max_abs_change
 from .fused import FusedDS
 from .softmax import column_sums, log_normalize, log_normalize_argmax, running_argmax, small_codes
 from .votes import break_ties, vote_shares
@@ -378,8 +378,7 @@ class DSKernel:
         run_blocks(block, len(self._blocks), self._threads)
         if prev is None:
             return post, self.log_z, self._labels, None, None
-        deltas = [d for d, _ in self._block_out]
-        delta = float("nan") if any(np.isnan(d) for d in deltas) else max(deltas)  # as max_abs_change
+        delta = largest_change(d for d, _ in self._block_out)
         return post, self.log_z, self._labels, delta, sum(c for _, c in self._block_out)
 
     def _softmax(

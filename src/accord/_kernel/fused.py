@@ -715,6 +715,10 @@ class FusedDS:
         run_blocks(lambda b: block(b, log_prior, table, post, old, old_labels, track, stats), self.n_blocks,
                    self.threads)  # fmt: skip
         delta = float(self._out[:, 0].max()) if track else 0.0
+        if track and np.isnan(self.log_z).any():
+            # the passes' running max drops a NaN change; a NaN posterior has a NaN log evidence: report NaN,
+            # as the NumPy path's max_abs_change does
+            delta = float("nan")
         changed = int(self._out[:, 1].sum()) if track else 0
         if not stats:
             return post, self.log_z, self.labels, None, None, delta, changed

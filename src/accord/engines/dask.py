@@ -55,6 +55,7 @@ from .._kernel.driver import (
     em_step,
     gold_log_joint,
     has_converged,
+    largest_change,
     max_abs_change,
     merge_statistics,
     objective_gain_small,
@@ -373,7 +374,7 @@ def _merge(*parts: _Summary | _State) -> _Summary:
     return _Summary(
         merge_statistics(p.stats for p in sums),
         float(sum(p.log_z for p in sums)),
-        max(p.delta for p in sums),
+        largest_change(p.delta for p in sums),
         int(sum(p.n_changed for p in sums)),
         int(sum(p.n_items for p in sums)),
     )

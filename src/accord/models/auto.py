@@ -193,7 +193,15 @@ class ShrunkVote(Aggregator):
         confidence is the prior skill (what is left when skills cannot be learned, e.g. one label per item).
     max_iter : int, default 100
     tol : float, default 1e-4
-        Stop when the largest posterior change is below ``tol``.
+        Stop once an iteration changed no label and moved no posterior probability by ``tol`` or more (the
+        shared EM driver's rule); ``tol = 0`` runs ``max_iter`` iterations.
+
+    Attributes
+    ----------
+    n_iter_ : int
+        EM iterations of the last fit (0 with ``learn=False`` or one class).
+    converged_ : bool
+        Whether the last fit stopped by ``tol`` (True when there was nothing to learn).
 
     Notes
     -----
@@ -245,9 +253,12 @@ class ShrunkVote(Aggregator):
     ) -> Consensus:
         k = annotations.n_classes
         a0, b0, c = (float(v) for v in (self.a0, self.b0, self.c))
-        if min(a0, b0, c) <= 0:
-            raise InvalidParameterError(f"a0, b0 and c must be > 0, got {self.a0!r}, {self.b0!r}, {self.c!r}")
+        if not (np.isfinite([a0, b0]).all() and min(a0, b0) > 0 and c > 0):  # c may be inf, not NaN
+            raise InvalidParameterError(
+                f"a0 and b0 must be finite and > 0, c > 0 (or inf), got {self.a0!r}, {self.b0!r}, {self.c!r}"
+            )
         max_iter = check_positive_int("max_iter", self.max_iter)
+        self.n_iter_, self.converged_ = 0, True
         counts = annotations.vote_counts()
         total = counts.sum(axis=1, keepdims=True)
         post = np.where(total > 0, counts / np.maximum(total, 1.0), 1.0 / max(k, 1))
@@ -263,8 +274,10 @@ class ShrunkVote(Aggregator):
                     gold=gold,
                     history_bytes=0,
                     model="ShrunkVote",
+                    warn=float(self.tol) > 0,  # tol = 0 asks for max_iter iterations
                 )
                 post, skills = result.post, result.params[1]
+                self.n_iter_, self.converged_ = int(result.n_iter), bool(result.converged)
             else:  # the prior skills and uniform class priors: one E-step
                 post = steps.e_step((np.full(k, 1.0 / k), skills)).post.copy()
         _clamp(post, gold)
