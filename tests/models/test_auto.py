@@ -643,3 +643,25 @@ def test_shrunk_vote_with_tol_zero_runs_max_iter_quietly():
         warnings.simplefilter("error")
         model = ShrunkVote(tol=0.0, max_iter=7).fit(frame)
     assert model.n_iter_ == 7 and not model.converged_
+
+
+def test_shrunk_vote_does_not_depend_on_the_number_of_threads(monkeypatch):
+    """Its E-step runs on the kernel's item blocks in threads, each block the whole array's operations on
+    its rows: the same posteriors to the bit on one thread and on several."""
+    import accord._kernel.em as em
+
+    monkeypatch.setattr(em, "BLOCK_ITEMS", 8)
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(
+        {
+            "item": rng.integers(0, 200, 900),
+            "annotator": rng.integers(0, 12, 900),
+            "label": rng.integers(0, 3, 900),
+        }
+    )
+    ann = Annotations.from_frame(frame, duplicates="keep_all")
+    fits = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("ACCORD_NUM_THREADS", threads)
+        fits.append(ShrunkVote().fit(ann).proba_.to_numpy())
+    np.testing.assert_array_equal(fits[0], fits[1])

@@ -124,6 +124,36 @@ def _block_count(n_items: int) -> int:
     return max(1, min(n_threads(), n_items // BLOCK_ITEMS))
 
 
+def item_blocks(matrix: sp.csr_matrix) -> list[tuple[int, int]]:
+    """Contiguous blocks of rows (items) of a design matrix of about equal non-zeros, one per thread of the
+    NumPy paths (:func:`_block_count`; a single block when there are too few items)."""
+    n_blocks = _block_count(matrix.shape[0])
+    return block_bounds(matrix.indptr, n_blocks) if n_blocks > 1 else [(0, matrix.shape[0])]
+
+
+def block_product(matrix: sp.csr_matrix, x: np.ndarray, out: np.ndarray, s: int, e: int) -> np.ndarray:
+    """Rows ``s .. e - 1`` of ``matrix @ x`` (CSR ``matrix``, C-ordered ``x``) written into ``out[s:e]`` and
+    returned, zeroed here first: the routine of :func:`sparse_product` on those rows only, so the rows are
+    the same to the bit as the whole product's."""
+    rows = out[s:e]
+    if getattr(_sparsetools, "csr_matvecs", None) is None or x.dtype != np.float64:
+        rows[...] = matrix[s:e] @ x  # a SciPy without the routine
+        return rows
+    rows.fill(0.0)
+    n_cols = matrix.shape[1]
+    _sparsetools.csr_matvecs(
+        e - s,
+        n_cols,
+        x.shape[1],
+        matrix.indptr[s : e + 1],
+        matrix.indices,
+        matrix.data,
+        x.ravel(),
+        rows.ravel(),
+    )
+    return rows
+
+
 def _sort_rows(matrix: sp.csr_matrix) -> None:
     """``matrix.sort_indices()``, on blocks of rows in parallel threads when there are enough rows (SciPy's
     routine sorts each row on its own and releases the GIL, so the arrays are the same)."""
@@ -357,19 +387,12 @@ class DSKernel:
         and softmax are the whole array's operations on its rows), with, when ``prev`` / ``prev_labels``
         are given, the largest change of a probability and the number of changed labels (``(post, log_z,
         labels, delta, n_changed)``)."""
-        m = self.matrix.M
-        n_cols, k = m.shape[1], self.n_classes
         post = self._next_post()
-        routine = _sparsetools.csr_matvecs
-        flat_table = table.ravel()
-        softmax = self._softmax2 if k == 2 else self._softmax
+        softmax = self._softmax2 if self.n_classes == 2 else self._softmax
 
         def block(b: int) -> None:
             s, e = self._blocks[b]
-            out = self.log_u[s:e]
-            out.fill(0.0)
-            routine(e - s, n_cols, k, m.indptr[s : e + 1], m.indices, m.data, flat_table, out.ravel())
-            softmax(out, log_prior, s, e, post)
+            softmax(block_product(self.matrix.M, table, self.log_u, s, e), log_prior, s, e, post)
             if prev is None or prev_labels is None:
                 return
             delta = max_abs_change(post[s:e], prev[s:e], self._m[s:e])

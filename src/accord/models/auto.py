@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from .._kernel.compiled import run_blocks
 from .._kernel.driver import EMResult, EStep, run_em
-from .._kernel.em import AnnotationMatrix, DSKernel, DSStats, sparse_product
+from .._kernel.em import AnnotationMatrix, DSKernel, DSStats, block_product, item_blocks
 from .._kernel.votes import break_ties
 from .._progress import Progress
 from .._utils import check_positive_int
@@ -317,6 +318,7 @@ class ShrunkVoteSteps:
         self.sizes = matrix.column_mass.reshape(a, k).sum(axis=1)  # whole numbers: exact
         self._table = np.zeros((a * k, k + 1))
         self._scores = np.empty((matrix.n_items, k + 1))  # C-ordered: the product writes rows
+        self._blocks = item_blocks(matrix.M)
 
     def statistics(self, post: np.ndarray) -> DSStats:
         return self.kernel.statistics(post)
@@ -342,24 +344,31 @@ class ShrunkVoteSteps:
         table[:, :, 0] = off[:, None]
         classes = np.arange(k)
         table[:, classes, classes + 1] = bonus[:, None]
-        scores = np.asfortranarray(sparse_product("csr", self.matrix.M, self._table, self._scores))
-        # column by column (a row-wise max or sum over K = 2..10 columns is several times slower in NumPy)
         log_pi = np.log(pi)
         post = np.empty((self.matrix.n_items, k), order="F")
-        for j in range(k):
-            np.add(scores[:, 0], log_pi[j], out=post[:, j])
-            post[:, j] += scores[:, j + 1]
-        top = post[:, 0].copy()
-        for j in range(1, k):
-            np.maximum(top, post[:, j], out=top)
-        total = np.zeros(len(top))
-        for j in range(k):
-            col = post[:, j]
-            col -= top
-            np.exp(col, out=col)
-            total += col
-        for j in range(k):
-            post[:, j] /= total
+        top, total = np.empty(self.matrix.n_items), np.empty(self.matrix.n_items)
+
+        def block(b: int) -> None:  # items s .. e - 1 (on the NumPy kernel's item blocks, in threads)
+            s, e = self._blocks[b]
+            scores = np.asfortranarray(block_product(self.matrix.M, self._table, self._scores, s, e))
+            p, m, z = post[s:e], top[s:e], total[s:e]
+            # column by column (a row-wise max or sum over K = 2..10 columns is several times slower)
+            for j in range(k):
+                np.add(scores[:, 0], log_pi[j], out=p[:, j])
+                p[:, j] += scores[:, j + 1]
+            np.copyto(m, p[:, 0])
+            for j in range(1, k):
+                np.maximum(m, p[:, j], out=m)
+            z.fill(0.0)
+            for j in range(k):
+                col = p[:, j]
+                col -= m
+                np.exp(col, out=col)
+                z += col
+            for j in range(k):
+                p[:, j] /= z
+
+        run_blocks(block, len(self._blocks))
         return EStep(post, np.log(total) + top)
 
     def objective(self, params: tuple[np.ndarray, np.ndarray], e: EStep) -> float:
