@@ -344,8 +344,8 @@ class DSKernel:
             self._p1 = np.empty((n, 1))
             self._c1 = np.empty((matrix.n_annotators * k, 1))
         self._threads = n_threads()
-        n_blocks = _block_count(n)
-        self._blocks = block_bounds(matrix.M.indptr, n_blocks) if n_blocks > 1 else []
+        blocks = item_blocks(matrix.M)
+        self._blocks = blocks if len(blocks) > 1 else []
         self._block_out: list[tuple[float, int]] = [(0.0, 0)] * len(self._blocks)
 
     def _next_post(self) -> np.ndarray:
